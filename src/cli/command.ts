@@ -1,0 +1,59 @@
+/**
+ * What every `lienthong` verb is made of, and the one way verbs read their arguments and report
+ * errors: usage problems exit 2 with one line on stderr; results go to stdout.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LtError, asLtError } from '../errors.js';
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface Command {
+  name: string;
+  /** One line for `lienthong --help`. */
+  summary: string;
+  /** Full `--help` text of the verb. */
+  help: string;
+  run(argv: string[], io: Io): Promise<number>;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** `node:util` parseArgs with `--help` added and errors turned into USAGE errors. */
+export function parseCommandArgs<O extends Options>(
+  argv: string[],
+  options: O,
+  allowPositionals = true,
+): { values: { [K in keyof O]?: O[K] extends { multiple: true } ? string[] : O[K] extends { type: 'boolean' } ? boolean : string } & { help?: boolean }; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+    return parsed as never;
+  } catch (error) {
+    throw new LtError('USAGE', (error as Error).message.replace(/\. To specify.*$/s, ''));
+  }
+}
+
+export function requireOption(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new LtError('USAGE', `${flag} is required`);
+  return value;
+}
+
+/** Print an error as one actionable line and give the exit code it deserves. */
+export function reportError(io: Io, verb: string, error: unknown): number {
+  const e = asLtError(error);
+  const where = e.context.path ? ` [${e.context.path}]` : '';
+  io.stderr.write(`lienthong ${verb}: ${e.message}${where} (${e.code})\n`);
+  return e.code === 'USAGE' || e.code === 'IO' ? EXIT_USAGE : EXIT_FAILED;
+}
+
+export function writeJson(io: Io, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,36 @@
+/** `lienthong <verb> …`: the command-line door to every part of lienthong. */
+import type { Command, Io } from './command.js';
+import { EXIT_OK, EXIT_USAGE } from './command.js';
+import { COMMANDS } from './commands/index.js';
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: lienthong <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run "lienthong <command> --help" for the options of a command.',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    io.stdout.write(overview());
+    return verb === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const command: Command | undefined = COMMANDS.find((c) => c.name === verb);
+  if (!command) {
+    io.stderr.write(`lienthong: unknown command "${verb}"; run "lienthong --help" for the list\n`);
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
+    return EXIT_OK;
+  }
+  return command.run(rest, io);
+}

@@ -1,0 +1,149 @@
+/**
+ * Packet model → edXML text, in the shape real peers send: `<edXML>` declares the namespace as
+ * default, everything under `edXMLEnvelope` carries the `edXML:` prefix, attachments follow the
+ * envelope in `AttachmentEncoded`. The output is unsigned; `crypto/sign` signs it.
+ */
+import { escapeAttribute, escapeText } from './xml.js';
+import {
+  ATTACHMENT_FIELDS,
+  DOCUMENT_HEADER_FIELDS,
+  MANIFEST_FIELDS,
+  STATUS_HEADER_FIELDS,
+  TRACE_LIST_FIELDS,
+  type FieldSpec,
+} from './schema.js';
+import { EDXML_NS, EDXML_PREFIX, type DocumentPacket, type Packet, type StatusPacket } from './types.js';
+
+type Plain = Record<string, unknown>;
+
+class XmlWriter {
+  constructor(
+    private readonly prefix: string,
+    private readonly parts: string[] = [],
+  ) {}
+
+  open(name: string, depth: number, attributes = ''): void {
+    this.parts.push(`${indent(depth)}<${this.q(name)}${attributes}>\n`);
+  }
+
+  close(name: string, depth: number): void {
+    this.parts.push(`${indent(depth)}</${this.q(name)}>\n`);
+  }
+
+  leaf(name: string, value: string, depth: number): void {
+    this.parts.push(
+      value === '' ? `${indent(depth)}<${this.q(name)}/>\n` : `${indent(depth)}<${this.q(name)}>${escapeText(value)}</${this.q(name)}>\n`,
+    );
+  }
+
+  raw(text: string): void {
+    this.parts.push(text);
+  }
+
+  fields(specs: readonly FieldSpec[], value: Plain, depth: number): void {
+    for (const spec of specs) {
+      const v = value[spec.key];
+      if (v === undefined) continue;
+      switch (spec.kind) {
+        case 'text':
+          this.leaf(spec.xml, String(v), depth);
+          break;
+        case 'texts':
+          for (const item of v as unknown[]) this.leaf(spec.xml, String(item), depth);
+          break;
+        case 'struct':
+          this.struct(spec.xml, spec.fields, v as Plain, depth);
+          break;
+        case 'structs':
+          for (const item of v as Plain[]) this.struct(spec.xml, spec.fields, item, depth);
+          break;
+        case 'textList':
+          this.open(spec.xml, depth);
+          for (const item of v as unknown[]) this.leaf(spec.item, String(item), depth + 1);
+          this.close(spec.xml, depth);
+          break;
+        case 'structList':
+          this.open(spec.xml, depth);
+          for (const item of v as Plain[]) this.struct(spec.item, spec.fields, item, depth + 1);
+          this.close(spec.xml, depth);
+          break;
+      }
+    }
+  }
+
+  struct(name: string, specs: readonly FieldSpec[], value: Plain, depth: number): void {
+    this.open(name, depth);
+    this.fields(specs, value, depth + 1);
+    this.close(name, depth);
+  }
+
+  /** A writer appending to the same output with another element prefix. */
+  withPrefix(prefix: string): XmlWriter {
+    return new XmlWriter(prefix, this.parts);
+  }
+
+  toString(): string {
+    return this.parts.join('');
+  }
+
+  private q(name: string): string {
+    return this.prefix ? `${this.prefix}:${name}` : name;
+  }
+}
+
+function indent(depth: number): string {
+  return '  '.repeat(depth);
+}
+
+/** Serialise a packet. Pure: the same packet always gives the same text. */
+export function buildPacket(packet: Packet): string {
+  const root = new XmlWriter('');
+  root.raw('<?xml version="1.0" encoding="UTF-8"?>\n');
+  root.open('edXML', 0, ` xmlns="${EDXML_NS}"`);
+  const w = root.withPrefix(EDXML_PREFIX);
+  w.open('edXMLEnvelope', 1, ` xmlns:${EDXML_PREFIX}="${EDXML_NS}"`);
+  w.open('edXMLHeader', 2);
+  if (packet.kind === 'document') {
+    writeDocumentHeader(w, packet);
+  } else {
+    writeStatusHeader(w, packet);
+  }
+  w.close('edXMLHeader', 2);
+  if (packet.kind === 'document') {
+    w.open('edXMLBody', 2);
+    if (packet.manifest !== undefined) {
+      w.open('edXMLManifest', 3, ' version="1.0"');
+      for (const ref of packet.manifest) w.struct('Reference', MANIFEST_FIELDS, ref as unknown as Plain, 4);
+      w.close('edXMLManifest', 3);
+    }
+    w.close('edXMLBody', 2);
+  }
+  w.close('edXMLEnvelope', 1);
+  if (packet.kind === 'document' && packet.attachments !== undefined) {
+    root.open('AttachmentEncoded', 1);
+    for (const attachment of packet.attachments) {
+      root.open('Attachment', 2);
+      root.fields(ATTACHMENT_FIELDS, attachment as unknown as Plain, 3);
+      const base64 = Buffer.from(attachment.content.buffer, attachment.content.byteOffset, attachment.content.byteLength).toString('base64');
+      root.raw(
+        `${indent(3)}<${EDXML_PREFIX}:ContentTransferEncoded xmlns:${EDXML_PREFIX}="${escapeAttribute(EDXML_NS)}">${base64}</${EDXML_PREFIX}:ContentTransferEncoded>\n`,
+      );
+      root.close('Attachment', 2);
+    }
+    root.close('AttachmentEncoded', 1);
+  }
+  root.close('edXML', 0);
+  return root.toString();
+}
+
+function writeDocumentHeader(w: XmlWriter, packet: DocumentPacket): void {
+  w.struct('MessageHeader', DOCUMENT_HEADER_FIELDS, packet as unknown as Plain, 3);
+  w.struct('TraceHeaderList', TRACE_LIST_FIELDS, packet as unknown as Plain, 3);
+}
+
+function writeStatusHeader(w: XmlWriter, packet: StatusPacket): void {
+  w.struct('MessageHeader', STATUS_HEADER_FIELDS, packet as unknown as Plain, 3);
+  if (packet.traceHeaders !== undefined) {
+    w.struct('TraceHeaderList', TRACE_LIST_FIELDS, packet as unknown as Plain, 3);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Plain metadata (what an agency system or `lienthong build META.json` provides) → a complete
+ * packet model with the defaults a văn thư would otherwise fill in by hand: today's
+ * promulgation date, the DocumentId, the sender's TraceHeader, a "new document" Bussiness block,
+ * content ids and the manifest. Pure: the clock is a parameter.
+ */
+import { LtError } from '../errors.js';
+import { isSecrecyLevel } from './secrecy.js';
+import type {
+  Attachment,
+  Bussiness,
+  DocumentPacket,
+  DocumentType,
+  Organization,
+  OtherInfo,
+  ResponseFor,
+  SignerInfo,
+  StaffInfo,
+  StatusPacket,
+  TraceHeader,
+} from './types.js';
+import { formatDocumentId, formatEdxmlDate, formatEdxmlTimestamp } from './values.js';
+
+export interface AttachmentInput {
+  name: string;
+  content: Uint8Array;
+  contentType?: string;
+  description?: string;
+}
+
+export interface DocumentInput {
+  from: Organization;
+  to: Organization[];
+  code: { codeNumber: string; codeNotation: string };
+  subject: string;
+  documentType?: DocumentType;
+  promulgationInfo?: { place?: string; promulgationDate?: string };
+  content?: string;
+  signerInfo?: SignerInfo;
+  dueDate?: string;
+  /** Shorthand for otherInfo.priority. */
+  priority?: string;
+  otherInfo?: Partial<OtherInfo>;
+  responseFor?: ResponseFor[];
+  steeringType?: string;
+  toPlaces?: string[];
+  bussiness?: Partial<Bussiness>;
+  staffInfo?: StaffInfo;
+  documentId?: string;
+  traceHeaders?: TraceHeader[];
+  /** An explicit classification (độ mật). Any real level makes the document refused. */
+  secrecy?: string;
+  attachments?: AttachmentInput[];
+}
+
+export const DEFAULT_DOCUMENT_TYPE: DocumentType = { type: '1', typeDetail: '0', typeName: 'Công văn' };
+
+const BUSSINESS_REASON: Record<string, string> = {
+  '0': 'Văn bản điện tử mới',
+  '1': 'Thu hồi văn bản điện tử',
+  '2': 'Cập nhật văn bản điện tử',
+  '3': 'Văn bản thay thế',
+};
+
+export function composeDocument(input: DocumentInput, now: Date): DocumentPacket {
+  if (isSecrecyLevel(input.secrecy)) {
+    throw new LtError(
+      'PACKET_SECRET',
+      `the document is classified "${input.secrecy}"; documents with a secrecy level (Mật, Tối mật, Tuyệt mật) must not be sent electronically`,
+      { path: 'secrecy' },
+    );
+  }
+  const promulgationDate = input.promulgationInfo?.promulgationDate ?? formatEdxmlDate(now);
+  const attachments: Attachment[] = (input.attachments ?? []).map((a, i) => ({
+    contentId: `cid:${i + 1}`,
+    attachmentName: a.name,
+    description: a.description ?? a.name,
+    contentType: a.contentType ?? contentTypeFor(a.name),
+    content: a.content,
+  }));
+  const docType = input.bussiness?.bussinessDocType ?? '0';
+  const packet: DocumentPacket = {
+    kind: 'document',
+    from: input.from,
+    to: input.to,
+    documentId: input.documentId ?? formatDocumentId(input.from.organId, promulgationDate, input.code.codeNumber, input.code.codeNotation),
+    code: input.code,
+    promulgationInfo: { ...(input.promulgationInfo?.place !== undefined ? { place: input.promulgationInfo.place } : {}), promulgationDate },
+    documentType: input.documentType ?? DEFAULT_DOCUMENT_TYPE,
+    subject: input.subject,
+    otherInfo: { ...input.otherInfo, priority: input.priority ?? input.otherInfo?.priority ?? '0' },
+    traceHeaders: input.traceHeaders ?? [{ organId: input.from.organId, timestamp: formatEdxmlTimestamp(now) }],
+    bussiness: {
+      bussinessDocType: docType,
+      bussinessDocReason: BUSSINESS_REASON[docType] ?? '',
+      paper: '0',
+      ...input.bussiness,
+      ...(input.staffInfo ? { staffInfo: input.staffInfo } : {}),
+    },
+    manifest: attachments.map((a) => ({
+      contentId: a.contentId,
+      contentType: a.contentType,
+      description: a.description,
+      attachmentName: a.attachmentName,
+    })),
+    attachments,
+  };
+  const optional = {
+    content: input.content,
+    signerInfo: input.signerInfo,
+    dueDate: input.dueDate,
+    responseFor: input.responseFor,
+    steeringType: input.steeringType,
+    toPlaces: input.toPlaces,
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (packet as unknown as Record<string, unknown>)[key] = value;
+  }
+  return packet;
+}
+
+export interface StatusInput {
+  from: Organization;
+  /** The document the status is about (for 13: `organId` is the recipient). */
+  responseFor: ResponseFor;
+  statusCode: string;
+  description?: string;
+  staffInfo?: StaffInfo;
+}
+
+export function composeStatus(input: StatusInput, now: Date): StatusPacket {
+  const packet: StatusPacket = {
+    kind: 'status',
+    from: input.from,
+    responseFor: input.responseFor,
+    statusCode: input.statusCode,
+    timestamp: formatEdxmlTimestamp(now),
+  };
+  if (input.staffInfo) packet.staffInfo = input.staffInfo;
+  if (input.description !== undefined) packet.description = input.description;
+  return packet;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  pdf: 'application/pdf',
+  doc: 'application/msword',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xls: 'application/vnd.ms-excel',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  odt: 'application/vnd.oasis.opendocument.text',
+  zip: 'application/zip',
+  txt: 'text/plain',
+  xml: 'application/xml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+};
+
+export function contentTypeFor(fileName: string): string {
+  const ext = fileName.slice(fileName.lastIndexOf('.') + 1).toLowerCase();
+  return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+}

@@ -1,0 +1,15 @@
+// The envelope core: pure edXML model, build, parse, validate and the status state machine.
+export type * from './types.js';
+export { EDXML_NS, EDXML_PREFIX } from './types.js';
+export { buildPacket } from './build.js';
+export { parsePacket, packetFromDocument, locateSkeleton, edxmlChild, edxmlChildren } from './parse.js';
+export type { EdxmlSkeleton } from './parse.js';
+export { validatePacket, FIELD_LIMITS } from './validate.js';
+export type { Finding, Severity, ValidationResult, ValidateOptions } from './validate.js';
+export { composeDocument, composeStatus, contentTypeFor, DEFAULT_DOCUMENT_TYPE } from './compose.js';
+export type { AttachmentInput, DocumentInput, StatusInput } from './compose.js';
+export { findSecrecyMarks, secrecyMarkIn, isSecrecyLevel } from './secrecy.js';
+export * from './values.js';
+export * from './status-machine.js';
+export { parseXml, serializeXml, decodeXml, preScanXml, DEFAULT_XML_LIMITS, formatBytes } from './xml.js';
+export type { XmlLimits } from './xml.js';

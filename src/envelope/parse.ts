@@ -1,0 +1,164 @@
+/**
+ * edXML text or DOM → packet model. Lenient about values (validate judges them), strict about
+ * structure: a document that is not an edXML packet is refused here with XML_NOT_EDXML.
+ *
+ * `packetFromDocument` reads from a DOM so that the verifier and the reader share one tree: the
+ * data lienthong acts on is the data whose signature it checked.
+ */
+import { LtError } from '../errors.js';
+import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from './xml.js';
+import {
+  ATTACHMENT_FIELDS,
+  DOCUMENT_HEADER_FIELDS,
+  MANIFEST_FIELDS,
+  STATUS_HEADER_FIELDS,
+  TRACE_LIST_FIELDS,
+  type FieldSpec,
+} from './schema.js';
+import {
+  EDXML_NS,
+  type Attachment,
+  type DocumentPacket,
+  type ManifestReference,
+  type Packet,
+  type StatusPacket,
+  type TraceHeader,
+  type Bussiness,
+} from './types.js';
+
+const ELEMENT_NODE = 1;
+
+/** Element children of `parent` in the edXML namespace, optionally only those named `localName`. */
+export function edxmlChildren(parent: Element, localName?: string): Element[] {
+  const out: Element[] = [];
+  for (let node = parent.firstChild; node; node = node.nextSibling) {
+    if (node.nodeType !== ELEMENT_NODE) continue;
+    const el = node as Element;
+    if (el.namespaceURI === EDXML_NS && (localName === undefined || el.localName === localName)) out.push(el);
+  }
+  return out;
+}
+
+export function edxmlChild(parent: Element, localName: string): Element | undefined {
+  return edxmlChildren(parent, localName)[0];
+}
+
+function textOf(el: Element): string {
+  return el.textContent ?? '';
+}
+
+function readFields(parent: Element, specs: readonly FieldSpec[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const spec of specs) {
+    const found = edxmlChildren(parent, spec.xml);
+    if (found.length === 0) continue;
+    const first = found[0] as Element;
+    switch (spec.kind) {
+      case 'text':
+        out[spec.key] = textOf(first);
+        break;
+      case 'texts':
+        out[spec.key] = found.map(textOf);
+        break;
+      case 'struct':
+        out[spec.key] = readFields(first, spec.fields);
+        break;
+      case 'structs':
+        out[spec.key] = found.map((el) => readFields(el, spec.fields));
+        break;
+      case 'textList':
+        out[spec.key] = edxmlChildren(first, spec.item).map(textOf);
+        break;
+      case 'structList':
+        out[spec.key] = edxmlChildren(first, spec.item).map((el) => readFields(el, spec.fields));
+        break;
+    }
+  }
+  return out;
+}
+
+/** The parts of an edXML document every reader needs; refuses anything that is not one. */
+export interface EdxmlSkeleton {
+  root: Element;
+  envelope: Element;
+  header: Element;
+  messageHeader: Element;
+  traceHeaderList?: Element;
+  body?: Element;
+}
+
+export function locateSkeleton(doc: Document): EdxmlSkeleton {
+  const root = doc.documentElement;
+  if (!root || root.localName !== 'edXML' || root.namespaceURI !== EDXML_NS) {
+    const found = root ? `<${root.nodeName}> in namespace "${root.namespaceURI ?? ''}"` : 'no root element';
+    throw new LtError('XML_NOT_EDXML', `not an edXML packet: expected root <edXML> in namespace ${EDXML_NS}, found ${found}`);
+  }
+  const envelope = need(root, 'edXMLEnvelope', 'edXML');
+  const header = need(envelope, 'edXMLHeader', 'edXMLEnvelope');
+  const messageHeader = need(header, 'MessageHeader', 'edXMLHeader');
+  return {
+    root,
+    envelope,
+    header,
+    messageHeader,
+    traceHeaderList: edxmlChild(header, 'TraceHeaderList'),
+    body: edxmlChild(envelope, 'edXMLBody'),
+  };
+}
+
+function need(parent: Element, localName: string, parentName: string): Element {
+  const matches = edxmlChildren(parent, localName);
+  if (matches.length !== 1) {
+    throw new LtError(
+      'XML_NOT_EDXML',
+      matches.length === 0
+        ? `not an edXML packet: <${parentName}> has no <edXML:${localName}> element`
+        : `not an edXML packet: <${parentName}> has ${matches.length} <edXML:${localName}> elements, expected one`,
+    );
+  }
+  return matches[0] as Element;
+}
+
+/** Read a packet from an already parsed (and possibly verified) DOM. */
+export function packetFromDocument(doc: Document): Packet {
+  const skeleton = locateSkeleton(doc);
+  const isStatus = edxmlChild(skeleton.messageHeader, 'StatusCode') !== undefined;
+  const trace = skeleton.traceHeaderList ? readFields(skeleton.traceHeaderList, TRACE_LIST_FIELDS) : undefined;
+  if (isStatus) {
+    const status = { kind: 'status', ...readFields(skeleton.messageHeader, STATUS_HEADER_FIELDS) } as StatusPacket;
+    if (trace !== undefined) status.traceHeaders = (trace.traceHeaders as TraceHeader[] | undefined) ?? [];
+    return status;
+  }
+  const packet = {
+    kind: 'document',
+    ...readFields(skeleton.messageHeader, DOCUMENT_HEADER_FIELDS),
+    traceHeaders: (trace?.traceHeaders as TraceHeader[] | undefined) ?? [],
+  } as DocumentPacket;
+  if (trace?.bussiness !== undefined) packet.bussiness = trace.bussiness as Bussiness;
+  const manifest = skeleton.body ? edxmlChild(skeleton.body, 'edXMLManifest') : undefined;
+  if (manifest) {
+    packet.manifest = edxmlChildren(manifest, 'Reference').map((el) => readFields(el, MANIFEST_FIELDS) as unknown as ManifestReference);
+  }
+  const encoded = edxmlChild(skeleton.root, 'AttachmentEncoded');
+  if (encoded) {
+    packet.attachments = edxmlChildren(encoded, 'Attachment').map(readAttachment);
+  }
+  return packet;
+}
+
+function readAttachment(el: Element): Attachment {
+  const meta = readFields(el, ATTACHMENT_FIELDS) as unknown as Omit<Attachment, 'content'>;
+  const encoded = edxmlChild(el, 'ContentTransferEncoded');
+  const base64 = encoded ? textOf(encoded).replace(/\s+/g, '') : '';
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) {
+    throw new LtError('XML_NOT_EDXML', `attachment ${meta.contentId ?? '(no ContentId)'} is not valid base64`, {
+      path: 'attachments.content',
+    });
+  }
+  return { ...meta, content: new Uint8Array(Buffer.from(base64, 'base64')) };
+}
+
+/** Parse untrusted bytes into a packet (safe XML parsing, then `packetFromDocument`). */
+export function parsePacket(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): Packet {
+  return packetFromDocument(parseXml(input, limits));
+}

@@ -1,0 +1,169 @@
+/**
+ * The edXML packet model (QCVN 102:2016/BTTTT), field for field as the wire carries it.
+ *
+ * Leaves are strings exactly as read (a packet from a peer may carry values outside the
+ * domains; `validate` reports them instead of the parser refusing the whole packet). The
+ * literal unions document the domains and are what lienthong itself writes.
+ * Optional elements are absent (undefined) when the wire has no such element, so that
+ * `parse(build(x))` gives back `x`.
+ */
+
+export const EDXML_NS = 'http://www.mic.gov.vn/TBT/QCVN_102_2016';
+export const EDXML_PREFIX = 'edXML';
+
+/** Mã định danh: `V1V2V3.Z1Z2.Y1Y2.MX1X2`. Branded so that a plain string is not taken for one. */
+export type OrganId = string & { readonly __brand: 'OrganId' };
+
+/** 0 thường, 1 Khẩn, 2 Thượng khẩn, 3 Hỏa tốc, 4 Hỏa tốc hẹn giờ. */
+export type Priority = '0' | '1' | '2' | '3' | '4';
+/** 0 new, 1 revoke (thu hồi), 2 update (cập nhật), 3 replace (thay thế). */
+export type BussinessDocType = '0' | '1' | '2' | '3';
+/** 0 none, 1 directive, 2 directive requiring a report. */
+export type SteeringType = '0' | '1' | '2';
+export type StatusCode = '01' | '02' | '03' | '04' | '05' | '06' | '13' | '15' | '16';
+
+export interface Organization {
+  organId: string;
+  organizationInCharge?: string;
+  organName?: string;
+  organAdd?: string;
+  email?: string;
+  telephone?: string;
+  fax?: string;
+  website?: string;
+}
+
+export interface DocumentCode {
+  codeNumber: string;
+  codeNotation: string;
+}
+
+export interface PromulgationInfo {
+  place?: string;
+  /** yyyy/MM/dd */
+  promulgationDate: string;
+}
+
+export interface DocumentType {
+  type: string;
+  typeDetail?: string;
+  typeName?: string;
+}
+
+export interface SignerInfo {
+  competence?: string;
+  position?: string;
+  fullName?: string;
+}
+
+export interface OtherInfo {
+  priority: string;
+  sphereOfPromulgation?: string;
+  typerNotation?: string;
+  promulgationAmount?: string;
+  pageAmount?: string;
+  direction?: string;
+  appendixes?: string[];
+}
+
+/** Links a reply (or a status) to the document it is about. */
+export interface ResponseFor {
+  organId: string;
+  code?: string;
+  documentId?: string;
+  /** yyyy/MM/dd */
+  promulgationDate?: string;
+}
+
+export interface TraceHeader {
+  organId: string;
+  /** yyyy/MM/dd HH:mm:ss */
+  timestamp: string;
+}
+
+export interface StaffInfo {
+  department?: string;
+  staff?: string;
+  email?: string;
+  mobile?: string;
+}
+
+export interface Receiver {
+  organId: string;
+  receiverType?: string;
+}
+
+export interface BussinessDocumentInfo {
+  documentInfo?: string;
+  documentReceiver?: string;
+  receiverList?: Receiver[];
+}
+
+export interface ReplacementInfo {
+  documentId: string;
+  organIdList?: string[];
+}
+
+export interface Bussiness {
+  documentId?: string;
+  bussinessDocType: string;
+  bussinessDocReason?: string;
+  paper?: string;
+  bussinessDocumentInfo?: BussinessDocumentInfo;
+  replacementInfoList?: ReplacementInfo[];
+  staffInfo?: StaffInfo;
+}
+
+/** An entry of `edXMLManifest`: what the body announces. */
+export interface ManifestReference {
+  contentId: string;
+  contentType?: string;
+  description?: string;
+  attachmentName?: string;
+}
+
+/** An entry of `AttachmentEncoded`: the bytes. */
+export interface Attachment {
+  contentId: string;
+  attachmentName?: string;
+  description?: string;
+  contentType?: string;
+  content: Uint8Array;
+}
+
+export interface DocumentPacket {
+  kind: 'document';
+  from: Organization;
+  to: Organization[];
+  documentId: string;
+  code: DocumentCode;
+  promulgationInfo: PromulgationInfo;
+  documentType: DocumentType;
+  subject: string;
+  content?: string;
+  signerInfo?: SignerInfo;
+  /** yyyy/MM/dd */
+  dueDate?: string;
+  otherInfo: OtherInfo;
+  responseFor?: ResponseFor[];
+  steeringType?: string;
+  toPlaces?: string[];
+  traceHeaders: TraceHeader[];
+  bussiness?: Bussiness;
+  manifest?: ManifestReference[];
+  attachments?: Attachment[];
+}
+
+export interface StatusPacket {
+  kind: 'status';
+  from: Organization;
+  responseFor: ResponseFor;
+  staffInfo?: StaffInfo;
+  statusCode: string;
+  description?: string;
+  /** yyyy/MM/dd HH:mm:ss */
+  timestamp: string;
+  traceHeaders?: TraceHeader[];
+}
+
+export type Packet = DocumentPacket | StatusPacket;

@@ -1,0 +1,195 @@
+/**
+ * The one XML parser configuration of lienthong, and the one XML writer.
+ *
+ * Hostile input is stopped by a linear pre-scan before any tree is built: size, nesting depth,
+ * element count, DOCTYPE (and so internal entities, billion laughs, external entities/XXE) and
+ * undeclared entity references. Only then does @xmldom/xmldom (the DOM xmldsigjs works on) parse.
+ */
+import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
+import { LtError } from '../errors.js';
+
+export interface XmlLimits {
+  /** Largest accepted input in bytes. Default 32 MiB. */
+  maxBytes: number;
+  /** Deepest accepted element nesting. Default 64 (edXML needs 7). */
+  maxDepth: number;
+  /** Most elements accepted in one document. Default 100 000. */
+  maxElements: number;
+}
+
+export const DEFAULT_XML_LIMITS: XmlLimits = {
+  maxBytes: 32 * 1024 * 1024,
+  maxDepth: 64,
+  maxElements: 100_000,
+};
+
+const PREDEFINED_ENTITIES = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
+
+/** Bytes (or an already decoded string) to text, refusing what is not UTF-8. */
+export function decodeXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): string {
+  const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
+  if (size > limits.maxBytes) {
+    throw new LtError(
+      'XML_TOO_LARGE',
+      `XML input is ${formatBytes(size)}, over the limit of ${formatBytes(limits.maxBytes)}; ` +
+        'send large attachments separately or raise the configured limit',
+    );
+  }
+  let text: string;
+  if (typeof input === 'string') {
+    text = input;
+  } else {
+    if (input[0] === 0xfe && input[1] === 0xff) throw utf16();
+    if (input[0] === 0xff && input[1] === 0xfe) throw utf16();
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(input);
+    } catch {
+      throw new LtError('XML_ENCODING', 'XML input is not valid UTF-8; re-save the file as UTF-8');
+    }
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const declared = /^<\?xml[^?]*encoding\s*=\s*["']([^"']+)["']/.exec(text)?.[1];
+  if (declared !== undefined && !/^utf-?8$/i.test(declared)) {
+    throw new LtError('XML_ENCODING', `XML declares encoding "${declared}"; only UTF-8 is accepted`);
+  }
+  return text;
+}
+
+function utf16(): LtError {
+  return new LtError('XML_ENCODING', 'XML input is UTF-16; only UTF-8 is accepted');
+}
+
+/**
+ * Linear scan that refuses what a DOM must never see. It does not check well-formedness
+ * (the parser does); it only guarantees the parser will not be asked to do something dangerous
+ * or unbounded.
+ */
+export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): void {
+  let depth = 0;
+  let elements = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const lt = text.indexOf('<', i);
+    const segmentEnd = lt === -1 ? n : lt;
+    checkEntities(text, i, segmentEnd);
+    if (lt === -1) break;
+    const next = text.charCodeAt(lt + 1);
+    if (next === 0x21 /* ! */) {
+      if (text.startsWith('<!--', lt)) {
+        i = skipTo(text, '-->', lt + 4);
+      } else if (text.startsWith('<![CDATA[', lt)) {
+        i = skipTo(text, ']]>', lt + 9);
+      } else if (/^<!DOCTYPE/i.test(text.slice(lt, lt + 9))) {
+        throw new LtError('XML_DOCTYPE', 'XML input contains a DOCTYPE declaration; remove it (edXML packets never need one)');
+      } else if (text.startsWith('<!ENTITY', lt)) {
+        throw new LtError('XML_ENTITY', 'XML input declares an entity; entity declarations are not allowed');
+      } else {
+        throw new LtError('XML_MALFORMED', `XML input has a markup declaration at offset ${lt}; only elements, comments and CDATA are allowed`);
+      }
+    } else if (next === 0x3f /* ? */) {
+      i = skipTo(text, '?>', lt + 2);
+    } else if (next === 0x2f /* / */) {
+      depth -= 1;
+      i = lt + 2;
+    } else {
+      const end = endOfTag(text, lt + 1);
+      checkEntities(text, lt, end);
+      elements += 1;
+      if (elements > limits.maxElements) {
+        throw new LtError('XML_TOO_MANY_NODES', `XML input has more than ${limits.maxElements} elements`);
+      }
+      if (text.charCodeAt(end - 1) !== 0x2f /* self-closing */) {
+        depth += 1;
+        if (depth > limits.maxDepth) {
+          throw new LtError('XML_TOO_DEEP', `XML input nests elements deeper than ${limits.maxDepth} levels`);
+        }
+      }
+      i = end + 1;
+    }
+  }
+}
+
+function skipTo(text: string, terminator: string, from: number): number {
+  const at = text.indexOf(terminator, from);
+  if (at === -1) throw new LtError('XML_MALFORMED', `XML input ends inside a construct that needs "${terminator}"`);
+  return at + terminator.length;
+}
+
+/** Index of the `>` that closes the start tag beginning at `from`, quotes respected. */
+function endOfTag(text: string, from: number): number {
+  let quote = 0;
+  for (let j = from; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 0x22 || c === 0x27) {
+      quote = c;
+    } else if (c === 0x3e) {
+      return j;
+    } else if (c === 0x3c) {
+      break;
+    }
+  }
+  throw new LtError('XML_MALFORMED', `XML input has an unterminated tag at offset ${from - 1}`);
+}
+
+function checkEntities(text: string, from: number, to: number): void {
+  let amp = text.indexOf('&', from);
+  while (amp !== -1 && amp < to) {
+    const semi = text.indexOf(';', amp);
+    const name = semi === -1 || semi - amp > 12 ? '' : text.slice(amp + 1, semi);
+    if (!PREDEFINED_ENTITIES.has(name) && !/^#(?:[0-9]{1,7}|x[0-9a-fA-F]{1,6})$/.test(name)) {
+      throw new LtError('XML_ENTITY', `XML input uses an undeclared entity reference "&${name || '…'}" at offset ${amp}; escape "&" as "&amp;"`);
+    }
+    amp = text.indexOf('&', semi);
+  }
+}
+
+/** Parse untrusted XML into a DOM Document, after the safety pre-scan. */
+export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): Document {
+  const text = decodeXml(input, limits);
+  preScanXml(text, limits);
+  const problems: string[] = [];
+  const parser = new DOMParser({
+    onError: (level: string, message: string) => {
+      if (level !== 'warning') problems.push(message.split('\n')[0] ?? message);
+    },
+  });
+  let doc: Document;
+  try {
+    doc = parser.parseFromString(text, 'text/xml') as unknown as Document;
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new LtError('XML_MALFORMED', `XML input is not well-formed: ${message}`);
+  }
+  if (problems.length > 0 || !doc.documentElement) {
+    throw new LtError('XML_MALFORMED', `XML input is not well-formed: ${problems[0] ?? 'no root element'}`);
+  }
+  return doc;
+}
+
+export function serializeXml(node: Node): string {
+  return new XMLSerializer().serializeToString(node as never);
+}
+
+// --- Writing -------------------------------------------------------------------------------
+
+// Characters XML 1.0 cannot carry at all; they are dropped rather than producing a packet
+// every peer would refuse.
+// eslint-disable-next-line no-control-regex
+const ILLEGAL_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+
+export function escapeText(value: string): string {
+  return value.replace(ILLEGAL_XML_CHARS, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
+}
+
+export function escapeAttribute(value: string): string {
+  return escapeText(value).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}

@@ -1,0 +1,86 @@
+/**
+ * The one catalogue of error codes. The REST API, the CLI, status packets and logs all draw from
+ * it, so that an operator who sees a code anywhere can look it up in one place.
+ *
+ * `status` is the HTTP status the REST adapter answers with; `summary` is the generic sentence,
+ * the thrower adds the specific one (which file, which field, what to do).
+ */
+export const ERROR_CATALOGUE = {
+  // Input and XML safety
+  XML_TOO_LARGE: { status: 413, summary: 'The XML input is larger than the configured limit' },
+  XML_TOO_DEEP: { status: 400, summary: 'The XML input nests elements deeper than allowed' },
+  XML_TOO_MANY_NODES: { status: 400, summary: 'The XML input has more elements than allowed' },
+  XML_DOCTYPE: { status: 400, summary: 'DOCTYPE declarations are not allowed in edXML packets' },
+  XML_ENTITY: { status: 400, summary: 'Entity references other than the five predefined ones are not allowed' },
+  XML_ENCODING: { status: 400, summary: 'Only UTF-8 encoded XML is accepted' },
+  XML_MALFORMED: { status: 400, summary: 'The input is not well-formed XML' },
+  XML_NOT_EDXML: { status: 400, summary: 'The XML is not an edXML packet' },
+  // Envelope
+  PACKET_INVALID: { status: 422, summary: 'The packet does not satisfy the edXML rules' },
+  PACKET_SECRET: { status: 422, summary: 'Documents carrying a secrecy mark may not enter this system' },
+  // Signatures and certificates
+  SIG_MISSING: { status: 422, summary: 'The packet carries no XML signature' },
+  SIG_MULTIPLE: { status: 422, summary: 'The packet carries more than one XML signature' },
+  SIG_MISPLACED: { status: 422, summary: 'The signature is not where the edXML profile puts it' },
+  SIG_MALFORMED: { status: 422, summary: 'The signature element is malformed' },
+  SIG_REFERENCE: { status: 422, summary: 'The signature must have exactly one Reference with URI=""' },
+  SIG_ALGORITHM: { status: 422, summary: 'The signature uses an algorithm outside the allow-list' },
+  SIG_DIGEST_MISMATCH: { status: 422, summary: 'The signed content was changed after signing' },
+  SIG_VALUE_INVALID: { status: 422, summary: 'The signature value does not match the signer key' },
+  CERT_MISSING: { status: 422, summary: 'The signature carries no signer certificate' },
+  CERT_MALFORMED: { status: 422, summary: 'A certificate could not be read' },
+  CERT_UNTRUSTED: { status: 422, summary: 'The signer certificate does not chain to a trusted root' },
+  CERT_EXPIRED: { status: 422, summary: 'A certificate was not valid at signing time' },
+  CERT_REVOKED: { status: 422, summary: 'The signer certificate is revoked' },
+  CERT_USAGE: { status: 422, summary: 'A certificate may not be used for this purpose' },
+  CRL_INVALID: { status: 422, summary: 'A certificate revocation list is not usable' },
+  CERT_ORGAN_MISMATCH: { status: 422, summary: 'The signer certificate does not belong to the sending agency' },
+  KEY_INVALID: { status: 400, summary: 'The private key could not be used' },
+  // Status machine
+  STATUS_ILLEGAL_TRANSITION: { status: 409, summary: 'This status change is not allowed from the current state' },
+  // Generic
+  USAGE: { status: 400, summary: 'The command or request is not used correctly' },
+  IO: { status: 500, summary: 'A file could not be read or written' },
+  INTERNAL: { status: 500, summary: 'An unexpected internal error' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ErrorContext {
+  packetId?: string;
+  documentId?: string;
+  /** Field path or file the error is about. */
+  path?: string;
+}
+
+/** An error as a value: a stable code, a sentence a person can act on, and what it is about. */
+export class LtError extends Error {
+  readonly code: ErrorCode;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LtError';
+    this.code = code;
+    this.context = context;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } & ErrorContext {
+    return { code: this.code, message: this.message, ...this.context };
+  }
+}
+
+export function isLtError(value: unknown): value is LtError {
+  return value instanceof LtError;
+}
+
+/** Any thrown value as an LtError, so callers report one shape whatever went wrong. */
+export function asLtError(value: unknown, fallback: ErrorCode = 'INTERNAL'): LtError {
+  if (value instanceof LtError) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new LtError(fallback, message, {}, { cause: value });
+}
