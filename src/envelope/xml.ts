@@ -24,6 +24,9 @@ export const DEFAULT_XML_LIMITS: XmlLimits = {
 };
 
 const PREDEFINED_ENTITIES = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
+/** Characters XML 1.0 forbids in a document (NUL is refused earlier, as an encoding problem). */
+// eslint-disable-next-line no-control-regex
+const ILLEGAL_INPUT_CHAR = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /** Bytes (or an already decoded string) to text, refusing what is not UTF-8. */
 export function decodeXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): string {
@@ -48,7 +51,10 @@ export function decodeXml(input: Uint8Array | string, limits: XmlLimits = DEFAUL
     }
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const declared = /^<\?xml[^?]*encoding\s*=\s*["']([^"']+)["']/.exec(text)?.[1];
+  if (text.includes('\u0000')) {
+    throw new LtError('XML_ENCODING', 'XML input contains NUL characters (UTF-16 or UTF-32 without a byte-order mark, or binary data); only UTF-8 is accepted');
+  }
+  const declared = /^<\?xml\s[^?]*encoding\s*=\s*["']([^"']+)["']/.exec(text)?.[1];
   if (declared !== undefined && !/^utf-?8$/i.test(declared)) {
     throw new LtError('XML_ENCODING', `XML declares encoding "${declared}"; only UTF-8 is accepted`);
   }
@@ -65,14 +71,25 @@ function utf16(): LtError {
  * or unbounded.
  */
 export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): void {
+  const illegal = ILLEGAL_INPUT_CHAR.exec(text);
+  if (illegal) {
+    throw new LtError('XML_MALFORMED', `XML input contains the character U+${illegal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at offset ${illegal.index}, which XML does not allow`);
+  }
   let depth = 0;
   let elements = 0;
   let i = 0;
   const n = text.length;
+  // The next "&" at or after the scan position, remembered so that segments without one cost
+  // nothing: searching from every segment to the next "&" would be quadratic.
+  let nextAmp = text.indexOf('&');
+  const entitiesIn = (from: number, to: number): void => {
+    if (nextAmp !== -1 && nextAmp < from) nextAmp = text.indexOf('&', from);
+    if (nextAmp !== -1 && nextAmp < to) checkEntities(text, nextAmp, to);
+  };
   while (i < n) {
     const lt = text.indexOf('<', i);
     const segmentEnd = lt === -1 ? n : lt;
-    checkEntities(text, i, segmentEnd);
+    entitiesIn(i, segmentEnd);
     if (lt === -1) break;
     const next = text.charCodeAt(lt + 1);
     if (next === 0x21 /* ! */) {
@@ -94,7 +111,7 @@ export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS)
       i = lt + 2;
     } else {
       const end = endOfTag(text, lt + 1);
-      checkEntities(text, lt, end);
+      entitiesIn(lt, end);
       elements += 1;
       if (elements > limits.maxElements) {
         throw new LtError('XML_TOO_MANY_NODES', `XML input has more than ${limits.maxElements} elements`);
@@ -142,8 +159,16 @@ function checkEntities(text: string, from: number, to: number): void {
     if (!PREDEFINED_ENTITIES.has(name) && !/^#(?:[0-9]{1,7}|x[0-9a-fA-F]{1,6})$/.test(name)) {
       throw new LtError('XML_ENTITY', `XML input uses an undeclared entity reference "&${name || '…'}" at offset ${amp}; escape "&" as "&amp;"`);
     }
+    if (name.startsWith('#') && !isXmlChar(name[1] === 'x' ? parseInt(name.slice(2), 16) : Number(name.slice(1)))) {
+      throw new LtError('XML_MALFORMED', `XML input has a character reference "&${name};" at offset ${amp} to a character XML does not allow`);
+    }
     amp = text.indexOf('&', semi);
   }
+}
+
+/** The XML 1.0 `Char` production. */
+function isXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
 /** Parse untrusted XML into a DOM Document, after the safety pre-scan. */
@@ -152,6 +177,10 @@ export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT
   preScanXml(text, limits);
   const problems: string[] = [];
   const parser = new DOMParser({
+    // XML 1.0 line ends (§2.11). xmldom's default applies the XML 1.1 rule, which also turns
+    // U+0085, U+2028 and U+2029 into line feeds: text would not read back as it was written,
+    // and would differ from what a peer's XML 1.0 parser (and signer) saw.
+    normalizeLineEndings: (source: string) => source.replace(/\r\n?/g, '\n'),
     onError: (level: string, message: string) => {
       if (level !== 'warning') problems.push(message.split('\n')[0] ?? message);
     },
@@ -169,8 +198,13 @@ export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT
   return doc;
 }
 
+/**
+ * DOM → text. xmldom writes a carriage return in text content raw, which every parser turns
+ * into a line feed on reading: a signed "&#13;" would then no longer match its digest. After
+ * parsing, a raw CR can only come from such a character reference, so all are re-escaped.
+ */
 export function serializeXml(node: Node): string {
-  return new XMLSerializer().serializeToString(node as never);
+  return new XMLSerializer().serializeToString(node as never).replace(/\r/g, '&#13;');
 }
 
 // --- Writing -------------------------------------------------------------------------------

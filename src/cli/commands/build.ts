@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { buildPacket, composeDocument, validatePacket, type DocumentInput } from '../../envelope/index.js';
 import { LtError } from '../../errors.js';
 import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command } from '../command.js';
-import { readInput, readJsonFile, writeOutput } from '../files.js';
+import { readInput, readJsonFile, writeOutput } from '../../files.js';
 
 export const buildCommand: Command = {
   name: 'build',

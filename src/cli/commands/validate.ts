@@ -1,7 +1,7 @@
 import { parsePacket, validatePacket, type Finding } from '../../envelope/index.js';
 import { asLtError, LtError } from '../../errors.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, reportError, writeJson, type Command } from '../command.js';
-import { readInput } from '../files.js';
+import { readInput } from '../../files.js';
 
 interface FileReport {
   file: string;

@@ -1,6 +1,6 @@
-/** File access for the CLI: every read or write failure becomes an IO error naming the file. */
+/** File access for the doors (CLI, config loading): every failure becomes an IO error naming the file. */
 import { readFile, writeFile, rename } from 'node:fs/promises';
-import { LtError } from '../errors.js';
+import { LtError } from './errors.js';
 
 export async function readInput(path: string): Promise<Buffer> {
   try {

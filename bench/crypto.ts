@@ -1,0 +1,103 @@
+/**
+ * Sign and verify rates of edXML packets (5 KB, 100 KB, 2 MB; RSA-2048 and ECDSA P-256),
+ * next to the raw node:crypto signature rate over the same bytes, i.e. what XML
+ * canonicalisation and DOM work cost on top of the cryptography. Also compares Node's
+ * webcrypto with @peculiar/webcrypto as the engine under xmldsigjs.
+ */
+import { randomBytes, createPrivateKey, createPublicKey, sign as rawSign, verify as rawVerify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildPacket, composeDocument } from '../src/envelope/index.js';
+import { loadSigningIdentity } from '../src/crypto/certificates.js';
+import { signPacket } from '../src/crypto/sign.js';
+import { verifyPacket } from '../src/crypto/verify.js';
+import { createTrustStore } from '../src/crypto/trust.js';
+import { useCryptoEngine, type CryptoEngineName } from '../src/crypto/engine.js';
+import { fmt, measure, table } from './harness.js';
+
+const CERTS = join(import.meta.dirname, '..', 'certs-dev');
+const read = (p: string): string => readFileSync(join(CERTS, p), 'utf8');
+
+const SIGNERS = [
+  { kind: 'RSA-2048', organId: '000.00.01.H12' },
+  { kind: 'ECDSA P-256', organId: '000.00.14.H12' },
+];
+
+const SIZES = [
+  { label: '5 KB', bytes: 5 * 1024 },
+  { label: '100 KB', bytes: 100 * 1024 },
+  { label: '2 MB', bytes: 2 * 1024 * 1024 },
+];
+
+function packetOfSize(organId: string, bytes: number): string {
+  const base = buildPacket(
+    composeDocument(
+      {
+        from: { organId, organName: 'Cơ quan gửi' },
+        to: [{ organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' }],
+        code: { codeNumber: '125', codeNotation: 'UBND-VP' },
+        subject: 'V/v đo hiệu năng ký số',
+        attachments: [{ name: 'a.pdf', content: new Uint8Array(0) }],
+      },
+      new Date(),
+    ),
+  );
+  const room = Math.max(0, bytes - base.length);
+  const attachment = randomBytes(Math.floor((room * 3) / 4));
+  return buildPacket(
+    composeDocument(
+      {
+        from: { organId, organName: 'Cơ quan gửi' },
+        to: [{ organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' }],
+        code: { codeNumber: '125', codeNotation: 'UBND-VP' },
+        subject: 'V/v đo hiệu năng ký số',
+        attachments: [{ name: 'a.pdf', content: attachment }],
+      },
+      new Date(),
+    ),
+  );
+}
+
+export async function benchCrypto(engines: CryptoEngineName[] = ['node', 'peculiar']): Promise<string> {
+  const out: string[] = [];
+  const trust = createTrustStore({ anchors: [read('root-ca.pem')], intermediates: [read('issuing-ca.pem')], crls: [read('issuing-ca.crl.pem')] });
+  for (const engine of engines) {
+    useCryptoEngine(engine);
+    const rows: Array<Record<string, string | number>> = [];
+    for (const signer of SIGNERS) {
+      const keyPem = read(`agencies/${signer.organId}.key.pem`);
+      const identity = await loadSigningIdentity(keyPem, read(`agencies/${signer.organId}.pem`), read('issuing-ca.pem'));
+      const privateKey = createPrivateKey(keyPem);
+      const publicKey = createPublicKey(privateKey);
+      for (const size of SIZES) {
+        // 2 MB at the JS polyfill is slow; keep the run bounded.
+        const minMs = size.bytes > 1_000_000 ? 3000 : 1500;
+        const xml = packetOfSize(signer.organId, size.bytes);
+        const bytes = Buffer.from(xml);
+        const signed = await signPacket(bytes, identity);
+        const check = await verifyPacket(signed, trust);
+        if (!check.report.valid) throw new Error(`benchmark packet does not verify: ${JSON.stringify(check.report.errors)}`);
+        const s = await measure('sign', () => signPacket(bytes, identity), minMs);
+        const v = await measure('verify', () => verifyPacket(signed, trust), minMs);
+        const rawSig = rawSign('sha256', bytes, privateKey);
+        const rs = await measure('raw sign', () => rawSign('sha256', bytes, privateKey), 500);
+        const rv = await measure('raw verify', () => rawVerify('sha256', bytes, publicKey, rawSig), 500);
+        rows.push({
+          key: signer.kind,
+          packet: `${size.label} (${Math.round(bytes.length / 1024)} KiB)`,
+          'sign/s': fmt(s.opsPerSecond),
+          'verify/s': fmt(v.opsPerSecond),
+          'sign ms': fmt(s.meanMs, 2),
+          'verify ms': fmt(v.meanMs, 2),
+          'raw node:crypto sign/s': fmt(rs.opsPerSecond),
+          'raw verify/s': fmt(rv.opsPerSecond),
+        });
+      }
+    }
+    out.push(`XMLDSig sign/verify (xmldsigjs on ${engine === 'node' ? "Node's webcrypto" : '@peculiar/webcrypto'}; verify = digest + signature + chain + CRL + organ)`);
+    out.push(table(rows));
+    out.push('');
+  }
+  useCryptoEngine('node');
+  return out.join('\n');
+}

@@ -1,0 +1,48 @@
+import { loadSigningIdentity } from '../../crypto/certificates.js';
+import { signPacket } from '../../crypto/sign.js';
+import { LtError } from '../../errors.js';
+import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command } from '../command.js';
+import { readInput, writeOutput } from '../../files.js';
+
+export const signCommand: Command = {
+  name: 'sign',
+  summary: 'Sign an edXML packet with an agency key and certificate (XMLDSig)',
+  help: `Usage: lienthong sign IN.xml --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] -o OUT.xml
+
+Adds an enveloped XML signature to the packet, inside edXMLHeader after TraceHeaderList:
+RSA-SHA256 for an RSA certificate, ECDSA-SHA256 for a P-256 one; exclusive c14n; the
+certificate (and the chain, without the root) in KeyInfo/X509Data. The certificate's subject
+UID must be the packet's From/OrganId for verifiers to accept it.
+
+Options:
+  --key FILE      private key, PEM (PKCS#8, PKCS#1 or SEC1; unencrypted)
+  --cert FILE     signer certificate, PEM
+  --chain FILE    intermediate CA certificates to send along, PEM
+  -o, --out FILE  where to write the signed packet (required)
+  -h, --help      this help`,
+  async run(argv, io) {
+    try {
+      const { values, positionals } = parseCommandArgs(argv, {
+        key: { type: 'string' },
+        cert: { type: 'string' },
+        chain: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+      });
+      if (positionals.length !== 1) throw new LtError('USAGE', 'give exactly one packet file to sign');
+      const keyFile = requireOption(values.key, '--key');
+      const certFile = requireOption(values.cert, '--cert');
+      const out = requireOption(values.out, '--out');
+      const input = await readInput(positionals[0] as string);
+      const identity = await loadSigningIdentity(
+        (await readInput(keyFile)).toString('utf8'),
+        (await readInput(certFile)).toString('utf8'),
+        values.chain ? (await readInput(values.chain)).toString('utf8') : undefined,
+      );
+      await writeOutput(out, await signPacket(input, identity));
+      io.stderr.write(`wrote ${out}\n`);
+      return EXIT_OK;
+    } catch (error) {
+      return reportError(io, 'sign', error);
+    }
+  },
+};

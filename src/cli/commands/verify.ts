@@ -1,0 +1,54 @@
+import { createTrustStore, readTrustFiles } from '../../crypto/trust.js';
+import { verifyPacket } from '../../crypto/verify.js';
+import { LtError } from '../../errors.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, reportError, writeJson, type Command } from '../command.js';
+import { readInput } from '../../files.js';
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  summary: 'Verify the signature, certificate chain and sender of an edXML packet',
+  help: `Usage: lienthong verify IN.xml --trust ROOT.pem [--crl CRL.pem]... [--legacy-sha1] [--json]
+
+Checks the XML signature value, the reference digest (nothing changed), the certificate chain
+to the trust anchor(s), validity at signing time, revocation (when a CRL is given), and that
+the certificate's subject UID equals From/OrganId. A hostile or malformed file is simply
+invalid.
+
+Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
+
+Options:
+  --trust FILE         trusted root CA certificate(s), PEM (repeatable; required)
+  --intermediate FILE  extra intermediate CA certificates, PEM (repeatable)
+  --crl FILE           certificate revocation list, PEM (repeatable)
+  --legacy-sha1        also accept rsa-sha1 / sha1 (legacy peers)
+  --json               print {"valid", "organId", "signer": {"subject", "notAfter"}, "errors", ...}
+  -h, --help           this help`,
+  async run(argv, io) {
+    try {
+      const { values, positionals } = parseCommandArgs(argv, {
+        trust: { type: 'string', multiple: true },
+        intermediate: { type: 'string', multiple: true },
+        crl: { type: 'string', multiple: true },
+        'legacy-sha1': { type: 'boolean' },
+        json: { type: 'boolean' },
+      });
+      if (positionals.length !== 1) throw new LtError('USAGE', 'give exactly one packet file to verify');
+      if (!values.trust?.length) throw new LtError('USAGE', '--trust ROOT.pem is required');
+      const input = await readInput(positionals[0] as string);
+      const store = createTrustStore(await readTrustFiles({ anchors: values.trust, intermediates: values.intermediate, crls: values.crl }));
+      const { report } = await verifyPacket(input, store, { legacySha1: values['legacy-sha1'] === true });
+      if (values.json) {
+        writeJson(io, report);
+      } else if (report.valid) {
+        io.stdout.write(`${positionals[0]}: valid, signed by ${report.signer?.subject} for ${report.organId}\n`);
+      } else {
+        io.stdout.write(`${positionals[0]}: INVALID\n`);
+        for (const e of report.errors) io.stdout.write(`  ${e.code}: ${e.message}\n`);
+      }
+      return report.valid ? EXIT_OK : EXIT_FAILED;
+    } catch (error) {
+      const code = reportError(io, 'verify', error);
+      return code === EXIT_FAILED ? EXIT_USAGE : code;
+    }
+  },
+};

@@ -1,0 +1,122 @@
+/**
+ * Reading keys and certificates the way operators have them: PEM files made by openssl or by
+ * `lienthong certs init` (PKCS#8, PKCS#1 RSA, SEC1 EC keys; one or many certificates a file).
+ */
+import { createPrivateKey, createPublicKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import * as x509 from './x509.js';
+import { LtError } from '../errors.js';
+import { cryptoEngine } from './engine.js';
+import type { KeyKind } from './algorithms.js';
+import { SIGNING_ALGORITHM } from './algorithms.js';
+
+/** OID of the `UID` (userId) attribute: the agency's organ id in its certificate subject. */
+export const UID_OID = '0.9.2342.19200300.100.1.1';
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
+export function pemBlocks(text: string, label: string): Uint8Array<ArrayBuffer>[] {
+  const blocks: Uint8Array<ArrayBuffer>[] = [];
+  for (const m of text.matchAll(PEM_BLOCK)) {
+    if (m[1] === label) blocks.push(new Uint8Array(Buffer.from((m[2] ?? '').replace(/\s+/g, ''), 'base64')));
+  }
+  return blocks;
+}
+
+/** Every certificate in a PEM text (a bundle or a single one), or in DER bytes. */
+export function readCertificates(input: string | Uint8Array, source = 'certificate'): x509.X509Certificate[] {
+  try {
+    if (typeof input !== 'string') {
+      const text = Buffer.from(input).toString('latin1');
+      if (!text.includes('-----BEGIN')) return [new x509.X509Certificate(new Uint8Array(input))];
+      input = text;
+    }
+    const blocks = pemBlocks(input, 'CERTIFICATE');
+    if (blocks.length === 0) throw new Error('no "BEGIN CERTIFICATE" block found');
+    return blocks.map((der) => new x509.X509Certificate(der));
+  } catch (error) {
+    throw new LtError('CERT_MALFORMED', `cannot read ${source}: ${(error as Error).message}`);
+  }
+}
+
+export function certificateFromBase64(b64: string): x509.X509Certificate {
+  try {
+    return new x509.X509Certificate(new Uint8Array(Buffer.from(b64.replace(/\s+/g, ''), 'base64')));
+  } catch (error) {
+    throw new LtError('CERT_MALFORMED', `the signer certificate in KeyInfo cannot be read: ${(error as Error).message}`);
+  }
+}
+
+export function certificateBase64(cert: x509.X509Certificate): string {
+  return Buffer.from(cert.rawData).toString('base64');
+}
+
+/** The organ id a certificate is issued to (its subject UID), if any. */
+export function organIdOf(cert: x509.X509Certificate): string | undefined {
+  return cert.subjectName.getField(UID_OID)[0];
+}
+
+export function keyKindOf(cert: x509.X509Certificate): KeyKind | undefined {
+  const name = cert.publicKey.algorithm.name;
+  if (name === 'RSASSA-PKCS1-v1_5' || name === 'RSA-PSS' || name === 'RSA-OAEP') return 'rsa';
+  if (name === 'ECDSA' || name === 'ECDH') return 'ec';
+  return undefined;
+}
+
+/** A subject in RFC 2253-like order (as openssl prints it), UID spelled as such. */
+export function describeName(name: string): string {
+  return name.replace(/0\.9\.2342\.19200300\.100\.1\.1=/g, 'UID=');
+}
+
+export interface SigningIdentity {
+  key: CryptoKey;
+  kind: KeyKind;
+  certificate: x509.X509Certificate;
+  /** Intermediate certificates sent along in KeyInfo so verifiers can build the chain. */
+  chain: x509.X509Certificate[];
+}
+
+/** The private key as a WebCrypto key, whatever PEM flavour openssl wrote. */
+export async function importPrivateKey(pem: string, kind: KeyKind, source = 'private key'): Promise<CryptoKey> {
+  let pkcs8: Buffer;
+  try {
+    pkcs8 = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
+  } catch (error) {
+    throw new LtError('KEY_INVALID', `cannot read ${source}: ${(error as Error).message} (an unencrypted PEM key is expected)`);
+  }
+  const params = kind === 'rsa' ? SIGNING_ALGORITHM.rsa.sign : { name: 'ECDSA', namedCurve: 'P-256' };
+  try {
+    return await cryptoEngine().subtle.importKey('pkcs8', new Uint8Array(pkcs8), params, false, ['sign']);
+  } catch (error) {
+    throw new LtError('KEY_INVALID', `${source} is not usable for ${kind === 'rsa' ? 'RSA' : 'ECDSA P-256'} signing: ${(error as Error).message}`);
+  }
+}
+
+/** Load a signing identity from PEM texts and check that key and certificate belong together. */
+export async function loadSigningIdentity(keyPem: string, certPem: string, chainPem?: string): Promise<SigningIdentity> {
+  const [certificate, ...extra] = readCertificates(certPem, 'signer certificate');
+  if (!certificate) throw new LtError('CERT_MISSING', 'the certificate file holds no certificate');
+  const kind = keyKindOf(certificate);
+  if (!kind) throw new LtError('KEY_INVALID', `unsupported certificate key type ${certificate.publicKey.algorithm.name}; use RSA or ECDSA P-256`);
+  if (kind === 'ec' && (certificate.publicKey.algorithm as EcKeyAlgorithm).namedCurve !== 'P-256') {
+    throw new LtError('KEY_INVALID', 'only the P-256 curve is supported for ECDSA');
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(keyPem);
+  } catch (error) {
+    throw new LtError('KEY_INVALID', `cannot read the private key: ${(error as Error).message} (an unencrypted PEM key is expected)`);
+  }
+  const keyPublic = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  const certPublic = new NodeX509(Buffer.from(certificate.rawData)).publicKey.export({ type: 'spki', format: 'der' });
+  if (!keyPublic.equals(certPublic)) {
+    throw new LtError('KEY_INVALID', 'the private key does not belong to the certificate (their public keys differ)');
+  }
+  const key = await importPrivateKey(keyPem, kind);
+  const chain = [...extra, ...(chainPem ? readCertificates(chainPem, 'certificate chain') : [])].filter((c) => !isSelfSigned(c));
+  return { key, kind, certificate, chain };
+}
+
+/** A self-signed certificate is a root: verifiers must have it already, sending it proves nothing. */
+export function isSelfSigned(cert: x509.X509Certificate): boolean {
+  return cert.subject === cert.issuer;
+}

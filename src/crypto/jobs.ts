@@ -1,0 +1,69 @@
+/**
+ * The work a crypto thread does, as plain data in and out. Used by the worker threads and,
+ * unchanged, in-thread where blocking does not matter (CLI, tests).
+ */
+import { LtError, asLtError, type ErrorCode, type ErrorContext } from '../errors.js';
+import { loadSigningIdentity, type SigningIdentity } from './certificates.js';
+import { signPacket } from './sign.js';
+import { createTrustStore, type TrustMaterial, type TrustStore } from './trust.js';
+import { verifyPacket, type Verification, type VerifyOptions } from './verify.js';
+
+/** PEM texts of a signing identity: plain data, cheap to send to a thread. */
+export interface IdentityMaterial {
+  keyPem: string;
+  certPem: string;
+  chainPem?: string;
+}
+
+export type CryptoJob =
+  | { op: 'sign'; xml: Uint8Array | string; identity: IdentityMaterial }
+  | { op: 'verify'; xml: Uint8Array | string; options?: Omit<VerifyOptions, 'now'> & { now?: number } };
+
+export type CryptoJobResult =
+  | { ok: true; op: 'sign'; xml: string }
+  | { ok: true; op: 'verify'; verification: Verification }
+  | { ok: false; error: { code: ErrorCode; message: string; context: ErrorContext } };
+
+/** Parses keys and trust anchors once per thread, not once per packet. */
+export class CryptoJobRunner {
+  private readonly identities = new Map<string, Promise<SigningIdentity>>();
+  private trustStore: TrustStore | undefined;
+
+  constructor(private readonly trust?: TrustMaterial) {}
+
+  async run(job: CryptoJob): Promise<CryptoJobResult> {
+    try {
+      if (job.op === 'sign') {
+        const identity = await this.identity(job.identity);
+        return { ok: true, op: 'sign', xml: await signPacket(job.xml, identity) };
+      }
+      const options: VerifyOptions = { ...job.options, now: job.options?.now !== undefined ? new Date(job.options.now) : new Date() };
+      return { ok: true, op: 'verify', verification: await verifyPacket(job.xml, this.store(), options) };
+    } catch (error) {
+      const e = asLtError(error);
+      return { ok: false, error: { code: e.code, message: e.message, context: e.context } };
+    }
+  }
+
+  private identity(material: IdentityMaterial): Promise<SigningIdentity> {
+    const cacheKey = `${material.certPem}\u0000${material.keyPem}\u0000${material.chainPem ?? ''}`;
+    let identity = this.identities.get(cacheKey);
+    if (!identity) {
+      identity = loadSigningIdentity(material.keyPem, material.certPem, material.chainPem);
+      identity.catch(() => this.identities.delete(cacheKey));
+      this.identities.set(cacheKey, identity);
+    }
+    return identity;
+  }
+
+  private store(): TrustStore {
+    if (!this.trust) throw new LtError('USAGE', 'verification needs trust anchors; none were configured');
+    this.trustStore ??= createTrustStore(this.trust);
+    return this.trustStore;
+  }
+}
+
+export function unwrapResult(result: CryptoJobResult): Exclude<CryptoJobResult, { ok: false }> {
+  if (!result.ok) throw new LtError(result.error.code, result.error.message, result.error.context);
+  return result;
+}

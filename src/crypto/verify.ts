@@ -1,0 +1,262 @@
+/**
+ * Verification of a signed edXML packet, reporting each check separately: structure (the
+ * profile), reference digest, signature value, certificate chain, validity at signing time,
+ * revocation, and that the certificate's subject UID names `From/OrganId`.
+ *
+ * Hostile or malformed input never throws: it is simply invalid, with a reason code. The
+ * packet returned is read from the very DOM whose signature was checked.
+ */
+import { SignedXml, XmlDsigC14NTransform, XmlDsigExcC14NTransform } from 'xmldsigjs';
+import type * as x509 from './x509.js';
+import { asLtError, LtError, type ErrorCode } from '../errors.js';
+import { locateSkeleton, packetFromDocument, type EdxmlSkeleton } from '../envelope/parse.js';
+import type { Packet } from '../envelope/types.js';
+import { parseEdxmlTimestamp } from '../envelope/values.js';
+import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from '../envelope/xml.js';
+import { C14N_EXCLUSIVE } from './algorithms.js';
+import { certificateFromBase64, describeName, organIdOf } from './certificates.js';
+import { cryptoEngine } from './engine.js';
+import { appendedTraceHeaders, locateSignature, readSignatureParts, type SignatureParts } from './profile.js';
+import { validateChain, type TrustStore } from './trust.js';
+
+export type CheckResult = 'ok' | 'failed' | 'skipped' | 'unknown';
+
+export interface VerificationReport {
+  valid: boolean;
+  /** `From/OrganId` of the packet, when it could be read. */
+  organId: string | null;
+  kind: 'document' | 'status' | null;
+  signer: {
+    subject: string;
+    issuer: string;
+    serialNumber: string;
+    organId: string | null;
+    notBefore: string;
+    notAfter: string;
+  } | null;
+  /** The signing time the packet claims (its sender TraceHeader or status Timestamp). */
+  signingTime: string | null;
+  algorithms: { signature: string; digest: string; canonicalization: string } | null;
+  checks: {
+    structure: CheckResult;
+    digest: CheckResult;
+    signatureValue: CheckResult;
+    chain: CheckResult;
+    validity: CheckResult;
+    revocation: CheckResult;
+    organ: CheckResult;
+  };
+  /** TraceHeaders appended by relaying hubs after signing: reported, not covered by the signature. */
+  unsignedTraceHeaders: number;
+  errors: Array<{ code: ErrorCode; message: string }>;
+}
+
+export interface VerifyOptions {
+  /** Accept rsa-sha1 / sha1 (the SDK samples' algorithms). Default false. */
+  legacySha1?: boolean;
+  /** The clock. */
+  now?: Date;
+  /**
+   * Refuse packets whose claimed signing time is older than this (live traffic: defeats an
+   * expired key being used with a back-dated timestamp). Default: no limit (archives).
+   */
+  maxSignatureAgeMs?: number;
+  limits?: XmlLimits;
+}
+
+export interface Verification {
+  report: VerificationReport;
+  /** Present when the packet could be read, valid or not. */
+  packet?: Packet;
+}
+
+const FUTURE_SKEW_MS = 5 * 60_000;
+
+class ProfileSignedXml extends SignedXml {
+  checkSignatureValue(key: CryptoKey): Promise<boolean> {
+    return this.ValidateSignatureValue([key]);
+  }
+}
+
+function emptyReport(): VerificationReport {
+  return {
+    valid: false,
+    organId: null,
+    kind: null,
+    signer: null,
+    signingTime: null,
+    algorithms: null,
+    checks: { structure: 'skipped', digest: 'skipped', signatureValue: 'skipped', chain: 'skipped', validity: 'skipped', revocation: 'skipped', organ: 'skipped' },
+    unsignedTraceHeaders: 0,
+    errors: [],
+  };
+}
+
+export async function verifyPacket(input: Uint8Array | string, trust: TrustStore, options: VerifyOptions = {}): Promise<Verification> {
+  const report = emptyReport();
+  let packet: Packet | undefined;
+  try {
+    await runChecks(input, trust, options, report, (p) => {
+      packet = p;
+    });
+  } catch (error) {
+    const e = asLtError(error, 'SIG_MALFORMED');
+    report.errors.push({ code: e.code, message: e.message });
+    if (report.checks.structure === 'skipped') report.checks.structure = 'failed';
+  }
+  report.valid = report.errors.length === 0;
+  return packet ? { report, packet } : { report };
+}
+
+async function runChecks(
+  input: Uint8Array | string,
+  trust: TrustStore,
+  options: VerifyOptions,
+  report: VerificationReport,
+  gotPacket: (p: Packet) => void,
+): Promise<void> {
+  const now = options.now ?? new Date();
+  const crypto = cryptoEngine();
+  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
+  const skeleton = locateSkeleton(doc);
+  const packet = packetFromDocument(doc);
+  gotPacket(packet);
+  report.kind = packet.kind;
+  report.organId = packet.from?.organId ?? null;
+
+  const signature = locateSignature(doc, skeleton);
+  const parts = readSignatureParts(signature, options.legacySha1 === true);
+  report.checks.structure = 'ok';
+  report.algorithms = { signature: parts.signatureAlgorithm.uri, digest: parts.digestAlgorithm.uri, canonicalization: parts.canonicalization };
+
+  const certificates = parts.certificates.map(certificateFromBase64);
+  const signer = pickSigner(certificates);
+  report.signer = {
+    subject: describeName(signer.subject),
+    issuer: describeName(signer.issuer),
+    serialNumber: signer.serialNumber,
+    organId: organIdOf(signer) ?? null,
+    notBefore: signer.notBefore.toISOString(),
+    notAfter: signer.notAfter.toISOString(),
+  };
+
+  // Integrity first: a changed document and a wrong key are different findings.
+  const digestOk = await checkDigest(doc, skeleton, parts, packet.from?.organId, crypto, report);
+  report.checks.digest = digestOk ? 'ok' : 'failed';
+  if (!digestOk) {
+    report.errors.push({ code: 'SIG_DIGEST_MISMATCH', message: 'the signed content was changed after signing (reference digest mismatch)' });
+  }
+  const valueOk = await checkSignatureValue(doc, parts, signer, crypto);
+  report.checks.signatureValue = valueOk ? 'ok' : 'failed';
+  if (!valueOk) {
+    report.errors.push({ code: 'SIG_VALUE_INVALID', message: 'the signature value does not verify with the key of the certificate in KeyInfo' });
+  }
+
+  const claimed = signingTimeOf(packet);
+  report.signingTime = claimed ? claimed.toISOString() : null;
+  let signingTime = claimed ?? now;
+  if (claimed && claimed.getTime() > now.getTime() + FUTURE_SKEW_MS) {
+    report.errors.push({ code: 'CERT_EXPIRED', message: `the packet claims to be signed at ${claimed.toISOString()}, in the future; check the sender's clock` });
+    signingTime = now;
+  }
+  if (claimed && options.maxSignatureAgeMs !== undefined && now.getTime() - claimed.getTime() > options.maxSignatureAgeMs) {
+    report.errors.push({
+      code: 'CERT_EXPIRED',
+      message: `the packet claims to be signed at ${claimed.toISOString()}, older than the accepted ${Math.round(options.maxSignatureAgeMs / 3_600_000)} hours for live traffic`,
+    });
+  }
+
+  const chain = await validateChain(signer, certificates.filter((c) => c !== signer), trust, signingTime, now);
+  report.checks.chain = chain.trusted ? 'ok' : 'failed';
+  report.checks.validity = chain.validAtSigningTime ? 'ok' : 'failed';
+  report.checks.revocation = chain.revocation === 'good' ? 'ok' : chain.revocation === 'revoked' ? 'failed' : 'unknown';
+  for (const problem of chain.problems) report.errors.push(problem);
+
+  const certOrgan = organIdOf(signer);
+  if (certOrgan === undefined) {
+    report.checks.organ = 'failed';
+    report.errors.push({ code: 'CERT_ORGAN_MISMATCH', message: 'the signer certificate has no UID attribute naming an organ id' });
+  } else if (certOrgan !== packet.from?.organId) {
+    report.checks.organ = 'failed';
+    report.errors.push({
+      code: 'CERT_ORGAN_MISMATCH',
+      message: `the packet says it is from ${packet.from?.organId ?? '(no From/OrganId)'} but is signed with the certificate of ${certOrgan} ("${describeName(signer.subject)}")`,
+    });
+  } else {
+    report.checks.organ = 'ok';
+  }
+}
+
+/** The end-entity certificate: the one that issued nothing else in KeyInfo. */
+function pickSigner(certificates: x509.X509Certificate[]): x509.X509Certificate {
+  const leaf = certificates.find((c) => !certificates.some((other) => other !== c && other.issuer === c.subject && other.subject !== c.subject));
+  return leaf ?? (certificates[0] as x509.X509Certificate);
+}
+
+function signingTimeOf(packet: Packet): Date | undefined {
+  if (packet.kind === 'status') return packet.timestamp ? parseEdxmlTimestamp(packet.timestamp) : undefined;
+  const own = packet.traceHeaders.find((t) => t.organId === packet.from?.organId) ?? packet.traceHeaders[0];
+  return own?.timestamp ? parseEdxmlTimestamp(own.timestamp) : undefined;
+}
+
+/** A copy of the root element without `removed` (detached for the time of the clone). */
+function cloneWithout(root: Element, removed: readonly Element[]): Element {
+  const places = removed.map((el) => ({ el, parent: el.parentNode as Node, next: el.nextSibling }));
+  for (const p of places) p.parent.removeChild(p.el);
+  try {
+    return root.cloneNode(true) as Element;
+  } finally {
+    for (const p of [...places].reverse()) p.parent.insertBefore(p.el, p.next);
+  }
+}
+
+function canonicalize(element: Element, transforms: readonly string[]): string {
+  const c14n = transforms.includes(C14N_EXCLUSIVE) ? new XmlDsigExcC14NTransform() : new XmlDsigC14NTransform();
+  c14n.LoadInnerXml(element);
+  return c14n.GetOutput() as string;
+}
+
+async function digestOf(element: Element, parts: SignatureParts, crypto: Crypto): Promise<string> {
+  const canonical = canonicalize(element, parts.transforms);
+  const digest = await crypto.subtle.digest(parts.digestAlgorithm.hash, Buffer.from(canonical, 'utf8'));
+  return Buffer.from(digest).toString('base64');
+}
+
+/**
+ * The enveloped-signature transform done here rather than by xmldsigjs, whose transform only
+ * removes a Signature that is a direct child of the root (edXML's sits in edXMLHeader).
+ * If the digest fails as received, it is tried once more without the TraceHeaders that hubs
+ * appended after the sender's own, which they add on the way without re-signing.
+ */
+async function checkDigest(
+  doc: Document,
+  skeleton: EdxmlSkeleton,
+  parts: SignatureParts,
+  senderOrganId: string | undefined,
+  crypto: Crypto,
+  report: VerificationReport,
+): Promise<boolean> {
+  const root = doc.documentElement as Element;
+  if ((await digestOf(cloneWithout(root, [parts.signature]), parts, crypto)) === parts.digestValue) return true;
+  const hops = appendedTraceHeaders(skeleton, senderOrganId);
+  if (hops.length === 0) return false;
+  if ((await digestOf(cloneWithout(root, [parts.signature, ...hops]), parts, crypto)) !== parts.digestValue) return false;
+  report.unsignedTraceHeaders = hops.length;
+  return true;
+}
+
+async function checkSignatureValue(doc: Document, parts: SignatureParts, signer: x509.X509Certificate, crypto: Crypto): Promise<boolean> {
+  let key: CryptoKey;
+  try {
+    key = await crypto.subtle.importKey('spki', signer.publicKey.rawData, parts.signatureAlgorithm.webcrypto, true, ['verify']);
+  } catch {
+    return false;
+  }
+  try {
+    const signed = new ProfileSignedXml(doc);
+    signed.LoadXml(parts.signature);
+    return await signed.checkSignatureValue(key);
+  } catch (error) {
+    throw new LtError('SIG_MALFORMED', `the signature cannot be evaluated: ${(error as Error).message}`);
+  }
+}
