@@ -38,6 +38,24 @@ export const ERROR_CATALOGUE = {
   KEY_INVALID: { status: 400, summary: 'The private key could not be used' },
   // Status machine
   STATUS_ILLEGAL_TRANSITION: { status: 409, summary: 'This status change is not allowed from the current state' },
+  // Exchange: routing, directory, identity
+  SENDER_MISMATCH: { status: 403, summary: 'The packet claims a sender other than the agency that published it' },
+  SENDER_UNKNOWN: { status: 403, summary: 'The publishing broker user belongs to no registered agency' },
+  AGENCY_UNKNOWN: { status: 404, summary: 'The agency is not in the hub directory' },
+  AGENCY_SUSPENDED: { status: 409, summary: 'The agency is suspended in the hub directory' },
+  AGENCY_EXISTS: { status: 409, summary: 'The agency is already registered' },
+  AGENCY_NOT_EMPTY: { status: 409, summary: 'The agency still has undelivered packets' },
+  DOCUMENT_UNKNOWN: { status: 404, summary: 'No such document is known here' },
+  PACKET_ID_CONFLICT: { status: 409, summary: 'A different packet with the same packet id was already received' },
+  NOT_RECIPIENT: { status: 403, summary: 'The agency is not a party to this document' },
+  // Broker
+  BROKER_UNREACHABLE: { status: 503, summary: 'The RabbitMQ broker cannot be reached' },
+  BROKER_MANAGEMENT: { status: 502, summary: 'The RabbitMQ management API refused or failed a request' },
+  BROKER_PUBLISH: { status: 503, summary: 'The broker did not confirm a published message' },
+  // Doors
+  CONFIG_INVALID: { status: 500, summary: 'The configuration is not usable' },
+  AUTH_REQUIRED: { status: 401, summary: 'A valid API key is required' },
+  NOT_FOUND: { status: 404, summary: 'No such resource' },
   // Generic
   USAGE: { status: 400, summary: 'The command or request is not used correctly' },
   IO: { status: 500, summary: 'A file could not be read or written' },

@@ -5,9 +5,9 @@
  * comparison.
  */
 import { webcrypto } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import * as x509 from './x509.js';
-import { Crypto as PeculiarCrypto } from '@peculiar/webcrypto';
 import { Application } from 'xmldsigjs';
 import { setNodeDependencies } from 'xml-core';
 import xpath from 'xpath';
@@ -15,11 +15,22 @@ import { installC14nFastPath } from './c14n-fast-path.js';
 
 export type CryptoEngineName = 'node' | 'peculiar';
 
+/**
+ * The polyfill is loaded only when asked for, and through require(): its ESM build is ESM in a
+ * plain .js file of a package without "type": "module", which only Node's syntax detection
+ * accepts; the TypeScript loader of the test runner (ts-node) loads it as CommonJS and fails
+ * ("does not provide an export named 'Crypto'"). The CommonJS build works everywhere.
+ */
+function peculiarCrypto(): Crypto {
+  const { Crypto: PeculiarCrypto } = createRequire(import.meta.url)('@peculiar/webcrypto') as typeof import('@peculiar/webcrypto');
+  return new PeculiarCrypto() as unknown as Crypto;
+}
+
 let current: { name: CryptoEngineName; crypto: Crypto } | undefined;
 
 export function useCryptoEngine(name: CryptoEngineName = 'node'): Crypto {
   if (current?.name === name) return current.crypto;
-  const crypto = name === 'node' ? (webcrypto as unknown as Crypto) : (new PeculiarCrypto() as unknown as Crypto);
+  const crypto = name === 'node' ? (webcrypto as unknown as Crypto) : peculiarCrypto();
   setNodeDependencies({ DOMParser, XMLSerializer, xpath });
   installC14nFastPath();
   Application.setEngine(name === 'node' ? 'NodeJS' : '@peculiar/webcrypto', crypto);

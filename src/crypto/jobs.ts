@@ -7,6 +7,9 @@ import { loadSigningIdentity, type SigningIdentity } from './certificates.js';
 import { signPacket } from './sign.js';
 import { createTrustStore, type TrustMaterial, type TrustStore } from './trust.js';
 import { verifyPacket, type Verification, type VerifyOptions } from './verify.js';
+import { appendTraceHeader } from '../envelope/trace.js';
+import type { TraceHeader } from '../envelope/types.js';
+import { serializeXml } from '../envelope/xml.js';
 
 /** PEM texts of a signing identity: plain data, cheap to send to a thread. */
 export interface IdentityMaterial {
@@ -17,11 +20,17 @@ export interface IdentityMaterial {
 
 export type CryptoJob =
   | { op: 'sign'; xml: Uint8Array | string; identity: IdentityMaterial }
-  | { op: 'verify'; xml: Uint8Array | string; options?: Omit<VerifyOptions, 'now'> & { now?: number } };
+  | {
+      op: 'verify';
+      xml: Uint8Array | string;
+      options?: Omit<VerifyOptions, 'now'> & { now?: number };
+      /** When the packet is a valid document, append this hop and return the routed text. */
+      appendHop?: TraceHeader;
+    };
 
 export type CryptoJobResult =
   | { ok: true; op: 'sign'; xml: string }
-  | { ok: true; op: 'verify'; verification: Verification }
+  | { ok: true; op: 'verify'; verification: Verification; routedXml?: string }
   | { ok: false; error: { code: ErrorCode; message: string; context: ErrorContext } };
 
 /** Parses keys and trust anchors once per thread, not once per packet. */
@@ -38,7 +47,14 @@ export class CryptoJobRunner {
         return { ok: true, op: 'sign', xml: await signPacket(job.xml, identity) };
       }
       const options: VerifyOptions = { ...job.options, now: job.options?.now !== undefined ? new Date(job.options.now) : new Date() };
-      return { ok: true, op: 'verify', verification: await verifyPacket(job.xml, this.store(), options) };
+      const verification = await verifyPacket(job.xml, this.store(), options);
+      if (job.appendHop && verification.report.valid && verification.document && appendTraceHeader(verification.document, job.appendHop)) {
+        const routedXml = `<?xml version="1.0" encoding="UTF-8"?>\n${serializeXml(verification.document.documentElement as Element)}\n`;
+        delete verification.document;
+        return { ok: true, op: 'verify', verification, routedXml };
+      }
+      delete verification.document;
+      return { ok: true, op: 'verify', verification };
     } catch (error) {
       const e = asLtError(error);
       return { ok: false, error: { code: e.code, message: e.message, context: e.context } };

@@ -10,6 +10,7 @@ import type { CryptoEngineName } from './engine.js';
 import { unwrapResult, type CryptoJob, type CryptoJobResult, type IdentityMaterial } from './jobs.js';
 import type { TrustMaterial } from './trust.js';
 import type { Verification, VerifyOptions } from './verify.js';
+import type { TraceHeader } from '../envelope/types.js';
 
 export interface CryptoPoolOptions {
   /** Number of worker threads. Default: 2, or 1 on a single-core machine. */
@@ -26,7 +27,26 @@ interface Slot {
 }
 
 // Under the TypeScript loaders used by tests and benchmarks the sources are .ts files.
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
+
+/**
+ * The worker thread for this process. Compiled code (dist/) needs nothing special; tap's
+ * TypeScript hooks reach worker threads by themselves, but tsx's (`node --import tsx`, used by
+ * the benchmarks) do not on Node 20, so there a tiny bootstrap registers tsx inside the worker
+ * before importing worker.ts.
+ */
+function createWorker(workerData: unknown): Worker {
+  if (FROM_SOURCE && process.execArgv.some((a) => /(^|[/=])tsx(\/|$)/.test(a) || a === 'tsx')) {
+    const bootstrap =
+      "import { workerData } from 'node:worker_threads';" +
+      'const { register } = await import(workerData.tsx); register(); await import(workerData.entry);';
+    return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
+      workerData: { ...(workerData as object), tsx: import.meta.resolve('tsx/esm/api'), entry: WORKER_URL.href },
+    });
+  }
+  return new Worker(WORKER_URL, { workerData });
+}
 
 export class CryptoPool {
   private readonly slots: Slot[];
@@ -39,7 +59,7 @@ export class CryptoPool {
   }
 
   private spawn(options: CryptoPoolOptions): Slot {
-    const worker = new Worker(WORKER_URL, { workerData: { trust: options.trust, engine: options.engine } });
+    const worker = createWorker({ trust: options.trust, engine: options.engine });
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', ({ id, result }: { id: number; result: CryptoJobResult }) => {
       const resolve = slot.pending.get(id);
@@ -85,10 +105,19 @@ export class CryptoPool {
 
   /** Verify a packet; never rejects for a bad packet (the report says why it is invalid). */
   async verify(xml: Uint8Array | string, options: Omit<VerifyOptions, 'now'> & { now?: Date } = {}): Promise<Verification> {
+    return (await this.verifyAndRoute(xml, options)).verification;
+  }
+
+  /** Verify, and for a valid document also append a relaying hop (the hub's TraceHeader). */
+  async verifyAndRoute(
+    xml: Uint8Array | string,
+    options: Omit<VerifyOptions, 'now'> & { now?: Date } = {},
+    appendHop?: TraceHeader,
+  ): Promise<{ verification: Verification; routedXml?: string }> {
     const { now, ...rest } = options;
-    const job: CryptoJob = { op: 'verify', xml, options: now ? { ...rest, now: now.getTime() } : rest };
-    const result = unwrapResult(await this.run(job));
-    return (result as { verification: Verification }).verification;
+    const job: CryptoJob = { op: 'verify', xml, options: now ? { ...rest, now: now.getTime() } : rest, ...(appendHop ? { appendHop } : {}) };
+    const result = unwrapResult(await this.run(job)) as { verification: Verification; routedXml?: string };
+    return result.routedXml === undefined ? { verification: result.verification } : { verification: result.verification, routedXml: result.routedXml };
   }
 
   async close(): Promise<void> {

@@ -3,9 +3,9 @@
  * signer certificate to a configured anchor, every link's signature checked, every certificate
  * valid at signing time, issuers really CAs, revocation looked up in CRLs that verify.
  */
-import { readFile } from 'node:fs/promises';
 import * as x509 from './x509.js';
 import { LtError, type ErrorCode } from '../errors.js';
+import { readInput } from '../files.js';
 import { cryptoEngine } from './engine.js';
 import { describeName, pemBlocks, readCertificates } from './certificates.js';
 
@@ -29,13 +29,7 @@ export interface TrustFiles {
 }
 
 export async function readTrustFiles(files: TrustFiles): Promise<TrustMaterial> {
-  const read = async (path: string): Promise<string> => {
-    try {
-      return await readFile(path, 'utf8');
-    } catch (error) {
-      throw new LtError('IO', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { path });
-    }
-  };
+  const read = async (path: string): Promise<string> => (await readInput(path)).toString('utf8');
   return {
     anchors: await Promise.all(files.anchors.map(read)),
     intermediates: await Promise.all((files.intermediates ?? []).map(read)),
@@ -169,7 +163,10 @@ export async function validateChain(
     }
   }
 
-  const revocation = await checkRevocation(path, store, now, problems);
+  const checked = await checkRevocation(path, store, now, problems);
+  // The top of a path that reaches no anchor has no known issuer, hence no CRL: 'good' would
+  // claim a check that was never made.
+  const revocation = !trusted && checked === 'good' ? 'unknown' : checked;
   return { path, trusted, validAtSigningTime, revocation, problems };
 }
 

@@ -68,6 +68,8 @@ export interface Verification {
   report: VerificationReport;
   /** Present when the packet could be read, valid or not. */
   packet?: Packet;
+  /** The DOM that was verified (in-thread callers only; never sent between threads). */
+  document?: Document;
 }
 
 const FUTURE_SKEW_MS = 5 * 60_000;
@@ -95,9 +97,11 @@ function emptyReport(): VerificationReport {
 export async function verifyPacket(input: Uint8Array | string, trust: TrustStore, options: VerifyOptions = {}): Promise<Verification> {
   const report = emptyReport();
   let packet: Packet | undefined;
+  let document: Document | undefined;
   try {
-    await runChecks(input, trust, options, report, (p) => {
+    await runChecks(input, trust, options, report, (p, d) => {
       packet = p;
+      document = d;
     });
   } catch (error) {
     const e = asLtError(error, 'SIG_MALFORMED');
@@ -105,7 +109,7 @@ export async function verifyPacket(input: Uint8Array | string, trust: TrustStore
     if (report.checks.structure === 'skipped') report.checks.structure = 'failed';
   }
   report.valid = report.errors.length === 0;
-  return packet ? { report, packet } : { report };
+  return { report, ...(packet ? { packet } : {}), ...(document ? { document } : {}) };
 }
 
 async function runChecks(
@@ -113,14 +117,14 @@ async function runChecks(
   trust: TrustStore,
   options: VerifyOptions,
   report: VerificationReport,
-  gotPacket: (p: Packet) => void,
+  gotPacket: (p: Packet, d: Document) => void,
 ): Promise<void> {
   const now = options.now ?? new Date();
   const crypto = cryptoEngine();
   const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
   const skeleton = locateSkeleton(doc);
   const packet = packetFromDocument(doc);
-  gotPacket(packet);
+  gotPacket(packet, doc);
   report.kind = packet.kind;
   report.organId = packet.from?.organId ?? null;
 

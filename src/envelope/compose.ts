@@ -109,9 +109,9 @@ export function composeDocument(input: DocumentInput, now: Date): DocumentPacket
     content: input.content,
     signerInfo: input.signerInfo,
     dueDate: input.dueDate,
-    responseFor: input.responseFor,
+    responseFor: input.responseFor?.length ? input.responseFor : undefined,
     steeringType: input.steeringType,
-    toPlaces: input.toPlaces,
+    toPlaces: input.toPlaces?.length ? input.toPlaces : undefined,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (packet as unknown as Record<string, unknown>)[key] = value;

@@ -13,3 +13,4 @@ export * from './values.js';
 export * from './status-machine.js';
 export { parseXml, serializeXml, decodeXml, preScanXml, DEFAULT_XML_LIMITS, formatBytes } from './xml.js';
 export type { XmlLimits } from './xml.js';
+export { appendTraceHeader } from './trace.js';

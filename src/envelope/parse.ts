@@ -52,6 +52,10 @@ function readFields(parent: Element, specs: readonly FieldSpec[]): Record<string
   for (const spec of specs) {
     const found = edxmlChildren(parent, spec.xml);
     if (found.length === 0) continue;
+    if (found.length > 1 && spec.kind !== 'texts' && spec.kind !== 'structs') {
+      // Two readers could pick different ones: refuse rather than choose.
+      throw new LtError('XML_NOT_EDXML', `<${parent.localName}> contains ${found.length} <${spec.xml}> elements; edXML allows one`, { path: spec.key });
+    }
     const first = found[0] as Element;
     switch (spec.kind) {
       case 'text':
@@ -123,6 +127,9 @@ function need(parent: Element, localName: string, parentName: string): Element {
 export function packetFromDocument(doc: Document): Packet {
   const skeleton = locateSkeleton(doc);
   const isStatus = edxmlChild(skeleton.messageHeader, 'StatusCode') !== undefined;
+  if (isStatus && edxmlChild(skeleton.messageHeader, 'To') !== undefined) {
+    throw new LtError('XML_NOT_EDXML', 'the MessageHeader mixes a document (To) and a status (StatusCode); it is neither packet kind');
+  }
   const trace = skeleton.traceHeaderList ? readFields(skeleton.traceHeaderList, TRACE_LIST_FIELDS) : undefined;
   if (isStatus) {
     const status = { kind: 'status', ...readFields(skeleton.messageHeader, STATUS_HEADER_FIELDS) } as StatusPacket;
@@ -151,7 +158,7 @@ function readAttachment(el: Element): Attachment {
   const encoded = edxmlChild(el, 'ContentTransferEncoded');
   const base64 = encoded ? textOf(encoded).replace(/\s+/g, '') : '';
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) {
-    throw new LtError('XML_NOT_EDXML', `attachment ${meta.contentId ?? '(no ContentId)'} is not valid base64`, {
+    throw new LtError('PACKET_INVALID', `attachment ${meta.contentId ?? '(no ContentId)'} is not valid base64`, {
       path: 'attachments.content',
     });
   }

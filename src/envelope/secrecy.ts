@@ -12,7 +12,8 @@ export const SECRECY_LEVELS = ['TUYỆT MẬT', 'TỐI MẬT', 'MẬT'] as const
 const LEVEL = '(TUYỆT MẬT|TỐI MẬT|MẬT)';
 const STAMP_PATTERNS: readonly RegExp[] = [
   new RegExp(`^\\s*${LEVEL}\\s*(?:$|[-–—:.,;/|])`, 'u'),
-  new RegExp(`[(\\[«"“]\\s*${LEVEL}\\s*[)\\]»"”]`, 'u'),
+  // In brackets the mark is a stamp whatever its case: "(Mật)", "[TỐI MẬT]".
+  new RegExp(`[(\\[«"“]\\s*${LEVEL}\\s*[)\\]»"”]`, 'iu'),
   /độ\s+mật\s*[:：-]\s*(tuyệt mật|tối mật|mật)(?![\p{L}\p{N}])/iu,
 ];
 

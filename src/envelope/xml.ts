@@ -13,7 +13,11 @@ export interface XmlLimits {
   maxBytes: number;
   /** Deepest accepted element nesting. Default 64 (edXML needs 7). */
   maxDepth: number;
-  /** Most elements accepted in one document. Default 100 000. */
+  /**
+   * Most elements accepted in one document, attributes (namespace declarations included)
+   * counted too: each is a DOM node, and a single element with millions of attributes costs
+   * seconds and a gigabyte. Default 100 000.
+   */
   maxElements: number;
 }
 
@@ -112,9 +116,9 @@ export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS)
     } else {
       const end = endOfTag(text, lt + 1);
       entitiesIn(lt, end);
-      elements += 1;
+      elements += 1 + countAttributes(text, lt, end);
       if (elements > limits.maxElements) {
-        throw new LtError('XML_TOO_MANY_NODES', `XML input has more than ${limits.maxElements} elements`);
+        throw new LtError('XML_TOO_MANY_NODES', `XML input has more than ${limits.maxElements} elements and attributes`);
       }
       if (text.charCodeAt(end - 1) !== 0x2f /* self-closing */) {
         depth += 1;
@@ -149,6 +153,23 @@ function endOfTag(text: string, from: number): number {
     }
   }
   throw new LtError('XML_MALFORMED', `XML input has an unterminated tag at offset ${from - 1}`);
+}
+
+/** Attributes of the start tag text[from..to]: the "=" outside quoted values. */
+function countAttributes(text: string, from: number, to: number): number {
+  let count = 0;
+  let quote = 0;
+  for (let j = from; j < to; j++) {
+    const c = text.charCodeAt(j);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 0x22 || c === 0x27) {
+      quote = c;
+    } else if (c === 0x3d /* = */) {
+      count += 1;
+    }
+  }
+  return count;
 }
 
 function checkEntities(text: string, from: number, to: number): void {

@@ -1,0 +1,55 @@
+/**
+ * The one builder of broker resource names. Every exchange, queue and user name starts with
+ * the configured prefix, so several deployments, and every test run, can share one broker.
+ */
+export const DEFAULT_PREFIX = 'lt';
+
+export type Lane = 'urgent' | 'normal';
+
+export interface ResourceNames {
+  prefix: string;
+  /** Direct exchange every edge publishes to, routing key = lane. */
+  submit: string;
+  /** The hub's inbound queues, one per lane. */
+  hubInbound: Record<Lane, string>;
+  /** Direct exchange the hub delivers through, routing key = `deliverKey(organ, lane)`. */
+  deliver: string;
+  /** Dead-letter exchange and the queue collecting what could not be processed. */
+  dead: string;
+  deadLetters: string;
+  agencyQueue(organId: string, lane: Lane): string;
+  deliverKey(organId: string, lane: Lane): string;
+  /** The RabbitMQ user of an agency's edge. */
+  agencyUser(organId: string): string;
+  /** Inverse of agencyUser, or undefined for any other user name. */
+  organOfUser(user: string): string | undefined;
+  /** Every name this deployment owns starts with this (for listing and clean-up). */
+  owns(name: string): boolean;
+}
+
+const PREFIX_PATTERN = /^[a-z0-9][a-z0-9_-]{0,40}$/i;
+
+export function resourceNames(prefix: string = DEFAULT_PREFIX): ResourceNames {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new Error(`broker prefix "${prefix}" must be 1-41 letters, digits, "-" or "_" (it starts every queue and exchange name)`);
+  }
+  const userPrefix = `${prefix}.agency.`;
+  return {
+    prefix,
+    submit: `${prefix}.submit`,
+    hubInbound: { urgent: `${prefix}.hub.inbound.urgent`, normal: `${prefix}.hub.inbound` },
+    deliver: `${prefix}.deliver`,
+    dead: `${prefix}.dead`,
+    deadLetters: `${prefix}.dead-letters`,
+    agencyQueue: (organId, lane) => `${prefix}.agency.${organId}${lane === 'urgent' ? '.urgent' : ''}`,
+    deliverKey: (organId, lane) => `${organId}${lane === 'urgent' ? '.urgent' : ''}`,
+    agencyUser: (organId) => `${userPrefix}${organId}`,
+    organOfUser: (user) => (user.startsWith(userPrefix) ? user.slice(userPrefix.length) : undefined),
+    owns: (name) => name.startsWith(`${prefix}.`),
+  };
+}
+
+/** Regex-escaped name, for RabbitMQ permission patterns. */
+export function escapeForPermission(name: string): string {
+  return name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

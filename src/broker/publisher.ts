@@ -1,0 +1,150 @@
+/**
+ * Confirmed publishing: every `publish` resolves when the broker has taken responsibility for
+ * the message (publisher confirm), and rejects when it refuses it or the channel dies first.
+ * A window bounds the messages awaiting confirmation; back-pressure (`publish` returning
+ * false) waits for `drain`. While the connection is down, publishes wait for it to return.
+ * Every message is mandatory: one no queue takes is an error, not a silent loss.
+ */
+import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
+import { LtError } from '../errors.js';
+import type { BrokerPart } from './connection.js';
+
+export interface ConfirmPublisherOptions {
+  name: string;
+  /** Messages awaiting confirmation at most. Default 256. */
+  window?: number;
+  /** Declares what this publisher owns, on every fresh channel. */
+  topology?: (channel: ConfirmChannel) => Promise<void>;
+  /** Give up waiting for a connection after this long. Default: wait forever. */
+  connectTimeoutMs?: number;
+}
+
+export interface OutgoingMessage {
+  exchange: string;
+  routingKey: string;
+  content: Buffer;
+  options: Options.Publish;
+}
+
+type Waiter = () => void;
+
+export class ConfirmPublisher implements BrokerPart {
+  readonly name: string;
+  private channel: ConfirmChannel | undefined;
+  private inFlight = 0;
+  private readonly window: number;
+  private readonly slotWaiters: Waiter[] = [];
+  private readonly channelWaiters: Waiter[] = [];
+  private drainWaiter: Promise<void> | undefined;
+  private model: ChannelModel | undefined;
+  private stopped = false;
+  /** Mandatory messages the broker returned as unroutable, awaiting their confirm. */
+  private readonly returned = new Set<string>();
+
+  constructor(private readonly options: ConfirmPublisherOptions) {
+    this.name = options.name;
+    this.window = options.window ?? 256;
+  }
+
+  async attach(model: ChannelModel): Promise<void> {
+    this.model = model;
+    await this.openChannel(model);
+  }
+
+  private async openChannel(model: ChannelModel): Promise<void> {
+    const channel = await model.createConfirmChannel();
+    channel.on('error', () => {}); // followed by 'close'
+    // RabbitMQ sends basic.return before the confirm of an unroutable mandatory message.
+    channel.on('return', (message: { fields: { exchange: string; routingKey: string }; properties: { messageId?: string } }) => {
+      this.returned.add(returnKey(message.fields.exchange, message.fields.routingKey, message.properties.messageId));
+    });
+    channel.on('close', () => {
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      // A channel-level error (e.g. a refused publish) leaves the connection up: reopen.
+      if (!this.stopped && this.model === model) {
+        setTimeout(() => {
+          if (!this.stopped && this.model === model && !this.channel) this.openChannel(model).catch(() => {});
+        }, 250);
+      }
+    });
+    if (this.options.topology) await this.options.topology(channel);
+    this.channel = channel;
+    for (const wake of this.channelWaiters.splice(0)) wake();
+  }
+
+  detach(): void {
+    this.model = undefined;
+    this.channel = undefined;
+    this.drainWaiter = undefined;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.detach();
+    for (const wake of [...this.channelWaiters.splice(0), ...this.slotWaiters.splice(0)]) wake();
+  }
+
+  private async ready(): Promise<ConfirmChannel> {
+    const deadline = this.options.connectTimeoutMs === undefined ? undefined : Date.now() + this.options.connectTimeoutMs;
+    while (!this.channel) {
+      if (this.stopped) throw new LtError('BROKER_PUBLISH', `${this.name}: publisher stopped`);
+      const wait = new Promise<void>((resolve) => this.channelWaiters.push(resolve));
+      if (deadline === undefined) {
+        await wait;
+      } else {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new LtError('BROKER_UNREACHABLE', `${this.name}: no broker connection within ${this.options.connectTimeoutMs} ms`);
+        await Promise.race([wait, new Promise((r) => setTimeout(r, left))]);
+      }
+    }
+    return this.channel;
+  }
+
+  /** Publish one message; resolves once the broker confirms it. */
+  async publish(message: OutgoingMessage): Promise<void> {
+    while (this.inFlight >= this.window) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    this.inFlight += 1;
+    try {
+      const channel = await this.ready();
+      if (this.drainWaiter) await this.drainWaiter;
+      await new Promise<void>((resolve, reject) => {
+        const key = returnKey(message.exchange, message.routingKey, message.options.messageId);
+        const accepted = channel.publish(message.exchange, message.routingKey, message.content, { ...message.options, mandatory: true }, (error) => {
+          const unroutable = this.returned.delete(key);
+          if (error) {
+            reject(new LtError('BROKER_PUBLISH', `${this.name}: the broker did not confirm the message to ${message.exchange}/${message.routingKey}: ${messageOf(error)}`));
+          } else if (unroutable) {
+            reject(new LtError('BROKER_PUBLISH', `${this.name}: no queue is bound to ${message.exchange} with key ${message.routingKey}; the message was not stored`));
+          } else {
+            resolve();
+          }
+        });
+        if (!accepted && !this.drainWaiter) {
+          this.drainWaiter = new Promise<void>((resolve) => {
+            const done = (): void => {
+              channel.removeListener('drain', done);
+              channel.removeListener('close', done);
+              this.drainWaiter = undefined;
+              resolve();
+            };
+            channel.once('drain', done);
+            channel.once('close', done);
+          });
+        }
+      });
+    } finally {
+      this.inFlight -= 1;
+      this.slotWaiters.shift()?.();
+    }
+  }
+}
+
+function returnKey(exchange: string, routingKey: string, messageId: unknown): string {
+  return `${exchange}\u0000${routingKey}\u0000${String(messageId ?? '')}`;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : 'negative acknowledgement';
+}

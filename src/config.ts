@@ -1,0 +1,113 @@
+/**
+ * What hub and edge configuration files share: broker, identity and trust settings, paths
+ * relative to the configuration file, and environment variables that override the file (so a
+ * container can take one file and per-instance secrets).
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LtError } from './errors.js';
+import { readInput } from './files.js';
+import type { IdentityMaterial } from './crypto/jobs.js';
+import { DEFAULT_PREFIX } from './broker/names.js';
+
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+export const DEFAULT_MANAGEMENT_URL = 'http://127.0.0.1:15672';
+
+/** PEM files of a signing identity. */
+export interface IdentityFiles {
+  key: string;
+  cert: string;
+  chain?: string;
+}
+
+/** PEM files of the trust configuration. */
+export interface TrustFileConfig {
+  anchors: string[];
+  intermediates?: string[];
+  crls?: string[];
+}
+
+export interface BrokerSettings {
+  /** AMQP URL. Env AMQP_URL. Default amqp://guest:guest@127.0.0.1:5672. */
+  amqpUrl: string;
+  /** Prefix of every broker resource. Env LT_PREFIX. Default "lt". */
+  prefix: string;
+}
+
+export interface Overrides {
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function readConfigFile(path: string): Promise<{ raw: Record<string, unknown>; baseDir: string }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new LtError('IO', `cannot read the configuration ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { path });
+  }
+  try {
+    const raw = JSON.parse(text) as unknown;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('the top level must be an object');
+    return { raw: raw as Record<string, unknown>, baseDir: dirname(resolve(path)) };
+  } catch (error) {
+    throw new LtError('CONFIG_INVALID', `${path} is not valid JSON: ${(error as Error).message}`, { path });
+  }
+}
+
+export function resolvePath(baseDir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+export function requireString(raw: Record<string, unknown>, key: string, file: string): string {
+  const value = raw[key];
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new LtError('CONFIG_INVALID', `${file}: "${key}" is required (a non-empty string)`, { path: key });
+  }
+  return value;
+}
+
+export function optionalNumber(raw: Record<string, unknown>, key: string, fallback: number, file: string): number {
+  const value = raw[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new LtError('CONFIG_INVALID', `${file}: "${key}" must be a positive number`, { path: key });
+  }
+  return value;
+}
+
+export function brokerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): BrokerSettings {
+  return {
+    amqpUrl: env.AMQP_URL ?? (typeof raw.amqpUrl === 'string' ? raw.amqpUrl : DEFAULT_AMQP_URL),
+    prefix: env.LT_PREFIX ?? (typeof raw.prefix === 'string' ? raw.prefix : DEFAULT_PREFIX),
+  };
+}
+
+export function identityFiles(raw: unknown, baseDir: string, file: string): IdentityFiles {
+  const o = raw as Partial<IdentityFiles> | undefined;
+  if (!o || typeof o.key !== 'string' || typeof o.cert !== 'string') {
+    throw new LtError('CONFIG_INVALID', `${file}: "identity" needs "key" and "cert" (PEM file paths)`, { path: 'identity' });
+  }
+  return {
+    key: resolvePath(baseDir, o.key),
+    cert: resolvePath(baseDir, o.cert),
+    ...(typeof o.chain === 'string' ? { chain: resolvePath(baseDir, o.chain) } : {}),
+  };
+}
+
+export function trustFiles(raw: unknown, baseDir: string, file: string): TrustFileConfig {
+  const o = raw as Partial<TrustFileConfig> | undefined;
+  if (!o || !Array.isArray(o.anchors) || o.anchors.length === 0) {
+    throw new LtError('CONFIG_INVALID', `${file}: "trust.anchors" must list at least one root CA certificate (PEM)`, { path: 'trust.anchors' });
+  }
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').map((p) => resolvePath(baseDir, p)) : []);
+  return { anchors: list(o.anchors), intermediates: list(o.intermediates), crls: list(o.crls) };
+}
+
+export async function loadIdentityMaterial(files: IdentityFiles): Promise<IdentityMaterial> {
+  const text = async (path: string): Promise<string> => (await readInput(path)).toString('utf8');
+  return {
+    keyPem: await text(files.key),
+    certPem: await text(files.cert),
+    ...(files.chain ? { chainPem: await text(files.chain) } : {}),
+  };
+}

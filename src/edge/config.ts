@@ -1,0 +1,106 @@
+/** An edge node's configuration file (`lienthong edge --config edge.json`) and its environment overrides. */
+import { join } from 'node:path';
+import { LtError } from '../errors.js';
+import {
+  brokerSettings,
+  identityFiles,
+  optionalNumber,
+  readConfigFile,
+  requireString,
+  resolvePath,
+  trustFiles,
+  type BrokerSettings,
+  type IdentityFiles,
+  type TrustFileConfig,
+} from '../config.js';
+import { isOrganId } from '../envelope/values.js';
+import type { Organization } from '../envelope/types.js';
+
+export interface ApiKeyConfig {
+  /** The client system's name (shown in the outbox, logs). */
+  name: string;
+  /** Hex SHA-256 of the key; the key itself is never stored. */
+  sha256: string;
+}
+
+export interface EdgeApiConfig {
+  host: string;
+  port: number;
+  keys: ApiKeyConfig[];
+  /** Largest request body, bytes. Default 48 MiB (a 32 MiB packet in base64 JSON). */
+  bodyLimit: number;
+}
+
+export interface EdgeConfig extends BrokerSettings {
+  /** This agency's organ id: its certificate UID and the From of everything it sends. */
+  organId: string;
+  /** The From block written into outgoing packets. */
+  organization: Organization;
+  /** The hub's organ id: status 02 from it are bounces. */
+  hubOrganId: string;
+  /** Broker user the edge publishes as (AMQP user-id); the user name of the AMQP URL. */
+  brokerUser: string;
+  /** SQLite database and blob store. Env LT_DATA_DIR. */
+  dataDir: string;
+  identity: IdentityFiles;
+  trust: TrustFileConfig;
+  maxPacketBytes: number;
+  cryptoThreads: number;
+  /** Incoming packets handled at the same time. Default 4. */
+  concurrency: number;
+  synchronous: 'normal' | 'full';
+  /** REST adapter; absent = no HTTP server. Env LT_API_PORT overrides the port. */
+  api?: EdgeApiConfig;
+}
+
+export async function loadEdgeConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<EdgeConfig> {
+  const { raw, baseDir } = await readConfigFile(path);
+  return edgeConfigFrom(raw, baseDir, path, env);
+}
+
+export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, file: string, env: NodeJS.ProcessEnv): EdgeConfig {
+  const organId = requireString(raw, 'organId', file);
+  if (!isOrganId(organId)) throw new LtError('CONFIG_INVALID', `${file}: "organId" ${organId} is not an organ id`, { path: 'organId' });
+  const hubOrganId = requireString(raw, 'hubOrganId', file);
+  const broker = brokerSettings(raw, env);
+  const organization = { ...((raw.organization as Organization | undefined) ?? {}), organId };
+  if (!organization.organName && typeof raw.organName === 'string') organization.organName = raw.organName;
+  const apiRaw = raw.api as Partial<EdgeApiConfig> | undefined;
+  const port = env.LT_API_PORT ? Number(env.LT_API_PORT) : apiRaw?.port;
+  const api: EdgeApiConfig | undefined =
+    apiRaw || env.LT_API_PORT
+      ? {
+          host: apiRaw?.host ?? '127.0.0.1',
+          port: port ?? 8080,
+          keys: Array.isArray(apiRaw?.keys) ? apiRaw.keys : [],
+          bodyLimit: apiRaw?.bodyLimit ?? 48 * 1024 * 1024,
+        }
+      : undefined;
+  return {
+    ...broker,
+    organId,
+    organization,
+    hubOrganId,
+    brokerUser: typeof raw.brokerUser === 'string' ? raw.brokerUser : userOf(broker.amqpUrl),
+    dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : `var/edge-${organId}`)),
+    identity: identityFiles(raw.identity, baseDir, file),
+    trust: trustFiles(raw.trust, baseDir, file),
+    maxPacketBytes: optionalNumber(raw, 'maxPacketBytes', 32 * 1024 * 1024, file),
+    cryptoThreads: optionalNumber(raw, 'cryptoThreads', 2, file),
+    concurrency: optionalNumber(raw, 'concurrency', 4, file),
+    synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
+    ...(api ? { api } : {}),
+  };
+}
+
+function userOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).username);
+  } catch {
+    return '';
+  }
+}
+
+export function edgeDatabasePath(config: Pick<EdgeConfig, 'dataDir'>): string {
+  return join(config.dataDir, 'edge.sqlite');
+}

@@ -1,0 +1,173 @@
+/**
+ * An agency's edge node as one object: database and blob store, crypto workers with the agency
+ * identity, the outbox and its relay, the inbox consuming the agency's two lanes, and the
+ * read side the adapters use.
+ */
+import { join } from 'node:path';
+import { BrokerConnection } from '../broker/connection.js';
+import { LaneConsumer } from '../broker/consumer.js';
+import { resourceNames, type ResourceNames } from '../broker/names.js';
+import { ConfirmPublisher } from '../broker/publisher.js';
+import { loadIdentityMaterial } from '../config.js';
+import { loadSigningIdentity, organIdOf } from '../crypto/certificates.js';
+import type { IdentityMaterial } from '../crypto/jobs.js';
+import { CryptoPool } from '../crypto/pool.js';
+import { readTrustFiles } from '../crypto/trust.js';
+import { LtError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { BlobStore } from '../store/blobs.js';
+import { openDatabase, type Db } from '../store/db.js';
+import { DeliveryLog, type DeliveryRow, type TimelineEvent } from '../store/deliveries.js';
+import { EDGE_MIGRATIONS } from '../store/migrations/edge.js';
+import { edgeDatabasePath, type EdgeConfig } from './config.js';
+import { Inbox, type InboxEvent } from './inbox.js';
+import { Outbox } from './outbox.js';
+import { EdgeRecords, type AttachmentRow, type DocumentQuery, type DocumentRow, type OutboxRow } from './records.js';
+import { Relay } from './relay.js';
+
+export interface EdgeOptions {
+  clock?: () => Date;
+  log?: Logger;
+  onReceived?: (event: InboxEvent) => void;
+  onSent?: (rows: OutboxRow[]) => void;
+}
+
+export interface DocumentView {
+  document: DocumentRow;
+  /** Per recipient: current stage and recall state (outgoing: each recipient; incoming: this agency). */
+  deliveries: DeliveryRow[];
+  timeline: TimelineEvent[];
+  attachments: AttachmentRow[];
+}
+
+export class Edge {
+  readonly names: ResourceNames;
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  readonly records: EdgeRecords;
+  readonly log: Logger;
+  private readonly deliveries: DeliveryLog;
+  private readonly clock: () => Date;
+  private pool: CryptoPool | undefined;
+  private identity: IdentityMaterial | undefined;
+  private outboxInstance: Outbox | undefined;
+  private connection: BrokerConnection | undefined;
+  private consumer: LaneConsumer | undefined;
+  private publisher: ConfirmPublisher | undefined;
+  private relay: Relay | undefined;
+
+  constructor(
+    readonly config: EdgeConfig,
+    private readonly options: EdgeOptions = {},
+  ) {
+    this.names = resourceNames(config.prefix);
+    this.log = options.log ?? createLogger('edge').child({ organId: config.organId });
+    this.clock = options.clock ?? (() => new Date());
+    this.db = openDatabase(edgeDatabasePath(config), EDGE_MIGRATIONS, { synchronous: config.synchronous });
+    this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
+    this.records = new EdgeRecords(this.db);
+    this.deliveries = new DeliveryLog(this.db);
+  }
+
+  /** Load keys and start the crypto workers; enough to submit (e.g. `lienthong send`). */
+  async open(): Promise<void> {
+    if (this.outboxInstance) return;
+    this.identity = await loadIdentityMaterial(this.config.identity);
+    const loaded = await loadSigningIdentity(this.identity.keyPem, this.identity.certPem, this.identity.chainPem);
+    const uid = organIdOf(loaded.certificate);
+    if (uid !== this.config.organId) {
+      throw new LtError('CONFIG_INVALID', `the agency certificate is issued to ${uid ?? '(no UID)'}, but this edge's organId is ${this.config.organId}`);
+    }
+    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust: await readTrustFiles(this.config.trust) });
+    this.outboxInstance = new Outbox({
+      db: this.db,
+      blobs: this.blobs,
+      pool: this.pool,
+      identity: this.identity,
+      organization: this.config.organization,
+      clock: this.clock,
+      onQueued: () => this.relay?.wake(),
+    });
+  }
+
+  /** Open, connect to the broker, start relaying the outbox and consuming the inbox. */
+  async start(): Promise<void> {
+    await this.open();
+    const pool = this.pool as CryptoPool;
+    this.publisher = new ConfirmPublisher({ name: `edge-${this.config.organId}-publisher` });
+    this.relay = new Relay({
+      records: this.records,
+      blobs: this.blobs,
+      publisher: this.publisher,
+      names: this.names,
+      organId: this.config.organId,
+      brokerUser: this.config.brokerUser,
+      clock: this.clock,
+      log: this.log,
+      ...(this.options.onSent ? { onSent: this.options.onSent } : {}),
+    });
+    const inbox = new Inbox({
+      db: this.db,
+      blobs: this.blobs,
+      pool,
+      outbox: this.outbox,
+      organId: this.config.organId,
+      hubOrganId: this.config.hubOrganId,
+      maxPacketBytes: this.config.maxPacketBytes,
+      clock: this.clock,
+      log: this.log,
+      ...(this.options.onReceived ? { onReceived: this.options.onReceived } : {}),
+    });
+    this.consumer = new LaneConsumer({
+      name: `edge-${this.config.organId}-inbox`,
+      queues: [
+        { queue: this.names.agencyQueue(this.config.organId, 'urgent'), lane: 'urgent', prefetch: this.config.concurrency },
+        { queue: this.names.agencyQueue(this.config.organId, 'normal'), lane: 'normal', prefetch: this.config.concurrency },
+      ],
+      concurrency: this.config.concurrency,
+      handler: inbox.handle,
+      orderKey: (d) => d.message.properties.headers?.['x-lt-document-id'] as string | undefined,
+      onError: (error, delivery) =>
+        this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),
+    });
+    this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong edge ${this.config.organId}` });
+    this.connection.on('down', (error) => this.log.warn({ err: error.message }, 'broker connection lost; reconnecting'));
+    this.connection.on('up', () => this.log.info('broker connection restored'));
+    await this.connection.add(this.publisher);
+    await this.connection.add(this.consumer);
+    this.relay.start();
+    this.log.info({ prefix: this.names.prefix }, 'edge started');
+  }
+
+  get outbox(): Outbox {
+    if (!this.outboxInstance) throw new LtError('INTERNAL', 'the edge is not open; call open() or start() first');
+    return this.outboxInstance;
+  }
+
+  document(documentId: string): DocumentView | undefined {
+    const document = this.records.document(documentId);
+    if (!document) return undefined;
+    return { document, deliveries: this.deliveries.all(documentId), timeline: this.deliveries.timeline(documentId), attachments: this.records.attachments(documentId) };
+  }
+
+  list(query: DocumentQuery): { total: number; items: Array<DocumentRow & { deliveries: DeliveryRow[] }> } {
+    const { total, items } = this.records.listDocuments(query);
+    return { total, items: items.map((d) => ({ ...d, deliveries: this.deliveries.all(d.documentId) })) };
+  }
+
+  async attachment(documentId: string, contentId: string): Promise<{ meta: AttachmentRow; content: Buffer } | undefined> {
+    const meta = this.records.attachments(documentId).find((a) => a.contentId === contentId);
+    if (!meta) return undefined;
+    return { meta, content: await this.blobs.get(meta.sha256) };
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+    await this.relay?.stop();
+    this.publisher?.stop();
+    await this.connection?.close();
+    await this.pool?.close();
+    this.db.close();
+    this.log.info('edge stopped');
+  }
+}

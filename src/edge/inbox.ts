@@ -1,0 +1,217 @@
+/**
+ * The edge inbox: consumes this agency's two lanes (urgent first), verifies every packet,
+ * stores it once (duplicate packet ids dropped), answers a document automatically with status
+ * 01 — or 02 with the reason when it fails verification — and acknowledges only after the
+ * commit. Status packets about the documents this agency sent update their per-recipient state.
+ */
+import type { Delivery, Verdict } from '../broker/consumer.js';
+import { readProperties } from '../broker/message.js';
+import type { Lane } from '../broker/names.js';
+import type { CryptoPool } from '../crypto/pool.js';
+import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
+import type { DocumentPacket, StatusPacket } from '../envelope/types.js';
+import { validatePacket } from '../envelope/validate.js';
+import { isUrgent } from '../envelope/values.js';
+import { derivedPacketId, isPacketId } from '../ids.js';
+import type { Logger } from '../log.js';
+import { sha256Hex, type BlobStore } from '../store/blobs.js';
+import type { Db } from '../store/db.js';
+import { DeliveryLog } from '../store/deliveries.js';
+import type { Outbox } from './outbox.js';
+import { EdgeRecords } from './records.js';
+
+export interface InboxDeps {
+  db: Db;
+  blobs: BlobStore;
+  pool: CryptoPool;
+  outbox: Outbox;
+  organId: string;
+  hubOrganId: string;
+  maxPacketBytes: number;
+  /** Refuse signatures claiming to be older than this. Default 7 days. */
+  maxSignatureAgeMs?: number;
+  clock: () => Date;
+  log: Logger;
+  /** Told after each packet is committed (adapters, tests). */
+  onReceived?: (event: InboxEvent) => void;
+}
+
+export type InboxEvent =
+  | { type: 'document'; packetId: string; documentId: string; accepted: boolean; errorCode?: string }
+  | { type: 'status'; packetId: string; documentId: string; from: string; statusCode: string; outcome: string }
+  | { type: 'dropped'; packetId: string; reason: string };
+
+const ARRIVED_DESCRIPTION = 'Đã đến - phần mềm đã nhận, văn thư chưa xử lý';
+
+export class Inbox {
+  private readonly records: EdgeRecords;
+  private readonly deliveries: DeliveryLog;
+
+  constructor(private readonly deps: InboxDeps) {
+    this.records = new EdgeRecords(deps.db);
+    this.deliveries = new DeliveryLog(deps.db);
+  }
+
+  handle = async (delivery: Delivery): Promise<Verdict> => {
+    const { message } = delivery;
+    const props = readProperties(message);
+    const content = message.content;
+    const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', sha256Hex(content));
+    const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
+    if (this.records.hasReceived(packetId)) {
+      log.info('duplicate delivery dropped');
+      this.deps.onReceived?.({ type: 'dropped', packetId, reason: 'duplicate' });
+      return 'ack';
+    }
+    const now = this.deps.clock();
+    if (content.length > this.deps.maxPacketBytes) {
+      return this.drop(packetId, `packet of ${content.length} bytes exceeds the limit of ${this.deps.maxPacketBytes}`, 'XML_TOO_LARGE', log);
+    }
+    const { report, packet } = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 });
+    if (!packet) {
+      const first = report.errors[0];
+      return this.drop(packetId, first?.message ?? 'unreadable packet', first?.code ?? 'XML_MALFORMED', log);
+    }
+    let problem = report.errors[0];
+    if (!problem) {
+      const first = validatePacket(packet, { now }).errors[0];
+      if (first) problem = { code: first.code === 'SECRECY_MARK' ? 'PACKET_SECRET' : 'PACKET_INVALID', message: first.message };
+    }
+    return packet.kind === 'document'
+      ? this.receiveDocument(packetId, content, packet, delivery.lane, problem, log)
+      : this.receiveStatus(packetId, content, packet, problem, log);
+  };
+
+  private async receiveDocument(
+    packetId: string,
+    content: Buffer,
+    packet: DocumentPacket,
+    lane: Lane,
+    verificationProblem: { code: string; message: string } | undefined,
+    log: Logger,
+  ): Promise<Verdict> {
+    const now = this.deps.clock();
+    const at = now.toISOString();
+    const documentId = packet.documentId;
+    const sender = packet.from.organId;
+    let problem = verificationProblem;
+    if (!problem && !packet.to.some((t) => t.organId === this.deps.organId)) {
+      problem = { code: 'NOT_RECIPIENT', message: `the document is not addressed to ${this.deps.organId}` };
+    }
+    if (this.records.document(documentId)) {
+      // The same document under another packet id (a re-sent copy): keep the first.
+      return this.dropKnown(packetId, 'document', sender, documentId, at, log);
+    }
+    const blob = await this.deps.blobs.put(content);
+    const attachments = problem ? [] : await Promise.all((packet.attachments ?? []).map(async (a) => ({ a, sha256: await this.deps.blobs.put(a.content) })));
+    const reply = await this.deps.outbox.prepareStatus({
+      target: sender,
+      responseFor: {
+        organId: sender,
+        documentId,
+        code: `${packet.code.codeNumber}/${packet.code.codeNotation}`,
+        promulgationDate: packet.promulgationInfo.promulgationDate,
+      },
+      statusCode: problem ? '02' : '01',
+      description: problem ? `[${problem.code}] ${problem.message}`.slice(0, 1000) : ARRIVED_DESCRIPTION,
+      urgent: isUrgent(packet.otherInfo?.priority),
+    });
+    this.deps.db.transaction(() => {
+      this.records.insertReceived({ packetId, kind: 'document', sender, documentId, blob, receivedAt: at, verdict: problem ? 'rejected' : 'accepted', errorCode: problem?.code ?? null });
+      this.records.insertDocument({
+        documentId,
+        direction: 'in',
+        sender,
+        packetId,
+        subject: packet.subject ?? null,
+        code: packet.code ? `${packet.code.codeNumber}/${packet.code.codeNotation}` : null,
+        priority: packet.otherInfo?.priority ?? '0',
+        lane: isUrgent(packet.otherInfo?.priority) ? 'urgent' : lane,
+        bussinessType: packet.bussiness?.bussinessDocType ?? null,
+        responseFor: packet.responseFor?.[0]?.documentId ?? null,
+        blob,
+        createdAt: at,
+        verdict: problem ? 'rejected' : 'accepted',
+        errorCode: problem?.code ?? null,
+        errorMessage: problem?.message ?? null,
+      });
+      for (const { a, sha256 } of attachments) {
+        this.records.insertAttachment({ documentId, contentId: a.contentId, name: a.attachmentName ?? null, contentType: a.contentType ?? null, size: a.content.byteLength, sha256 });
+      }
+      this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: 'delivered' }, 'delivered', at, packetId, null);
+      this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: problem ? '02' : '01' }, problem ? '02' : '01', at, reply.packetId, reply.description);
+      this.deps.outbox.queueStatus(reply, at);
+    })();
+    this.deps.outbox.queued();
+    if (problem) log.warn({ errorCode: problem.code, sender }, `document rejected and returned with 02: ${problem.message}`);
+    else log.info({ sender, attachments: attachments.length }, 'document received; 01 queued');
+    this.deps.onReceived?.({ type: 'document', packetId, documentId, accepted: !problem, ...(problem ? { errorCode: problem.code } : {}) });
+    return 'ack';
+  }
+
+  private async receiveStatus(packetId: string, content: Buffer, packet: StatusPacket, problem: { code: string; message: string } | undefined, log: Logger): Promise<Verdict> {
+    const at = this.deps.clock().toISOString();
+    const documentId = packet.responseFor?.documentId ?? '';
+    const from = packet.from?.organId ?? '';
+    if (problem) {
+      // A status cannot be answered with a status; an operator looks at it.
+      return this.drop(packetId, problem.message, problem.code, log);
+    }
+    const document = this.records.document(documentId);
+    if (!document) return this.drop(packetId, `status ${packet.statusCode} is about unknown document ${documentId}`, 'DOCUMENT_UNKNOWN', log);
+    const blob = await this.deps.blobs.put(content);
+    const changes = this.statusChanges(packet, document.direction, document.documentId);
+    let outcome = 'ignored';
+    this.deps.db.transaction(() => {
+      this.records.insertReceived({ packetId, kind: 'status', sender: from, documentId, blob, receivedAt: at, verdict: 'accepted', errorCode: null });
+      for (const change of changes) {
+        const state = this.deliveries.state(documentId, change.recipient) ?? INITIAL_STATE;
+        const result = transition(state, change.event);
+        outcome = result.outcome;
+        if (result.outcome === 'applied') {
+          this.deliveries.record(documentId, change.recipient, result.state, change.event, at, packetId, packet.description ?? null);
+        } else if (result.outcome === 'illegal') {
+          log.warn({ statusCode: packet.statusCode, recipient: change.recipient, reason: result.reason }, 'status refused by the state machine; recorded only');
+          this.deliveries.record(documentId, change.recipient, state, change.event, at, packetId, `refused: ${result.reason}`);
+        }
+      }
+    })();
+    log.info({ statusCode: packet.statusCode, from, outcome }, 'status received');
+    this.deps.onReceived?.({ type: 'status', packetId, documentId, from, statusCode: packet.statusCode, outcome });
+    return 'ack';
+  }
+
+  /** Which deliveries a status changes, and how. */
+  private statusChanges(packet: StatusPacket, direction: 'in' | 'out', documentId: string): Array<{ recipient: string; event: DeliveryEvent }> {
+    const from = packet.from.organId;
+    if (from === this.deps.hubOrganId && packet.statusCode === '02') {
+      // A hub bounce names the recipient it is about, or this agency when the whole packet was refused.
+      const about = packet.responseFor.organId;
+      const recipients = about === this.deps.organId ? this.deliveries.all(documentId).map((d) => d.recipient) : [about];
+      return recipients.map((recipient) => ({ recipient, event: 'bounced' as const }));
+    }
+    if (direction === 'in') {
+      // The sender of a document we received: a recall request (13) is about our own delivery.
+      return packet.statusCode === '13' ? [{ recipient: this.deps.organId, event: '13' }] : [];
+    }
+    return [{ recipient: from, event: packet.statusCode as DeliveryEvent }];
+  }
+
+  private dropKnown(packetId: string, kind: string, sender: string, documentId: string, at: string, log: Logger): Verdict {
+    this.records.insertReceived({ packetId, kind, sender, documentId, blob: null, receivedAt: at, verdict: 'duplicate', errorCode: null });
+    log.info('document already received under another packet id; dropped');
+    this.deps.onReceived?.({ type: 'dropped', packetId, reason: 'duplicate document' });
+    return 'ack';
+  }
+
+  /**
+   * What cannot be answered goes to the dead letters for an operator; it is not recorded as
+   * received, so that a replay from the dashboard is processed again.
+   */
+  private drop(packetId: string, reason: string, code: string, log: Logger): Verdict {
+    log.warn({ errorCode: code }, `packet dead-lettered: ${reason}`);
+    this.deps.onReceived?.({ type: 'dropped', packetId, reason });
+    return 'dead-letter';
+  }
+}
+

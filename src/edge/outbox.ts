@@ -1,0 +1,198 @@
+/**
+ * The edge outbox: a submitted document is validated, signed and written to SQLite (packet,
+ * document, one delivery per recipient) in one transaction, and the caller gets the packet id.
+ * Publishing is the relay's job. Status packets this edge answers with are prepared (signed)
+ * here and inserted in the caller's transaction, so a status is queued exactly when the state
+ * change it reports is committed.
+ */
+import type { Lane } from '../broker/names.js';
+import type { CryptoPool } from '../crypto/pool.js';
+import type { IdentityMaterial } from '../crypto/jobs.js';
+import { buildPacket } from '../envelope/build.js';
+import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
+import { parsePacket } from '../envelope/parse.js';
+import { INITIAL_STATE } from '../envelope/status-machine.js';
+import type { DocumentPacket, Organization, ResponseFor, StatusPacket } from '../envelope/types.js';
+import { validatePacket, type Finding } from '../envelope/validate.js';
+import { isUrgent } from '../envelope/values.js';
+import { DSIG_NS } from '../crypto/algorithms.js';
+import { LtError } from '../errors.js';
+import { newPacketId } from '../ids.js';
+import type { BlobStore } from '../store/blobs.js';
+import type { Db } from '../store/db.js';
+import { DeliveryLog } from '../store/deliveries.js';
+import { EdgeRecords } from './records.js';
+
+export interface OutboxDeps {
+  db: Db;
+  blobs: BlobStore;
+  pool: CryptoPool;
+  identity: IdentityMaterial;
+  organization: Organization;
+  clock: () => Date;
+  /** Called after a packet was queued (wakes the relay). */
+  onQueued?: () => void;
+}
+
+export interface Submitted {
+  packetId: string;
+  documentId: string;
+  lane: Lane;
+  /** Tolerated deviations, for the caller to show. */
+  warnings: Finding[];
+}
+
+export interface PreparedStatus {
+  packetId: string;
+  documentId: string;
+  target: string;
+  statusCode: string;
+  lane: Lane;
+  blob: string;
+  description: string | null;
+}
+
+/** The refusal of an invalid packet, carrying every finding for the API to return. */
+export class ValidationError extends LtError {
+  constructor(
+    message: string,
+    readonly findings: Finding[],
+  ) {
+    super(findings.some((f) => f.code === 'SECRECY_MARK') ? 'PACKET_SECRET' : 'PACKET_INVALID', message);
+  }
+}
+
+export class Outbox {
+  readonly records: EdgeRecords;
+  private readonly deliveries: DeliveryLog;
+
+  constructor(private readonly deps: OutboxDeps) {
+    this.records = new EdgeRecords(deps.db);
+    this.deliveries = new DeliveryLog(deps.db);
+  }
+
+  /** Submit a document from metadata (the REST API, `lienthong send`). */
+  async submitDocument(input: Omit<DocumentInput, 'from'> & { from?: Organization }, client: string): Promise<Submitted> {
+    if (input.from && input.from.organId !== this.deps.organization.organId) {
+      throw new LtError('SENDER_MISMATCH', `this edge sends for ${this.deps.organization.organId}, not for ${input.from.organId}`, { path: 'from.organId' });
+    }
+    const packet = composeDocument({ ...input, from: this.deps.organization }, this.deps.clock());
+    return this.submitPacket(packet, client);
+  }
+
+  /** Submit a ready, unsigned edXML document packet (the agency system built it). */
+  async submitXml(xml: Uint8Array | string, client: string): Promise<Submitted> {
+    const packet = parsePacket(xml);
+    if (packet.kind !== 'document') throw new LtError('PACKET_INVALID', 'only document packets can be submitted; statuses are sent through the status actions');
+    if (typeof xml !== 'string' ? Buffer.from(xml).includes(DSIG_NS) : xml.includes(DSIG_NS)) {
+      throw new LtError('SIG_MULTIPLE', 'the packet is already signed; submit it unsigned, the edge signs with the agency certificate');
+    }
+    if (packet.from?.organId !== this.deps.organization.organId) {
+      throw new LtError('SENDER_MISMATCH', `the packet is from ${packet.from?.organId ?? '(nobody)'}; this edge sends for ${this.deps.organization.organId}`, { path: 'from.organId' });
+    }
+    return this.submitPacket(packet, client);
+  }
+
+  private async submitPacket(packet: DocumentPacket, client: string): Promise<Submitted> {
+    const now = this.deps.clock();
+    const validation = validatePacket(packet, { now });
+    if (!validation.valid) {
+      const first = validation.errors[0] as Finding;
+      throw new ValidationError(`${first.message}${validation.errors.length > 1 ? ` (and ${validation.errors.length - 1} more)` : ''}`, validation.errors);
+    }
+    if (this.records.document(packet.documentId)) {
+      throw new LtError(
+        'PACKET_INVALID',
+        `document ${packet.documentId} was already sent; number a new document, or send an update (BussinessDocType 2) or replacement (3)`,
+        { documentId: packet.documentId },
+      );
+    }
+    const signed = await this.deps.pool.sign(buildPacket(packet), this.deps.identity);
+    const blob = await this.deps.blobs.put(signed);
+    const packetId = newPacketId();
+    const lane: Lane = isUrgent(packet.otherInfo.priority) ? 'urgent' : 'normal';
+    const recipients = [...new Set(packet.to.map((t) => t.organId))];
+    const at = now.toISOString();
+    this.deps.db.transaction(() => {
+      // Checked again inside the transaction: two submissions may race past the first check.
+      if (this.records.document(packet.documentId)) {
+        throw new LtError('PACKET_INVALID', `document ${packet.documentId} was already sent`, { documentId: packet.documentId });
+      }
+      this.records.insertOutbox({
+        packetId,
+        kind: 'document',
+        documentId: packet.documentId,
+        recipients,
+        priority: packet.otherInfo.priority,
+        lane,
+        statusCode: null,
+        blob,
+        client,
+        createdAt: at,
+      });
+      this.records.insertDocument({
+        documentId: packet.documentId,
+        direction: 'out',
+        sender: packet.from.organId,
+        packetId,
+        subject: packet.subject,
+        code: `${packet.code.codeNumber}/${packet.code.codeNotation}`,
+        priority: packet.otherInfo.priority,
+        lane,
+        bussinessType: packet.bussiness?.bussinessDocType ?? null,
+        responseFor: packet.responseFor?.[0]?.documentId ?? null,
+        blob,
+        createdAt: at,
+        verdict: null,
+        errorCode: null,
+        errorMessage: null,
+      });
+      for (const recipient of recipients) this.deliveries.record(packet.documentId, recipient, INITIAL_STATE, 'sent', at, packetId, null);
+    })();
+    this.deps.onQueued?.();
+    return { packetId, documentId: packet.documentId, lane, warnings: validation.warnings };
+  }
+
+  /** Compose and sign a status packet; insert it with `queueStatus` inside a transaction. */
+  async prepareStatus(input: { target: string; responseFor: ResponseFor; statusCode: string; description?: string; urgent: boolean }): Promise<PreparedStatus> {
+    const status: StatusPacket = composeStatus(
+      {
+        from: this.deps.organization,
+        responseFor: input.responseFor,
+        statusCode: input.statusCode,
+        ...(input.description !== undefined ? { description: input.description } : {}),
+      },
+      this.deps.clock(),
+    );
+    const signed = await this.deps.pool.sign(buildPacket(status), this.deps.identity);
+    return {
+      packetId: newPacketId(),
+      documentId: input.responseFor.documentId as string,
+      target: input.target,
+      statusCode: input.statusCode,
+      lane: input.urgent || ['13', '15', '16'].includes(input.statusCode) ? 'urgent' : 'normal',
+      blob: await this.deps.blobs.put(signed),
+      description: input.description ?? null,
+    };
+  }
+
+  queueStatus(status: PreparedStatus, at: string): void {
+    this.records.insertOutbox({
+      packetId: status.packetId,
+      kind: 'status',
+      documentId: status.documentId,
+      recipients: [status.target],
+      priority: status.lane === 'urgent' ? '1' : '0',
+      lane: status.lane,
+      statusCode: status.statusCode,
+      blob: status.blob,
+      client: 'edge',
+      createdAt: at,
+    });
+  }
+
+  /** After the transaction that queued statuses committed. */
+  queued(): void {
+    this.deps.onQueued?.();
+  }
+}

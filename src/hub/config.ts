@@ -1,0 +1,82 @@
+/** The hub's configuration file (`lienthong hub --config hub.json`) and its environment overrides. */
+import { join } from 'node:path';
+import { LtError } from '../errors.js';
+import {
+  DEFAULT_MANAGEMENT_URL,
+  brokerSettings,
+  identityFiles,
+  optionalNumber,
+  readConfigFile,
+  requireString,
+  resolvePath,
+  trustFiles,
+  type BrokerSettings,
+  type IdentityFiles,
+  type TrustFileConfig,
+} from '../config.js';
+import { isOrganId } from '../envelope/values.js';
+import type { ManagementOptions } from '../broker/management.js';
+
+export interface HubConfig extends BrokerSettings {
+  /** The hub's own organ id: its certificate's UID, the From of the bounces it signs. */
+  organId: string;
+  organName: string;
+  /** RabbitMQ management API. Env LT_MANAGEMENT_URL, LT_MANAGEMENT_USER, LT_MANAGEMENT_PASSWORD. */
+  management: ManagementOptions;
+  /** SQLite database and blob store live here. Env LT_DATA_DIR. */
+  dataDir: string;
+  identity: IdentityFiles;
+  trust: TrustFileConfig;
+  /** Largest packet accepted, bytes. Default 32 MiB. */
+  maxPacketBytes: number;
+  /** Worker threads for signature checks. Default 2. */
+  cryptoThreads: number;
+  /** Packets routed at the same time. Default 8. */
+  concurrency: number;
+  /** "normal" (default) or "full" SQLite synchronous mode. */
+  synchronous: 'normal' | 'full';
+}
+
+export async function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
+  const { raw, baseDir } = await readConfigFile(path);
+  return hubConfigFrom(raw, baseDir, path, env);
+}
+
+export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, file: string, env: NodeJS.ProcessEnv): HubConfig {
+  const organId = requireString(raw, 'organId', file);
+  if (!isOrganId(organId)) throw new LtError('CONFIG_INVALID', `${file}: "organId" ${organId} is not an organ id`, { path: 'organId' });
+  const management = (raw.management ?? {}) as Partial<ManagementOptions>;
+  return {
+    ...brokerSettings(raw, env),
+    organId,
+    organName: typeof raw.organName === 'string' ? raw.organName : 'lienthong hub',
+    management: {
+      url: env.LT_MANAGEMENT_URL ?? management.url ?? DEFAULT_MANAGEMENT_URL,
+      user: env.LT_MANAGEMENT_USER ?? management.user ?? 'guest',
+      password: env.LT_MANAGEMENT_PASSWORD ?? management.password ?? 'guest',
+      vhost: management.vhost ?? vhostOf(env.AMQP_URL ?? (raw.amqpUrl as string | undefined)),
+    },
+    dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : 'var/hub')),
+    identity: identityFiles(raw.identity, baseDir, file),
+    trust: trustFiles(raw.trust, baseDir, file),
+    maxPacketBytes: optionalNumber(raw, 'maxPacketBytes', 32 * 1024 * 1024, file),
+    cryptoThreads: optionalNumber(raw, 'cryptoThreads', 2, file),
+    concurrency: optionalNumber(raw, 'concurrency', 8, file),
+    synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
+  };
+}
+
+/** The vhost named in an AMQP URL ("/" when none). */
+export function vhostOf(url: string | undefined): string {
+  if (!url) return '/';
+  try {
+    const path = new URL(url).pathname;
+    return path && path !== '/' ? decodeURIComponent(path.slice(1)) : '/';
+  } catch {
+    return '/';
+  }
+}
+
+export function hubDatabasePath(config: HubConfig): string {
+  return join(config.dataDir, 'hub.sqlite');
+}

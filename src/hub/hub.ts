@@ -1,0 +1,124 @@
+/**
+ * The provincial hub as one object: database and blob store, crypto workers, the broker
+ * connection with the topology it owns, the router consuming both inbound lanes (urgent first).
+ */
+import { join } from 'node:path';
+import { BrokerConnection } from '../broker/connection.js';
+import { LaneConsumer } from '../broker/consumer.js';
+import { resourceNames, type ResourceNames } from '../broker/names.js';
+import { ConfirmPublisher } from '../broker/publisher.js';
+import { declareAgencyQueues, declareHubTopology } from '../broker/topology.js';
+import { loadIdentityMaterial } from '../config.js';
+import { loadSigningIdentity, organIdOf } from '../crypto/certificates.js';
+import { CryptoPool } from '../crypto/pool.js';
+import { readTrustFiles } from '../crypto/trust.js';
+import { LtError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { BlobStore } from '../store/blobs.js';
+import { openDatabase, type Db } from '../store/db.js';
+import { HUB_MIGRATIONS } from '../store/migrations/hub.js';
+import type { HubConfig } from './config.js';
+import { hubDatabasePath } from './config.js';
+import { Directory } from './directory.js';
+import { Router, type RouteOutcome } from './router.js';
+
+export interface HubOptions {
+  clock?: () => Date;
+  log?: Logger;
+  onRouted?: (outcome: RouteOutcome) => void;
+}
+
+export class Hub {
+  readonly names: ResourceNames;
+  readonly db: Db;
+  readonly directory: Directory;
+  readonly blobs: BlobStore;
+  readonly log: Logger;
+  private pool: CryptoPool | undefined;
+  private connection: BrokerConnection | undefined;
+  private consumer: LaneConsumer | undefined;
+  private publisher: ConfirmPublisher | undefined;
+
+  constructor(
+    readonly config: HubConfig,
+    private readonly options: HubOptions = {},
+  ) {
+    this.names = resourceNames(config.prefix);
+    this.log = options.log ?? createLogger('hub');
+    this.db = openDatabase(hubDatabasePath(config), HUB_MIGRATIONS, { synchronous: config.synchronous });
+    this.directory = new Directory(this.db);
+    this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
+  }
+
+  async start(): Promise<void> {
+    const identity = await loadIdentityMaterial(this.config.identity);
+    // Fail at start-up, not at the first bounce, when key and certificate do not belong together.
+    const loaded = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem);
+    const uid = organIdOf(loaded.certificate);
+    if (uid !== this.config.organId) {
+      throw new LtError('CONFIG_INVALID', `the hub certificate is issued to ${uid ?? '(no UID)'}, but the hub's organId is ${this.config.organId}`);
+    }
+    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust: await readTrustFiles(this.config.trust) });
+    const names = this.names;
+    this.publisher = new ConfirmPublisher({
+      name: 'hub-publisher',
+      // The hub owns the topology: declare it (and every active agency's lanes) on each channel.
+      topology: async (channel) => {
+        await declareHubTopology(channel, names);
+        for (const agency of this.directory.list({ status: 'active' })) await declareAgencyQueues(channel, names, agency.organId);
+        for (const agency of this.directory.list({ status: 'suspended' })) await declareAgencyQueues(channel, names, agency.organId);
+      },
+    });
+    const router = new Router({
+      db: this.db,
+      blobs: this.blobs,
+      pool: this.pool,
+      directory: this.directory,
+      names,
+      publisher: this.publisher,
+      hub: { organId: this.config.organId, organName: this.config.organName, identity },
+      maxPacketBytes: this.config.maxPacketBytes,
+      clock: this.options.clock ?? (() => new Date()),
+      log: this.log,
+      ...(this.options.onRouted ? { onRouted: this.options.onRouted } : {}),
+    });
+    this.consumer = new LaneConsumer({
+      name: 'hub-router',
+      queues: [
+        { queue: names.hubInbound.urgent, lane: 'urgent', prefetch: this.config.concurrency },
+        { queue: names.hubInbound.normal, lane: 'normal', prefetch: this.config.concurrency },
+      ],
+      concurrency: this.config.concurrency,
+      handler: router.handle,
+      topology: (channel) => declareHubTopology(channel, names),
+      onError: (error, delivery) =>
+        this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'routing failed; the packet will be redelivered'),
+    });
+    this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong hub ${this.config.organId}` });
+    this.connection.on('down', (error) => this.log.warn({ err: error.message }, 'broker connection lost; reconnecting'));
+    this.connection.on('up', () => this.log.info('broker connection restored'));
+    await this.connection.add(this.publisher);
+    await this.connection.add(this.consumer);
+    this.log.info({ prefix: names.prefix, organId: this.config.organId }, 'hub started');
+  }
+
+  /** Re-declare an agency's queues now (after `agency add` while the hub runs). */
+  async declareAgency(organId: string): Promise<void> {
+    if (!this.connection) return;
+    const channel = await this.connection.channel();
+    try {
+      await declareAgencyQueues(channel, this.names, organId);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+    this.publisher?.stop();
+    await this.connection?.close();
+    await this.pool?.close();
+    this.db.close();
+    this.log.info('hub stopped');
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * `lienthong agency add|suspend|resume|remove`: the directory row and the broker side of an
+ * agency together (user, permissions, two quorum queues, bindings), through the management API.
+ * Broker first, directory second: a failure half-way leaves nothing the hub would route to, and
+ * every broker call is idempotent, so the command can simply be run again.
+ */
+import { randomBytes } from 'node:crypto';
+import { LtError } from '../errors.js';
+import type { ManagementClient } from '../broker/management.js';
+import type { ResourceNames } from '../broker/names.js';
+import { LANES, agencyPermissions, provisionAgencyQueues } from '../broker/topology.js';
+import { isOrganId } from '../envelope/values.js';
+import { appendAudit } from '../store/audit.js';
+import type { Db } from '../store/db.js';
+import { Directory, type Agency } from './directory.js';
+
+export interface ProvisioningContext {
+  db: Db;
+  api: ManagementClient;
+  names: ResourceNames;
+  /** Who does it, for the audit trail. */
+  actor: string;
+  now?: () => Date;
+}
+
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export async function addAgency(
+  ctx: ProvisioningContext,
+  input: { organId: string; name: string; parentId?: string; password?: string },
+): Promise<{ agency: Agency; password: string }> {
+  if (!isOrganId(input.organId)) {
+    throw new LtError('USAGE', `"${input.organId}" is not an organ id (expected V1V2V3.Z1Z2.Y1Y2.MX1X2, e.g. 000.00.01.H12)`);
+  }
+  if (!input.name.trim()) throw new LtError('USAGE', '--name is required');
+  const directory = new Directory(ctx.db);
+  const existing = directory.get(input.organId);
+  if (existing && existing.status !== 'removed') {
+    throw new LtError('AGENCY_EXISTS', `agency ${input.organId} is already registered (${existing.status})`);
+  }
+  if (input.parentId && !directory.get(input.parentId)) {
+    throw new LtError('AGENCY_UNKNOWN', `the parent agency ${input.parentId} is not registered; add it first`);
+  }
+  const user = ctx.names.agencyUser(input.organId);
+  const password = input.password ?? generatePassword();
+  await ctx.api.putUser(user, password);
+  await ctx.api.setPermissions(user, agencyPermissions(ctx.names, input.organId));
+  await provisionAgencyQueues(ctx.api, ctx.names, input.organId);
+  const now = ctx.now?.() ?? new Date();
+  const agency = ctx.db.transaction(() => {
+    const a = directory.insert({ organId: input.organId, name: input.name, brokerUser: user, ...(input.parentId ? { parentId: input.parentId } : {}) }, now);
+    appendAudit(ctx.db, { actor: ctx.actor, action: 'agency.add', subject: input.organId, details: { name: input.name, parentId: input.parentId ?? null, brokerUser: user } }, now);
+    return a;
+  })();
+  return { agency, password };
+}
+
+export function setAgencyStatus(ctx: Pick<ProvisioningContext, 'db' | 'actor' | 'now'>, organId: string, status: 'active' | 'suspended'): Agency {
+  const directory = new Directory(ctx.db);
+  const now = ctx.now?.() ?? new Date();
+  return ctx.db.transaction(() => {
+    const existing = directory.get(organId);
+    if (!existing || existing.status === 'removed') throw new LtError('AGENCY_UNKNOWN', `agency ${organId} is not registered`);
+    const agency = directory.setStatus(organId, status, now);
+    appendAudit(ctx.db, { actor: ctx.actor, action: status === 'suspended' ? 'agency.suspend' : 'agency.resume', subject: organId }, now);
+    return agency;
+  })();
+}
+
+/** Removes an agency whose queues are empty; refuses otherwise, naming what is still waiting. */
+export async function removeAgency(ctx: ProvisioningContext, organId: string): Promise<Agency> {
+  const directory = new Directory(ctx.db);
+  const existing = directory.get(organId);
+  if (!existing || existing.status === 'removed') throw new LtError('AGENCY_UNKNOWN', `agency ${organId} is not registered`);
+  const waiting: string[] = [];
+  for (const lane of LANES) {
+    const queue = await ctx.api.getQueue(ctx.names.agencyQueue(organId, lane));
+    if (queue && queue.messages > 0) waiting.push(`${queue.name}: ${queue.messages}`);
+  }
+  if (waiting.length > 0) {
+    throw new LtError(
+      'AGENCY_NOT_EMPTY',
+      `agency ${organId} still has undelivered packets (${waiting.join(', ')}); let its edge drain them, or suspend the agency instead`,
+    );
+  }
+  // Refused by the broker (if-empty) should a packet arrive in between.
+  for (const lane of LANES) await ctx.api.deleteQueue(ctx.names.agencyQueue(organId, lane));
+  await ctx.api.deleteUser(existing.brokerUser);
+  const now = ctx.now?.() ?? new Date();
+  return ctx.db.transaction(() => {
+    const agency = directory.setStatus(organId, 'removed', now);
+    appendAudit(ctx.db, { actor: ctx.actor, action: 'agency.remove', subject: organId }, now);
+    return agency;
+  })();
+}

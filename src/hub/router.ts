@@ -1,0 +1,471 @@
+/**
+ * The hub's router: consumes what edges submit, decides, records, publishes, acknowledges.
+ *
+ * For each packet: who really sent it (the broker-validated user-id), is it the same packet as
+ * one already seen (redelivery: finish publishing, route nothing twice), does the signature,
+ * certificate and content hold, who receives it. The decision, the packet, one delivery per
+ * recipient, the timeline, the audit rows and the messages to publish commit in one SQLite
+ * transaction; the messages are then published with confirms, and only then is the packet
+ * acknowledged. A refusal is answered with a bounce status signed by the hub.
+ */
+import type { Delivery, Verdict } from '../broker/consumer.js';
+import { publishOptions, readProperties, type PacketEnvelope } from '../broker/message.js';
+import type { Lane, ResourceNames } from '../broker/names.js';
+import type { ConfirmPublisher } from '../broker/publisher.js';
+import type { CryptoPool } from '../crypto/pool.js';
+import type { IdentityMaterial } from '../crypto/jobs.js';
+import type { Verification } from '../crypto/verify.js';
+import { buildPacket } from '../envelope/build.js';
+import { composeStatus } from '../envelope/compose.js';
+import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
+import type { DocumentPacket, Packet, StatusPacket } from '../envelope/types.js';
+import { validatePacket } from '../envelope/validate.js';
+import { formatEdxmlTimestamp, isUrgent } from '../envelope/values.js';
+import { type ErrorCode } from '../errors.js';
+import { derivedPacketId, isPacketId } from '../ids.js';
+import type { Logger } from '../log.js';
+import { appendAudit } from '../store/audit.js';
+import { sha256Hex, type BlobStore } from '../store/blobs.js';
+import type { Db } from '../store/db.js';
+import { DeliveryLog } from '../store/deliveries.js';
+import type { Directory } from './directory.js';
+import { HubRecords } from './records.js';
+
+export interface RouterDeps {
+  db: Db;
+  blobs: BlobStore;
+  pool: CryptoPool;
+  directory: Directory;
+  names: ResourceNames;
+  publisher: ConfirmPublisher;
+  hub: { organId: string; organName: string; identity: IdentityMaterial };
+  maxPacketBytes: number;
+  /** Refuse signatures claiming to be older than this (live traffic). Default 7 days. */
+  maxSignatureAgeMs?: number;
+  clock: () => Date;
+  log: Logger;
+  /** Told about every decision (metrics, tests). */
+  onRouted?: (outcome: RouteOutcome) => void;
+}
+
+export interface RouteOutcome {
+  packetId: string;
+  kind: Packet['kind'] | 'unknown';
+  verdict: 'routed' | 'refused' | 'duplicate' | 'dead-letter';
+  errorCode?: ErrorCode;
+  documentId?: string;
+  delivered: string[];
+  bounced: string[];
+}
+
+interface Refusal {
+  code: ErrorCode;
+  message: string;
+}
+
+/** A bounce or a forward, as decided inside the routing transaction. */
+interface Planned {
+  packetId: string;
+  target: string;
+  lane: Lane;
+  type: 'edoc' | 'status';
+  blob: string;
+  envelope: PacketEnvelope;
+}
+
+const RECALL_CODES = new Set(['13', '15', '16']);
+
+export class Router {
+  private readonly records: HubRecords;
+  private readonly deliveries: DeliveryLog;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.records = new HubRecords(deps.db);
+    this.deliveries = new DeliveryLog(deps.db);
+  }
+
+  handle = async (delivery: Delivery): Promise<Verdict> => {
+    const { message } = delivery;
+    const props = readProperties(message);
+    const content = message.content;
+    const hash = sha256Hex(content);
+    // Without a usable message-id the content hash names the packet, so redeliveries still match.
+    const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', hash);
+    const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
+
+    const seen = this.records.packet(packetId);
+    if (seen) {
+      if (seen.sha256 !== hash) {
+        log.warn({ errorCode: 'PACKET_ID_CONFLICT' }, 'a different packet reused a packet id; dead-lettered for an operator');
+        this.report({ packetId, kind: 'unknown', verdict: 'dead-letter', errorCode: 'PACKET_ID_CONFLICT', delivered: [], bounced: [] });
+        return 'dead-letter';
+      }
+      await this.flush(packetId);
+      log.info('redelivered packet already routed; finished publishing');
+      this.report({ packetId, kind: 'unknown', verdict: 'duplicate', delivered: [], bounced: [] });
+      return 'ack';
+    }
+
+    const sender = props.userId ? this.deps.directory.byBrokerUser(props.userId) : undefined;
+    if (!sender) {
+      // Nobody to answer: an operator looks at it in the dead letters.
+      log.warn({ userId: props.userId ?? null, errorCode: 'SENDER_UNKNOWN' }, 'packet from a broker user that is no registered agency');
+      this.report({ packetId, kind: 'unknown', verdict: 'dead-letter', errorCode: 'SENDER_UNKNOWN', delivered: [], bounced: [] });
+      return 'dead-letter';
+    }
+    const now = this.deps.clock();
+    const claimedDocumentId = props.headers['x-lt-document-id'];
+
+    if (content.length > this.deps.maxPacketBytes) {
+      return this.refuse(packetId, hash, content, sender.organId, undefined, claimedDocumentId, now, {
+        code: 'XML_TOO_LARGE',
+        message: `the packet is ${content.length} bytes, over the hub's limit of ${this.deps.maxPacketBytes}`,
+      });
+    }
+    if (sender.status !== 'active') {
+      return this.refuse(packetId, hash, content, sender.organId, undefined, claimedDocumentId, now, {
+        code: 'AGENCY_SUSPENDED',
+        message: `agency ${sender.organId} is ${sender.status} in the hub directory and may not send`,
+      });
+    }
+
+    const { verification, routedXml } = await this.deps.pool.verifyAndRoute(
+      content,
+      { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 },
+      { organId: this.deps.hub.organId, timestamp: formatEdxmlTimestamp(now) },
+    );
+    const packet = verification.packet;
+    const refusal = this.check(verification, sender.organId, now);
+    if (refusal || !packet) {
+      return this.refuse(packetId, hash, content, sender.organId, packet, packet ? documentIdOf(packet) : claimedDocumentId, now, refusal ?? {
+        code: 'XML_NOT_EDXML',
+        message: 'the packet cannot be read',
+      });
+    }
+    return packet.kind === 'document'
+      ? this.routeDocument(packetId, hash, Buffer.from(routedXml ?? content), packet, sender.organId, now, log)
+      : this.routeStatus(packetId, hash, content, packet, sender.organId, now, log);
+  };
+
+  /** Identity, signature and content checks, in the order an operator would want them named. */
+  private check(v: Verification, senderOrgan: string, now: Date): Refusal | undefined {
+    const packet = v.packet;
+    if (packet && packet.from?.organId !== senderOrgan) {
+      return {
+        code: 'SENDER_MISMATCH',
+        message: `the packet says it is from ${packet.from?.organId ?? '(nobody)'} but was published by agency ${senderOrgan}`,
+      };
+    }
+    const first = v.report.errors[0];
+    if (first) return { code: first.code, message: first.message };
+    if (!packet) return undefined;
+    const validation = validatePacket(packet, { now });
+    const error = validation.errors[0];
+    if (error) {
+      return { code: error.code === 'SECRECY_MARK' ? 'PACKET_SECRET' : 'PACKET_INVALID', message: `${error.message}${validation.errors.length > 1 ? ` (and ${validation.errors.length - 1} more)` : ''}` };
+    }
+    return undefined;
+  }
+
+  private async routeDocument(
+    packetId: string,
+    hash: string,
+    routed: Buffer,
+    packet: DocumentPacket,
+    sender: string,
+    now: Date,
+    log: Logger,
+  ): Promise<Verdict> {
+    if (this.records.document(packet.documentId)) {
+      return this.refuse(packetId, hash, routed, sender, packet, packet.documentId, now, {
+        code: 'PACKET_INVALID',
+        message: `DocumentId ${packet.documentId} was already sent; send an update (BussinessDocType 2) or a replacement (3) with a new number instead`,
+      });
+    }
+    const lane: Lane = isUrgent(packet.otherInfo?.priority) ? 'urgent' : 'normal';
+    const recipients = [...new Set(packet.to.map((t) => t.organId))];
+    const deliverable: string[] = [];
+    const bounced: Array<{ organId: string; refusal: Refusal }> = [];
+    for (const organId of recipients) {
+      const agency = this.deps.directory.get(organId);
+      if (agency?.status === 'active') deliverable.push(organId);
+      else
+        bounced.push({
+          organId,
+          refusal: agency
+            ? { code: 'AGENCY_SUSPENDED', message: `recipient ${organId} is ${agency.status} in the hub directory; send it on paper` }
+            : { code: 'AGENCY_UNKNOWN', message: `recipient ${organId} is not connected to this hub; send it on paper` },
+        });
+    }
+    const blob = await this.deps.blobs.put(routed);
+    const bounces: Planned[] = [];
+    for (const b of bounced) bounces.push(await this.bounce(packetId, sender, packet, b.organId, b.refusal, lane, now));
+    const at = now.toISOString();
+    this.deps.db.transaction(() => {
+      this.records.insertPacket({
+        packetId,
+        kind: 'document',
+        sender,
+        claimedFrom: packet.from.organId,
+        documentId: packet.documentId,
+        statusCode: null,
+        priority: packet.otherInfo.priority,
+        sha256: hash,
+        blob,
+        size: routed.length,
+        receivedAt: at,
+        verdict: 'routed',
+        errorCode: null,
+        errorMessage: null,
+      });
+      this.records.insertDocument({
+        documentId: packet.documentId,
+        sender,
+        packetId,
+        subject: packet.subject,
+        code: `${packet.code.codeNumber}/${packet.code.codeNotation}`,
+        priority: packet.otherInfo.priority,
+        bussinessType: packet.bussiness?.bussinessDocType ?? null,
+        responseFor: packet.responseFor?.[0]?.documentId ?? null,
+        sentAt: at,
+      });
+      for (const organId of deliverable) {
+        this.deliveries.record(packet.documentId, organId, { ...INITIAL_STATE, stage: 'delivered' }, 'delivered', at, packetId, null);
+        this.records.insertOutbound(
+          {
+            packetId,
+            cause: packetId,
+            target: organId,
+            lane,
+            type: 'edoc',
+            blob,
+            envelope: { packetId, type: 'edoc', from: sender, to: recipients, priority: packet.otherInfo.priority, documentId: packet.documentId, lane },
+          },
+          at,
+        );
+      }
+      for (const b of bounced) {
+        this.deliveries.record(packet.documentId, b.organId, { ...INITIAL_STATE, stage: 'bounced' }, 'bounced', at, packetId, b.refusal.message);
+      }
+      for (const planned of bounces) this.records.insertOutbound({ ...planned, cause: packetId }, at);
+      appendAudit(
+        this.deps.db,
+        {
+          actor: sender,
+          action: 'packet.routed',
+          subject: packetId,
+          details: { kind: 'document', documentId: packet.documentId, lane, delivered: deliverable, bounced: bounced.map((b) => ({ organId: b.organId, code: b.refusal.code })), sha256: hash },
+        },
+        now,
+      );
+    })();
+    await this.flush(packetId);
+    log.info({ delivered: deliverable, bounced: bounced.map((b) => b.organId), lane }, 'document routed');
+    this.report({ packetId, kind: 'document', verdict: 'routed', documentId: packet.documentId, delivered: deliverable, bounced: bounced.map((b) => b.organId) });
+    return 'ack';
+  }
+
+  private async routeStatus(packetId: string, hash: string, content: Buffer, packet: StatusPacket, sender: string, now: Date, log: Logger): Promise<Verdict> {
+    const documentId = packet.responseFor.documentId as string;
+    const document = this.records.document(documentId);
+    if (!document) {
+      return this.refuse(packetId, hash, content, sender, packet, documentId, now, {
+        code: 'DOCUMENT_UNKNOWN',
+        message: `status ${packet.statusCode} is about document ${documentId}, which this hub never routed`,
+      });
+    }
+    // 13 goes from the document's sender to one recipient; every other status the other way.
+    const fromSender = packet.statusCode === '13';
+    const recipient = fromSender ? packet.responseFor.organId : sender;
+    const target = fromSender ? packet.responseFor.organId : document.sender;
+    const state = this.deliveries.state(documentId, recipient);
+    if ((fromSender && document.sender !== sender) || !state) {
+      return this.refuse(packetId, hash, content, sender, packet, documentId, now, {
+        code: 'NOT_RECIPIENT',
+        message: fromSender
+          ? `only the sender of ${documentId} may recall it, and only from one of its recipients`
+          : `agency ${sender} is not a recipient of document ${documentId}`,
+      });
+    }
+    const outcome = transition(state, packet.statusCode as DeliveryEvent);
+    if (outcome.outcome === 'illegal') {
+      return this.refuse(packetId, hash, content, sender, packet, documentId, now, { code: 'STATUS_ILLEGAL_TRANSITION', message: outcome.reason });
+    }
+    const lane: Lane = RECALL_CODES.has(packet.statusCode) || isUrgent(document.priority) ? 'urgent' : 'normal';
+    const blob = await this.deps.blobs.put(content);
+    const at = now.toISOString();
+    const forward = outcome.outcome !== 'duplicate';
+    this.deps.db.transaction(() => {
+      this.records.insertPacket({
+        packetId,
+        kind: 'status',
+        sender,
+        claimedFrom: packet.from.organId,
+        documentId,
+        statusCode: packet.statusCode,
+        priority: document.priority,
+        sha256: hash,
+        blob,
+        size: content.length,
+        receivedAt: at,
+        verdict: 'routed',
+        errorCode: null,
+        errorMessage: null,
+      });
+      if (outcome.outcome === 'applied') {
+        this.deliveries.record(documentId, recipient, outcome.state, packet.statusCode as DeliveryEvent, at, packetId, packet.description ?? null);
+      }
+      if (forward) {
+        this.records.insertOutbound(
+          {
+            packetId,
+            cause: packetId,
+            target,
+            lane,
+            type: 'status',
+            blob,
+            envelope: { packetId, type: 'status', from: sender, to: [target], priority: document.priority, documentId, lane, extra: { 'x-lt-status': packet.statusCode } },
+          },
+          at,
+        );
+      }
+      appendAudit(
+        this.deps.db,
+        { actor: sender, action: `status.${packet.statusCode}`, subject: packetId, details: { documentId, recipient, outcome: outcome.outcome, state: outcome.state } },
+        now,
+      );
+    })();
+    await this.flush(packetId);
+    log.info({ statusCode: packet.statusCode, target, outcome: outcome.outcome }, 'status routed');
+    this.report({ packetId, kind: 'status', verdict: 'routed', documentId, delivered: forward ? [target] : [], bounced: [] });
+    return 'ack';
+  }
+
+  /** Record a refused packet and answer the sender with a signed bounce. */
+  private async refuse(
+    packetId: string,
+    hash: string,
+    content: Buffer,
+    sender: string,
+    packet: Packet | undefined,
+    documentId: string | undefined,
+    now: Date,
+    refusal: Refusal,
+  ): Promise<Verdict> {
+    const log = this.deps.log.child({ packetId, documentId });
+    const blob = await this.deps.blobs.put(content);
+    const at = now.toISOString();
+    const lane: Lane = packet?.kind === 'document' && isUrgent(packet.otherInfo?.priority) ? 'urgent' : 'normal';
+    // A bounce must name a document; without one (unreadable packet) only an operator can help.
+    const bounce = documentId ? await this.bounce(packetId, sender, packet, sender, refusal, lane, now, documentId) : undefined;
+    this.deps.db.transaction(() => {
+      this.records.insertPacket({
+        packetId,
+        kind: packet?.kind ?? 'unknown',
+        sender,
+        claimedFrom: packet?.from?.organId ?? null,
+        documentId: documentId ?? null,
+        statusCode: packet?.kind === 'status' ? packet.statusCode : null,
+        priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
+        sha256: hash,
+        blob,
+        size: content.length,
+        receivedAt: at,
+        verdict: 'refused',
+        errorCode: refusal.code,
+        errorMessage: refusal.message,
+      });
+      if (bounce) this.records.insertOutbound({ ...bounce, cause: packetId }, at);
+      appendAudit(this.deps.db, { actor: sender, action: 'packet.refused', subject: packetId, details: { documentId: documentId ?? null, code: refusal.code, message: refusal.message } }, now);
+    })();
+    log.warn({ errorCode: refusal.code, sender }, `packet refused: ${refusal.message}`);
+    if (!bounce) {
+      this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'dead-letter', errorCode: refusal.code, delivered: [], bounced: [] });
+      return 'dead-letter';
+    }
+    await this.flush(packetId);
+    this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'refused', errorCode: refusal.code, ...(documentId ? { documentId } : {}), delivered: [], bounced: [sender] });
+    return 'ack';
+  }
+
+  /**
+   * A status 02 signed by the hub, to `sender`, about `documentId`; its ResponseFor/OrganId
+   * names the recipient the bounce is about (the sender itself when the whole packet is refused),
+   * as ResponseFor/OrganId names the other party in a recall (13).
+   */
+  private async bounce(
+    cause: string,
+    sender: string,
+    packet: Packet | undefined,
+    about: string,
+    refusal: Refusal,
+    lane: Lane,
+    now: Date,
+    documentId = packet ? documentIdOf(packet) : undefined,
+  ): Promise<Planned> {
+    const document = packet?.kind === 'document' ? packet : undefined;
+    const status = composeStatus(
+      {
+        from: { organId: this.deps.hub.organId, organName: this.deps.hub.organName },
+        responseFor: {
+          organId: about,
+          documentId: documentId as string,
+          ...(document ? { code: `${document.code.codeNumber}/${document.code.codeNotation}` } : {}),
+          ...(document?.promulgationInfo?.promulgationDate ? { promulgationDate: document.promulgationInfo.promulgationDate } : {}),
+        },
+        statusCode: '02',
+        description: `[${refusal.code}] ${refusal.message}`.slice(0, 1000),
+      },
+      now,
+    );
+    const signed = await this.deps.pool.sign(buildPacket(status), this.deps.hub.identity);
+    const blob = await this.deps.blobs.put(signed);
+    const packetId = derivedPacketId('bounce', cause, about);
+    return {
+      packetId,
+      target: sender,
+      lane,
+      type: 'status',
+      blob,
+      envelope: {
+        packetId,
+        type: 'status',
+        from: this.deps.hub.organId,
+        to: [sender],
+        priority: document?.otherInfo?.priority ?? '0',
+        documentId: documentId as string,
+        lane,
+        extra: { 'x-lt-status': '02', 'x-lt-bounce': about, 'x-lt-error-code': refusal.code, 'x-lt-cause': cause },
+      },
+    };
+  }
+
+  /** Publish what routing decided for `cause` and is not yet confirmed; mark it published. */
+  private async flush(cause: string): Promise<void> {
+    const rows = this.records.unpublished(cause);
+    if (rows.length === 0) return;
+    await Promise.all(
+      rows.map(async (row) => {
+        const content = await this.deps.blobs.get(row.blob);
+        await this.deps.publisher.publish({
+          exchange: this.deps.names.deliver,
+          routingKey: this.deps.names.deliverKey(row.target, row.lane),
+          content,
+          options: publishOptions(row.envelope, this.deps.clock()),
+        });
+      }),
+    );
+    this.records.markPublished(
+      rows.map((r) => r.id),
+      this.deps.clock().toISOString(),
+    );
+  }
+
+  private report(outcome: RouteOutcome): void {
+    this.deps.onRouted?.(outcome);
+  }
+}
+
+function documentIdOf(packet: Packet): string | undefined {
+  return packet.kind === 'document' ? packet.documentId : packet.responseFor?.documentId;
+}

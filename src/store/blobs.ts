@@ -1,0 +1,55 @@
+/**
+ * Content-addressed storage of packets and attachments outside the database rows: each blob is
+ * a file named by its SHA-256, written once (temporary file, fsync, rename), never changed.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { open, readFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LtError } from '../errors.js';
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export class BlobStore {
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  private pathOf(hash: string): string {
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw new LtError('NOT_FOUND', `"${hash}" is not a blob id`);
+    return join(this.dir, hash.slice(0, 2), hash);
+  }
+
+  /** Store bytes; returns their SHA-256 (hex). Storing the same bytes twice is a no-op. */
+  async put(data: Uint8Array | string): Promise<string> {
+    const hash = sha256Hex(data);
+    const path = this.pathOf(hash);
+    if (existsSync(path)) return hash;
+    mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
+    const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const file = await open(temporary, 'w');
+    try {
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+    return hash;
+  }
+
+  async get(hash: string): Promise<Buffer> {
+    try {
+      return await readFile(this.pathOf(hash));
+    } catch (error) {
+      if (error instanceof LtError) throw error;
+      throw new LtError('NOT_FOUND', `blob ${hash} is missing from ${this.dir}`);
+    }
+  }
+
+  async size(hash: string): Promise<number> {
+    return (await stat(this.pathOf(hash))).size;
+  }
+}

@@ -1,0 +1,93 @@
+import type { Migration } from '../db.js';
+
+/** The edge's schema: outbox, documents of both directions, per-recipient deliveries, timeline. */
+export const EDGE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'outbox, documents, deliveries, events, received packets, attachments',
+    sql: `
+-- Signed packets waiting for (or done with) publication; rows without sent_at are resumed
+-- after a restart.
+CREATE TABLE outbox (
+  packet_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('document', 'status')),
+  document_id TEXT NOT NULL,
+  recipients TEXT NOT NULL,
+  priority TEXT NOT NULL,
+  lane TEXT NOT NULL CHECK (lane IN ('urgent', 'normal')),
+  status_code TEXT,
+  blob TEXT NOT NULL,
+  client TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT
+);
+CREATE INDEX outbox_unsent ON outbox (lane, created_at) WHERE sent_at IS NULL;
+
+-- Every document this edge sent (direction out) or received (direction in).
+CREATE TABLE documents (
+  document_id TEXT PRIMARY KEY,
+  direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),
+  sender TEXT NOT NULL,
+  packet_id TEXT NOT NULL,
+  subject TEXT,
+  code TEXT,
+  priority TEXT NOT NULL,
+  lane TEXT NOT NULL,
+  bussiness_type TEXT,
+  response_for TEXT,
+  blob TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  verdict TEXT,
+  error_code TEXT,
+  error_message TEXT
+);
+CREATE INDEX documents_direction ON documents (direction, created_at);
+CREATE INDEX documents_response_for ON documents (response_for);
+
+-- One row per (document, recipient). Outgoing: each recipient; incoming: this agency.
+CREATE TABLE deliveries (
+  document_id TEXT NOT NULL REFERENCES documents (document_id),
+  recipient TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  recall TEXT NOT NULL DEFAULT 'none',
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (document_id, recipient)
+);
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  document_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  event TEXT NOT NULL,
+  packet_id TEXT,
+  description TEXT,
+  at TEXT NOT NULL
+);
+CREATE INDEX events_document ON events (document_id, recipient, id);
+
+-- Every packet consumed, for de-duplication (the broker may deliver one twice).
+CREATE TABLE received_packets (
+  packet_id TEXT PRIMARY KEY,
+  kind TEXT,
+  sender TEXT,
+  document_id TEXT,
+  blob TEXT,
+  received_at TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  error_code TEXT
+);
+
+CREATE TABLE attachments (
+  document_id TEXT NOT NULL,
+  content_id TEXT NOT NULL,
+  name TEXT,
+  content_type TEXT,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (document_id, content_id)
+);
+`,
+  },
+];

@@ -1,0 +1,96 @@
+import { AUDIT_SCHEMA } from '../audit.js';
+import type { Migration } from '../db.js';
+
+/** The hub's schema: directory, packets, per-recipient deliveries and their timeline, outbound queue, audit. */
+export const HUB_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'directory, packets, deliveries, outbound, audit',
+    sql: `
+CREATE TABLE agencies (
+  organ_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  parent_id TEXT,
+  broker_user TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'removed')),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+-- Every packet the hub consumed, routed or refused.
+CREATE TABLE packets (
+  packet_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  sender TEXT,
+  claimed_from TEXT,
+  document_id TEXT,
+  status_code TEXT,
+  priority TEXT,
+  sha256 TEXT NOT NULL,
+  blob TEXT,
+  size INTEGER NOT NULL,
+  received_at TEXT NOT NULL,
+  verdict TEXT NOT NULL CHECK (verdict IN ('routed', 'refused')),
+  error_code TEXT,
+  error_message TEXT
+);
+CREATE INDEX packets_document ON packets (document_id);
+CREATE INDEX packets_received ON packets (received_at);
+
+CREATE TABLE documents (
+  document_id TEXT PRIMARY KEY,
+  sender TEXT NOT NULL,
+  packet_id TEXT NOT NULL,
+  subject TEXT,
+  code TEXT,
+  priority TEXT NOT NULL,
+  bussiness_type TEXT,
+  response_for TEXT,
+  sent_at TEXT NOT NULL
+);
+CREATE INDEX documents_sender ON documents (sender, sent_at);
+CREATE INDEX documents_response_for ON documents (response_for);
+
+-- One row per (document, recipient): the state machine of envelope/status-machine.ts.
+CREATE TABLE deliveries (
+  document_id TEXT NOT NULL REFERENCES documents (document_id),
+  recipient TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  recall TEXT NOT NULL DEFAULT 'none',
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (document_id, recipient)
+);
+CREATE INDEX deliveries_recipient ON deliveries (recipient, stage);
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  document_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  event TEXT NOT NULL,
+  packet_id TEXT,
+  description TEXT,
+  at TEXT NOT NULL
+);
+CREATE INDEX events_document ON events (document_id, recipient, id);
+
+-- What routing decided to publish; a row stays unpublished until the broker confirmed it,
+-- so a hub that crashes between commit and publish finishes the job on redelivery.
+CREATE TABLE outbound (
+  id INTEGER PRIMARY KEY,
+  packet_id TEXT NOT NULL,
+  cause TEXT NOT NULL,
+  target TEXT NOT NULL,
+  lane TEXT NOT NULL,
+  type TEXT NOT NULL,
+  blob TEXT NOT NULL,
+  envelope TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  published_at TEXT,
+  UNIQUE (packet_id, target)
+);
+CREATE INDEX outbound_cause ON outbound (cause);
+CREATE INDEX outbound_unpublished ON outbound (id) WHERE published_at IS NULL;
+${AUDIT_SCHEMA}
+`,
+  },
+];
