@@ -33,6 +33,8 @@ export const DEMO_AGENCIES = [
 ] as const;
 
 export interface DemoOptions {
+  /** Environment to read AMQP_URL and LT_MANAGEMENT_* from. Default process.env. */
+  env?: NodeJS.ProcessEnv;
   amqpUrl?: string;
   management?: Partial<ManagementOptions>;
   /** Broker prefix; default a fresh "lt-demo-xxxxxx". */
@@ -80,14 +82,15 @@ function withCredentials(url: string, user: string, password: string): string {
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   if (!existsSync(devPath('root-ca.pem'))) throw new Error(`the development certificates are missing in ${DEV_CERTS}; run "lienthong certs init"`);
-  const amqpUrl = options.amqpUrl ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+  const env = options.env ?? process.env;
+  const amqpUrl = options.amqpUrl ?? env.AMQP_URL ?? DEFAULT_AMQP_URL;
   const prefix = options.prefix ?? `lt-demo-${randomBytes(3).toString('hex')}`;
   const names = resourceNames(prefix);
   const log = options.log ?? silentLogger();
   const management: ManagementOptions = {
-    url: options.management?.url ?? process.env.LT_MANAGEMENT_URL ?? DEFAULT_MANAGEMENT_URL,
-    user: options.management?.user ?? process.env.LT_MANAGEMENT_USER ?? 'guest',
-    password: options.management?.password ?? process.env.LT_MANAGEMENT_PASSWORD ?? 'guest',
+    url: options.management?.url ?? env.LT_MANAGEMENT_URL ?? DEFAULT_MANAGEMENT_URL,
+    user: options.management?.user ?? env.LT_MANAGEMENT_USER ?? 'guest',
+    password: options.management?.password ?? env.LT_MANAGEMENT_PASSWORD ?? 'guest',
     vhost: options.management?.vhost ?? vhostOf(amqpUrl),
   };
   const api = new ManagementClient(management);

@@ -1,9 +1,25 @@
 import type { Command } from '../command.js';
 import { buildCommand } from './build.js';
+import { agencyCommand } from './agency.js';
 import { certsCommand } from './certs.js';
+import { demoCommand } from './demo.js';
+import { edgeCommand } from './edge.js';
+import { hubCommand } from './hub.js';
+import { sendCommand } from './send.js';
 import { signCommand } from './sign.js';
 import { validateCommand } from './validate.js';
 import { verifyCommand } from './verify.js';
 
 /** Every verb, in the order `lienthong --help` lists them. */
-export const COMMANDS: readonly Command[] = [buildCommand, validateCommand, signCommand, verifyCommand, certsCommand];
+export const COMMANDS: readonly Command[] = [
+  demoCommand,
+  hubCommand,
+  edgeCommand,
+  agencyCommand,
+  sendCommand,
+  buildCommand,
+  validateCommand,
+  signCommand,
+  verifyCommand,
+  certsCommand,
+];

@@ -1,0 +1,106 @@
+import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command } from '../command.js';
+import { LtError } from '../../errors.js';
+
+const USAGE = 'lienthong agency add|list|suspend|resume|remove ... --config hub.json';
+
+export const agencyCommand: Command = {
+  name: 'agency',
+  summary: 'Register, list, suspend, resume or remove agencies in the hub directory',
+  help: `Usage:
+  lienthong agency add <organId> --name "..." [--parent <organId>] --config hub.json [--json]
+  lienthong agency list [--status active|suspended|removed] [--search TEXT] --config hub.json [--json]
+  lienthong agency suspend <organId> --config hub.json
+  lienthong agency resume <organId> --config hub.json
+  lienthong agency remove <organId> --config hub.json
+
+"add" registers the agency in the hub directory and, through the RabbitMQ management API,
+creates its broker user with a generated password (shown once: give it to the agency's IT for
+its edge configuration), its two quorum queues (urgent and normal) bound to the deliver
+exchange, and permissions to write to the submit exchange and read its own queues only.
+"suspend" makes the hub refuse the agency's packets and bounce documents addressed to it;
+"resume" undoes it. "remove" deletes the queues and the broker user, and is refused while a
+queue still holds packets. Every change is recorded in the audit trail.
+
+Options:
+  --config FILE    the hub configuration (required)
+  --name TEXT      the agency's name (add)
+  --parent ID      the parent agency's organ id (add)
+  --status S       list only agencies in this state
+  --search TEXT    list only agencies whose id or name contains TEXT
+  --json           machine-readable output
+  -h, --help       this help`,
+  async run(argv, io) {
+    try {
+      const { values, positionals } = parseCommandArgs(argv, {
+        config: { type: 'string', short: 'c' },
+        name: { type: 'string' },
+        parent: { type: 'string' },
+        status: { type: 'string' },
+        search: { type: 'string' },
+        json: { type: 'boolean' },
+      });
+      const [action, organId, ...extra] = positionals;
+      if (!action) throw new LtError('USAGE', `give an action: ${USAGE}`);
+      if (extra.length > 0) throw new LtError('USAGE', `unexpected argument "${extra[0]}"`);
+      const { loadHubConfig, hubDatabasePath } = await import('../../hub/config.js');
+      const { openDatabase } = await import('../../store/db.js');
+      const { HUB_MIGRATIONS } = await import('../../store/migrations/hub.js');
+      const { ManagementClient } = await import('../../broker/management.js');
+      const { resourceNames } = await import('../../broker/names.js');
+      const provisioning = await import('../../hub/provisioning.js');
+      const { Directory } = await import('../../hub/directory.js');
+      const config = await loadHubConfig(requireOption(values.config, '--config'), io.env);
+      const db = openDatabase(hubDatabasePath(config), HUB_MIGRATIONS, { synchronous: config.synchronous });
+      const ctx = { db, api: new ManagementClient(config.management), names: resourceNames(config.prefix), actor: `cli:${io.env.USER ?? 'operator'}` };
+      try {
+        const needId = (): string => {
+          if (!organId) throw new LtError('USAGE', `"agency ${action}" needs an organ id`);
+          return organId;
+        };
+        switch (action) {
+          case 'add': {
+            const { agency, password } = await provisioning.addAgency(ctx, {
+              organId: needId(),
+              name: requireOption(values.name, '--name'),
+              ...(values.parent ? { parentId: values.parent } : {}),
+            });
+            if (values.json) writeJson(io, { agency, brokerUser: agency.brokerUser, password });
+            else {
+              io.stdout.write(`registered ${agency.organId} "${agency.name}"\n`);
+              io.stdout.write(`broker user: ${agency.brokerUser}\n`);
+              io.stdout.write(`password:    ${password}\n`);
+              io.stdout.write('The password is shown once: put it in the edge configuration now (amqpUrl).\n');
+            }
+            return EXIT_OK;
+          }
+          case 'list': {
+            if (organId) throw new LtError('USAGE', '"agency list" takes no organ id; use --search');
+            const status = values.status as 'active' | 'suspended' | 'removed' | undefined;
+            if (status && !['active', 'suspended', 'removed'].includes(status)) throw new LtError('USAGE', '--status is active, suspended or removed');
+            const agencies = new Directory(db).list({ ...(status ? { status } : {}), ...(values.search ? { search: values.search } : {}) });
+            if (values.json) writeJson(io, { agencies });
+            else for (const a of agencies) io.stdout.write(`${a.organId.padEnd(14)} ${a.status.padEnd(9)} ${a.name}${a.parentId ? `  (under ${a.parentId})` : ''}\n`);
+            return EXIT_OK;
+          }
+          case 'suspend':
+          case 'resume': {
+            const agency = provisioning.setAgencyStatus(ctx, needId(), action === 'suspend' ? 'suspended' : 'active');
+            io.stdout.write(`${agency.organId} is now ${agency.status}\n`);
+            return EXIT_OK;
+          }
+          case 'remove': {
+            const agency = await provisioning.removeAgency(ctx, needId());
+            io.stdout.write(`${agency.organId} removed: queues and broker user deleted\n`);
+            return EXIT_OK;
+          }
+          default:
+            throw new LtError('USAGE', `unknown action "${action}": ${USAGE}`);
+        }
+      } finally {
+        db.close();
+      }
+    } catch (error) {
+      return reportError(io, 'agency', error);
+    }
+  },
+};

@@ -1,0 +1,33 @@
+import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command } from '../command.js';
+import { runUntilSignal } from '../run-until-signal.js';
+import { LtError } from '../../errors.js';
+
+export const edgeCommand: Command = {
+  name: 'edge',
+  summary: "Run an agency's edge node (outbox, inbox, REST API)",
+  help: `Usage: lienthong edge --config edge.json
+
+Runs the edge node of one agency until SIGINT or SIGTERM: relays the outbox to the hub with
+publisher confirms, consumes the agency's urgent and normal lanes (urgent first), verifies and
+stores incoming documents and answers them with status 01 (or 02 with the reason), tracks the
+status of every document sent, and serves the REST API when "api" is configured. Logs are JSON
+lines on stdout. See README "Configuration".
+
+Options:
+  --config FILE  the edge configuration (required)
+  -h, --help     this help`,
+  async run(argv, io) {
+    try {
+      const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' } });
+      if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"`);
+      const { loadEdgeConfig } = await import('../../edge/config.js');
+      const { Edge } = await import('../../edge/edge.js');
+      const edge = new Edge(await loadEdgeConfig(requireOption(values.config, '--config'), io.env));
+      await edge.start();
+      await runUntilSignal(io, 'edge', () => edge.stop());
+      return EXIT_OK;
+    } catch (error) {
+      return reportError(io, 'edge', error);
+    }
+  },
+};

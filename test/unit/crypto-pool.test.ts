@@ -1,0 +1,222 @@
+/**
+ * The crypto worker pool: a hub signs and verifies off its main thread so that heartbeats and
+ * HTTP keep being served while a 20 MB packet is canonicalised. The pool must give exactly what
+ * the in-thread API gives, report errors as LtErrors with their codes, answer a bad packet with
+ * an invalid report (never a rejection), keep up with many concurrent jobs, and let the process
+ * exit once closed.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import t from 'tap';
+import { loadSigningIdentity } from '../../src/crypto/certificates.js';
+import { CryptoPool } from '../../src/crypto/pool.js';
+import { signPacket } from '../../src/crypto/sign.js';
+import { createTrustStore } from '../../src/crypto/trust.js';
+import { verifyPacket, type Verification } from '../../src/crypto/verify.js';
+import { buildPacket } from '../../src/envelope/index.js';
+import { LtError } from '../../src/errors.js';
+import { FINANCE, HUB, ICT, OFFICE, REPO, REVOKED, documentFrom, identityMaterial, trustMaterial, unsignedDocument } from '../helpers/pki.js';
+
+const trust = trustMaterial();
+const store = createTrustStore(trust);
+const pool = new CryptoPool({ trust, size: 2 });
+t.teardown(() => pool.close());
+
+/** What crosses the thread boundary: the report and the packet (the in-thread API also returns its DOM). */
+const sent = ({ report, packet }: Verification) => ({ report, packet });
+
+t.test('the pool signs and verifies exactly as the in-thread API does', async (t) => {
+  const unsigned = unsignedDocument(OFFICE);
+  const material = identityMaterial(OFFICE);
+  const inPool = await pool.sign(unsigned, material);
+  const inThread = await signPacket(unsigned, await loadSigningIdentity(material.keyPem, material.certPem));
+  t.equal(inPool, inThread, 'the same signed text (RSA PKCS#1 v1.5 signatures are deterministic)');
+
+  const now = new Date();
+  const fromPool = await pool.verify(inPool, { now });
+  const fromThread = await verifyPacket(inPool, store, { now });
+  t.equal(fromPool.report.valid, true);
+  t.same(sent(fromPool), sent(fromThread), 'the same report and the same packet');
+  t.equal(fromPool.document, undefined, 'no DOM crosses the thread boundary');
+  t.ok(fromPool.packet?.kind === 'document' && fromPool.packet.attachments?.[0]?.content instanceof Uint8Array, 'attachment bytes come back as bytes');
+
+  const ecdsa = await pool.sign(unsignedDocument(ICT), identityMaterial(ICT));
+  const ecdsaFromPool = await pool.verify(ecdsa, { now });
+  t.equal(ecdsaFromPool.report.valid, true, 'an ECDSA signature made in the pool verifies');
+  t.same(sent(ecdsaFromPool), sent(await verifyPacket(ecdsa, store, { now })), 'in the pool as in the thread');
+
+  const legacy = await pool.verify(inPool, { now, legacySha1: true });
+  t.equal(legacy.report.valid, true, 'options travel to the worker');
+});
+
+t.test('errors come back as LtErrors with their codes', async (t) => {
+  const unsigned = unsignedDocument(OFFICE);
+  const office = identityMaterial(OFFICE);
+
+  await t.rejects(pool.sign(unsigned, { ...office, keyPem: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n' }), { name: 'LtError', code: 'KEY_INVALID' }, 'an unreadable key: KEY_INVALID');
+  await t.rejects(pool.sign(unsigned, { ...office, keyPem: identityMaterial(FINANCE).keyPem }), { code: 'KEY_INVALID', message: /does not belong to the certificate/ }, 'another agency\'s key: KEY_INVALID');
+  await t.rejects(pool.sign(unsigned, { ...office, certPem: 'no certificate here' }), { code: 'CERT_MALFORMED' }, 'no certificate: CERT_MALFORMED');
+  await t.rejects(pool.sign('<edXML', office), { code: 'XML_MALFORMED' }, 'not XML: XML_MALFORMED');
+  await t.rejects(pool.sign(await pool.sign(unsigned, office), office), { code: 'SIG_MULTIPLE' }, 'already signed: SIG_MULTIPLE');
+
+  try {
+    await pool.sign(unsigned, { ...office, keyPem: 'garbage' });
+    t.fail('should have rejected');
+  } catch (error) {
+    t.ok(error instanceof LtError, 'an instance of LtError in the main thread');
+    t.equal((error as LtError).status, 400, 'with the HTTP status of its code');
+  }
+
+  t.test('a pool without trust anchors refuses to verify (a configuration error, not a verdict)', async (t) => {
+    const bare = new CryptoPool({ size: 1 });
+    t.teardown(() => bare.close());
+    await t.rejects(bare.verify(unsigned), { code: 'USAGE' });
+    t.type(await bare.sign(unsigned, office), 'string', 'but it signs');
+  });
+});
+
+t.test('an invalid packet resolves with an invalid report, it never rejects', async (t) => {
+  const signed = await pool.sign(unsignedDocument(OFFICE), identityMaterial(OFFICE));
+  const cases: Array<[string, string | Uint8Array, string]> = [
+    ['changed after signing', signed.replace('V/v triển khai', 'V/v hủy'), 'SIG_DIGEST_MISMATCH'],
+    ['unsigned', unsignedDocument(OFFICE), 'SIG_MISSING'],
+    ['not XML at all', new Uint8Array(randomBytes(4096)), 'XML_ENCODING'],
+    ['a revoked certificate', await pool.sign(unsignedDocument(REVOKED), identityMaterial(REVOKED)), 'CERT_REVOKED'],
+  ];
+  for (const [what, input, code] of cases) {
+    const v = await pool.verify(input);
+    t.equal(v.report.valid, false, `${what}: invalid`);
+    t.same(v.report.errors.map((e) => e.code), [code], `${what}: ${code}`);
+  }
+});
+
+t.test('a relaying hub verifies and appends its hop in one job', async (t) => {
+  const signed = await pool.sign(unsignedDocument(OFFICE), identityMaterial(OFFICE));
+  const hop = { organId: HUB, timestamp: '2026/11/25 23:59:00' };
+  const { verification, routedXml } = await pool.verifyAndRoute(signed, {}, hop);
+  t.equal(verification.report.valid, true);
+  t.equal(verification.report.unsignedTraceHeaders, 0, 'as received, nothing was appended');
+  if (routedXml === undefined) throw new Error('no routed packet');
+  t.match(
+    routedXml,
+    `</edXML:TraceHeader><edXML:TraceHeader><edXML:OrganId>${HUB}</edXML:OrganId><edXML:Timestamp>${hop.timestamp}</edXML:Timestamp></edXML:TraceHeader>`,
+    'the hop follows the sender\'s TraceHeader, without whitespace',
+  );
+
+  const next = await pool.verifyAndRoute(routedXml, {}, { organId: '000.00.00.G22', timestamp: '2026/11/26 00:05:00' });
+  t.equal(next.verification.report.valid, true, 'the next hub accepts the routed packet');
+  t.equal(next.verification.report.unsignedTraceHeaders, 1, 'reporting the first hop as unsigned');
+  const last = await pool.verify(next.routedXml ?? '');
+  t.equal(last.report.valid, true, 'and after two hops the recipient still accepts it');
+  t.equal(last.report.unsignedTraceHeaders, 2);
+
+  const refused = await pool.verifyAndRoute(signed.replace('V/v triển khai', 'V/v hủy'), {}, hop);
+  t.equal(refused.verification.report.valid, false);
+  t.equal(refused.routedXml, undefined, 'an invalid packet is not routed');
+});
+
+t.test('50 concurrent jobs all complete', async (t) => {
+  const material = identityMaterial(OFFICE);
+  const jobs = Array.from({ length: 50 }, async (_, i) => {
+    const packet = documentFrom(OFFICE, { code: { codeNumber: String(i + 1), codeNotation: 'UBND-VP' } });
+    const signed = await pool.sign(buildPacket(packet), material);
+    const v = await pool.verify(signed);
+    return { i, valid: v.report.valid, codeNumber: v.packet?.kind === 'document' ? v.packet.code.codeNumber : undefined };
+  });
+  const results = await Promise.all(jobs);
+  t.equal(results.length, 50);
+  t.ok(results.every((r) => r.valid), 'every packet signed in the pool verifies in the pool');
+  t.same(results.map((r) => r.codeNumber), results.map((r) => String(r.i + 1)), 'each answer belongs to its own job');
+});
+
+t.test('the main thread keeps running while the pool signs and verifies a ~20 MB packet', async (t) => {
+  const attachment = new Uint8Array(randomBytes(15 * 1024 * 1024));
+  const unsigned = buildPacket(documentFrom(OFFICE, { attachments: [{ name: 'ban-do-quy-hoach.tif', content: attachment }] }));
+  const megabytes = Buffer.byteLength(unsigned) / 1024 / 1024;
+  t.ok(megabytes > 19 && megabytes < 32, `the packet is ${megabytes.toFixed(1)} MiB`);
+
+  const watch = async <T>(work: () => Promise<T>): Promise<{ result: T; longestGap: number; ticks: number; ms: number }> => {
+    let last = performance.now();
+    let longestGap = 0;
+    let ticks = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+      ticks += 1;
+    }, 10);
+    const start = performance.now();
+    try {
+      const result = await work();
+      const ms = performance.now() - start;
+      longestGap = Math.max(longestGap, performance.now() - last);
+      return { result, longestGap, ticks, ms };
+    } finally {
+      clearInterval(timer);
+    }
+  };
+
+  // A responsiveness property, not a benchmark. The machine may be shared (tap runs two test
+  // files at once), so a scheduler hiccup gets up to three attempts; a pool that really ran the
+  // work on the main thread would freeze the loop for the whole job on every attempt.
+  const BOUND_MS = 200;
+  const responsive = async <T>(what: string, work: () => Promise<T>): Promise<{ result: T; longestGap: number }> => {
+    const gaps: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const run = await watch(work);
+      gaps.push(run.longestGap.toFixed(1));
+      t.comment(`${what}: ${run.ms.toFixed(0)} ms, ${run.ticks} ticks, longest gap ${run.longestGap.toFixed(1)} ms`);
+      if (run.longestGap < BOUND_MS || attempt === 3) {
+        t.ok(run.longestGap < BOUND_MS, `the 10 ms timer kept ticking while ${what} (longest gap ${gaps.join(', ')} ms < ${BOUND_MS} ms)`);
+        t.ok(run.ticks > 0, 'it ticked');
+        return run;
+      }
+    }
+  };
+
+  const signing = await responsive('the pool signed', () => pool.sign(unsigned, identityMaterial(OFFICE)));
+  const verifying = await responsive('the pool verified', () => pool.verify(signing.result));
+  t.equal(verifying.result.report.valid, true, 'the large packet is valid');
+
+  // The instrument works: the same signing on the main thread freezes the loop.
+  const identity = await loadSigningIdentity(identityMaterial(OFFICE).keyPem, identityMaterial(OFFICE).certPem);
+  const inThread = await watch(() => signPacket(unsigned, identity));
+  t.comment(`in-thread signing: ${inThread.ms.toFixed(0)} ms, longest gap ${inThread.longestGap.toFixed(1)} ms`);
+  t.ok(inThread.longestGap > signing.longestGap, `signing in the main thread stalls the timer far longer (${inThread.longestGap.toFixed(0)} ms)`);
+  t.equal(inThread.result, signing.result, 'and gives the same signed packet');
+  const back = verifying.result.packet?.kind === 'document' ? verifying.result.packet.attachments?.[0]?.content : undefined;
+  t.ok(back && Buffer.from(back).equals(Buffer.from(attachment)), 'and carries the attachment byte for byte');
+});
+
+t.test('close() lets the process exit', async (t) => {
+  const dir = t.testdir();
+  const poolUrl = pathToFileURL(join(REPO, 'src/crypto/pool.ts')).href;
+  const script = (close: boolean) => `
+    import { CryptoPool } from ${JSON.stringify(poolUrl)};
+    const trust = ${JSON.stringify(trust)};
+    const identity = ${JSON.stringify(identityMaterial(OFFICE))};
+    const pool = new CryptoPool({ trust, size: 2 });
+    const signed = await pool.sign(${JSON.stringify(unsignedDocument(OFFICE))}, identity);
+    const { report } = await pool.verify(signed);
+    ${close ? 'await pool.close();' : ''}
+    console.log('done', report.valid);
+  `;
+  for (const close of [true, false]) {
+    const file = join(dir, `pool-${close ? 'closed' : 'idle'}.mts`);
+    writeFileSync(file, script(close));
+    const start = performance.now();
+    // The child runs under the same TypeScript loader as this test (its worker threads inherit it).
+    const r = spawnSync(process.execPath, [...process.execArgv, file], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+    const ms = performance.now() - start;
+    t.equal(r.signal, null, `${close ? 'closed' : 'idle, unclosed'} pool: the process was not killed by the timeout (${ms.toFixed(0)} ms)`);
+    t.equal(r.status, 0, 'it exited by itself with status 0', { stderr: r.stderr });
+    t.equal(r.stdout.trim(), 'done true', 'after finishing its work');
+  }
+
+  const closed = new CryptoPool({ trust, size: 1 });
+  await closed.close();
+  await t.rejects(closed.verify('<x/>'), { code: 'INTERNAL', message: /closed/ }, 'a closed pool refuses new work');
+});
