@@ -3,29 +3,14 @@
  * with the development certificates, exchanging one signed document with an attachment. It
  * runs under a fresh broker prefix and a temporary directory, and removes both afterwards.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BrokerConnection } from '../broker/connection.js';
-import { ManagementClient, type ManagementOptions } from '../broker/management.js';
-import { resourceNames } from '../broker/names.js';
-import { deleteDeployment } from '../broker/topology.js';
-import { DEFAULT_AMQP_URL, DEFAULT_MANAGEMENT_URL } from '../config.js';
-import type { EdgeConfig } from '../edge/config.js';
-import { Edge } from '../edge/edge.js';
+import type { ManagementOptions } from '../broker/management.js';
+import type { Edge } from '../edge/edge.js';
 import type { InboxEvent } from '../edge/inbox.js';
-import { vhostOf, type HubConfig } from '../hub/config.js';
-import { Hub } from '../hub/hub.js';
-import { addAgency } from '../hub/provisioning.js';
 import type { RouteOutcome } from '../hub/router.js';
-import { silentLogger, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { DEV_HUB, startLocalExchange } from './local-exchange.js';
 
-/** The checkout's development PKI (never for production). */
-export const DEV_CERTS = fileURLToPath(new URL('../../certs-dev/', import.meta.url));
-
-export const DEMO_HUB = { organId: '000.00.90.H12', organName: 'Trục liên thông văn bản tỉnh Cà Mau (DEV hub)' };
+export const DEMO_HUB = DEV_HUB;
 export const DEMO_AGENCIES = [
   { organId: '000.00.01.H12', organName: 'Văn phòng UBND tỉnh Cà Mau' },
   { organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' },
@@ -65,105 +50,41 @@ export interface DemoResult {
   steps: JourneyStep[];
 }
 
-export function devPath(...parts: string[]): string {
-  return join(DEV_CERTS, ...parts);
-}
-
-function trust(): HubConfig['trust'] {
-  return { anchors: [devPath('root-ca.pem')], intermediates: [devPath('issuing-ca.pem')], crls: [devPath('issuing-ca.crl.pem')] };
-}
-
-function withCredentials(url: string, user: string, password: string): string {
-  const u = new URL(url);
-  u.username = encodeURIComponent(user);
-  u.password = encodeURIComponent(password);
-  return u.toString();
-}
-
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
-  if (!existsSync(devPath('root-ca.pem'))) throw new Error(`the development certificates are missing in ${DEV_CERTS}; run "lienthong certs init"`);
-  const env = options.env ?? process.env;
-  const amqpUrl = options.amqpUrl ?? env.AMQP_URL ?? DEFAULT_AMQP_URL;
-  const prefix = options.prefix ?? `lt-demo-${randomBytes(3).toString('hex')}`;
-  const names = resourceNames(prefix);
-  const log = options.log ?? silentLogger();
-  const management: ManagementOptions = {
-    url: options.management?.url ?? env.LT_MANAGEMENT_URL ?? DEFAULT_MANAGEMENT_URL,
-    user: options.management?.user ?? env.LT_MANAGEMENT_USER ?? 'guest',
-    password: options.management?.password ?? env.LT_MANAGEMENT_PASSWORD ?? 'guest',
-    vhost: options.management?.vhost ?? vhostOf(amqpUrl),
-  };
-  const api = new ManagementClient(management);
-
-  // Fail early, with the hint, when there is no broker at all.
-  const probe = await BrokerConnection.connect(amqpUrl, { name: 'lienthong demo probe', initialRetries: 2 });
-  await probe.close();
-  await api.overview();
-
-  const dir = mkdtempSync(join(tmpdir(), 'lienthong-demo-'));
   const steps: JourneyStep[] = [];
-  let t0 = 0;
+  let t0 = performance.now();
   const step = (what: JourneyStep['what'], organId: string, detail: string): void => {
     const s = { ms: Math.round(performance.now() - t0), what, organId, detail };
     steps.push(s);
     options.onStep?.(s);
   };
-
-  const hubConfig: HubConfig = {
-    organId: DEMO_HUB.organId,
-    organName: DEMO_HUB.organName,
-    amqpUrl,
-    prefix,
-    management,
-    dataDir: join(dir, 'hub'),
-    identity: { key: devPath('hub.key.pem'), cert: devPath('hub.pem'), chain: devPath('issuing-ca.pem') },
-    trust: trust(),
-    maxPacketBytes: 32 * 1024 * 1024,
-    cryptoThreads: 1,
-    concurrency: 8,
-    synchronous: 'normal',
-  };
-  const hub = new Hub(hubConfig, {
-    log,
-    onRouted: (o: RouteOutcome) => {
-      if (o.kind === 'document' && o.verdict === 'routed') step('routed', DEMO_HUB.organId, `verified and routed to ${o.delivered.join(', ')}`);
+  const exchange = await startLocalExchange({
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.amqpUrl ? { amqpUrl: options.amqpUrl } : {}),
+    ...(options.management ? { management: options.management } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    prefix: options.prefix ?? undefined,
+    prefixBase: 'lt-demo',
+    hubOptions: {
+      onRouted: (o: RouteOutcome) => {
+        if (o.kind === 'document' && o.verdict === 'routed') step('routed', DEMO_HUB.organId, `verified and routed to ${o.delivered.join(', ')}`);
+      },
     },
-  });
-  const edges: Edge[] = [];
-  try {
-    await hub.start();
-    for (const agency of DEMO_AGENCIES) {
-      const { password } = await addAgency({ db: hub.db, api, names, actor: 'demo' }, { organId: agency.organId, name: agency.organName });
-      const config: EdgeConfig = {
-        amqpUrl: withCredentials(amqpUrl, names.agencyUser(agency.organId), password),
-        prefix,
-        organId: agency.organId,
-        organization: { organId: agency.organId, organName: agency.organName },
-        hubOrganId: DEMO_HUB.organId,
-        brokerUser: names.agencyUser(agency.organId),
-        dataDir: join(dir, agency.organId),
-        identity: { key: devPath('agencies', `${agency.organId}.key.pem`), cert: devPath('agencies', `${agency.organId}.pem`), chain: devPath('issuing-ca.pem') },
-        trust: trust(),
-        maxPacketBytes: 32 * 1024 * 1024,
-        cryptoThreads: 1,
-        concurrency: 4,
-        synchronous: 'normal',
-      };
-      const edge = new Edge(config, {
-        log,
+    agencies: DEMO_AGENCIES.map((agency) => ({
+      ...agency,
+      edgeOptions: {
         onReceived: (e: InboxEvent) => {
           if (e.type === 'document') step('delivered', agency.organId, e.accepted ? 'signature verified, stored, 01 queued' : `rejected (${e.errorCode})`);
           if (e.type === 'status') step('receipt', agency.organId, `status ${e.statusCode} from ${e.from}`);
         },
         onSent: (rows) => {
-          for (const row of rows) if (row.kind === 'document') step('sent', agency.organId, `published to ${names.submit} (${row.lane} lane), confirmed by the broker`);
+          for (const row of rows) if (row.kind === 'document') step('sent', agency.organId, `published to the submit exchange (${row.lane} lane), confirmed by the broker`);
         },
-      });
-      edges.push(edge);
-      await edge.start();
-    }
-
-    const [sender, ...recipients] = edges as [Edge, ...Edge[]];
+      },
+    })),
+  });
+  try {
+    const [sender, ...recipients] = DEMO_AGENCIES.map((a) => exchange.edge(a.organId)) as [Edge, ...Edge[]];
     t0 = performance.now();
     const submitted = await sender.outbox.submitDocument(
       {
@@ -190,14 +111,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       throw new Error(`the receipts did not all arrive within ${(options.timeoutMs ?? 30_000) / 1000} s: ${JSON.stringify(recipientsState)}`);
     }
     return {
-      prefix,
+      prefix: exchange.prefix,
       documents: [{ packetId: submitted.packetId, documentId: submitted.documentId, from: sender.config.organId, recipients: recipientsState }],
       steps,
     };
   } finally {
-    for (const edge of edges) await edge.stop().catch(() => {});
-    await hub.stop().catch(() => {});
-    await deleteDeployment(api, names).catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    await exchange.stop();
   }
 }
