@@ -38,12 +38,27 @@ export function readCertificates(input: string | Uint8Array, source = 'certifica
   }
 }
 
+/**
+ * Packets from one agency carry the same few certificates again and again; parsing DER in
+ * JavaScript costs more than verifying an RSA signature, so parsed certificates are kept
+ * (immutable objects, a bounded number per thread).
+ */
+const parsedCertificates = new Map<string, x509.X509Certificate>();
+const PARSED_CERTIFICATES_MAX = 1024;
+
 export function certificateFromBase64(b64: string): x509.X509Certificate {
+  const key = b64.replace(/\s+/g, '');
+  const cached = parsedCertificates.get(key);
+  if (cached) return cached;
+  let cert: x509.X509Certificate;
   try {
-    return new x509.X509Certificate(new Uint8Array(Buffer.from(b64.replace(/\s+/g, ''), 'base64')));
+    cert = new x509.X509Certificate(new Uint8Array(Buffer.from(key, 'base64')));
   } catch (error) {
     throw new LtError('CERT_MALFORMED', `the signer certificate in KeyInfo cannot be read: ${(error as Error).message}`);
   }
+  if (parsedCertificates.size >= PARSED_CERTIFICATES_MAX) parsedCertificates.clear();
+  parsedCertificates.set(key, cert);
+  return cert;
 }
 
 export function certificateBase64(cert: x509.X509Certificate): string {

@@ -91,10 +91,31 @@ function normalizeSerial(hex: string): string {
   return hex.toLowerCase().replace(/^0+/, '');
 }
 
-async function signedBy(cert: x509.X509Certificate | x509.X509Crl, issuer: x509.X509Certificate): Promise<boolean> {
+/**
+ * Whether `issuer`'s key signed `subject`. Certificates, CRLs and anchors are immutable parsed
+ * objects (certificates are cached by certificates.ts), so the answer is remembered per pair:
+ * each packet would otherwise re-verify the same chain and CRLs, four RSA operations.
+ */
+const signatureChecks = new WeakMap<x509.X509Certificate | x509.X509Crl, WeakMap<x509.X509Certificate, Promise<boolean>>>();
+
+function signedBy(subject: x509.X509Certificate | x509.X509Crl, issuer: x509.X509Certificate): Promise<boolean> {
+  let byIssuer = signatureChecks.get(subject);
+  if (!byIssuer) {
+    byIssuer = new WeakMap();
+    signatureChecks.set(subject, byIssuer);
+  }
+  let check = byIssuer.get(issuer);
+  if (!check) {
+    check = verifySignedBy(subject, issuer);
+    byIssuer.set(issuer, check);
+  }
+  return check;
+}
+
+async function verifySignedBy(subject: x509.X509Certificate | x509.X509Crl, issuer: x509.X509Certificate): Promise<boolean> {
   try {
-    if (cert instanceof x509.X509Crl) return await cert.verify({ publicKey: issuer.publicKey }, cryptoEngine());
-    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }, cryptoEngine());
+    if (subject instanceof x509.X509Crl) return await subject.verify({ publicKey: issuer.publicKey }, cryptoEngine());
+    return await subject.verify({ publicKey: issuer.publicKey, signatureOnly: true }, cryptoEngine());
   } catch {
     return false;
   }

@@ -1,0 +1,115 @@
+/**
+ * End-to-end documents per second through a real exchange on this machine (hub + two edges in
+ * one process, the local RabbitMQ): 5 KB documents from one agency to one other, counted when
+ * the recipient's status 01 is back at the sender (sign, relay, hub verify + route, recipient
+ * verify + store + 01 signed, hub route, sender update). Next to it, the raw confirmed
+ * publish + consume rate of the same broker for the same message size, on a quorum queue.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { BrokerConnection } from '../src/broker/connection.js';
+import { LaneConsumer } from '../src/broker/consumer.js';
+import { ConfirmPublisher } from '../src/broker/publisher.js';
+import { startLocalExchange } from '../src/demo/local-exchange.js';
+import { DEFAULT_AMQP_URL } from '../src/config.js';
+import { fmt, table } from './harness.js';
+
+const A = { organId: '000.00.01.H12', organName: 'Văn phòng UBND tỉnh Cà Mau' };
+const B = { organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' };
+
+async function rawRate(count: number, size: number): Promise<number> {
+  const url = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+  const queue = `lt-bench-raw-${randomBytes(3).toString('hex')}`;
+  const connection = await BrokerConnection.connect(url, { name: 'lienthong bench raw' });
+  const setup = await connection.channel();
+  await setup.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  const publisher = new ConfirmPublisher({ name: 'bench-publisher' });
+  let received = 0;
+  let done: () => void = () => {};
+  const allIn = new Promise<void>((resolve) => (done = resolve));
+  const consumer = new LaneConsumer({
+    name: 'bench-consumer',
+    queues: [{ queue, lane: 'normal', prefetch: 100 }],
+    concurrency: 100,
+    handler: async () => {
+      received += 1;
+      if (received === count) done();
+      return 'ack';
+    },
+  });
+  await connection.add(publisher);
+  await connection.add(consumer);
+  const body = randomBytes(size);
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: count }, (_, i) => publisher.publish({ exchange: '', routingKey: queue, content: body, options: { persistent: true, messageId: String(i) } })),
+  );
+  await allIn;
+  const seconds = (performance.now() - start) / 1000;
+  await consumer.stop();
+  publisher.stop();
+  await setup.deleteQueue(queue);
+  await setup.close();
+  await connection.close();
+  return count / seconds;
+}
+
+export async function benchExchange(documents = 300): Promise<string> {
+  const exchange = await startLocalExchange({ prefixBase: 'lt-bench', agencies: [A, B], hubConfig: { cryptoThreads: 2 } });
+  try {
+    const sender = exchange.edge(A.organId);
+    // A small attachment: with the signature and two certificates in KeyInfo the signed packet
+    // is then about 6 KB, the smallest realistic document.
+    const attachment = randomBytes(200);
+    const submitOne = (i: number) =>
+      sender.outbox.submitDocument(
+        {
+          to: [B],
+          code: { codeNumber: String(1000 + i), codeNotation: 'BENCH' },
+          subject: `V/v đo thông lượng ${i}`,
+          attachments: [{ name: 'phu-luc.pdf', content: attachment }],
+        },
+        'bench',
+      );
+    // Warm-up: workers, JIT, the first connection round trips.
+    await submitOne(0);
+    const allAnswered = (ids: string[]): boolean =>
+      ids.every((id) => sender.document(id)?.deliveries.every((d) => d.stage === '01'));
+    const warm = (await sender.records.listDocuments({ direction: 'out', page: 1, pageSize: 1 })).items.map((d) => d.documentId);
+    while (!allAnswered(warm)) await new Promise((r) => setTimeout(r, 20));
+
+    const start = performance.now();
+    const ids: string[] = [];
+    const inFlight = new Set<Promise<void>>();
+    for (let i = 1; i <= documents; i++) {
+      const p = submitOne(i).then((s) => {
+        ids.push(s.documentId);
+      });
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      if (inFlight.size >= 16) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    const submitted = performance.now();
+    const deadline = Date.now() + 300_000;
+    while (!allAnswered(ids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const end = performance.now();
+    if (!allAnswered(ids)) throw new Error('not every document got its receipt within 5 minutes');
+    const e2e = documents / ((end - start) / 1000);
+    const packetBytes = (await sender.blobs.get(sender.records.document(ids[0] as string)?.blob as string)).length;
+    const raw = await rawRate(3000, packetBytes);
+    return [
+      `Exchange end to end: ${documents} documents of ${packetBytes} bytes, one recipient, counted when status 01 is back at the sender`,
+      table([
+        { measure: 'documents/s end to end (sign → hub → recipient → 01 → sender)', value: fmt(e2e) },
+        { measure: 'submit rate (validate + sign + SQLite), documents/s', value: fmt(documents / ((submitted - start) / 1000)) },
+        { measure: 'mean time from submit to 01 at the sender, ms', value: fmt((end - start) / documents, 2) },
+        { measure: `raw confirmed publish + consume, same broker, quorum queue, ${packetBytes} B messages/s`, value: fmt(raw) },
+      ]),
+      '(hub and both edges share this process and its two cores; each runs its own crypto worker threads)',
+      '',
+    ].join('\n');
+  } finally {
+    await exchange.stop();
+  }
+}
