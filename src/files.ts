@@ -20,10 +20,10 @@ export async function readJsonFile<T>(path: string): Promise<T> {
 }
 
 /** Write through a temporary file and rename, so a failed run never leaves half a file. */
-export async function writeOutput(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeOutput(path: string, data: string | Uint8Array, mode?: number): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
   try {
-    await writeFile(temporary, data);
+    await writeFile(temporary, data, mode === undefined ? {} : { mode });
     await rename(temporary, path);
   } catch (error) {
     throw new LtError('IO', `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { path });

@@ -43,6 +43,14 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** The same AMQP URL for another broker user. */
+export function withCredentials(url: string, user: string, password: string): string {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = encodeURIComponent(password);
+  return u.toString();
+}
+
 function withHeartbeat(url: string, seconds: number): string {
   try {
     const u = new URL(url);

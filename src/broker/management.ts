@@ -110,9 +110,9 @@ export class ManagementClient {
     return (await this.request<QueueInfo[]>('GET', `queues/${this.path(this.vhost)}`)) ?? [];
   }
 
-  /** Deletes only an empty queue unless `force`; refused (409-like error) otherwise. */
-  async deleteQueue(name: string, force = false): Promise<void> {
-    await this.request('DELETE', `queues/${this.path(this.vhost, name)}${force ? '' : '?if-empty=true'}`, undefined, true);
+  /** Deletes a queue and whatever it holds: callers check it is empty first (quorum queues have no if-empty delete). */
+  async deleteQueue(name: string): Promise<void> {
+    await this.request('DELETE', `queues/${this.path(this.vhost, name)}`, undefined, true);
   }
 
   async putExchange(name: string, type: string): Promise<void> {

@@ -77,7 +77,7 @@ export function agencyPermissions(names: ResourceNames, organId: string): { conf
  * lienthong itself.
  */
 export async function deleteDeployment(api: ManagementClient, names: ResourceNames): Promise<void> {
-  for (const queue of await api.listQueues()) if (names.owns(queue.name)) await api.deleteQueue(queue.name, true);
+  for (const queue of await api.listQueues()) if (names.owns(queue.name)) await api.deleteQueue(queue.name);
   for (const exchange of await api.listExchanges()) if (names.owns(exchange.name)) await api.deleteExchange(exchange.name);
   for (const user of await api.listUsers()) if (names.organOfUser(user.name) !== undefined) await api.deleteUser(user.name);
 }

@@ -9,7 +9,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BrokerConnection } from '../broker/connection.js';
+import { BrokerConnection, withCredentials } from '../broker/connection.js';
+
+export { withCredentials };
 import { ManagementClient, type ManagementOptions } from '../broker/management.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { deleteDeployment } from '../broker/topology.js';
@@ -79,13 +81,6 @@ export interface LocalExchange {
   /** Provision one more agency (and start its edge unless spec.start === false). */
   addAgency(spec: AgencySpec): Promise<EdgeConfig>;
   stop(options?: { keepBroker?: boolean; keepFiles?: boolean }): Promise<void>;
-}
-
-export function withCredentials(url: string, user: string, password: string): string {
-  const u = new URL(url);
-  u.username = encodeURIComponent(user);
-  u.password = encodeURIComponent(password);
-  return u.toString();
 }
 
 export function managementOptions(amqpUrl: string, env: NodeJS.ProcessEnv, given: Partial<ManagementOptions> = {}): ManagementOptions {

@@ -74,6 +74,9 @@ export async function removeAgency(ctx: ProvisioningContext, organId: string): P
   const directory = new Directory(ctx.db);
   const existing = directory.get(organId);
   if (!existing || existing.status === 'removed') throw new LtError('AGENCY_UNKNOWN', `agency ${organId} is not registered`);
+  // Suspended first: the hub then bounces new documents instead of queueing them, so the queues
+  // stay empty between the check below and their deletion (quorum queues have no if-empty delete).
+  if (existing.status === 'active') setAgencyStatus(ctx, organId, 'suspended');
   const waiting: string[] = [];
   for (const lane of LANES) {
     const queue = await ctx.api.getQueue(ctx.names.agencyQueue(organId, lane));
@@ -82,10 +85,9 @@ export async function removeAgency(ctx: ProvisioningContext, organId: string): P
   if (waiting.length > 0) {
     throw new LtError(
       'AGENCY_NOT_EMPTY',
-      `agency ${organId} still has undelivered packets (${waiting.join(', ')}); let its edge drain them, or suspend the agency instead`,
+      `agency ${organId} still has undelivered packets (${waiting.join(', ')}); it is now suspended (no new documents reach it): let its edge drain the queues, then remove it again`,
     );
   }
-  // Refused by the broker (if-empty) should a packet arrive in between.
   for (const lane of LANES) await ctx.api.deleteQueue(ctx.names.agencyQueue(organId, lane));
   await ctx.api.deleteUser(existing.brokerUser);
   const now = ctx.now?.() ?? new Date();

@@ -1,5 +1,6 @@
 import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command } from '../command.js';
 import { LtError } from '../../errors.js';
+import { writeOutput } from '../../files.js';
 
 const USAGE = 'lienthong agency add|list|suspend|resume|remove ... --config hub.json';
 
@@ -27,6 +28,9 @@ Options:
   --parent ID      the parent agency's organ id (add)
   --status S       list only agencies in this state
   --search TEXT    list only agencies whose id or name contains TEXT
+  --write-url FILE (add) write the edge's AMQP URL, password included, to FILE (mode 600)
+                   instead of printing the password
+  --url-host HOST  (add) host name to put in that URL (default: the hub's)
   --json           machine-readable output
   -h, --help       this help`,
   async run(argv, io) {
@@ -38,6 +42,8 @@ Options:
         status: { type: 'string' },
         search: { type: 'string' },
         json: { type: 'boolean' },
+        'write-url': { type: 'string' },
+        'url-host': { type: 'string' },
       });
       const [action, organId, ...extra] = positionals;
       if (!action) throw new LtError('USAGE', `give an action: ${USAGE}`);
@@ -64,8 +70,16 @@ Options:
               name: requireOption(values.name, '--name'),
               ...(values.parent ? { parentId: values.parent } : {}),
             });
+            if (values['write-url']) {
+              const { withCredentials } = await import('../../broker/connection.js');
+              const url = new URL(withCredentials(config.amqpUrl, agency.brokerUser, password));
+              if (values['url-host']) url.hostname = values['url-host'];
+              await writeOutput(values['write-url'], `${url.toString()}\n`, 0o600);
+            }
             if (values.json) writeJson(io, { agency, brokerUser: agency.brokerUser, password });
-            else {
+            else if (values['write-url']) {
+              io.stdout.write(`registered ${agency.organId} "${agency.name}"; its AMQP URL (with the password) is in ${values['write-url']}\n`);
+            } else {
               io.stdout.write(`registered ${agency.organId} "${agency.name}"\n`);
               io.stdout.write(`broker user: ${agency.brokerUser}\n`);
               io.stdout.write(`password:    ${password}\n`);
