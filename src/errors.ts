@@ -18,6 +18,8 @@ export const ERROR_CATALOGUE = {
   // Envelope
   PACKET_INVALID: { status: 422, summary: 'The packet does not satisfy the edXML rules' },
   PACKET_SECRET: { status: 422, summary: 'Documents carrying a secrecy mark may not enter this system' },
+  MALWARE_FOUND: { status: 422, summary: 'An attachment contains malware' },
+  SCAN_FAILED: { status: 503, summary: 'The malware scanner could not scan the attachments' },
   // Signatures and certificates
   SIG_MISSING: { status: 422, summary: 'The packet carries no XML signature' },
   SIG_MULTIPLE: { status: 422, summary: 'The packet carries more than one XML signature' },

@@ -62,3 +62,9 @@ export function readProperties(message: ConsumeMessage): ReceivedProperties {
     headers,
   };
 }
+
+/** Deliveries about one document are handled in arrival order (LaneConsumer's orderKey). */
+export function documentOrderKey(delivery: { message: ConsumeMessage }): string | undefined {
+  const value = delivery.message.properties.headers?.['x-lt-document-id'];
+  return value === undefined || value === null ? undefined : String(value);
+}

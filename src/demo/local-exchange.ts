@@ -124,6 +124,8 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
     cryptoThreads: 1,
     concurrency: 8,
     synchronous: 'normal',
+    calendar: {},
+    urgentReceiptMinutes: 30,
     ...options.hubConfig,
   };
   const hub = new Hub(hubConfig, { log, ...options.hubOptions });
@@ -165,6 +167,9 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
         cryptoThreads: 1,
         concurrency: 4,
         synchronous: 'normal',
+        calendar: {},
+        urgentReceiptMinutes: 30,
+        recallPolicy: 'accept',
         ...spec.config,
       };
       edgeConfigs.set(spec.organId, config);

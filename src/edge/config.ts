@@ -15,6 +15,8 @@ import {
 } from '../config.js';
 import { isOrganId } from '../envelope/values.js';
 import type { Organization } from '../envelope/types.js';
+import type { CalendarConfig } from '../envelope/calendar.js';
+import type { RecallPolicy } from './lifecycle.js';
 
 export interface ApiKeyConfig {
   /** The client system's name (shown in the outbox, logs). */
@@ -51,6 +53,14 @@ export interface EdgeConfig extends BrokerSettings {
   synchronous: 'normal' | 'full';
   /** REST adapter; absent = no HTTP server. Env LT_API_PORT overrides the port. */
   api?: EdgeApiConfig;
+  /** Holidays and compensatory working days added to (or replacing) the shipped Vietnamese list. */
+  calendar: CalendarConfig;
+  /** Receipt deadline of urgent documents, in minutes after arrival. Default 30. */
+  urgentReceiptMinutes: number;
+  /** Answer recalls automatically ("accept": 15, or 16 when completed) or let a clerk ("manual"). */
+  recallPolicy: RecallPolicy;
+  /** ClamAV daemon that scans attachments before signing: a socket path or tcp://host:port. Env LT_CLAMD. */
+  clamd?: string;
 }
 
 export async function loadEdgeConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<EdgeConfig> {
@@ -90,6 +100,10 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
     concurrency: optionalNumber(raw, 'concurrency', 4, file),
     synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
     ...(api ? { api } : {}),
+    calendar: (raw.calendar as CalendarConfig | undefined) ?? {},
+    urgentReceiptMinutes: optionalNumber(raw, 'urgentReceiptMinutes', 30, file),
+    recallPolicy: raw.recallPolicy === 'manual' ? 'manual' : 'accept',
+    ...(env.LT_CLAMD || typeof raw.clamd === 'string' ? { clamd: env.LT_CLAMD ?? (raw.clamd as string) } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { BrokerConnection } from '../broker/connection.js';
 import { LaneConsumer } from '../broker/consumer.js';
+import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { loadIdentityMaterial } from '../config.js';
@@ -22,6 +23,9 @@ import { EDGE_MIGRATIONS } from '../store/migrations/edge.js';
 import { edgeDatabasePath, type EdgeConfig } from './config.js';
 import { Inbox, type InboxEvent } from './inbox.js';
 import { Outbox } from './outbox.js';
+import { Lifecycle } from './lifecycle.js';
+import { ClamdScanner } from './scanner.js';
+import { workingCalendar } from '../envelope/calendar.js';
 import { EdgeRecords, type AttachmentRow, type DocumentQuery, type DocumentRow, type OutboxRow } from './records.js';
 import { Relay } from './relay.js';
 
@@ -51,6 +55,7 @@ export class Edge {
   private pool: CryptoPool | undefined;
   private identity: IdentityMaterial | undefined;
   private outboxInstance: Outbox | undefined;
+  private lifecycleInstance: Lifecycle | undefined;
   private connection: BrokerConnection | undefined;
   private consumer: LaneConsumer | undefined;
   private publisher: ConfirmPublisher | undefined;
@@ -79,6 +84,9 @@ export class Edge {
       throw new LtError('CONFIG_INVALID', `the agency certificate is issued to ${uid ?? '(no UID)'}, but this edge's organId is ${this.config.organId}`);
     }
     this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust: await readTrustFiles(this.config.trust) });
+    const scanner = this.config.clamd ? new ClamdScanner({ address: this.config.clamd }) : undefined;
+    if (scanner) this.log.info({ scanner: scanner.description }, 'attachments are scanned for malware before signing');
+    else this.log.warn('malware scanning is off: no ClamAV daemon configured (clamd / LT_CLAMD); attachments are sent unscanned');
     this.outboxInstance = new Outbox({
       db: this.db,
       blobs: this.blobs,
@@ -86,7 +94,18 @@ export class Edge {
       identity: this.identity,
       organization: this.config.organization,
       clock: this.clock,
+      ...(scanner ? { scanner } : {}),
       onQueued: () => this.relay?.wake(),
+    });
+    this.lifecycleInstance = new Lifecycle({
+      db: this.db,
+      records: this.records,
+      outbox: this.outboxInstance,
+      organId: this.config.organId,
+      clock: this.clock,
+      calendar: workingCalendar(this.config.calendar),
+      urgentReceiptMinutes: this.config.urgentReceiptMinutes,
+      recallPolicy: this.config.recallPolicy,
     });
   }
 
@@ -111,6 +130,7 @@ export class Edge {
       blobs: this.blobs,
       pool,
       outbox: this.outbox,
+      lifecycle: this.lifecycle,
       organId: this.config.organId,
       hubOrganId: this.config.hubOrganId,
       maxPacketBytes: this.config.maxPacketBytes,
@@ -126,7 +146,7 @@ export class Edge {
       ],
       concurrency: this.config.concurrency,
       handler: inbox.handle,
-      orderKey: (d) => d.message.properties.headers?.['x-lt-document-id'] as string | undefined,
+      orderKey: documentOrderKey,
       onError: (error, delivery) =>
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),
     });
@@ -142,6 +162,12 @@ export class Edge {
   get outbox(): Outbox {
     if (!this.outboxInstance) throw new LtError('INTERNAL', 'the edge is not open; call open() or start() first');
     return this.outboxInstance;
+  }
+
+  /** Recipient actions, recall, threads, chains, overdue and paper lists. */
+  get lifecycle(): Lifecycle {
+    if (!this.lifecycleInstance) throw new LtError('INTERNAL', 'the edge is not open; call open() or start() first');
+    return this.lifecycleInstance;
   }
 
   document(documentId: string): DocumentView | undefined {

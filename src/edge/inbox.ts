@@ -12,19 +12,22 @@ import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/statu
 import type { DocumentPacket, StatusPacket } from '../envelope/types.js';
 import { validatePacket } from '../envelope/validate.js';
 import { isUrgent } from '../envelope/values.js';
+import { relatedDocumentOf, replacedDocumentsFor } from '../envelope/links.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { sha256Hex, type BlobStore } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
 import { DeliveryLog } from '../store/deliveries.js';
-import type { Outbox } from './outbox.js';
-import { EdgeRecords } from './records.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { Outbox, PreparedStatus } from './outbox.js';
+import { EdgeRecords, documentColumnsOf, type DocumentRow } from './records.js';
 
 export interface InboxDeps {
   db: Db;
   blobs: BlobStore;
   pool: CryptoPool;
   outbox: Outbox;
+  lifecycle: Lifecycle;
   organId: string;
   hubOrganId: string;
   maxPacketBytes: number;
@@ -119,16 +122,10 @@ export class Inbox {
     this.deps.db.transaction(() => {
       this.records.insertReceived({ packetId, kind: 'document', sender, documentId, blob, receivedAt: at, verdict: problem ? 'rejected' : 'accepted', errorCode: problem?.code ?? null });
       this.records.insertDocument({
-        documentId,
+        ...documentColumnsOf(packet),
         direction: 'in',
         sender,
         packetId,
-        subject: packet.subject ?? null,
-        code: packet.code ? `${packet.code.codeNumber}/${packet.code.codeNotation}` : null,
-        priority: packet.otherInfo?.priority ?? '0',
-        lane: isUrgent(packet.otherInfo?.priority) ? 'urgent' : lane,
-        bussinessType: packet.bussiness?.bussinessDocType ?? null,
-        responseFor: packet.responseFor?.[0]?.documentId ?? null,
         blob,
         createdAt: at,
         verdict: problem ? 'rejected' : 'accepted',
@@ -141,6 +138,7 @@ export class Inbox {
       this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: 'delivered' }, 'delivered', at, packetId, null);
       this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: problem ? '02' : '01' }, problem ? '02' : '01', at, reply.packetId, reply.description);
       this.deps.outbox.queueStatus(reply, at);
+      if (!problem) this.linkToOriginal(packet, packetId, at);
     })();
     this.deps.outbox.queued();
     if (problem) log.warn({ errorCode: problem.code, sender }, `document rejected and returned with 02: ${problem.message}`);
@@ -161,6 +159,7 @@ export class Inbox {
     if (!document) return this.drop(packetId, `status ${packet.statusCode} is about unknown document ${documentId}`, 'DOCUMENT_UNKNOWN', log);
     const blob = await this.deps.blobs.put(content);
     const changes = this.statusChanges(packet, document.direction, document.documentId);
+    const answer = document.direction === 'in' && packet.statusCode === '13' ? await this.prepareRecallAnswer(document, packet) : undefined;
     let outcome = 'ignored';
     this.deps.db.transaction(() => {
       this.records.insertReceived({ packetId, kind: 'status', sender: from, documentId, blob, receivedAt: at, verdict: 'accepted', errorCode: null });
@@ -175,10 +174,60 @@ export class Inbox {
           this.deliveries.record(documentId, change.recipient, state, change.event, at, packetId, `refused: ${result.reason}`);
         }
       }
+      if (answer) {
+        // The automatic answer to a recall commits with the request it answers.
+        const state = this.deliveries.state(documentId, this.deps.organId) ?? INITIAL_STATE;
+        const result = transition(state, answer.statusCode as DeliveryEvent);
+        if (result.outcome === 'applied') {
+          this.deliveries.record(documentId, this.deps.organId, result.state, answer.statusCode as DeliveryEvent, at, answer.packetId, answer.description);
+          this.deps.outbox.queueStatus(answer, at);
+        }
+      }
     })();
+    if (answer) this.deps.outbox.queued();
     log.info({ statusCode: packet.statusCode, from, outcome }, 'status received');
     this.deps.onReceived?.({ type: 'status', packetId, documentId, from, statusCode: packet.statusCode, outcome });
     return 'ack';
+  }
+
+  /**
+   * An update, replacement or revocation marks the original document in this inbox: a replaced
+   * or revoked one is superseded (it stays readable for the record), an updated one notes it.
+   */
+  private linkToOriginal(packet: DocumentPacket, packetId: string, at: string): void {
+    const type = packet.bussiness?.bussinessDocType;
+    const targets = type === '3' ? replacedDocumentsFor(packet, this.deps.organId) : type === '1' || type === '2' ? [relatedDocumentOf(packet)] : [];
+    const event = type === '3' ? 'superseded' : type === '1' ? 'revoked' : 'updated';
+    for (const original of targets) {
+      if (!original || !this.records.document(original)) continue;
+      if (type !== '2') this.records.setSupersededBy(original, packet.documentId);
+      this.deliveries.note(original, this.deps.organId, event, at, packetId, `${event} by ${packet.documentId}`);
+    }
+  }
+
+  /**
+   * The signed answer to a recall (13) of a document this agency received, when the recall
+   * policy answers by itself: 16 for a completed document, else 15 ("accept") or none ("manual").
+   */
+  private async prepareRecallAnswer(document: DocumentRow, packet: StatusPacket): Promise<PreparedStatus | undefined> {
+    const state = this.deliveries.state(document.documentId, this.deps.organId);
+    if (!state) return undefined;
+    const requested = transition(state, '13');
+    if (requested.outcome !== 'applied') return undefined;
+    const decision = this.deps.lifecycle.automaticRecallAnswer(requested.state);
+    if (!decision) return undefined;
+    return this.deps.outbox.prepareStatus({
+      target: packet.from.organId,
+      responseFor: {
+        organId: packet.from.organId,
+        documentId: document.documentId,
+        ...(document.code ? { code: document.code } : {}),
+        ...(document.promulgationDate ? { promulgationDate: document.promulgationDate } : {}),
+      },
+      statusCode: decision.code,
+      description: decision.description,
+      urgent: true,
+    });
   }
 
   /** Which deliveries a status changes, and how. */

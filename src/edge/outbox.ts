@@ -12,7 +12,7 @@ import { buildPacket } from '../envelope/build.js';
 import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
 import { parsePacket } from '../envelope/parse.js';
 import { INITIAL_STATE } from '../envelope/status-machine.js';
-import type { DocumentPacket, Organization, ResponseFor, StatusPacket } from '../envelope/types.js';
+import type { DocumentPacket, Organization, ResponseFor, StaffInfo, StatusPacket } from '../envelope/types.js';
 import { validatePacket, type Finding } from '../envelope/validate.js';
 import { isUrgent } from '../envelope/values.js';
 import { DSIG_NS } from '../crypto/algorithms.js';
@@ -21,7 +21,8 @@ import { newPacketId } from '../ids.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
 import { DeliveryLog } from '../store/deliveries.js';
-import { EdgeRecords } from './records.js';
+import { EdgeRecords, documentColumnsOf } from './records.js';
+import { scanAttachments, type Scanner } from './scanner.js';
 
 export interface OutboxDeps {
   db: Db;
@@ -30,6 +31,8 @@ export interface OutboxDeps {
   identity: IdentityMaterial;
   organization: Organization;
   clock: () => Date;
+  /** Scans attachments before signing; none configured = no scanning. */
+  scanner?: Scanner;
   /** Called after a packet was queued (wakes the relay). */
   onQueued?: () => void;
 }
@@ -107,6 +110,12 @@ export class Outbox {
         { documentId: packet.documentId },
       );
     }
+    if (this.deps.scanner) {
+      await scanAttachments(
+        this.deps.scanner,
+        (packet.attachments ?? []).map((a) => ({ name: a.attachmentName ?? a.contentId, content: a.content })),
+      );
+    }
     const signed = await this.deps.pool.sign(buildPacket(packet), this.deps.identity);
     const blob = await this.deps.blobs.put(signed);
     const packetId = newPacketId();
@@ -131,16 +140,10 @@ export class Outbox {
         createdAt: at,
       });
       this.records.insertDocument({
-        documentId: packet.documentId,
+        ...documentColumnsOf(packet),
         direction: 'out',
         sender: packet.from.organId,
         packetId,
-        subject: packet.subject,
-        code: `${packet.code.codeNumber}/${packet.code.codeNotation}`,
-        priority: packet.otherInfo.priority,
-        lane,
-        bussinessType: packet.bussiness?.bussinessDocType ?? null,
-        responseFor: packet.responseFor?.[0]?.documentId ?? null,
         blob,
         createdAt: at,
         verdict: null,
@@ -154,16 +157,28 @@ export class Outbox {
   }
 
   /** Compose and sign a status packet; insert it with `queueStatus` inside a transaction. */
-  async prepareStatus(input: { target: string; responseFor: ResponseFor; statusCode: string; description?: string; urgent: boolean }): Promise<PreparedStatus> {
+  async prepareStatus(input: {
+    target: string;
+    responseFor: ResponseFor;
+    statusCode: string;
+    description?: string;
+    staffInfo?: StaffInfo;
+    urgent: boolean;
+  }): Promise<PreparedStatus> {
     const status: StatusPacket = composeStatus(
       {
         from: this.deps.organization,
         responseFor: input.responseFor,
         statusCode: input.statusCode,
         ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.staffInfo ? { staffInfo: input.staffInfo } : {}),
       },
       this.deps.clock(),
     );
+    const findings = validatePacket(status, { now: this.deps.clock() });
+    if (!findings.valid) {
+      throw new ValidationError(findings.errors.map((f) => f.message).join('; '), findings.errors);
+    }
     const signed = await this.deps.pool.sign(buildPacket(status), this.deps.identity);
     return {
       packetId: newPacketId(),

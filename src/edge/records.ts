@@ -3,6 +3,9 @@
  * attachments. Transactions are the caller's.
  */
 import type { Lane } from '../broker/names.js';
+import { answeredDocumentOf, relatedDocumentOf } from '../envelope/links.js';
+import type { DocumentPacket } from '../envelope/types.js';
+import { isUrgent } from '../envelope/values.js';
 import type { Db } from '../store/db.js';
 
 export interface OutboxRow {
@@ -37,6 +40,25 @@ export interface DocumentRow {
   verdict: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** yyyy/MM/dd */
+  promulgationDate: string | null;
+  /** yyyy/MM/dd: processing due (DueDate). */
+  dueDate: string | null;
+  /** A paper original travels too (Paper = 1). */
+  paper: boolean;
+  /** The document an update, replacement or revocation refers to. */
+  relatedDocument: string | null;
+  /** The replacement that superseded this document. */
+  supersededBy: string | null;
+  /** Latest assignment (status 04) of an incoming document. */
+  assignment: Assignment | null;
+}
+
+export interface Assignment {
+  unit?: string;
+  person?: string;
+  role: 'main' | 'co' | 'info';
+  at: string;
 }
 
 export interface AttachmentRow {
@@ -60,6 +82,26 @@ export interface DocumentQuery {
   to?: string;
   page: number;
   pageSize: number;
+}
+
+/** The columns of a document row that come from the packet itself. */
+export function documentColumnsOf(packet: DocumentPacket): Pick<
+  DocumentRow,
+  'documentId' | 'subject' | 'code' | 'priority' | 'lane' | 'bussinessType' | 'responseFor' | 'promulgationDate' | 'dueDate' | 'paper' | 'relatedDocument'
+> {
+  return {
+    documentId: packet.documentId,
+    subject: packet.subject ?? null,
+    code: packet.code ? `${packet.code.codeNumber}/${packet.code.codeNotation}` : null,
+    priority: packet.otherInfo?.priority ?? '0',
+    lane: isUrgent(packet.otherInfo?.priority) ? 'urgent' : 'normal',
+    bussinessType: packet.bussiness?.bussinessDocType ?? null,
+    responseFor: answeredDocumentOf(packet) ?? null,
+    promulgationDate: packet.promulgationInfo?.promulgationDate ?? null,
+    dueDate: packet.dueDate ?? null,
+    paper: packet.bussiness?.paper === '1',
+    relatedDocument: relatedDocumentOf(packet) ?? null,
+  };
 }
 
 const toOutbox = (r: Record<string, unknown>): OutboxRow => ({
@@ -94,6 +136,12 @@ const toDocument = (r: Record<string, unknown>): DocumentRow => ({
   verdict: (r.verdict as string | null) ?? null,
   errorCode: (r.error_code as string | null) ?? null,
   errorMessage: (r.error_message as string | null) ?? null,
+  promulgationDate: (r.promulgation_date as string | null) ?? null,
+  dueDate: (r.due_date as string | null) ?? null,
+  paper: r.paper === 1,
+  relatedDocument: (r.related_document as string | null) ?? null,
+  supersededBy: (r.superseded_by as string | null) ?? null,
+  assignment: r.assignment ? (JSON.parse(r.assignment as string) as Assignment) : null,
 });
 
 export class EdgeRecords {
@@ -133,13 +181,36 @@ export class EdgeRecords {
     this.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE packet_id = ?').run(error, packetId);
   }
 
-  insertDocument(d: DocumentRow): void {
+  insertDocument(d: Omit<DocumentRow, 'supersededBy' | 'assignment'>): void {
     this.db
       .prepare(
-        `INSERT INTO documents (document_id, direction, sender, packet_id, subject, code, priority, lane, bussiness_type, response_for, blob, created_at, verdict, error_code, error_message)
-         VALUES (@documentId, @direction, @sender, @packetId, @subject, @code, @priority, @lane, @bussinessType, @responseFor, @blob, @createdAt, @verdict, @errorCode, @errorMessage)`,
+        `INSERT INTO documents (document_id, direction, sender, packet_id, subject, code, priority, lane, bussiness_type, response_for, blob, created_at,
+           verdict, error_code, error_message, promulgation_date, due_date, paper, related_document)
+         VALUES (@documentId, @direction, @sender, @packetId, @subject, @code, @priority, @lane, @bussinessType, @responseFor, @blob, @createdAt,
+           @verdict, @errorCode, @errorMessage, @promulgationDate, @dueDate, @paperFlag, @relatedDocument)`,
       )
-      .run(d);
+      .run({ ...d, paperFlag: d.paper ? 1 : 0 });
+  }
+
+  setSupersededBy(documentId: string, by: string): void {
+    this.db.prepare('UPDATE documents SET superseded_by = ? WHERE document_id = ?').run(by, documentId);
+  }
+
+  setAssignment(documentId: string, assignment: Assignment): void {
+    this.db.prepare('UPDATE documents SET assignment = ? WHERE document_id = ?').run(JSON.stringify(assignment), documentId);
+  }
+
+  /** Documents whose `column` names `documentId` (replies, updates/replacements). */
+  documentsReferring(column: 'response_for' | 'related_document', documentId: string): DocumentRow[] {
+    return (this.db.prepare(`SELECT * FROM documents WHERE ${column} = ? ORDER BY created_at`).all(documentId) as Array<Record<string, unknown>>).map(toDocument);
+  }
+
+  /** Every document of one direction, for deadline and paper reports. */
+  allDocuments(direction: 'in' | 'out', since?: string): DocumentRow[] {
+    const rows = since
+      ? this.db.prepare('SELECT * FROM documents WHERE direction = ? AND created_at >= ? ORDER BY created_at').all(direction, since)
+      : this.db.prepare('SELECT * FROM documents WHERE direction = ? ORDER BY created_at').all(direction);
+    return (rows as Array<Record<string, unknown>>).map(toDocument);
   }
 
   document(documentId: string): DocumentRow | undefined {

@@ -14,3 +14,5 @@ export * from './status-machine.js';
 export { parseXml, serializeXml, decodeXml, preScanXml, DEFAULT_XML_LIMITS, formatBytes } from './xml.js';
 export type { XmlLimits } from './xml.js';
 export { appendTraceHeader } from './trace.js';
+export * from './calendar.js';
+export * from './links.js';

@@ -4,7 +4,10 @@
  *
  *   sent ─▶ delivered ─▶ 01 arrived ─▶ 03 accepted ─▶ 04 assigned ─▶ 05 processing ─▶ 06 completed
  *               └─▶ bounced     └─▶ 02 rejected (reason)
- *   any state before 06 ── 13 recall requested ─▶ 15 recalled | 16 recall refused (reason)
+ *   any state from sent to 06 ── 13 recall requested ─▶ 15 recalled | 16 recall refused (reason)
+ *
+ * A recall may reach a document its recipient has already completed (the sender's view lags):
+ * the recipient then answers 16, and 15 is not allowed on a completed document.
  *
  * Pure: a state and an event in, an outcome out. Status packets can overtake each other (a
  * late 01 after a 03), so an event for a stage already passed is `stale`, not illegal; the
@@ -47,7 +50,7 @@ const NEXT: Record<Stage, readonly Stage[]> = {
 };
 
 const REPEATABLE: ReadonlySet<Stage> = new Set(['04', '05']);
-const RECALLABLE: ReadonlySet<Stage> = new Set(['sent', 'delivered', '01', '03', '04', '05']);
+const RECALLABLE: ReadonlySet<Stage> = new Set(['sent', 'delivered', '01', '03', '04', '05', '06']);
 
 const STAGE_NAME: Record<Stage, string> = {
   sent: 'sent',
@@ -113,6 +116,9 @@ function recallAnswer(state: DeliveryState, code: '15' | '16'): TransitionOutcom
   if (state.recall === target) return { outcome: 'duplicate', state };
   if (state.recall !== 'requested') {
     return illegal(state, `status ${code} answers a recall request (13), and none is pending`);
+  }
+  if (code === '15' && state.stage === '06') {
+    return illegal(state, 'a completed document cannot be taken back; answer the recall with 16 and the reason');
   }
   return { outcome: 'applied', state: { ...state, recall: target } };
 }

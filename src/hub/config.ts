@@ -15,6 +15,7 @@ import {
   type TrustFileConfig,
 } from '../config.js';
 import { isOrganId } from '../envelope/values.js';
+import type { CalendarConfig } from '../envelope/calendar.js';
 import type { ManagementOptions } from '../broker/management.js';
 
 export interface HubConfig extends BrokerSettings {
@@ -35,6 +36,10 @@ export interface HubConfig extends BrokerSettings {
   concurrency: number;
   /** "normal" (default) or "full" SQLite synchronous mode. */
   synchronous: 'normal' | 'full';
+  /** Holidays and compensatory working days added to (or replacing) the shipped Vietnamese list. */
+  calendar: CalendarConfig;
+  /** Receipt deadline of urgent documents, in minutes after arrival. Default 30. */
+  urgentReceiptMinutes: number;
 }
 
 export async function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
@@ -63,6 +68,8 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
     cryptoThreads: optionalNumber(raw, 'cryptoThreads', 2, file),
     concurrency: optionalNumber(raw, 'concurrency', 8, file),
     synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
+    calendar: (raw.calendar as CalendarConfig | undefined) ?? {},
+    urgentReceiptMinutes: optionalNumber(raw, 'urgentReceiptMinutes', 30, file),
   };
 }
 

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { BrokerConnection } from '../broker/connection.js';
 import { LaneConsumer } from '../broker/consumer.js';
+import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { declareAgencyQueues, declareHubTopology } from '../broker/topology.js';
@@ -90,6 +91,8 @@ export class Hub {
       ],
       concurrency: this.config.concurrency,
       handler: router.handle,
+      // The statuses of one document are routed in the order they came (a 04 must not overtake a 03).
+      orderKey: documentOrderKey,
       topology: (channel) => declareHubTopology(channel, names),
       onError: (error, delivery) =>
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'routing failed; the packet will be redelivered'),

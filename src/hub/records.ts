@@ -33,6 +33,8 @@ export interface DocumentRecord {
   bussinessType: string | null;
   responseFor: string | null;
   sentAt: string;
+  /** yyyy/MM/dd */
+  dueDate: string | null;
 }
 
 export interface OutboundRow {
@@ -75,14 +77,15 @@ export class HubRecords {
       bussinessType: row.bussiness_type ?? null,
       responseFor: row.response_for ?? null,
       sentAt: row.sent_at as string,
+      dueDate: row.due_date ?? null,
     };
   }
 
   insertDocument(d: DocumentRecord): void {
     this.db
       .prepare(
-        `INSERT INTO documents (document_id, sender, packet_id, subject, code, priority, bussiness_type, response_for, sent_at)
-         VALUES (@documentId, @sender, @packetId, @subject, @code, @priority, @bussinessType, @responseFor, @sentAt)`,
+        `INSERT INTO documents (document_id, sender, packet_id, subject, code, priority, bussiness_type, response_for, sent_at, due_date)
+         VALUES (@documentId, @sender, @packetId, @subject, @code, @priority, @bussinessType, @responseFor, @sentAt, @dueDate)`,
       )
       .run(d);
   }

@@ -20,6 +20,7 @@ import { composeStatus } from '../envelope/compose.js';
 import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
 import type { DocumentPacket, Packet, StatusPacket } from '../envelope/types.js';
 import { validatePacket } from '../envelope/validate.js';
+import { answeredDocumentOf } from '../envelope/links.js';
 import { formatEdxmlTimestamp, isUrgent } from '../envelope/values.js';
 import { type ErrorCode } from '../errors.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
@@ -226,8 +227,9 @@ export class Router {
         code: `${packet.code.codeNumber}/${packet.code.codeNotation}`,
         priority: packet.otherInfo.priority,
         bussinessType: packet.bussiness?.bussinessDocType ?? null,
-        responseFor: packet.responseFor?.[0]?.documentId ?? null,
+        responseFor: answeredDocumentOf(packet) ?? null,
         sentAt: at,
+        dueDate: packet.dueDate ?? null,
       });
       for (const organId of deliverable) {
         this.deliveries.record(packet.documentId, organId, { ...INITIAL_STATE, stage: 'delivered' }, 'delivered', at, packetId, null);

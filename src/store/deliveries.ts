@@ -49,6 +49,11 @@ export class DeliveryLog {
          ON CONFLICT (document_id, recipient) DO UPDATE SET stage = excluded.stage, recall = excluded.recall, updated_at = excluded.updated_at`,
       )
       .run(documentId, recipient, state.stage, state.recall, at);
+    this.note(documentId, recipient, event, at, packetId, description);
+  }
+
+  /** A timeline event that changes no state (superseded, revoked, assignment details...). */
+  note(documentId: string, recipient: string, event: string, at: string, packetId: string | null, description: string | null): void {
     this.db
       .prepare('INSERT INTO events (document_id, recipient, event, packet_id, description, at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(documentId, recipient, event, packetId, description, at);

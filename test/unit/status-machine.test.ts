@@ -125,12 +125,20 @@ t.test('a recall (13) may be requested at every stage before completion', async 
   t.same(transition(at('03', 'requested'), '13'), { outcome: 'duplicate', state: at('03', 'requested') }, '13 twice is a duplicate');
 });
 
-t.test('a recall after completion (06), rejection (02) or bounce is illegal', async (t) => {
-  for (const stage of ['06', '02', 'bounced'] as const) {
+t.test('a recall after rejection (02) or bounce is illegal', async (t) => {
+  for (const stage of ['02', 'bounced'] as const) {
     const result = transition(at(stage), '13');
     t.equal(result.outcome, 'illegal', `13 at ${stage}`);
     if (result.outcome === 'illegal') t.match(result.reason, /cannot be recalled/);
   }
+});
+
+t.test('a recall reaching a completed document (06) is answered 16, never 15', async (t) => {
+  t.same(transition(at('06'), '13'), { outcome: 'applied', state: at('06', 'requested') }, 'the request is recorded');
+  const accepted = transition(at('06', 'requested'), '15');
+  t.equal(accepted.outcome, 'illegal', '15 on a completed document');
+  if (accepted.outcome === 'illegal') t.match(accepted.reason, /completed document cannot be taken back/);
+  t.same(transition(at('06', 'requested'), '16'), { outcome: 'applied', state: at('06', 'refused') }, '16 refuses it');
 });
 
 t.test('15 agreed and 16 refused answer a pending recall, and nothing else', async (t) => {

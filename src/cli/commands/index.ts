@@ -5,7 +5,10 @@ import { certsCommand } from './certs.js';
 import { demoCommand } from './demo.js';
 import { edgeCommand } from './edge.js';
 import { hubCommand } from './hub.js';
+import { overdueCommand } from './overdue.js';
+import { recallCommand } from './recall.js';
 import { sendCommand } from './send.js';
+import { statusCommand } from './status.js';
 import { signCommand } from './sign.js';
 import { validateCommand } from './validate.js';
 import { verifyCommand } from './verify.js';
@@ -17,6 +20,9 @@ export const COMMANDS: readonly Command[] = [
   edgeCommand,
   agencyCommand,
   sendCommand,
+  statusCommand,
+  recallCommand,
+  overdueCommand,
   buildCommand,
   validateCommand,
   signCommand,

@@ -90,4 +90,20 @@ CREATE TABLE attachments (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'document lifecycle: deadlines, paper, update/replace chains, assignment',
+    sql: `
+ALTER TABLE documents ADD COLUMN promulgation_date TEXT;
+ALTER TABLE documents ADD COLUMN due_date TEXT;
+ALTER TABLE documents ADD COLUMN paper INTEGER NOT NULL DEFAULT 0;
+-- The document an update (2), replacement (3) or revocation (1) refers to.
+ALTER TABLE documents ADD COLUMN related_document TEXT;
+-- Set on a document when a replacement for it arrives.
+ALTER TABLE documents ADD COLUMN superseded_by TEXT;
+-- Latest assignment (status 04) of an incoming document, JSON.
+ALTER TABLE documents ADD COLUMN assignment TEXT;
+CREATE INDEX documents_related ON documents (related_document);
+`,
+  },
 ];

@@ -93,4 +93,11 @@ CREATE INDEX outbound_unpublished ON outbound (id) WHERE published_at IS NULL;
 ${AUDIT_SCHEMA}
 `,
   },
+  {
+    version: 2,
+    name: 'deadlines: processing due date',
+    sql: `
+ALTER TABLE documents ADD COLUMN due_date TEXT;
+`,
+  },
 ];
