@@ -1,11 +1,13 @@
 /** `npm run bench`: every benchmark, figures printed; never part of the test run. */
 import { benchCrypto } from './crypto.js';
 import { benchExchange } from './exchange.js';
+import { benchUrgency } from './urgency.js';
 
 const only = process.argv.slice(2);
 const benches: Array<[string, () => Promise<string>]> = [
   ['crypto', () => benchCrypto()],
   ['exchange', () => benchExchange()],
+  ['urgency', () => benchUrgency(Number(process.env.LT_BENCH_BACKLOG ?? 10_000))],
 ];
 
 for (const [name, run] of benches) {
