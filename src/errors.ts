@@ -48,6 +48,7 @@ export const ERROR_CATALOGUE = {
   AGENCY_EXISTS: { status: 409, summary: 'The agency is already registered' },
   AGENCY_NOT_EMPTY: { status: 409, summary: 'The agency still has undelivered packets' },
   DOCUMENT_UNKNOWN: { status: 404, summary: 'No such document is known here' },
+  DOCUMENT_DUPLICATE: { status: 409, summary: 'A document with this DocumentId was already sent' },
   PACKET_ID_CONFLICT: { status: 409, summary: 'A different packet with the same packet id was already received' },
   NOT_RECIPIENT: { status: 403, summary: 'The agency is not a party to this document' },
   // Broker
@@ -57,6 +58,9 @@ export const ERROR_CATALOGUE = {
   // Doors
   CONFIG_INVALID: { status: 500, summary: 'The configuration is not usable' },
   AUTH_REQUIRED: { status: 401, summary: 'A valid API key is required' },
+  REQUEST_TOO_LARGE: { status: 413, summary: 'The request body is larger than allowed' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body has a content type the API does not accept' },
+  RATE_LIMITED: { status: 429, summary: 'Too many requests from this client; slow down' },
   NOT_FOUND: { status: 404, summary: 'No such resource' },
   // Generic
   USAGE: { status: 400, summary: 'The command or request is not used correctly' },

@@ -31,6 +31,8 @@ export interface EdgeApiConfig {
   keys: ApiKeyConfig[];
   /** Largest request body, bytes. Default 48 MiB (a 32 MiB packet in base64 JSON). */
   bodyLimit: number;
+  /** Requests per API key and window. Default 600 per minute; false turns it off. */
+  rateLimit?: { max: number; timeWindow: number } | false;
 }
 
 export interface EdgeConfig extends BrokerSettings {
@@ -84,6 +86,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
           port: port ?? 8080,
           keys: Array.isArray(apiRaw?.keys) ? apiRaw.keys : [],
           bodyLimit: apiRaw?.bodyLimit ?? 48 * 1024 * 1024,
+          ...(apiRaw?.rateLimit !== undefined ? { rateLimit: apiRaw.rateLimit } : {}),
         }
       : undefined;
   return {

@@ -94,6 +94,7 @@ export class Edge {
       identity: this.identity,
       organization: this.config.organization,
       clock: this.clock,
+      maxPacketBytes: this.config.maxPacketBytes,
       ...(scanner ? { scanner } : {}),
       onQueued: () => this.relay?.wake(),
     });

@@ -11,6 +11,7 @@ import type { IdentityMaterial } from '../crypto/jobs.js';
 import { buildPacket } from '../envelope/build.js';
 import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
 import { parsePacket } from '../envelope/parse.js';
+import { DEFAULT_XML_LIMITS } from '../envelope/xml.js';
 import { INITIAL_STATE } from '../envelope/status-machine.js';
 import type { DocumentPacket, Organization, ResponseFor, StaffInfo, StatusPacket } from '../envelope/types.js';
 import { validatePacket, type Finding } from '../envelope/validate.js';
@@ -31,6 +32,8 @@ export interface OutboxDeps {
   identity: IdentityMaterial;
   organization: Organization;
   clock: () => Date;
+  /** Largest packet accepted, bytes. Default: the XML parser's limit. */
+  maxPacketBytes?: number;
   /** Scans attachments before signing; none configured = no scanning. */
   scanner?: Scanner;
   /** Called after a packet was queued (wakes the relay). */
@@ -65,6 +68,14 @@ export class ValidationError extends LtError {
   }
 }
 
+function duplicateDocument(documentId: string): LtError {
+  return new LtError(
+    'DOCUMENT_DUPLICATE',
+    `document ${documentId} was already sent; number a new document, or send an update (BussinessDocType 2) or a replacement (3)`,
+    { documentId },
+  );
+}
+
 export class Outbox {
   readonly records: EdgeRecords;
   private readonly deliveries: DeliveryLog;
@@ -85,10 +96,10 @@ export class Outbox {
 
   /** Submit a ready, unsigned edXML document packet (the agency system built it). */
   async submitXml(xml: Uint8Array | string, client: string): Promise<Submitted> {
-    const packet = parsePacket(xml);
+    const packet = parsePacket(xml, { ...DEFAULT_XML_LIMITS, maxBytes: this.deps.maxPacketBytes ?? DEFAULT_XML_LIMITS.maxBytes });
     if (packet.kind !== 'document') throw new LtError('PACKET_INVALID', 'only document packets can be submitted; statuses are sent through the status actions');
     if (typeof xml !== 'string' ? Buffer.from(xml).includes(DSIG_NS) : xml.includes(DSIG_NS)) {
-      throw new LtError('SIG_MULTIPLE', 'the packet is already signed; submit it unsigned, the edge signs with the agency certificate');
+      throw new LtError('PACKET_INVALID', 'the packet is already signed; submit it unsigned, the edge signs it with the agency certificate');
     }
     if (packet.from?.organId !== this.deps.organization.organId) {
       throw new LtError('SENDER_MISMATCH', `the packet is from ${packet.from?.organId ?? '(nobody)'}; this edge sends for ${this.deps.organization.organId}`, { path: 'from.organId' });
@@ -104,11 +115,7 @@ export class Outbox {
       throw new ValidationError(`${first.message}${validation.errors.length > 1 ? ` (and ${validation.errors.length - 1} more)` : ''}`, validation.errors);
     }
     if (this.records.document(packet.documentId)) {
-      throw new LtError(
-        'PACKET_INVALID',
-        `document ${packet.documentId} was already sent; number a new document, or send an update (BussinessDocType 2) or replacement (3)`,
-        { documentId: packet.documentId },
-      );
+      throw duplicateDocument(packet.documentId);
     }
     if (this.deps.scanner) {
       await scanAttachments(
@@ -118,14 +125,19 @@ export class Outbox {
     }
     const signed = await this.deps.pool.sign(buildPacket(packet), this.deps.identity);
     const blob = await this.deps.blobs.put(signed);
+    const attachments = await Promise.all((packet.attachments ?? []).map(async (a) => ({ a, sha256: await this.deps.blobs.put(a.content) })));
     const packetId = newPacketId();
     const lane: Lane = isUrgent(packet.otherInfo.priority) ? 'urgent' : 'normal';
     const recipients = [...new Set(packet.to.map((t) => t.organId))];
     const at = now.toISOString();
+    // IMMEDIATE: this transaction reads before it writes, and another process may be writing
+    // the same database (the running edge, while `lienthong send` submits). A deferred one
+    // would then fail at once with SQLITE_BUSY (SQLite runs no busy handler to upgrade a read
+    // transaction to a write one); taking the write lock at BEGIN waits for busy_timeout.
     this.deps.db.transaction(() => {
       // Checked again inside the transaction: two submissions may race past the first check.
       if (this.records.document(packet.documentId)) {
-        throw new LtError('PACKET_INVALID', `document ${packet.documentId} was already sent`, { documentId: packet.documentId });
+        throw duplicateDocument(packet.documentId);
       }
       this.records.insertOutbox({
         packetId,
@@ -150,8 +162,11 @@ export class Outbox {
         errorCode: null,
         errorMessage: null,
       });
+      for (const { a, sha256 } of attachments) {
+        this.records.insertAttachment({ documentId: packet.documentId, contentId: a.contentId, name: a.attachmentName ?? null, contentType: a.contentType ?? null, size: a.content.byteLength, sha256 });
+      }
       for (const recipient of recipients) this.deliveries.record(packet.documentId, recipient, INITIAL_STATE, 'sent', at, packetId, null);
-    })();
+    }).immediate();
     this.deps.onQueued?.();
     return { packetId, documentId: packet.documentId, lane, warnings: validation.warnings };
   }

@@ -231,8 +231,8 @@ export class EdgeRecords {
       args.priority = q.priority;
     }
     if (q.search) {
-      where.push('(d.subject LIKE @search OR d.code LIKE @search OR d.document_id LIKE @search)');
-      args.search = `%${q.search}%`;
+      where.push("(d.subject LIKE @search ESCAPE '\\' OR d.code LIKE @search ESCAPE '\\' OR d.document_id LIKE @search ESCAPE '\\')");
+      args.search = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     }
     if (q.from) {
       where.push('d.created_at >= @from');

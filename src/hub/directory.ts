@@ -55,8 +55,9 @@ export class Directory {
       args.push(filter.status);
     }
     if (filter.search) {
-      where.push('(organ_id LIKE ? OR name LIKE ?)');
-      args.push(`%${filter.search}%`, `%${filter.search}%`);
+      where.push("(organ_id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')");
+      const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      args.push(pattern, pattern);
     }
     const sql = `SELECT * FROM agencies ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY organ_id`;
     return (this.db.prepare(sql).all(...args) as Row[]).map(toAgency);

@@ -179,7 +179,7 @@ export class Router {
   ): Promise<Verdict> {
     if (this.records.document(packet.documentId)) {
       return this.refuse(packetId, hash, routed, sender, packet, packet.documentId, now, {
-        code: 'PACKET_INVALID',
+        code: 'DOCUMENT_DUPLICATE',
         message: `DocumentId ${packet.documentId} was already sent; send an update (BussinessDocType 2) or a replacement (3) with a new number instead`,
       });
     }

@@ -45,7 +45,8 @@ export class BlobStore {
       return await readFile(this.pathOf(hash));
     } catch (error) {
       if (error instanceof LtError) throw error;
-      throw new LtError('NOT_FOUND', `blob ${hash} is missing from ${this.dir}`);
+      // Stored data that is gone is a fault of this installation, not a wrong request.
+      throw new LtError('IO', `stored content ${hash} is missing from the blob store (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     }
   }
 

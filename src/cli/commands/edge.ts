@@ -10,8 +10,10 @@ export const edgeCommand: Command = {
 Runs the edge node of one agency until SIGINT or SIGTERM: relays the outbox to the hub with
 publisher confirms, consumes the agency's urgent and normal lanes (urgent first), verifies and
 stores incoming documents and answers them with status 01 (or 02 with the reason), tracks the
-status of every document sent, and serves the REST API when "api" is configured. Logs are JSON
-lines on stdout. See README "Configuration".
+status of every document sent, and serves the REST API when "api" is configured: on
+api.host:api.port (env LT_API_PORT), OpenAPI at /docs, clients authenticated by the keys of
+api.keys (made with "lienthong apikey new <client>"). Logs are JSON lines on stdout. See README
+"Configuration".
 
 Options:
   --config FILE  the edge configuration (required)
@@ -22,9 +24,27 @@ Options:
       if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"`);
       const { loadEdgeConfig } = await import('../../edge/config.js');
       const { Edge } = await import('../../edge/edge.js');
-      const edge = new Edge(await loadEdgeConfig(requireOption(values.config, '--config'), io.env));
+      const config = await loadEdgeConfig(requireOption(values.config, '--config'), io.env);
+      const edge = new Edge(config);
+      // Built before the edge starts, so that a bad "api" section stops it before it connects.
+      const api = config.api ? (await import('../../adapters/rest/server.js')).createEdgeApi(edge, config.api, config.api.rateLimit !== undefined ? { rateLimit: config.api.rateLimit } : {}) : undefined;
       await edge.start();
-      await runUntilSignal(io, 'edge', () => edge.stop());
+      try {
+        if (api && config.api) {
+          const address = await api.listen({ host: config.api.host, port: config.api.port });
+          edge.log.info({ address, docs: `${address}/docs`, clients: config.api.keys.map((k) => k.name) }, `REST API listening on ${address}`);
+        }
+      } catch (error) {
+        await edge.stop();
+        throw error;
+      }
+      await runUntilSignal(io, 'edge', async () => {
+        try {
+          await api?.close();
+        } finally {
+          await edge.stop();
+        }
+      });
       return EXIT_OK;
     } catch (error) {
       return reportError(io, 'edge', error);

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { buildCommand } from './build.js';
 import { agencyCommand } from './agency.js';
+import { apikeyCommand } from './apikey.js';
 import { certsCommand } from './certs.js';
 import { demoCommand } from './demo.js';
 import { edgeCommand } from './edge.js';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   hubCommand,
   edgeCommand,
   agencyCommand,
+  apikeyCommand,
   sendCommand,
   statusCommand,
   recallCommand,

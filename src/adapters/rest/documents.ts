@@ -1,0 +1,237 @@
+/**
+ * Documents: submit one (JSON metadata with base64 attachments, multipart/form-data with a
+ * `metadata` field and file parts, or a ready unsigned edXML packet), read one with its
+ * deliveries and status timeline, download its attachments and its signed packet.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Edge } from '../../edge/edge.js';
+import type { Submitted } from '../../edge/outbox.js';
+import type { AttachmentInput, DocumentInput } from '../../envelope/compose.js';
+import type { Organization } from '../../envelope/types.js';
+import { LtError } from '../../errors.js';
+import { contentDisposition, safeContentType } from './download.js';
+import { notFound, schemaViolation } from './errors.js';
+import { ref } from './schemas.js';
+import { documentPath, documentView } from './views.js';
+
+export interface DocumentRoutesOptions {
+  edge: Edge;
+  /** Largest request body (bytes); multipart bodies are held to it too. */
+  bodyLimit: number;
+}
+
+/** An attachment in the JSON body (schemas/api/attachment-input.json). */
+export interface AttachmentInputJson {
+  name: string;
+  contentType?: string;
+  description?: string;
+  contentBase64: string;
+}
+
+/** The JSON body (schemas/api/document-input.json). */
+export type DocumentInputJson = Omit<DocumentInput, 'from' | 'attachments'> & { from?: Organization; attachments?: AttachmentInputJson[] };
+
+type Params = { documentId: string };
+type AttachmentParams = Params & { contentId: string };
+
+const ERRORS = { '4xx': ref('error.json'), '5xx': ref('error.json') };
+const DOCUMENT_INPUT = ref('document-input.json');
+const XML_TYPES = ['application/xml', 'text/xml'];
+
+/** What the OpenAPI document shows besides the JSON body (fastify validates only the JSON one). */
+const OTHER_BODIES = {
+  'multipart/form-data': {
+    schema: {
+      type: 'object',
+      required: ['metadata'],
+      properties: {
+        metadata: { type: 'string', description: 'The document metadata: JSON of DocumentInput (attachments may be left out).' },
+        files: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'Any number of file parts: each becomes an attachment, named by its file name.' },
+      },
+    },
+  },
+  'application/xml': {
+    schema: { type: 'string', description: 'A complete, unsigned edXML document packet from this agency; the edge signs it.' },
+  },
+};
+
+function tooLarge(message: string): Error {
+  return Object.assign(new Error(message), { statusCode: 413 });
+}
+
+function decodeBase64(value: string, path: string): Buffer {
+  if (value.length % 4 !== 0) throw new LtError('USAGE', `${path} is not padded base64 (its length must be a multiple of 4)`, { path });
+  return Buffer.from(value, 'base64');
+}
+
+/** The JSON body (and files from multipart parts) as the outbox's input. */
+export function documentInput(json: DocumentInputJson, files: AttachmentInput[] = []): Omit<DocumentInput, 'from'> & { from?: Organization } {
+  const { attachments, ...metadata } = json;
+  const decoded: AttachmentInput[] = (attachments ?? []).map((a, i) => ({
+    name: a.name,
+    content: decodeBase64(a.contentBase64, `body/attachments/${i}/contentBase64`),
+    ...(a.contentType !== undefined ? { contentType: a.contentType } : {}),
+    ...(a.description !== undefined ? { description: a.description } : {}),
+  }));
+  return { ...metadata, attachments: [...decoded, ...files] };
+}
+
+/** A multipart body: one `metadata` field (JSON, checked against the same schema) and file parts. */
+async function readMultipart(request: FastifyRequest, bodyLimit: number): Promise<{ metadata: DocumentInputJson; files: AttachmentInput[] }> {
+  let metadataText: string | undefined;
+  const files: AttachmentInput[] = [];
+  let total = 0;
+  for await (const part of request.parts()) {
+    if (part.fieldname === 'metadata') {
+      if (metadataText !== undefined) throw new LtError('USAGE', 'the multipart body has more than one "metadata" field', { path: 'metadata' });
+      metadataText = part.type === 'file' ? (await part.toBuffer()).toString('utf8') : String(part.value);
+      total += Buffer.byteLength(metadataText);
+    } else if (part.type === 'file') {
+      const content = await part.toBuffer();
+      total += content.byteLength;
+      if (total > bodyLimit) throw tooLarge(`the multipart body is larger than the limit of ${bodyLimit} bytes`);
+      const mimetype = part.mimetype && part.mimetype !== 'application/octet-stream' ? part.mimetype : undefined;
+      files.push({ name: part.filename || part.fieldname, content, ...(mimetype ? { contentType: mimetype } : {}) });
+    } else {
+      throw new LtError('USAGE', `unexpected multipart field "${part.fieldname}": send "metadata" (the JSON metadata) and file parts`, { path: part.fieldname });
+    }
+  }
+  if (metadataText === undefined) throw new LtError('USAGE', 'the multipart body needs a "metadata" field with the document metadata as JSON', { path: 'metadata' });
+  let metadata: unknown;
+  try {
+    metadata = JSON.parse(metadataText);
+  } catch (error) {
+    throw new LtError('USAGE', `the "metadata" field is not JSON: ${(error as Error).message}`, { path: 'metadata' });
+  }
+  const validate = request.compileValidationSchema(DOCUMENT_INPUT, 'body');
+  if (!validate(metadata)) {
+    const { message, path } = schemaViolation('metadata', validate.errors?.[0]);
+    throw new LtError('USAGE', message, { path });
+  }
+  return { metadata: metadata as DocumentInputJson, files };
+}
+
+export async function documentRoutes(app: FastifyInstance, { edge, bodyLimit }: DocumentRoutesOptions): Promise<void> {
+  // A ready edXML packet arrives as raw bytes: the outbox parses it with the one safe XML parser.
+  app.addContentTypeParser(XML_TYPES, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+  // Documents come as JSON, multipart or XML; plain text is none of them (415, not a string body).
+  app.removeContentTypeParser('text/plain');
+
+  app.post(
+    '/documents',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'Submit a document',
+        description:
+          'Validates the document, signs it with the agency certificate and stores it in the outbox in one step; the edge sends it ' +
+          'to the hub right after. Send JSON metadata (attachments in base64), multipart/form-data (a "metadata" JSON field and ' +
+          'file parts), or a ready unsigned edXML packet (application/xml). Answers 202 with the packet id and a Location header. ' +
+          'A document with a secrecy mark is refused with 422 PACKET_SECRET; one that breaks the edXML rules with 422 PACKET_INVALID ' +
+          'and every finding; an already signed packet with 422 SIG_MULTIPLE; a DocumentId already sent with 422 PACKET_INVALID; ' +
+          'an attachment the malware scanner flags with 422 MALWARE_FOUND (503 SCAN_FAILED when the scanner is unreachable).',
+        body: { content: { 'application/json': { schema: DOCUMENT_INPUT } } },
+        response: {
+          202: { ...ref('submitted.json'), headers: { location: { type: 'string', description: 'Path of the new document' } } },
+          ...ERRORS,
+        },
+      },
+      config: {
+        swaggerTransform: ({ schema, url }) => ({
+          schema: { ...schema, body: { content: { 'application/json': { schema: DOCUMENT_INPUT }, ...OTHER_BODIES } } },
+          url,
+        }),
+      },
+    },
+    async (request, reply) => {
+      const client = request.apiClient ?? 'api';
+      let submitted: Submitted;
+      if (request.isMultipart()) {
+        const { metadata, files } = await readMultipart(request, bodyLimit);
+        submitted = await edge.outbox.submitDocument(documentInput(metadata, files), client);
+      } else if (Buffer.isBuffer(request.body)) {
+        submitted = await edge.outbox.submitXml(request.body, client);
+      } else if (request.body !== null && typeof request.body === 'object' && !Array.isArray(request.body)) {
+        submitted = await edge.outbox.submitDocument(documentInput(request.body as DocumentInputJson), client);
+      } else {
+        throw Object.assign(new Error('send the document as application/json, multipart/form-data or application/xml'), { statusCode: 415 });
+      }
+      request.log.info({ client, documentId: submitted.documentId, packetId: submitted.packetId, lane: submitted.lane }, 'document submitted');
+      return reply.code(202).header('location', documentPath(submitted.documentId)).send(submitted);
+    },
+  );
+
+  app.get<{ Params: Params }>(
+    '/documents/:documentId',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'A document with its deliveries, status timeline and attachments',
+        params: ref('document-params.json'),
+        response: { 200: ref('document-view.json'), ...ERRORS },
+      },
+    },
+    async (request) => {
+      const view = edge.document(request.params.documentId);
+      if (!view) throw notFound(`no document ${request.params.documentId} in this edge's outbox or inbox`, { documentId: request.params.documentId });
+      return documentView(view);
+    },
+  );
+
+  app.get<{ Params: AttachmentParams }>(
+    '/documents/:documentId/attachments/:contentId',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'Download an attachment',
+        params: ref('attachment-params.json'),
+        response: {
+          200: { description: 'The file, with its media type and file name', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          ...ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { documentId, contentId } = request.params;
+      const found = await edge.attachment(documentId, contentId);
+      if (!found) {
+        throw notFound(edge.records.document(documentId) ? `document ${documentId} has no attachment ${contentId}` : `no document ${documentId} in this edge's outbox or inbox`, {
+          documentId,
+        });
+      }
+      return reply
+        .header('content-type', safeContentType(found.meta.contentType))
+        .header('content-disposition', contentDisposition(found.meta.name ?? contentId.replace(/^cid:/, 'attachment-')))
+        .header('x-content-type-options', 'nosniff')
+        .send(found.content);
+    },
+  );
+
+  app.get<{ Params: Params }>(
+    '/documents/:documentId/packet',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'The signed edXML packet as stored',
+        params: ref('document-params.json'),
+        response: { 200: { description: 'The edXML packet, signed by the sending agency', content: { 'application/xml': { schema: { type: 'string' } } } }, ...ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const { documentId } = request.params;
+      const document = edge.records.document(documentId);
+      if (!document) throw notFound(`no document ${documentId} in this edge's outbox or inbox`, { documentId });
+      let packet: Buffer;
+      try {
+        packet = await edge.blobs.get(document.blob);
+      } catch (error) {
+        throw new LtError('IO', `the stored packet of document ${documentId} cannot be read`, { documentId, packetId: document.packetId }, { cause: error });
+      }
+      return reply
+        .header('content-type', 'application/xml; charset=utf-8')
+        .header('content-disposition', contentDisposition(`${document.packetId}.xml`))
+        .header('x-content-type-options', 'nosniff')
+        .send(packet);
+    },
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * One error handler for the whole API: every failure answers
+ * `{ "error": { "code", "message", "path"?, "documentId"?, "packetId"?, "findings"? } }`
+ * (schemas/api/error.json) with the HTTP status of the code in the error catalogue.
+ *  - LtError: its code and the catalogue's status; a ValidationError adds its findings.
+ *  - fastify's own request errors: schema validation and malformed JSON → USAGE (400), body too
+ *    large → REQUEST_TOO_LARGE, unsupported media type → UNSUPPORTED_MEDIA_TYPE, rate limit →
+ *    RATE_LIMITED, each with fastify's 4xx status.
+ *  - anything else: 500 INTERNAL with a request id to look up in the edge log; no stack trace
+ *    or internal message leaves the server.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CATALOGUE, LtError, type ErrorCode } from '../../errors.js';
+import type { Finding } from '../../envelope/validate.js';
+import { ValidationError } from '../../edge/outbox.js';
+
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    path?: string;
+    documentId?: string;
+    packetId?: string;
+    findings?: Finding[];
+  };
+}
+
+export interface ErrorAnswer {
+  status: number;
+  body: ErrorBody;
+}
+
+type RequestError = FastifyError & { validationContext?: string };
+
+/** The part of an Ajv error the answers use. */
+export interface SchemaErrorLike {
+  instancePath?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** One schema violation as a sentence and a field path: `body/to/0/organId must be string`. */
+export function schemaViolation(part: string, error: SchemaErrorLike | undefined): { message: string; path: string } {
+  const at = `${part}${error?.instancePath ?? ''}`;
+  const property = error?.params?.missingProperty ?? error?.params?.additionalProperty;
+  const extra = typeof error?.params?.additionalProperty === 'string' ? `: "${error.params.additionalProperty}"` : '';
+  return {
+    message: `${at} ${error?.message ?? 'does not match its schema'}${extra}`,
+    path: `${at}${typeof property === 'string' ? `/${property}` : ''}`,
+  };
+}
+
+/** What to answer for a thrown value (pure, for the handler and the tests). */
+export function errorAnswer(error: unknown, requestId: string): ErrorAnswer {
+  if (error instanceof LtError) {
+    const body: ErrorBody = { error: { code: error.code, message: error.message } };
+    if (error.context.path !== undefined) body.error.path = error.context.path;
+    if (error.context.documentId !== undefined) body.error.documentId = error.context.documentId;
+    if (error.context.packetId !== undefined) body.error.packetId = error.context.packetId;
+    if (error instanceof ValidationError) body.error.findings = error.findings;
+    return { status: error.status, body };
+  }
+  const e = error as Partial<RequestError> | undefined;
+  if (e && Array.isArray(e.validation) && e.validation.length > 0) {
+    const { message, path } = schemaViolation(e.validationContext ?? 'body', e.validation[0] as SchemaErrorLike);
+    return { status: 400, body: { error: { code: 'USAGE', message, path } } };
+  }
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code: ErrorCode = status === 413 ? 'REQUEST_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 429 ? 'RATE_LIMITED' : 'USAGE';
+    return { status, body: { error: { code, message: e?.message || ERROR_CATALOGUE[code].summary } } };
+  }
+  return { status: 500, body: { error: { code: 'INTERNAL', message: `${ERROR_CATALOGUE.INTERNAL.summary}; the edge log has the details under request id ${requestId}` } } };
+}
+
+export function notFound(what: string, context: { documentId?: string } = {}): LtError {
+  return new LtError('NOT_FOUND', what, context);
+}
+
+/** Install the error and not-found handlers on the root instance (children inherit them). */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body } = errorAnswer(error, request.id);
+    if (status >= 500) request.log.error({ err: error, errorCode: body.error.code }, 'request failed');
+    else request.log.info({ errorCode: body.error.code, status, client: request.apiClient }, body.error.message);
+    return reply.status(status).type('application/json; charset=utf-8').send(body);
+  });
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body } = errorAnswer(notFound(`no such resource: ${request.method} ${request.url.split('?')[0]}`), request.id);
+    return reply.status(status).send(body);
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * The edge's REST API (design.md, "Adapters"): a fastify instance over one Edge. Built here,
+ * not listening: `lienthong edge` listens on the configured host and port, tests use
+ * `inject()` or listen on 127.0.0.1:0.
+ *
+ *   /docs, /docs/json        OpenAPI (public)
+ *   /api/v1/health           liveness (public)
+ *   /api/v1/documents ...    submit, read, attachments, packet (API key)
+ *   /api/v1/outbox, /inbox   lists (API key)
+ */
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { EdgeApiConfig } from '../../edge/config.js';
+import type { Edge } from '../../edge/edge.js';
+import type { Logger } from '../../log.js';
+import { apiKeyHook } from './auth.js';
+import { documentRoutes } from './documents.js';
+import { errorAnswer, installErrorHandling } from './errors.js';
+import { healthRoutes } from './health.js';
+import { mailboxRoutes } from './mailboxes.js';
+import { registerOpenApi } from './openapi.js';
+import { addApiSchemas } from './schemas.js';
+import { API_PREFIX } from './views.js';
+
+export interface RateLimitOptions {
+  /** Requests per client (API key) per window. Default 600. */
+  max?: number;
+  /** The window: milliseconds or a string such as "1 minute". Default 1 minute. */
+  timeWindow?: number | string;
+}
+
+export interface EdgeApiOptions {
+  /** Request logs. Default: a child of the edge's logger (`component: "api"`). */
+  log?: Logger;
+  /** Requests per API key; `false` turns the limit off. Default 600 per minute. */
+  rateLimit?: RateLimitOptions | false;
+  /** Files per multipart submission. Default 100. */
+  maxFiles?: number;
+}
+
+export const DEFAULT_RATE_LIMIT = { max: 600, timeWindow: 60_000 } as const;
+
+export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeApiOptions = {}): FastifyInstance {
+  // Checked now, so that a bad key entry stops `lienthong edge` before it listens.
+  const authenticate = apiKeyHook(config.keys);
+  const log = (options.log ?? edge.log.child({ component: 'api' })) as unknown as FastifyBaseLogger;
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: config.bodyLimit,
+    // DocumentIds are long once URL-encoded (%2C, %2F).
+    routerOptions: { maxParamLength: 1000 },
+    // Unknown properties are refused (a misspelt field is an error, not silently dropped).
+    ajv: { customOptions: { removeAdditional: false } },
+    frameworkErrors: (error, request, reply) => {
+      const { status, body } = errorAnswer(error, request.id);
+      void (reply as FastifyReply).status(status).send(body);
+    },
+  });
+  if (config.keys.length === 0) app.log.warn('no API keys are configured (edge.json api.keys): every API request will be refused; make one with "lienthong apikey new <client>"');
+  installErrorHandling(app);
+  addApiSchemas(app);
+  registerOpenApi(app, { organId: edge.config.organId, ...(edge.config.organization.organName ? { organName: edge.config.organization.organName } : {}) });
+  void app.register(multipart, {
+    throwFileSizeLimit: true,
+    limits: { fileSize: config.bodyLimit, files: options.maxFiles ?? 100, fields: 10, fieldSize: config.bodyLimit },
+  });
+  if (options.rateLimit !== false) {
+    const { max, timeWindow } = { ...DEFAULT_RATE_LIMIT, ...options.rateLimit };
+    void app.register(rateLimit, {
+      global: true,
+      max,
+      timeWindow,
+      // Per client system, counted after authentication; public routes are not limited.
+      keyGenerator: (request) => `client:${request.apiClient ?? ''}`,
+      allowList: (request) => request.apiClient === undefined,
+      errorResponseBuilder: (_request, context) =>
+        Object.assign(new Error(`too many requests: this API key may make ${context.max} requests per ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`), {
+          statusCode: context.statusCode,
+        }),
+    });
+  }
+  void app.register(
+    async (api) => {
+      api.addHook('onRequest', authenticate);
+      await api.register(healthRoutes, { edge });
+      await api.register(documentRoutes, { edge, bodyLimit: config.bodyLimit });
+      await api.register(mailboxRoutes, { edge });
+    },
+    { prefix: API_PREFIX },
+  );
+  return app;
+}
