@@ -58,6 +58,11 @@ export const ERROR_CATALOGUE = {
   // Doors
   CONFIG_INVALID: { status: 500, summary: 'The configuration is not usable' },
   AUTH_REQUIRED: { status: 401, summary: 'A valid API key is required' },
+  LOGIN_REQUIRED: { status: 401, summary: 'Log in to the dashboard first' },
+  FORBIDDEN: { status: 403, summary: 'Your role does not allow this action' },
+  USER_EXISTS: { status: 409, summary: 'A user with this name already exists' },
+  AUDIT_CHAIN_BROKEN: { status: 500, summary: 'The audit trail was changed after it was written' },
+  DEAD_LETTER_RESOLVED: { status: 409, summary: 'The dead letter was already replayed or discarded' },
   REQUEST_TOO_LARGE: { status: 413, summary: 'The request body is larger than allowed' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body has a content type the API does not accept' },
   RATE_LIMITED: { status: 429, summary: 'Too many requests from this client; slow down' },

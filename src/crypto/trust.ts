@@ -234,3 +234,23 @@ async function checkRevocation(
   if (revoked) return 'revoked';
   return checkedAll ? 'good' : 'unknown';
 }
+
+/**
+ * Refuse to start with a signing certificate every verifier would refuse (untrusted, expired,
+ * revoked, or not issued to `organId`): better a clear error at start than bounced documents.
+ */
+export async function assertOwnCertificate(
+  identity: { certificate: x509.X509Certificate; chain: x509.X509Certificate[] },
+  trust: TrustMaterial,
+  organId: string,
+  now: Date,
+): Promise<void> {
+  const problems: string[] = [];
+  const uid = identity.certificate.subjectName.getField('0.9.2342.19200300.100.1.1')[0];
+  if (uid !== organId) problems.push(`it is issued to ${uid ?? '(no UID)'}, not to ${organId}`);
+  const chain = await validateChain(identity.certificate, identity.chain, createTrustStore(trust), now, now);
+  for (const p of chain.problems) problems.push(p.message);
+  if (problems.length > 0) {
+    throw new LtError('CONFIG_INVALID', `the signing certificate ${describeName(identity.certificate.subject)} cannot be used: ${problems.join('; ')}`);
+  }
+}

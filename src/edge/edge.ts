@@ -10,10 +10,10 @@ import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { loadIdentityMaterial } from '../config.js';
-import { loadSigningIdentity, organIdOf } from '../crypto/certificates.js';
+import { loadSigningIdentity } from '../crypto/certificates.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { CryptoPool } from '../crypto/pool.js';
-import { readTrustFiles } from '../crypto/trust.js';
+import { assertOwnCertificate, readTrustFiles } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { BlobStore } from '../store/blobs.js';
@@ -79,11 +79,9 @@ export class Edge {
     if (this.outboxInstance) return;
     this.identity = await loadIdentityMaterial(this.config.identity);
     const loaded = await loadSigningIdentity(this.identity.keyPem, this.identity.certPem, this.identity.chainPem);
-    const uid = organIdOf(loaded.certificate);
-    if (uid !== this.config.organId) {
-      throw new LtError('CONFIG_INVALID', `the agency certificate is issued to ${uid ?? '(no UID)'}, but this edge's organId is ${this.config.organId}`);
-    }
-    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust: await readTrustFiles(this.config.trust) });
+    const trust = await readTrustFiles(this.config.trust);
+    await assertOwnCertificate(loaded, trust, this.config.organId, this.clock());
+    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust });
     const scanner = this.config.clamd ? new ClamdScanner({ address: this.config.clamd }) : undefined;
     if (scanner) this.log.info({ scanner: scanner.description }, 'attachments are scanned for malware before signing');
     else this.log.warn('malware scanning is off: no ClamAV daemon configured (clamd / LT_CLAMD); attachments are sent unscanned');

@@ -82,7 +82,7 @@ export class Inbox {
     }
     return packet.kind === 'document'
       ? this.receiveDocument(packetId, content, packet, delivery.lane, problem, log)
-      : this.receiveStatus(packetId, content, packet, problem, log);
+      : this.receiveStatus(packetId, content, packet, problem, props.headers, log);
   };
 
   private async receiveDocument(
@@ -139,7 +139,7 @@ export class Inbox {
       this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: problem ? '02' : '01' }, problem ? '02' : '01', at, reply.packetId, reply.description);
       this.deps.outbox.queueStatus(reply, at);
       if (!problem) this.linkToOriginal(packet, packetId, at);
-    })();
+    }).immediate();
     this.deps.outbox.queued();
     if (problem) log.warn({ errorCode: problem.code, sender }, `document rejected and returned with 02: ${problem.message}`);
     else log.info({ sender, attachments: attachments.length }, 'document received; 01 queued');
@@ -147,7 +147,14 @@ export class Inbox {
     return 'ack';
   }
 
-  private async receiveStatus(packetId: string, content: Buffer, packet: StatusPacket, problem: { code: string; message: string } | undefined, log: Logger): Promise<Verdict> {
+  private async receiveStatus(
+    packetId: string,
+    content: Buffer,
+    packet: StatusPacket,
+    problem: { code: string; message: string } | undefined,
+    headers: Record<string, string>,
+    log: Logger,
+  ): Promise<Verdict> {
     const at = this.deps.clock().toISOString();
     const documentId = packet.responseFor?.documentId ?? '';
     const from = packet.from?.organId ?? '';
@@ -156,14 +163,32 @@ export class Inbox {
       return this.drop(packetId, problem.message, problem.code, log);
     }
     const document = this.records.document(documentId);
+    const bounce = from === this.deps.hubOrganId && packet.statusCode === '02';
+    if (!document && bounce) {
+      // The hub refused something published with this agency's credentials that this edge never
+      // sent (or whose document it does not know): worth an operator's attention, not a retry.
+      const blob = await this.deps.blobs.put(content);
+      this.records.insertReceived({ packetId, kind: 'status', sender: from, documentId, blob, receivedAt: at, verdict: 'unmatched-bounce', errorCode: headers['x-lt-error-code'] ?? null });
+      log.warn(
+        { errorCode: headers['x-lt-error-code'], cause: headers['x-lt-cause'] },
+        `the hub refused a packet published with this agency's broker credentials that this edge did not send: ${packet.description ?? ''}`,
+      );
+      this.deps.onReceived?.({ type: 'status', packetId, documentId, from, statusCode: packet.statusCode, outcome: 'unmatched-bounce' });
+      return 'ack';
+    }
     if (!document) return this.drop(packetId, `status ${packet.statusCode} is about unknown document ${documentId}`, 'DOCUMENT_UNKNOWN', log);
     const blob = await this.deps.blobs.put(content);
-    const changes = this.statusChanges(packet, document.direction, document.documentId);
+    const changes = this.statusChanges(packet, document.direction, document.documentId, headers['x-lt-cause']);
     const answer = document.direction === 'in' && packet.statusCode === '13' ? await this.prepareRecallAnswer(document, packet) : undefined;
     let outcome = 'ignored';
     this.deps.db.transaction(() => {
       this.records.insertReceived({ packetId, kind: 'status', sender: from, documentId, blob, receivedAt: at, verdict: 'accepted', errorCode: null });
       for (const change of changes) {
+        if (change.event === 'refused-by-hub') {
+          this.deliveries.note(documentId, change.recipient, 'refused-by-hub', at, packetId, packet.description ?? null);
+          outcome = 'refused-by-hub';
+          continue;
+        }
         const state = this.deliveries.state(documentId, change.recipient) ?? INITIAL_STATE;
         const result = transition(state, change.event);
         outcome = result.outcome;
@@ -183,7 +208,7 @@ export class Inbox {
           this.deps.outbox.queueStatus(answer, at);
         }
       }
-    })();
+    }).immediate();
     if (answer) this.deps.outbox.queued();
     log.info({ statusCode: packet.statusCode, from, outcome }, 'status received');
     this.deps.onReceived?.({ type: 'status', packetId, documentId, from, statusCode: packet.statusCode, outcome });
@@ -231,12 +256,28 @@ export class Inbox {
   }
 
   /** Which deliveries a status changes, and how. */
-  private statusChanges(packet: StatusPacket, direction: 'in' | 'out', documentId: string): Array<{ recipient: string; event: DeliveryEvent }> {
+  private statusChanges(
+    packet: StatusPacket,
+    direction: 'in' | 'out',
+    documentId: string,
+    cause: string | undefined,
+  ): Array<{ recipient: string; event: DeliveryEvent | 'refused-by-hub' }> {
     const from = packet.from.organId;
     if (from === this.deps.hubOrganId && packet.statusCode === '02') {
-      // A hub bounce names the recipient it is about, or this agency when the whole packet was refused.
+      // A hub bounce names the recipient it is about, or this agency when the whole packet was
+      // refused; x-lt-cause names the refused packet, which may be a status this edge sent.
+      const refused = cause ? this.records.outboxEntry(cause) : undefined;
+      if (refused?.kind === 'status') {
+        return refused.recipients.map((recipient) => ({ recipient: direction === 'in' ? this.deps.organId : recipient, event: 'refused-by-hub' as const }));
+      }
       const about = packet.responseFor.organId;
-      const recipients = about === this.deps.organId ? this.deliveries.all(documentId).map((d) => d.recipient) : [about];
+      const recipients =
+        about === this.deps.organId
+          ? this.deliveries
+              .all(documentId)
+              .filter((d) => d.stage === 'sent')
+              .map((d) => d.recipient)
+          : [about];
       return recipients.map((recipient) => ({ recipient, event: 'bounced' as const }));
     }
     if (direction === 'in') {

@@ -130,7 +130,7 @@ export class Lifecycle {
       if (assignment) this.deps.records.setAssignment(documentId, assignment);
       this.deps.outbox.queueStatus(prepared, at);
       return next;
-    })();
+    }).immediate();
     this.deps.outbox.queued();
     return { packetId: prepared.packetId, state };
   }
@@ -185,7 +185,7 @@ export class Lifecycle {
         this.deliveries.record(documentId, status.target, next, '13', at, status.packetId, input.reason);
         this.deps.outbox.queueStatus(status, at);
       }
-    })();
+    }).immediate();
     this.deps.outbox.queued();
     return { packetIds: prepared.map((p) => p.packetId) };
   }

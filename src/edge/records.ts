@@ -174,7 +174,7 @@ export class EdgeRecords {
     const statement = this.db.prepare('UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE packet_id = ?');
     this.db.transaction(() => {
       for (const id of packetIds) statement.run(at, id);
-    })();
+    }).immediate();
   }
 
   markFailed(packetId: string, error: string): void {

@@ -10,9 +10,9 @@ import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { declareAgencyQueues, declareHubTopology } from '../broker/topology.js';
 import { loadIdentityMaterial } from '../config.js';
-import { loadSigningIdentity, organIdOf } from '../crypto/certificates.js';
+import { loadSigningIdentity } from '../crypto/certificates.js';
 import { CryptoPool } from '../crypto/pool.js';
-import { readTrustFiles } from '../crypto/trust.js';
+import { assertOwnCertificate, readTrustFiles } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { BlobStore } from '../store/blobs.js';
@@ -22,6 +22,7 @@ import type { HubConfig } from './config.js';
 import { hubDatabasePath } from './config.js';
 import { Directory } from './directory.js';
 import { Router, type RouteOutcome } from './router.js';
+import { DeadLetters } from './dead-letters.js';
 
 export interface HubOptions {
   clock?: () => Date;
@@ -38,7 +39,9 @@ export class Hub {
   private pool: CryptoPool | undefined;
   private connection: BrokerConnection | undefined;
   private consumer: LaneConsumer | undefined;
+  private deadLetterConsumer: LaneConsumer | undefined;
   private publisher: ConfirmPublisher | undefined;
+  private deadLettersInstance: DeadLetters | undefined;
 
   constructor(
     readonly config: HubConfig,
@@ -55,11 +58,9 @@ export class Hub {
     const identity = await loadIdentityMaterial(this.config.identity);
     // Fail at start-up, not at the first bounce, when key and certificate do not belong together.
     const loaded = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem);
-    const uid = organIdOf(loaded.certificate);
-    if (uid !== this.config.organId) {
-      throw new LtError('CONFIG_INVALID', `the hub certificate is issued to ${uid ?? '(no UID)'}, but the hub's organId is ${this.config.organId}`);
-    }
-    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust: await readTrustFiles(this.config.trust) });
+    const trust = await readTrustFiles(this.config.trust);
+    await assertOwnCertificate(loaded, trust, this.config.organId, (this.options.clock ?? (() => new Date()))());
+    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust });
     const names = this.names;
     this.publisher = new ConfirmPublisher({
       name: 'hub-publisher',
@@ -97,11 +98,29 @@ export class Hub {
       onError: (error, delivery) =>
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'routing failed; the packet will be redelivered'),
     });
+    this.deadLettersInstance = new DeadLetters({
+      db: this.db,
+      blobs: this.blobs,
+      names,
+      publisher: this.publisher,
+      route: router.handle,
+      clock: this.options.clock ?? (() => new Date()),
+      log: this.log,
+    });
+    this.deadLetterConsumer = new LaneConsumer({
+      name: 'hub-dead-letters',
+      queues: [{ queue: names.deadLetters, lane: 'normal', prefetch: 16 }],
+      concurrency: 1,
+      handler: this.deadLettersInstance.collect,
+      topology: (channel) => declareHubTopology(channel, names),
+      onError: (error) => this.log.error({ err: error }, 'collecting a dead letter failed; it stays in the queue'),
+    });
     this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong hub ${this.config.organId}` });
     this.connection.on('down', (error) => this.log.warn({ err: error.message }, 'broker connection lost; reconnecting'));
     this.connection.on('up', () => this.log.info('broker connection restored'));
     await this.connection.add(this.publisher);
     await this.connection.add(this.consumer);
+    await this.connection.add(this.deadLetterConsumer);
     this.log.info({ prefix: names.prefix, organId: this.config.organId }, 'hub started');
   }
 
@@ -116,8 +135,15 @@ export class Hub {
     }
   }
 
+  /** Dead letters collected from the broker, to list, replay or discard. */
+  get deadLetters(): DeadLetters {
+    if (!this.deadLettersInstance) throw new LtError('INTERNAL', 'the hub is not started');
+    return this.deadLettersInstance;
+  }
+
   async stop(): Promise<void> {
     await this.consumer?.stop();
+    await this.deadLetterConsumer?.stop();
     this.publisher?.stop();
     await this.connection?.close();
     await this.pool?.close();

@@ -53,7 +53,7 @@ export async function addAgency(
     const a = directory.insert({ organId: input.organId, name: input.name, brokerUser: user, ...(input.parentId ? { parentId: input.parentId } : {}) }, now);
     appendAudit(ctx.db, { actor: ctx.actor, action: 'agency.add', subject: input.organId, details: { name: input.name, parentId: input.parentId ?? null, brokerUser: user } }, now);
     return a;
-  })();
+  }).immediate();
   return { agency, password };
 }
 
@@ -66,7 +66,7 @@ export function setAgencyStatus(ctx: Pick<ProvisioningContext, 'db' | 'actor' | 
     const agency = directory.setStatus(organId, status, now);
     appendAudit(ctx.db, { actor: ctx.actor, action: status === 'suspended' ? 'agency.suspend' : 'agency.resume', subject: organId }, now);
     return agency;
-  })();
+  }).immediate();
 }
 
 /** Removes an agency whose queues are empty; refuses otherwise, naming what is still waiting. */
@@ -95,5 +95,5 @@ export async function removeAgency(ctx: ProvisioningContext, organId: string): P
     const agency = directory.setStatus(organId, 'removed', now);
     appendAudit(ctx.db, { actor: ctx.actor, action: 'agency.remove', subject: organId }, now);
     return agency;
-  })();
+  }).immediate();
 }

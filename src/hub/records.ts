@@ -119,6 +119,6 @@ export class HubRecords {
     const statement = this.db.prepare('UPDATE outbound SET published_at = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const id of ids) statement.run(at, id);
-    })();
+    }).immediate();
   }
 }

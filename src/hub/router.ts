@@ -260,7 +260,7 @@ export class Router {
         },
         now,
       );
-    })();
+    }).immediate();
     await this.flush(packetId);
     log.info({ delivered: deliverable, bounced: bounced.map((b) => b.organId), lane }, 'document routed');
     this.report({ packetId, kind: 'document', verdict: 'routed', documentId: packet.documentId, delivered: deliverable, bounced: bounced.map((b) => b.organId) });
@@ -336,7 +336,7 @@ export class Router {
         { actor: sender, action: `status.${packet.statusCode}`, subject: packetId, details: { documentId, recipient, outcome: outcome.outcome, state: outcome.state } },
         now,
       );
-    })();
+    }).immediate();
     await this.flush(packetId);
     log.info({ statusCode: packet.statusCode, target, outcome: outcome.outcome }, 'status routed');
     this.report({ packetId, kind: 'status', verdict: 'routed', documentId, delivered: forward ? [target] : [], bounced: [] });
@@ -379,7 +379,7 @@ export class Router {
       });
       if (bounce) this.records.insertOutbound({ ...bounce, cause: packetId }, at);
       appendAudit(this.deps.db, { actor: sender, action: 'packet.refused', subject: packetId, details: { documentId: documentId ?? null, code: refusal.code, message: refusal.message } }, now);
-    })();
+    }).immediate();
     log.warn({ errorCode: refusal.code, sender }, `packet refused: ${refusal.message}`);
     if (!bounce) {
       this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'dead-letter', errorCode: refusal.code, delivered: [], bounced: [] });

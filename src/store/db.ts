@@ -3,6 +3,10 @@
  * (API, dashboard) never block the writer; synchronous=NORMAL by default (a commit survives a
  * process crash; an OS crash may lose the last transactions, which the broker then
  * redelivers), FULL when configured. Schema changes are numbered migrations run at open.
+ *
+ * Every write transaction is BEGIN IMMEDIATE (`db.transaction(fn).immediate()`): a deferred one
+ * that reads before it writes cannot wait for another process's write lock (SQLite answers
+ * SQLITE_BUSY at once, ignoring busy_timeout), and edges and the CLI share a database file.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -52,6 +56,6 @@ function migrate(db: Db, migrations: readonly Migration[]): void {
     db.transaction(() => {
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
-    })();
+    }).immediate();
   }
 }

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { buildCommand } from './build.js';
 import { agencyCommand } from './agency.js';
+import { auditCommand } from './audit.js';
 import { apikeyCommand } from './apikey.js';
 import { certsCommand } from './certs.js';
 import { demoCommand } from './demo.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   recallCommand,
   overdueCommand,
+  auditCommand,
   buildCommand,
   validateCommand,
   signCommand,

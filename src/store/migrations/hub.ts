@@ -100,4 +100,40 @@ ${AUDIT_SCHEMA}
 ALTER TABLE documents ADD COLUMN due_date TEXT;
 `,
   },
+  {
+    version: 3,
+    name: 'operators, dead letters',
+    sql: `
+CREATE TABLE users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK (role IN ('operator', 'viewer')),
+  password_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0
+);
+
+-- Packets RabbitMQ dead-lettered (refused by a consumer, or over the delivery limit),
+-- collected from the dead-letter queue for operators to replay or discard.
+CREATE TABLE dead_letters (
+  id INTEGER PRIMARY KEY,
+  received_at TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  exchange TEXT,
+  routing_key TEXT,
+  packet_id TEXT,
+  document_id TEXT,
+  sender TEXT,
+  type TEXT,
+  properties TEXT NOT NULL,
+  blob TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'replayed', 'discarded')),
+  resolved_at TEXT,
+  resolved_by TEXT
+);
+CREATE INDEX dead_letters_status ON dead_letters (status, id);
+`,
+  },
 ];

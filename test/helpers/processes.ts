@@ -1,0 +1,398 @@
+/**
+ * A whole exchange as real processes: `lienthong hub --config hub.json` and one
+ * `lienthong edge --config edge.json` per agency, each a child process of the test, under a
+ * fresh broker prefix and a fresh temporary directory. Configuration files are written as an
+ * operator would write them (JSON, absolute paths), agencies are provisioned with the real CLI
+ * (`lienthong agency add ... --json`), and every child's stdout/stderr (JSON log lines) goes to
+ * a file in the temporary directory, which is also how the helper knows a process is up.
+ *
+ * The children run the compiled program (bin/lienthong.js → dist/): `npm run build` first.
+ *
+ * Processes can be SIGKILLed and restarted at any moment. `cleanup()` (registered as a tap
+ * teardown by `startCluster`) kills what still runs, deletes everything the prefix owns on the
+ * broker and removes the temporary directory, whether the test passed or not; set
+ * LT_KEEP_TMP=1 to keep the directory (configs, databases, logs) for a post-mortem.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import type { Test } from 'tap';
+import { ManagementClient } from '../../src/broker/management.js';
+import { resourceNames, type ResourceNames } from '../../src/broker/names.js';
+import { deleteDeployment } from '../../src/broker/topology.js';
+import { DEFAULT_AMQP_URL } from '../../src/config.js';
+import { DEV_HUB, devPath, devTrust, managementOptions, withCredentials } from '../../src/demo/local-exchange.js';
+import { loadEdgeConfig } from '../../src/edge/config.js';
+import { Edge } from '../../src/edge/edge.js';
+import { silentLogger } from '../../src/log.js';
+
+const run = promisify(execFile);
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(REPO, 'bin', 'lienthong.js');
+
+/** Sender and recipient of the crash tests (certificates in certs-dev/agencies/). */
+export const AGENCY_A = { organId: '000.00.01.H12', organName: 'Văn phòng UBND tỉnh Cà Mau' };
+export const AGENCY_B = { organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' };
+
+/**
+ * The environment of every child: the test's, minus what would override the configuration
+ * files (AMQP_URL would replace each edge's own credentials) and minus tap's coverage hooks
+ * (NODE_OPTIONS --import of @tapjs/processinfo), so the children run like production.
+ */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(AMQP_URL|LT_[A-Z_]+|NODE_OPTIONS|NODE_V8_COVERAGE|_TAPJS_.*)$/.test(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, LT_LOG_LEVEL: 'info', ...extra };
+}
+
+// Children still running when the test process goes away are killed with it.
+const live = new Set<ChildProcess>();
+let exitHooked = false;
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  const killAll = (): void => {
+    for (const child of live) child.kill('SIGKILL');
+  };
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = (): void => {
+      killAll();
+      // Only listener: behave as the default action would (die by the signal).
+      if (process.listenerCount(signal) === 1) {
+        process.off(signal, onSignal);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One long-running lienthong program (hub or edge), restartable. */
+export class ManagedProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  /** Times started. */
+  starts = 0;
+  kills = 0;
+  /** Set by the cluster's cleanup: no more starts (a late restart would leave an orphan). */
+  disabled = false;
+
+  constructor(
+    /** "hub", or the agency's organ id. */
+    readonly name: string,
+    readonly args: string[],
+    readonly logFile: string,
+    /** The log message meaning "up". */
+    readonly readyMessage: string,
+  ) {}
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Spawn and wait until the log says it is up (throws with the log's tail if it dies first). */
+  async start(timeoutMs = 30_000): Promise<void> {
+    if (this.disabled) throw new Error(`${this.name}: the cluster is cleaned up; not starting again`);
+    if (this.child) throw new Error(`${this.name} is already running (pid ${this.child.pid})`);
+    hookExit();
+    const offset = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
+    const fd = openSync(this.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [CLI, ...this.args], { cwd: REPO, env: childEnv(), stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd); // the child has its own copy
+    }
+    this.child = child;
+    this.starts += 1;
+    live.add(child);
+    let exitCode: string | undefined;
+    this.exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        exitCode = signal ?? String(code);
+        live.delete(child);
+        if (this.child === child) this.child = undefined;
+        resolve();
+      });
+    });
+    const deadline = Date.now() + timeoutMs;
+    const needle = `"msg":"${this.readyMessage}"`;
+    for (;;) {
+      if (this.logSince(offset).includes(needle)) return;
+      if (exitCode !== undefined) throw new Error(`${this.name} exited (${exitCode}) before "${this.readyMessage}":\n${this.tail(30)}`);
+      if (Date.now() > deadline) {
+        await this.kill();
+        throw new Error(`${this.name} not up within ${timeoutMs} ms:\n${this.tail(30)}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  /** SIGKILL (no chance to finish anything) and wait for the exit. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.kills += 1;
+    child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM (clean stop: finish, ack, close), SIGKILL after `timeoutMs`. */
+  async stop(timeoutMs = 15_000): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async restart(pauseMs = 0): Promise<void> {
+    await this.kill();
+    if (pauseMs > 0) await sleep(pauseMs);
+    await this.start();
+  }
+
+  log(): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
+  }
+
+  private logSince(offset: number): string {
+    if (!existsSync(this.logFile)) return '';
+    const all = readFileSync(this.logFile);
+    return all.subarray(Math.min(offset, all.length)).toString('utf8');
+  }
+
+  tail(lines: number): string {
+    return this.log().trimEnd().split('\n').slice(-lines).join('\n');
+  }
+
+  /** Log lines (parsed JSON) at `level` or above (pino: 40 warn, 50 error, 60 fatal). */
+  levels(level: number): Array<Record<string, unknown>> {
+    return this.parsed().filter((l) => typeof l.level === 'number' && l.level >= level);
+  }
+
+  private parsed(): Array<Record<string, unknown>> {
+    const out: Array<Record<string, unknown>> = [];
+    for (const line of this.log().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        out.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // a line cut short by SIGKILL
+      }
+    }
+    return out;
+  }
+
+  /** Log lines (parsed JSON; other lines skipped) whose msg is `msg`. */
+  lines(msg: string): Array<Record<string, unknown>> {
+    const out: Array<Record<string, unknown>> = [];
+    for (const line of this.log().split('\n')) {
+      if (!line.includes(msg)) continue;
+      try {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        if (parsed.msg === msg) out.push(parsed);
+      } catch {
+        // a line cut short by SIGKILL, or stderr text
+      }
+    }
+    return out;
+  }
+}
+
+export interface ClusterOptions {
+  /** Prefix base; the prefix is "<base>-xxxxxx". Default "lt-crash". */
+  prefixBase?: string;
+  agencies?: Array<{ organId: string; organName: string }>;
+  /** Extra fields of hub.json / each edge.json. */
+  hubConfig?: Record<string, unknown>;
+  edgeConfig?: Record<string, unknown>;
+}
+
+export interface Cluster {
+  prefix: string;
+  names: ResourceNames;
+  dir: string;
+  api: ManagementClient;
+  hubConfigPath: string;
+  hub: ManagedProcess;
+  edge(organId: string): ManagedProcess;
+  edgeConfigPath(organId: string): string;
+  /** The edge's database path (its dataDir/edge.sqlite). */
+  edgeDb(organId: string): string;
+  hubDb: string;
+  /** An Edge of the agency opened in this process (keys, crypto, outbox) but not connected: to submit like `lienthong send`. */
+  openSubmitter(organId: string): Promise<Edge>;
+  /** Stop a submitter (its crypto workers and database handle). */
+  closeSubmitter(edge: Edge): Promise<void>;
+  /** Stop every process (SIGTERM), leaving files and broker resources. */
+  stopAll(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/** Open a SQLite database read-only, run `fn`, close it. */
+export function readDb<T>(path: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Write hub.json, provision the agencies with the CLI, write one edge.json each. Nothing is
+ * started. With `t`, the cleanup is a teardown of `t`.
+ */
+export async function startCluster(t: Test | undefined, options: ClusterOptions = {}): Promise<Cluster> {
+  if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run "npm run build" first');
+  const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+  const management = managementOptions(amqpUrl, process.env);
+  const api = new ManagementClient(management);
+  const prefix = `${options.prefixBase ?? 'lt-crash'}-${randomBytes(3).toString('hex')}`;
+  const names = resourceNames(prefix);
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const agencies = options.agencies ?? [AGENCY_A, AGENCY_B];
+  const processes: ManagedProcess[] = [];
+  const edges = new Map<string, ManagedProcess>();
+  const submitters = new Set<Edge>();
+
+  let cleaned = false;
+  const cleanup = async (): Promise<void> => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const edge of submitters) await edge.stop().catch(() => {});
+    submitters.clear();
+    for (const p of processes) p.disabled = true;
+    await Promise.all(processes.map((p) => p.kill()));
+    await deleteDeployment(api, names).catch(() => {});
+    if (process.env.LT_KEEP_TMP) t?.comment(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  };
+  t?.teardown(async () => {
+    if (t.passing?.() === false) {
+      for (const p of processes) t.comment(`--- last lines of ${p.name} (${p.logFile}) ---\n${p.tail(15)}`);
+    }
+    await cleanup();
+  });
+
+  try {
+    const hubConfigPath = join(dir, 'hub.json');
+    const hubDataDir = join(dir, 'hub');
+    writeFileSync(
+      hubConfigPath,
+      `${JSON.stringify(
+        {
+          organId: DEV_HUB.organId,
+          organName: DEV_HUB.organName,
+          amqpUrl,
+          prefix,
+          management,
+          dataDir: hubDataDir,
+          identity: { key: devPath('hub.key.pem'), cert: devPath('hub.pem'), chain: devPath('issuing-ca.pem') },
+          trust: devTrust(),
+          cryptoThreads: 1,
+          concurrency: 8,
+          ...options.hubConfig,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    const hub = new ManagedProcess('hub', ['hub', '--config', hubConfigPath], join(dir, 'hub.log'), 'hub started');
+    processes.push(hub);
+
+    for (const agency of agencies) {
+      const { stdout } = await run(process.execPath, [CLI, 'agency', 'add', agency.organId, '--name', agency.organName, '--config', hubConfigPath, '--json'], {
+        cwd: REPO,
+        env: childEnv(),
+      });
+      const added = JSON.parse(stdout) as { brokerUser: string; password: string };
+      if (!added.password || !added.brokerUser) throw new Error(`agency add ${agency.organId} printed no password: ${stdout}`);
+      const configPath = join(dir, `edge-${agency.organId}.json`);
+      writeFileSync(
+        configPath,
+        `${JSON.stringify(
+          {
+            organId: agency.organId,
+            organization: { organId: agency.organId, organName: agency.organName },
+            hubOrganId: DEV_HUB.organId,
+            amqpUrl: withCredentials(amqpUrl, added.brokerUser, added.password),
+            prefix,
+            dataDir: join(dir, agency.organId),
+            identity: {
+              key: devPath('agencies', `${agency.organId}.key.pem`),
+              cert: devPath('agencies', `${agency.organId}.pem`),
+              chain: devPath('issuing-ca.pem'),
+            },
+            trust: devTrust(),
+            cryptoThreads: 1,
+            concurrency: 4,
+            ...options.edgeConfig,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+      const edge = new ManagedProcess(agency.organId, ['edge', '--config', configPath], join(dir, `edge-${agency.organId}.log`), 'edge started');
+      processes.push(edge);
+      edges.set(agency.organId, edge);
+    }
+
+    const cluster: Cluster = {
+      prefix,
+      names,
+      dir,
+      api,
+      hubConfigPath,
+      hub,
+      hubDb: join(hubDataDir, 'hub.sqlite'),
+      edge(organId) {
+        const edge = edges.get(organId);
+        if (!edge) throw new Error(`no edge for ${organId}`);
+        return edge;
+      },
+      edgeConfigPath: (organId) => join(dir, `edge-${organId}.json`),
+      edgeDb: (organId) => join(dir, organId, 'edge.sqlite'),
+      async openSubmitter(organId) {
+        const config = await loadEdgeConfig(join(dir, `edge-${organId}.json`), childEnv());
+        const edge = new Edge(config, { log: silentLogger() });
+        submitters.add(edge);
+        await edge.open();
+        return edge;
+      },
+      async closeSubmitter(edge) {
+        if (!submitters.delete(edge)) return;
+        await edge.stop();
+      },
+      async stopAll() {
+        // Edges first: the hub then has nothing left to route when it stops.
+        for (const p of processes.slice(1)) await p.stop();
+        await hub.stop();
+      },
+      cleanup,
+    };
+    return cluster;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * "Effectively once" (design.md, Delivery guarantees) with real processes and the real broker:
+ * a hub and two edges run as `lienthong hub|edge --config ...` child processes; documents are
+ * submitted into A's outbox from this process (as `lienthong send` does, through the library,
+ * on A's database while A's edge runs); and while they flow, processes are SIGKILLed and
+ * restarted. At the end every document must be in B's inbox exactly once, answered with 01 at
+ * A exactly once, and nothing may have been dead-lettered.
+ *
+ * Needs RabbitMQ (AMQP_URL, default 127.0.0.1:5672, management on 15672) and `npm run build`.
+ * LT_CRASH_DOCS sets N (default 200); LT_KEEP_TMP=1 keeps configs, databases and logs.
+ */
+import amqp from 'amqplib';
+import { existsSync } from 'node:fs';
+import t, { type Test } from 'tap';
+import { DEFAULT_AMQP_URL } from '../../src/config.js';
+import { AGENCY_A, AGENCY_B, readDb, startCluster, type Cluster, type ManagedProcess } from '../helpers/processes.js';
+
+const N = Number(process.env.LT_CRASH_DOCS ?? 200);
+/** Documents submitted but not yet in B's inbox, at most: the flow goes on through every crash. */
+const WINDOW = 50;
+const DEADLINE_MS = 90_000;
+const A = AGENCY_A.organId;
+const B = AGENCY_B.organId;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Poll `condition` (an exception, e.g. a database being recovered, counts as false). */
+async function until(what: string, condition: () => boolean, deadline: number, aborted: () => boolean = () => false): Promise<void> {
+  for (;;) {
+    try {
+      if (condition()) return;
+    } catch {
+      // next round
+    }
+    if (aborted()) throw new Error(`gave up waiting for ${what}: the test failed meanwhile`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+interface Kill {
+  /** When B's inbox holds this many documents... */
+  atReceived: number;
+  /** ...SIGKILL this process, wait `pauseMs`, start it again. */
+  target: ManagedProcess;
+  pauseMs: number;
+}
+
+interface FlowResult {
+  documentIds: string[];
+  seconds: number;
+  kills: Array<{ name: string; atReceived: number; downMs: number }>;
+}
+
+/** Counts read from the databases of running processes (read-only, WAL: never blocks them). */
+function receivedAtB(cluster: Cluster): number {
+  const path = cluster.edgeDb(B);
+  if (!existsSync(path)) return 0;
+  return readDb(path, (db) => (db.prepare("SELECT COUNT(*) AS n FROM documents WHERE direction = 'in'").get() as { n: number }).n);
+}
+
+function answeredAtA(cluster: Cluster): number {
+  return readDb(cluster.edgeDb(A), (db) => (db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE recipient = ? AND stage = '01'").get(B) as { n: number }).n);
+}
+
+/**
+ * Start hub, A and B; submit N documents from A to B (never more than WINDOW ahead of B's
+ * inbox) while the kills happen; wait until B holds N documents and A has N answers 01;
+ * stop everything cleanly.
+ */
+async function flow(t: Test, cluster: Cluster, plan: (c: Cluster) => Kill[]): Promise<FlowResult> {
+  const started = Date.now();
+  await cluster.hub.start();
+  await cluster.edge(A).start();
+  await cluster.edge(B).start();
+  t.comment(`hub, ${A} and ${B} up after ${Date.now() - started} ms (prefix ${cluster.prefix})`);
+
+  const t0 = Date.now();
+  const deadline = t0 + DEADLINE_MS;
+  let received = 0;
+  let polling = true;
+  let failed = false;
+  const poller = (async () => {
+    while (polling) {
+      try {
+        received = receivedAtB(cluster);
+      } catch {
+        // B's database being created or recovered right now: next round
+      }
+      await sleep(100);
+    }
+  })();
+
+  const submitter = await cluster.openSubmitter(A);
+  const documentIds: string[] = [];
+  const submitting = (async () => {
+    for (let i = 1; i <= N; i += 1) {
+      while (documentIds.length - received >= WINDOW) {
+        if (failed) return;
+        if (Date.now() > deadline) throw new Error(`submission stalled at ${documentIds.length}: B's inbox holds ${received}`);
+        await sleep(50);
+      }
+      const submitted = await submitter.outbox.submitDocument(
+        {
+          to: [AGENCY_B],
+          code: { codeNumber: String(i), codeNotation: 'KT-CRASH' },
+          subject: `V/v kiểm thử khởi động lại giữa chừng, văn bản ${i}/${N}`,
+          content: `Văn bản số ${i} của phép thử "hiệu quả đúng một lần".`,
+          signerInfo: { competence: 'KT. CHÁNH VĂN PHÒNG', position: 'Phó Chánh Văn phòng', fullName: 'Nguyễn Văn A' },
+        },
+        'crash-test',
+      );
+      documentIds.push(submitted.documentId);
+    }
+  })();
+
+  const kills: FlowResult['kills'] = [];
+  const chaos = (async () => {
+    for (const step of plan(cluster)) {
+      await until(`${step.atReceived} documents at B before killing ${step.target.name}`, () => received >= step.atReceived, deadline, () => failed);
+      const down = Date.now();
+      const atReceived = received;
+      await step.target.kill();
+      await sleep(step.pauseMs);
+      if (failed) return;
+      await step.target.start();
+      kills.push({ name: step.target.name, atReceived, downMs: Date.now() - down });
+    }
+  })();
+
+  try {
+    await Promise.all([submitting, chaos]).catch((error: unknown) => {
+      failed = true; // the other task stops too, rather than (re)starting processes during the cleanup
+      throw error;
+    });
+    await cluster.closeSubmitter(submitter);
+    t.comment(`${N} documents submitted in ${Date.now() - t0} ms`);
+    await until(`${N} documents at B and ${N} answers 01 at A`, () => receivedAtB(cluster) >= N && answeredAtA(cluster) >= N, deadline);
+  } catch (error) {
+    const at = (() => {
+      try {
+        return `B holds ${receivedAtB(cluster)}, A has ${answeredAtA(cluster)} answers 01`;
+      } catch {
+        return '';
+      }
+    })();
+    throw new Error(`${(error as Error).message} (${at})`, { cause: error });
+  } finally {
+    polling = false;
+    await poller;
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  for (const k of kills) t.comment(`killed ${k.name} at ${k.atReceived} documents received; back up after ${k.downMs} ms`);
+  t.comment(`all ${N} documents delivered and answered in ${seconds.toFixed(1)} s`);
+  await cluster.stopAll();
+  return { documentIds, seconds, kills };
+}
+
+/** Ready messages in every queue of the prefix (the broker's own count, not the management API's sampled one). */
+async function queueDepths(cluster: Cluster): Promise<Record<string, number>> {
+  const connection = await amqp.connect(process.env.AMQP_URL ?? DEFAULT_AMQP_URL);
+  try {
+    const names = cluster.names;
+    const queues = [names.hubInbound.urgent, names.hubInbound.normal, names.deadLetters, ...[A, B].flatMap((o) => [names.agencyQueue(o, 'urgent'), names.agencyQueue(o, 'normal')])];
+    const depths: Record<string, number> = {};
+    for (const queue of queues) {
+      const channel = await connection.createChannel();
+      depths[queue] = (await channel.checkQueue(queue)).messageCount;
+      await channel.close();
+    }
+    return depths;
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Redeliveries the broker counted per queue (management API: sampled every few seconds, so a
+ * lower bound; for the comment only).
+ */
+async function brokerRedeliveries(cluster: Cluster): Promise<string> {
+  try {
+    const queues = (await cluster.api.listQueues()) as Array<{ name: string; message_stats?: { redeliver?: number } }>;
+    const parts = queues
+      .filter((q) => cluster.names.owns(q.name) && (q.message_stats?.redeliver ?? 0) > 0)
+      .map((q) => `${q.name.slice(cluster.prefix.length + 1)}: ${q.message_stats?.redeliver}`);
+    return parts.length > 0 ? parts.join(', ') : 'none';
+  } catch (error) {
+    return `unknown (${(error as Error).message})`;
+  }
+}
+
+/** The exactly-once checks shared by both scenarios, on the databases of the stopped processes. */
+async function checkExactlyOnce(t: Test, cluster: Cluster, result: FlowResult): Promise<void> {
+  const expected = new Set(result.documentIds);
+  t.equal(expected.size, N, `${N} distinct DocumentIds were submitted`);
+
+  // B: every document exactly once in `documents`, none missing, none extra.
+  const atB = readDb(cluster.edgeDb(B), (db) => ({
+    documents: db.prepare("SELECT document_id, verdict, packet_id FROM documents WHERE direction = 'in'").all() as Array<{ document_id: string; verdict: string; packet_id: string }>,
+    perDocument: db.prepare("SELECT document_id, COUNT(*) AS n FROM documents GROUP BY document_id HAVING n > 1").all() as Array<{ document_id: string; n: number }>,
+    received: db.prepare("SELECT verdict, COUNT(*) AS n FROM received_packets WHERE kind = 'document' GROUP BY verdict").all() as Array<{ verdict: string; n: number }>,
+    acceptedPerDocument: db
+      .prepare("SELECT document_id, COUNT(*) AS n FROM received_packets WHERE kind = 'document' AND verdict = 'accepted' GROUP BY document_id HAVING n > 1")
+      .all() as Array<{ document_id: string; n: number }>,
+    answers: db.prepare("SELECT COUNT(*) AS n, COUNT(sent_at) AS sent FROM outbox WHERE kind = 'status' AND status_code = '01'").get() as { n: number; sent: number },
+    events: db.prepare("SELECT event, COUNT(*) AS n FROM events WHERE recipient = ? GROUP BY event").all(B) as Array<{ event: string; n: number }>,
+  }));
+  const atBIds = atB.documents.map((d) => d.document_id);
+  t.equal(atB.documents.length, N, `B's inbox holds ${N} documents`);
+  t.same(atB.perDocument, [], 'no DocumentId twice in B\'s documents');
+  t.same(
+    result.documentIds.filter((id) => !atBIds.includes(id)),
+    [],
+    'no submitted document missing at B',
+  );
+  t.same(
+    atBIds.filter((id) => !expected.has(id)),
+    [],
+    'nothing at B that was not submitted',
+  );
+  t.ok(
+    atB.documents.every((d) => d.verdict === 'accepted'),
+    'every document accepted at B (none rejected with 02)',
+  );
+  const receivedVerdicts = Object.fromEntries(atB.received.map((r) => [r.verdict, r.n]));
+  t.equal(receivedVerdicts.accepted, N, `B's received_packets: ${N} document packets accepted`);
+  t.same(atB.acceptedPerDocument, [], 'no document accepted twice in B\'s received_packets');
+  t.same(
+    Object.keys(receivedVerdicts).filter((v) => v !== 'accepted' && v !== 'duplicate'),
+    [],
+    'B\'s received_packets: only accepted rows and rows marked duplicate',
+  );
+  t.same(atB.answers, { n: N, sent: N }, `B queued and sent exactly ${N} answers 01`);
+  const eventsAtB = Object.fromEntries(atB.events.map((e) => [e.event, e.n]));
+  t.same(eventsAtB, { delivered: N, '01': N }, 'B\'s timeline: each document delivered once, answered 01 once');
+
+  // A: N× 01, every 01 received once, the outbox drained.
+  const atA = readDb(cluster.edgeDb(A), (db) => ({
+    stages: db.prepare('SELECT stage, COUNT(*) AS n FROM deliveries WHERE recipient = ? GROUP BY stage').all(B) as Array<{ stage: string; n: number }>,
+    events: db.prepare("SELECT event, COUNT(*) AS n FROM events WHERE recipient = ? GROUP BY event").all(B) as Array<{ event: string; n: number }>,
+    unsent: (db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL').get() as { n: number }).n,
+    statuses: db.prepare("SELECT verdict, COUNT(*) AS n FROM received_packets WHERE kind = 'status' GROUP BY verdict").all() as Array<{ verdict: string; n: number }>,
+    outgoing: db.prepare("SELECT document_id FROM documents WHERE direction = 'out'").all() as Array<{ document_id: string }>,
+  }));
+  t.same(atA.stages, [{ stage: '01', n: N }], `A: all ${N} deliveries to B are at 01`);
+  t.same(Object.fromEntries(atA.events.map((e) => [e.event, e.n])), { sent: N, '01': N }, 'A\'s timeline: each document sent once, 01 applied once');
+  t.same(atA.statuses, [{ verdict: 'accepted', n: N }], `A received exactly ${N} status packets`);
+  t.equal(atA.unsent, 0, 'A\'s outbox is drained');
+  t.equal(atA.outgoing.length, N, `A recorded ${N} outgoing documents`);
+
+  // Hub: each packet once, every outbound row published.
+  const atHub = readDb(cluster.hubDb, (db) => ({
+    packets: db.prepare('SELECT kind, verdict, COUNT(*) AS n, COUNT(DISTINCT document_id) AS documents FROM packets GROUP BY kind, verdict ORDER BY kind').all() as Array<{
+      kind: string;
+      verdict: string;
+      n: number;
+      documents: number;
+    }>,
+    documents: (db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n,
+    outbound: db.prepare('SELECT type, target, COUNT(*) AS n, COUNT(published_at) AS published FROM outbound GROUP BY type, target ORDER BY type').all() as Array<{
+      type: string;
+      target: string;
+      n: number;
+      published: number;
+    }>,
+    stages: db.prepare('SELECT stage, COUNT(*) AS n FROM deliveries GROUP BY stage').all() as Array<{ stage: string; n: number }>,
+  }));
+  t.same(
+    atHub.packets,
+    [
+      { kind: 'document', verdict: 'routed', n: N, documents: N },
+      { kind: 'status', verdict: 'routed', n: N, documents: N },
+    ],
+    `hub: ${N} document packets and ${N} status packets, each recorded once and routed`,
+  );
+  t.equal(atHub.documents, N, `hub: ${N} documents`);
+  t.same(
+    atHub.outbound,
+    [
+      { type: 'edoc', target: B, n: N, published: N },
+      { type: 'status', target: A, n: N, published: N },
+    ],
+    'hub: one outbound row per document and per 01, every one with published_at set',
+  );
+  t.same(atHub.stages, [{ stage: '01', n: N }], 'hub: every delivery at 01');
+
+  // Broker: nothing left over, nothing dead-lettered.
+  const depths = await queueDepths(cluster);
+  t.same(
+    Object.entries(depths).filter(([, n]) => n > 0),
+    [],
+    'every queue is empty, the dead letters included',
+  );
+
+  // What the crashes caused: redeliveries and duplicates seen (and dropped) along the way.
+  const count = (p: ManagedProcess, msg: string): number => p.lines(msg).length;
+  const processes = [cluster.hub, cluster.edge(A), cluster.edge(B)];
+  const errorLines = processes.map((p) => `${p.name} ${p.levels(50).length}`).join(', ');
+  t.comment(`broker redeliveries (sampled): ${await brokerRedeliveries(cluster)}`);
+  t.comment(
+    `duplicates seen and dropped: hub ${count(cluster.hub, 'redelivered packet already routed; finished publishing')} packets already routed ` +
+      `(redelivered or republished; publishing finished, nothing routed twice); ` +
+      `B ${count(cluster.edge(B), 'duplicate delivery dropped')} packets already received, ` +
+      `${receivedVerdicts.duplicate ?? 0} known documents under another packet id; ` +
+      `A ${count(cluster.edge(A), 'duplicate delivery dropped')} statuses already received`,
+  );
+  t.comment(
+    `recoveries: hub routing retried ${count(cluster.hub, 'routing failed; the packet will be redelivered')}, ` +
+      `edge handling retried ${count(cluster.edge(A), 'handling a packet failed; it will be redelivered') + count(cluster.edge(B), 'handling a packet failed; it will be redelivered')}, ` +
+      `relay rounds failed ${count(cluster.edge(A), 'relay round failed') + count(cluster.edge(B), 'relay round failed')}; error lines logged: ${errorLines}`,
+  );
+}
+
+t.test('edges SIGKILLed and restarted while documents flow: every document reaches B exactly once', async (t) => {
+  const cluster = await startCluster(t);
+  const result = await flow(t, cluster, (c) => [
+    { atReceived: Math.round(N * 0.15), target: c.edge(B), pauseMs: 500 },
+    { atReceived: Math.round(N * 0.4), target: c.edge(A), pauseMs: 500 },
+    { atReceived: Math.round(N * 0.65), target: c.edge(B), pauseMs: 1000 },
+  ]);
+  t.equal(cluster.edge(B).kills, 2, 'B was killed twice');
+  t.equal(cluster.edge(A).kills, 1, 'A was killed once');
+  await checkExactlyOnce(t, cluster, result);
+});
+
+t.test('hub SIGKILLed and restarted while documents flow: every document reaches B exactly once', async (t) => {
+  const cluster = await startCluster(t);
+  const result = await flow(t, cluster, (c) => [
+    { atReceived: Math.round(N * 0.2), target: c.hub, pauseMs: 500 },
+    { atReceived: Math.round(N * 0.55), target: c.hub, pauseMs: 1500 },
+  ]);
+  t.equal(cluster.hub.kills, 2, 'the hub was killed twice');
+  await checkExactlyOnce(t, cluster, result);
+});
