@@ -1,5 +1,5 @@
 /** Packet ids: random UUIDs for new packets, name-based ones where a retry must reproduce the id. */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 export function newPacketId(): string {
   return randomUUID();
@@ -20,4 +20,9 @@ const PACKET_ID = /^[0-9a-fA-F-]{8,64}$/;
 
 export function isPacketId(value: unknown): value is string {
   return typeof value === 'string' && PACKET_ID.test(value);
+}
+
+/** A random secret (passwords shown once, API keys): `bytes` random bytes, URL-safe base64. */
+export function newSecret(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url');
 }

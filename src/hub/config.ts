@@ -40,6 +40,17 @@ export interface HubConfig extends BrokerSettings {
   calendar: CalendarConfig;
   /** Receipt deadline of urgent documents, in minutes after arrival. Default 30. */
   urgentReceiptMinutes: number;
+  /** The operators' web dashboard and /metrics; absent = not served. Env LT_DASHBOARD_PORT. */
+  dashboard?: DashboardConfig;
+}
+
+export interface DashboardConfig {
+  host: string;
+  port: number;
+  /** An agency whose queue has waited this long without a consumer is shown as not receiving. Default 30. */
+  staleAfterMinutes: number;
+  /** Mark the session cookie Secure (behind HTTPS). Default false. */
+  secureCookies: boolean;
 }
 
 export async function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
@@ -70,6 +81,19 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
     synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
     calendar: (raw.calendar as CalendarConfig | undefined) ?? {},
     urgentReceiptMinutes: optionalNumber(raw, 'urgentReceiptMinutes', 30, file),
+    ...dashboardConfig(raw.dashboard as Partial<DashboardConfig> | undefined, env),
+  };
+}
+
+function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.ProcessEnv): { dashboard?: DashboardConfig } {
+  if (!raw && !env.LT_DASHBOARD_PORT) return {};
+  return {
+    dashboard: {
+      host: raw?.host ?? '127.0.0.1',
+      port: env.LT_DASHBOARD_PORT ? Number(env.LT_DASHBOARD_PORT) : (raw?.port ?? 8090),
+      staleAfterMinutes: raw?.staleAfterMinutes ?? 30,
+      secureCookies: raw?.secureCookies ?? false,
+    },
   };
 }
 

@@ -23,6 +23,8 @@ import { hubDatabasePath } from './config.js';
 import { Directory } from './directory.js';
 import { Router, type RouteOutcome } from './router.js';
 import { DeadLetters } from './dead-letters.js';
+import { HubMetrics } from './metrics.js';
+import { ManagementClient } from '../broker/management.js';
 
 export interface HubOptions {
   clock?: () => Date;
@@ -36,6 +38,10 @@ export class Hub {
   readonly directory: Directory;
   readonly blobs: BlobStore;
   readonly log: Logger;
+  /** Prometheus metrics of this hub (served by the dashboard at /metrics). */
+  readonly metrics: HubMetrics;
+  /** RabbitMQ's management API (queue depths, consumers, provisioning). */
+  readonly management: ManagementClient;
   private pool: CryptoPool | undefined;
   private connection: BrokerConnection | undefined;
   private consumer: LaneConsumer | undefined;
@@ -52,6 +58,8 @@ export class Hub {
     this.db = openDatabase(hubDatabasePath(config), HUB_MIGRATIONS, { synchronous: config.synchronous });
     this.directory = new Directory(this.db);
     this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
+    this.management = new ManagementClient(config.management);
+    this.metrics = new HubMetrics({ db: this.db, api: this.management, names: this.names });
   }
 
   async start(): Promise<void> {
@@ -82,7 +90,10 @@ export class Hub {
       maxPacketBytes: this.config.maxPacketBytes,
       clock: this.options.clock ?? (() => new Date()),
       log: this.log,
-      ...(this.options.onRouted ? { onRouted: this.options.onRouted } : {}),
+      onRouted: (outcome) => {
+        this.metrics.observe(outcome);
+        this.options.onRouted?.(outcome);
+      },
     });
     this.consumer = new LaneConsumer({
       name: 'hub-router',

@@ -4,8 +4,8 @@
  * Broker first, directory second: a failure half-way leaves nothing the hub would route to, and
  * every broker call is idempotent, so the command can simply be run again.
  */
-import { randomBytes } from 'node:crypto';
 import { LtError } from '../errors.js';
+import { newSecret } from '../ids.js';
 import type { ManagementClient } from '../broker/management.js';
 import type { ResourceNames } from '../broker/names.js';
 import { LANES, agencyPermissions, provisionAgencyQueues } from '../broker/topology.js';
@@ -21,10 +21,6 @@ export interface ProvisioningContext {
   /** Who does it, for the audit trail. */
   actor: string;
   now?: () => Date;
-}
-
-export function generatePassword(): string {
-  return randomBytes(24).toString('base64url');
 }
 
 export async function addAgency(
@@ -44,7 +40,7 @@ export async function addAgency(
     throw new LtError('AGENCY_UNKNOWN', `the parent agency ${input.parentId} is not registered; add it first`);
   }
   const user = ctx.names.agencyUser(input.organId);
-  const password = input.password ?? generatePassword();
+  const password = input.password ?? newSecret();
   await ctx.api.putUser(user, password);
   await ctx.api.setPermissions(user, agencyPermissions(ctx.names, input.organId));
   await provisionAgencyQueues(ctx.api, ctx.names, input.organId);

@@ -50,6 +50,10 @@ export interface RouterDeps {
 }
 
 export interface RouteOutcome {
+  /** Seconds from taking the packet off the queue to the decision being published. */
+  seconds?: number;
+  /** The status code of a status packet. */
+  statusCode?: string;
   packetId: string;
   kind: Packet['kind'] | 'unknown';
   verdict: 'routed' | 'refused' | 'duplicate' | 'dead-letter';
@@ -86,12 +90,27 @@ export class Router {
   }
 
   handle = async (delivery: Delivery): Promise<Verdict> => {
+    const started = performance.now();
+    const props = readProperties(delivery.message);
+    const hash = sha256Hex(delivery.message.content);
+    // Without a usable message-id the content hash names the packet, so redeliveries still match.
+    const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', hash);
+    try {
+      return await this.route(delivery, packetId, hash);
+    } finally {
+      const outcome = this.outcomes.get(packetId);
+      this.outcomes.delete(packetId);
+      if (outcome) this.deps.onRouted?.({ ...outcome, seconds: (performance.now() - started) / 1000 });
+    }
+  };
+
+  /** The decision about each packet being routed, reported when its routing ends. */
+  private readonly outcomes = new Map<string, RouteOutcome>();
+
+  private async route(delivery: Delivery, packetId: string, hash: string): Promise<Verdict> {
     const { message } = delivery;
     const props = readProperties(message);
     const content = message.content;
-    const hash = sha256Hex(content);
-    // Without a usable message-id the content hash names the packet, so redeliveries still match.
-    const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', hash);
     const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
 
     const seen = this.records.packet(packetId);
@@ -146,7 +165,7 @@ export class Router {
     return packet.kind === 'document'
       ? this.routeDocument(packetId, hash, Buffer.from(routedXml ?? content), packet, sender.organId, now, log)
       : this.routeStatus(packetId, hash, content, packet, sender.organId, now, log);
-  };
+  }
 
   /** Identity, signature and content checks, in the order an operator would want them named. */
   private check(v: Verification, senderOrgan: string, now: Date): Refusal | undefined {
@@ -339,7 +358,7 @@ export class Router {
     }).immediate();
     await this.flush(packetId);
     log.info({ statusCode: packet.statusCode, target, outcome: outcome.outcome }, 'status routed');
-    this.report({ packetId, kind: 'status', verdict: 'routed', documentId, delivered: forward ? [target] : [], bounced: [] });
+    this.report({ packetId, kind: 'status', verdict: 'routed', documentId, statusCode: packet.statusCode, delivered: forward ? [target] : [], bounced: [] });
     return 'ack';
   }
 
@@ -464,7 +483,7 @@ export class Router {
   }
 
   private report(outcome: RouteOutcome): void {
-    this.deps.onRouted?.(outcome);
+    this.outcomes.set(outcome.packetId, outcome);
   }
 }
 

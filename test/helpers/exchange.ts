@@ -144,8 +144,8 @@ export async function signAs(packet: Packet, identity: SigningIdentity | string)
 }
 
 /** An identity from PEM files (e.g. openssl-made ones). */
-export async function identityFromFiles(keyPath: string, certPath: string): Promise<SigningIdentity> {
-  return loadSigningIdentity(readFileSync(keyPath, 'utf8'), readFileSync(certPath, 'utf8'));
+export async function identityFromFiles(keyPath: string, certPath: string, chainPath?: string): Promise<SigningIdentity> {
+  return loadSigningIdentity(readFileSync(keyPath, 'utf8'), readFileSync(certPath, 'utf8'), chainPath ? readFileSync(chainPath, 'utf8') : undefined);
 }
 
 export { devPath };

@@ -113,29 +113,32 @@ t.test('refused packets are answered with a signed bounce to the real sender and
   t.same(exchange.hub.db.prepare("SELECT COUNT(*) AS n FROM outbound WHERE target = ?").get(B), { n: 0 }, 'the hub published nothing to B');
 });
 
-t.test('a sender whose certificate is revoked, or not from the CA, is refused; its edge shows the bounce', async (t) => {
-  const rogue = rogueCertificate(t, A);
-  const { exchange } = await openExchange(t, [
-    agency(REVOKED, { identity: { key: devPath('revoked', `${REVOKED}.key.pem`), cert: devPath('revoked', `${REVOKED}.pem`), chain: devPath('issuing-ca.pem') } }),
-    // A's edge installed with a certificate for A's organ id that the government CA never issued.
-    agency(A, { identity: { key: rogue.keyPath, cert: rogue.certPath } }),
-    agency(B),
-  ]);
+t.test('a packet signed with a revoked certificate is refused with a bounce to its publisher', async (t) => {
+  // The revoked agency is provisioned, but its edge would refuse to start (see below): its
+  // packet is signed and published by hand, as a misbehaving client with its credentials would.
+  const revokedIdentity = { key: devPath('revoked', `${REVOKED}.key.pem`), cert: devPath('revoked', `${REVOKED}.pem`), chain: devPath('issuing-ca.pem') };
+  const { exchange } = await openExchange(t, [agency(REVOKED, { start: false, identity: revokedIdentity }), agency(B)]);
   const b = exchange.edge(B);
-
-  for (const [sender, code] of [
-    [REVOKED, 'CERT_REVOKED'],
-    [A, 'CERT_UNTRUSTED'],
-  ] as const) {
-    const edge = exchange.edge(sender);
-    const sent = await edge.outbox.submitDocument(letter([B], 9), 'test');
-    await waitFor(`${sender}'s delivery to B bounced`, () => stageAt(edge, sent.documentId, B) === 'bounced', { describe: () => edge.document(sent.documentId)?.deliveries });
-    const row = hubPacket(exchange, sent.packetId);
-    t.equal(row?.verdict, 'refused', `${sender}: refused`);
-    t.equal(row?.error_code, code, `${sender}: ${code}`);
-    const reason = edge.document(sent.documentId)?.timeline.find((e) => e.event === 'bounced')?.description;
-    t.match(reason, new RegExp(`^\\[${code}\\] `), `${sender}'s edge shows the hub's reason`);
-    t.same(hubDeliveries(exchange, sent.documentId), [], 'delivered to no one');
-  }
+  const packet = documentPacket(REVOKED, [B], 9) as DocumentPacket;
+  const content = await signAs(packet, await identityFromFiles(revokedIdentity.key, revokedIdentity.cert, revokedIdentity.chain));
+  const packetId = randomUUID();
+  await publishAs(t, exchange, REVOKED, content, { packetId, type: 'edoc', from: REVOKED, to: [B], priority: '0', documentId: packet.documentId });
+  const [bounce] = await takeFromQueue(t, exchange, REVOKED, 'normal', 1);
+  const row = await waitFor('the hub to record it', () => hubPacket(exchange, packetId));
+  t.equal(row.verdict, 'refused');
+  t.equal(row.error_code, 'CERT_REVOKED');
+  t.same(hubDeliveries(exchange, packet.documentId), [], 'delivered to no one');
+  t.equal(bounce ? headersOf(bounce)['x-lt-error-code'] : undefined, 'CERT_REVOKED', 'the bounce names the reason');
   t.equal(inboxOf(b).total, 0, "B's inbox stays empty");
+});
+
+t.test('an edge refuses to start with a certificate every recipient would refuse', async (t) => {
+  const rogue = rogueCertificate(t, A);
+  for (const [organId, identity, reason] of [
+    [REVOKED, { key: devPath('revoked', `${REVOKED}.key.pem`), cert: devPath('revoked', `${REVOKED}.pem`), chain: devPath('issuing-ca.pem') }, /revoked/],
+    [A, { key: rogue.keyPath, cert: rogue.certPath }, /no trusted issuer|does not chain/],
+  ] as const) {
+    const started = openExchange(t, [agency(organId, { identity })]);
+    await t.rejects(started, { code: 'CONFIG_INVALID', message: reason }, `${organId}: CONFIG_INVALID, naming why`);
+  }
 });

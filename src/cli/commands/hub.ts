@@ -1,4 +1,4 @@
-import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command } from '../command.js';
+import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command, type Io } from '../command.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { LtError } from '../../errors.js';
 
@@ -6,6 +6,8 @@ export const hubCommand: Command = {
   name: 'hub',
   summary: 'Run the provincial hub (routing, tracking, bounces)',
   help: `Usage: lienthong hub --config hub.json
+       lienthong hub user add <name> --role operator|viewer --config hub.json [--password-stdin]
+       lienthong hub user list --config hub.json
 
 Runs the hub until SIGINT or SIGTERM: declares the broker topology, consumes both inbound lanes
 (urgent first), verifies every packet (sender, signature, certificate, directory), records it
@@ -13,13 +15,25 @@ and routes it to each recipient, bouncing what cannot be delivered with a status
 hub. Logs are JSON lines on stdout. See README "Configuration" for the file and the
 environment variables (AMQP_URL, LT_PREFIX, LT_DATA_DIR, LT_MANAGEMENT_URL, ...).
 
+With "dashboard" configured, the hub also serves the operators' web dashboard and /metrics.
+"user add" creates a dashboard login: operators may suspend agencies and replay or discard dead
+letters, viewers only look. The password is read from standard input with --password-stdin,
+otherwise one is generated and shown once.
+
 Options:
-  --config FILE  the hub configuration (required)
-  -h, --help     this help`,
+  --config FILE       the hub configuration (required)
+  --role ROLE         operator or viewer (user add)
+  --password-stdin    read the new user's password from standard input
+  -h, --help          this help`,
   async run(argv, io) {
     try {
-      const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' } });
-      if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"; agency and user management are "lienthong agency ..."`);
+      const { values, positionals } = parseCommandArgs(argv, {
+        config: { type: 'string', short: 'c' },
+        role: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+      });
+      if (positionals[0] === 'user') return await userCommand(positionals.slice(1), values, io);
+      if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"; agencies are managed with "lienthong agency ..."`);
       const { loadHubConfig } = await import('../../hub/config.js');
       const { Hub } = await import('../../hub/hub.js');
       const hub = new Hub(await loadHubConfig(requireOption(values.config, '--config'), io.env));
@@ -31,3 +45,37 @@ Options:
     }
   },
 };
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function userCommand(args: string[], values: { config?: string; role?: string; 'password-stdin'?: boolean }, io: Io): Promise<number> {
+  const [action, name, ...extra] = args;
+  if (extra.length > 0) throw new LtError('USAGE', `unexpected argument "${extra[0]}"`);
+  const { loadHubConfig, hubDatabasePath } = await import('../../hub/config.js');
+  const { openDatabase } = await import('../../store/db.js');
+  const { HUB_MIGRATIONS } = await import('../../store/migrations/hub.js');
+  const users = await import('../../hub/users.js');
+  const config = await loadHubConfig(requireOption(values.config, '--config'), io.env);
+  const db = openDatabase(hubDatabasePath(config), HUB_MIGRATIONS);
+  try {
+    if (action === 'list') {
+      for (const u of users.listUsers(db)) io.stdout.write(`${u.name.padEnd(24)} ${u.role.padEnd(9)} since ${u.createdAt}${u.disabled ? ' (disabled)' : ''}\n`);
+      return EXIT_OK;
+    }
+    if (action !== 'add' || !name) throw new LtError('USAGE', 'lienthong hub user add <name> --role operator|viewer --config hub.json');
+    const role = requireOption(values.role, '--role');
+    if (role !== 'operator' && role !== 'viewer') throw new LtError('USAGE', '--role is operator or viewer');
+    const generated = !values['password-stdin'];
+    const password = generated ? (await import('../../ids.js')).newSecret() : await readStdin();
+    users.addUser(db, { name, role, password }, `cli:${io.env.USER ?? 'operator'}`);
+    io.stdout.write(`user ${name} (${role}) created\n`);
+    if (generated) io.stdout.write(`password: ${password}\n(shown once)\n`);
+    return EXIT_OK;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The hub's Prometheus metrics (prom-client), served at /metrics: packets routed and refused
+ * by reason, status packets by code, routing latency, queue depths and consumers per queue
+ * (read from RabbitMQ's management API at scrape time), pending dead letters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ManagementClient } from '../broker/management.js';
+import type { ResourceNames } from '../broker/names.js';
+import type { Db } from '../store/db.js';
+import type { RouteOutcome } from './router.js';
+
+export class HubMetrics {
+  readonly registry = new Registry();
+  private readonly routed: Counter<'kind'>;
+  private readonly refused: Counter<'reason'>;
+  private readonly statuses: Counter<'code'>;
+  private readonly latency: Histogram<'kind'>;
+
+  constructor(deps: { db: Db; api?: ManagementClient; names: ResourceNames }) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'lt_hub_process_' });
+    this.routed = new Counter({ name: 'lt_packets_routed_total', help: 'Packets routed to their recipients, by kind', labelNames: ['kind'], registers: [this.registry] });
+    this.refused = new Counter({ name: 'lt_packets_refused_total', help: 'Packets refused (bounced or dead-lettered), by error code', labelNames: ['reason'], registers: [this.registry] });
+    this.statuses = new Counter({ name: 'lt_status_packets_total', help: 'Status packets routed, by status code', labelNames: ['code'], registers: [this.registry] });
+    this.latency = new Histogram({
+      name: 'lt_routing_latency_seconds',
+      help: 'From taking a packet off the inbound queue to its decision published and confirmed',
+      labelNames: ['kind'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'lt_dead_letters_pending',
+      help: 'Dead letters waiting for an operator',
+      registers: [this.registry],
+      collect() {
+        this.set((deps.db.prepare("SELECT COUNT(*) AS n FROM dead_letters WHERE status = 'pending'").get() as { n: number }).n);
+      },
+    });
+    const api = deps.api;
+    if (api) {
+      // One management call per scrape feeds both gauges.
+      let snapshot: Promise<Array<{ name: string; messages: number; consumers: number }>> | undefined;
+      const queues = (): Promise<Array<{ name: string; messages: number; consumers: number }>> => {
+        snapshot ??= api
+          .listQueues()
+          .then((all) => all.filter((q) => deps.names.owns(q.name)))
+          .catch(() => [])
+          .finally(() => setTimeout(() => (snapshot = undefined), 1000).unref());
+        return snapshot;
+      };
+      new Gauge({
+        name: 'lt_queue_messages',
+        help: 'Messages in each lienthong queue (from the RabbitMQ management API)',
+        labelNames: ['queue'],
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const q of await queues()) this.set({ queue: q.name }, q.messages ?? 0);
+        },
+      });
+      new Gauge({
+        name: 'lt_queue_consumers',
+        help: 'Consumers of each lienthong queue; 0 on an agency queue means its edge is not connected',
+        labelNames: ['queue'],
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const q of await queues()) this.set({ queue: q.name }, q.consumers ?? 0);
+        },
+      });
+    }
+  }
+
+  /** Feed from the router's decisions (Hub passes it as onRouted). */
+  observe(outcome: RouteOutcome): void {
+    if (outcome.verdict === 'duplicate') return;
+    if (outcome.verdict === 'routed') {
+      this.routed.inc({ kind: outcome.kind });
+      if (outcome.kind === 'status' && outcome.statusCode) this.statuses.inc({ code: outcome.statusCode });
+      for (const _ of outcome.bounced) this.refused.inc({ reason: 'RECIPIENT_BOUNCED' });
+    } else {
+      this.refused.inc({ reason: outcome.errorCode ?? 'UNKNOWN' });
+    }
+    if (outcome.seconds !== undefined) this.latency.observe({ kind: outcome.kind }, outcome.seconds);
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
