@@ -136,4 +136,18 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_status ON dead_letters (status, id);
 `,
   },
+  {
+    version: 4,
+    name: 'dashboard sessions',
+    sql: `
+-- Login sessions of the dashboard; the cookie carries only the random id.
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  user TEXT NOT NULL REFERENCES users (name),
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+`,
+  },
 ];
