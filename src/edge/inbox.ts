@@ -177,6 +177,14 @@ export class Inbox {
       return 'ack';
     }
     if (!document) return this.drop(packetId, `status ${packet.statusCode} is about unknown document ${documentId}`, 'DOCUMENT_UNKNOWN', log);
+    // The hub checks who may say what; checked again here: a recall only from the document's
+    // sender, any other status only from one of its recipients (or the hub's bounces).
+    const entitled = bounce
+      ? true
+      : document.direction === 'in'
+        ? from === document.sender
+        : this.deliveries.state(documentId, from) !== undefined;
+    if (!entitled) return this.drop(packetId, `${from} may not give status ${packet.statusCode} about ${documentId}`, 'NOT_RECIPIENT', log);
     const blob = await this.deps.blobs.put(content);
     const changes = this.statusChanges(packet, document.direction, document.documentId, headers['x-lt-cause']);
     const answer = document.direction === 'in' && packet.statusCode === '13' ? await this.prepareRecallAnswer(document, packet) : undefined;

@@ -24,6 +24,8 @@ export interface RecipientAction {
   /** For 04: to whom the document is assigned. */
   assignment?: { unit?: string; person?: string; role?: 'main' | 'co' | 'info' };
   staff?: { department?: string; staff?: string };
+  /** Who acts (API client, "cli"), kept with the queued status. */
+  client?: string;
 }
 
 export type RecallPolicy = 'accept' | 'manual';
@@ -42,7 +44,8 @@ export interface LifecycleDeps {
 }
 
 export interface OverdueItem {
-  kind: 'receipt' | 'processing' | 'issue';
+  /** receipt: no 01 yet; acceptance: arrived (01) but the văn thư has not accepted it (03); processing: past DueDate; issue: sent late. */
+  kind: 'receipt' | 'acceptance' | 'processing' | 'issue';
   direction: 'in' | 'out';
   documentId: string;
   subject: string | null;
@@ -118,6 +121,7 @@ export class Lifecycle {
       ...(description !== undefined ? { description } : {}),
       ...(action.staff ? { staffInfo: action.staff } : {}),
       urgent: document.lane === 'urgent',
+      ...(action.client ? { client: action.client } : {}),
     });
     const at = this.deps.clock().toISOString();
     const state = this.deps.db.transaction(() => {
@@ -141,6 +145,9 @@ export class Lifecycle {
     if (!state) throw new LtError('NOT_RECIPIENT', `${recipient} is not a recipient of ${documentId}`, { documentId });
     const outcome = transition(state, code);
     if (outcome.outcome === 'illegal') throw new LtError('STATUS_ILLEGAL_TRANSITION', outcome.reason, { documentId });
+    if (outcome.outcome === 'stale') {
+      throw new LtError('STATUS_ILLEGAL_TRANSITION', `status ${code} comes before the document's current stage (${state.stage}) for ${recipient}; nothing was sent`, { documentId });
+    }
     if (outcome.outcome !== 'applied') {
       throw new LtError('STATUS_ILLEGAL_TRANSITION', `status ${code} was already given for ${documentId} (${recipient}); nothing was sent`, { documentId });
     }
@@ -148,26 +155,31 @@ export class Lifecycle {
   }
 
   /** The sender recalls a document from all or some recipients (13, urgent lane). */
-  async recall(documentId: string, input: { reason: string; recipients?: string[] }): Promise<{ packetIds: string[] }> {
+  async recall(documentId: string, input: { reason: string; recipients?: string[]; client?: string }): Promise<{ packetIds: string[]; recipients: string[] }> {
     const document = this.outgoing(documentId);
     if (!input.reason?.trim()) throw new LtError('PACKET_INVALID', 'a recall (13) needs a reason', { path: 'reason', documentId });
-    const all = this.deliveries.all(documentId).map((d) => d.recipient);
-    const recipients = input.recipients?.length ? [...new Set(input.recipients)] : all;
-    const unknown = recipients.filter((r) => !all.includes(r));
+    const deliveries = this.deliveries.all(documentId);
+    const all = deliveries.map((d) => d.recipient);
+    const named = Boolean(input.recipients?.length);
+    const unknown = (input.recipients ?? []).filter((r) => !all.includes(r));
     if (unknown.length) throw new LtError('NOT_RECIPIENT', `${unknown.join(', ')} did not receive ${documentId}`, { documentId });
     const refused: string[] = [];
-    for (const recipient of recipients) {
+    const recipients: string[] = [];
+    for (const recipient of named ? [...new Set(input.recipients)] : all) {
       try {
         this.check(documentId, recipient, '13');
+        recipients.push(recipient);
       } catch (error) {
         refused.push(`${recipient}: ${(error as Error).message}`);
       }
     }
-    if (refused.length) {
+    // Recipients named by the clerk must all be recallable; "all recipients" means those that still are.
+    if ((named && refused.length) || recipients.length === 0) {
       throw new LtError('STATUS_ILLEGAL_TRANSITION', `the recall cannot be sent (nothing was sent): ${refused.join('; ')}`, { documentId });
     }
     const prepared: PreparedStatus[] = [];
     for (const recipient of recipients) {
+      const stage = deliveries.find((d) => d.recipient === recipient)?.stage;
       prepared.push(
         await this.deps.outbox.prepareStatus({
           target: recipient,
@@ -175,6 +187,10 @@ export class Lifecycle {
           statusCode: '13',
           description: input.reason,
           urgent: true,
+          // Before the recipient confirmed arrival the document may still be on its way: the
+          // recall then follows it in its lane so that it cannot overtake it anywhere.
+          lane: stage === 'sent' || stage === 'delivered' ? document.lane : 'urgent',
+          ...(input.client ? { client: input.client } : {}),
         }),
       );
     }
@@ -187,7 +203,7 @@ export class Lifecycle {
       }
     }).immediate();
     this.deps.outbox.queued();
-    return { packetIds: prepared.map((p) => p.packetId) };
+    return { packetIds: prepared.map((p) => p.packetId), recipients };
   }
 
   /**
@@ -261,6 +277,10 @@ export class Lifecycle {
           const receipt = receiptDue(cal, arrival, urgent, this.deps.urgentReceiptMinutes);
           if ((d.stage === 'sent' || d.stage === 'delivered') && now > receipt) {
             items.push({ kind: 'receipt', direction, documentId: document.documentId, subject: document.subject, organId: d.recipient, due: receipt.toISOString(), stage: d.stage });
+          }
+          // The văn thư registers what arrived the same working day (Decree 30/2020, art. 20).
+          if (d.stage === '01' && now > receipt) {
+            items.push({ kind: 'acceptance', direction, documentId: document.documentId, subject: document.subject, organId: d.recipient, due: receipt.toISOString(), stage: d.stage });
           }
           const processing = processingDue(document.dueDate);
           if (processing && d.stage !== '06' && now > processing) {

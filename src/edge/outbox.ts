@@ -12,6 +12,7 @@ import { buildPacket } from '../envelope/build.js';
 import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
 import { parsePacket } from '../envelope/parse.js';
 import { DEFAULT_XML_LIMITS } from '../envelope/xml.js';
+import { relatedDocumentOf } from '../envelope/links.js';
 import { INITIAL_STATE } from '../envelope/status-machine.js';
 import type { DocumentPacket, Organization, ResponseFor, StaffInfo, StatusPacket } from '../envelope/types.js';
 import { validatePacket, type Finding } from '../envelope/validate.js';
@@ -56,6 +57,7 @@ export interface PreparedStatus {
   lane: Lane;
   blob: string;
   description: string | null;
+  client: string;
 }
 
 /** The refusal of an invalid packet, carrying every finding for the API to return. */
@@ -166,6 +168,14 @@ export class Outbox {
         this.records.insertAttachment({ documentId: packet.documentId, contentId: a.contentId, name: a.attachmentName ?? null, contentType: a.contentType ?? null, size: a.content.byteLength, sha256 });
       }
       for (const recipient of recipients) this.deliveries.record(packet.documentId, recipient, INITIAL_STATE, 'sent', at, packetId, null);
+      // The sender's own copy of a replaced or revoked document is marked too.
+      const type = packet.bussiness?.bussinessDocType;
+      if (type === '1' || type === '3') {
+        const originals = type === '3' ? (packet.bussiness?.replacementInfoList ?? []).map((r) => r.documentId) : [relatedDocumentOf(packet)];
+        for (const original of originals) {
+          if (original && this.records.document(original)?.direction === 'out') this.records.setSupersededBy(original, packet.documentId);
+        }
+      }
     }).immediate();
     this.deps.onQueued?.();
     return { packetId, documentId: packet.documentId, lane, warnings: validation.warnings };
@@ -179,6 +189,10 @@ export class Outbox {
     description?: string;
     staffInfo?: StaffInfo;
     urgent: boolean;
+    /** Force the lane (default: urgent for urgent documents and recall statuses). */
+    lane?: Lane;
+    /** Who asked for it (API client, "cli", "edge"), kept in the outbox. */
+    client?: string;
   }): Promise<PreparedStatus> {
     const status: StatusPacket = composeStatus(
       {
@@ -200,7 +214,8 @@ export class Outbox {
       documentId: input.responseFor.documentId as string,
       target: input.target,
       statusCode: input.statusCode,
-      lane: input.urgent || ['13', '15', '16'].includes(input.statusCode) ? 'urgent' : 'normal',
+      lane: input.lane ?? (input.urgent || ['13', '15', '16'].includes(input.statusCode) ? 'urgent' : 'normal'),
+      client: input.client ?? 'edge',
       blob: await this.deps.blobs.put(signed),
       description: input.description ?? null,
     };
@@ -216,7 +231,7 @@ export class Outbox {
       lane: status.lane,
       statusCode: status.statusCode,
       blob: status.blob,
-      client: 'edge',
+      client: status.client,
       createdAt: at,
     });
   }

@@ -78,7 +78,6 @@ interface Planned {
   envelope: PacketEnvelope;
 }
 
-const RECALL_CODES = new Set(['13', '15', '16']);
 
 export class Router {
   private readonly records: HubRecords;
@@ -164,7 +163,7 @@ export class Router {
     }
     return packet.kind === 'document'
       ? this.routeDocument(packetId, hash, Buffer.from(routedXml ?? content), packet, sender.organId, now, log)
-      : this.routeStatus(packetId, hash, content, packet, sender.organId, now, log);
+      : this.routeStatus(packetId, hash, content, packet, sender.organId, now, log, delivery.lane);
   }
 
   /** Identity, signature and content checks, in the order an operator would want them named. */
@@ -286,7 +285,16 @@ export class Router {
     return 'ack';
   }
 
-  private async routeStatus(packetId: string, hash: string, content: Buffer, packet: StatusPacket, sender: string, now: Date, log: Logger): Promise<Verdict> {
+  private async routeStatus(
+    packetId: string,
+    hash: string,
+    content: Buffer,
+    packet: StatusPacket,
+    sender: string,
+    now: Date,
+    log: Logger,
+    incomingLane: Lane,
+  ): Promise<Verdict> {
     const documentId = packet.responseFor.documentId as string;
     const document = this.records.document(documentId);
     if (!document) {
@@ -312,7 +320,10 @@ export class Router {
     if (outcome.outcome === 'illegal') {
       return this.refuse(packetId, hash, content, sender, packet, documentId, now, { code: 'STATUS_ILLEGAL_TRANSITION', message: outcome.reason });
     }
-    const lane: Lane = RECALL_CODES.has(packet.statusCode) || isUrgent(document.priority) ? 'urgent' : 'normal';
+    // A status travels on to its target in the lane it came in: the edge that wrote it chose the
+    // lane so that it cannot overtake the document it is about (a recall of a document still in
+    // flight follows it in the document's lane).
+    const lane: Lane = incomingLane;
     const blob = await this.deps.blobs.put(content);
     const at = now.toISOString();
     const forward = outcome.outcome !== 'duplicate';

@@ -34,22 +34,27 @@ export type DocumentInputJson = Omit<DocumentInput, 'from' | 'attachments'> & { 
 type Params = { documentId: string };
 type AttachmentParams = Params & { contentId: string };
 
-const ERRORS = { '4xx': ref('error.json'), '5xx': ref('error.json') };
+export const ERRORS = { '4xx': ref('error.json'), '5xx': ref('error.json') };
 const DOCUMENT_INPUT = ref('document-input.json');
 const XML_TYPES = ['application/xml', 'text/xml'];
 
-/** What the OpenAPI document shows besides the JSON body (fastify validates only the JSON one). */
-const OTHER_BODIES = {
-  'multipart/form-data': {
+/** The multipart body as the OpenAPI document shows it: JSON metadata of `title` and file parts. */
+export function multipartBody(title: string): { schema: Record<string, unknown> } {
+  return {
     schema: {
       type: 'object',
       required: ['metadata'],
       properties: {
-        metadata: { type: 'string', description: 'The document metadata: JSON of DocumentInput (attachments may be left out).' },
+        metadata: { type: 'string', description: `The document metadata: JSON of ${title} (attachments may be left out).` },
         files: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'Any number of file parts: each becomes an attachment, named by its file name.' },
       },
     },
-  },
+  };
+}
+
+/** What the OpenAPI document shows besides the JSON body (fastify validates only the JSON one). */
+const OTHER_BODIES = {
+  'multipart/form-data': multipartBody('DocumentInput'),
   'application/xml': {
     schema: { type: 'string', description: 'A complete, unsigned edXML document packet from this agency; the edge signs it.' },
   },
@@ -64,8 +69,12 @@ function decodeBase64(value: string, path: string): Buffer {
   return Buffer.from(value, 'base64');
 }
 
-/** The JSON body (and files from multipart parts) as the outbox's input. */
-export function documentInput(json: DocumentInputJson, files: AttachmentInput[] = []): Omit<DocumentInput, 'from'> & { from?: Organization } {
+/**
+ * The JSON body (and files from multipart parts) as the outbox's input: base64 attachments
+ * decoded, file parts appended. Also used for the follow-up bodies (reply, update, replace),
+ * whose other fields the caller completes.
+ */
+export function documentInput<T extends { attachments?: AttachmentInputJson[] }>(json: T, files: AttachmentInput[] = []): Omit<T, 'attachments'> & { attachments: AttachmentInput[] } {
   const { attachments, ...metadata } = json;
   const decoded: AttachmentInput[] = (attachments ?? []).map((a, i) => ({
     name: a.name,
@@ -76,8 +85,15 @@ export function documentInput(json: DocumentInputJson, files: AttachmentInput[] 
   return { ...metadata, attachments: [...decoded, ...files] };
 }
 
-/** A multipart body: one `metadata` field (JSON, checked against the same schema) and file parts. */
-async function readMultipart(request: FastifyRequest, bodyLimit: number): Promise<{ metadata: DocumentInputJson; files: AttachmentInput[] }> {
+/**
+ * A multipart body: one `metadata` field (JSON, checked against the same schema as the JSON
+ * body: DocumentInput, or `schema` for the follow-up routes) and file parts.
+ */
+export async function readMultipart<T = DocumentInputJson>(
+  request: FastifyRequest,
+  bodyLimit: number,
+  schema: { $ref: string } = DOCUMENT_INPUT,
+): Promise<{ metadata: T; files: AttachmentInput[] }> {
   let metadataText: string | undefined;
   const files: AttachmentInput[] = [];
   let total = 0;
@@ -103,12 +119,12 @@ async function readMultipart(request: FastifyRequest, bodyLimit: number): Promis
   } catch (error) {
     throw new LtError('USAGE', `the "metadata" field is not JSON: ${(error as Error).message}`, { path: 'metadata' });
   }
-  const validate = request.compileValidationSchema(DOCUMENT_INPUT, 'body');
+  const validate = request.compileValidationSchema(schema, 'body');
   if (!validate(metadata)) {
     const { message, path } = schemaViolation('metadata', validate.errors?.[0]);
     throw new LtError('USAGE', message, { path });
   }
-  return { metadata: metadata as DocumentInputJson, files };
+  return { metadata: metadata as T, files };
 }
 
 export async function documentRoutes(app: FastifyInstance, { edge, bodyLimit }: DocumentRoutesOptions): Promise<void> {

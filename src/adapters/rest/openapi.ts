@@ -26,7 +26,9 @@ export function registerOpenApi(app: FastifyInstance, options: { organId: string
         description:
           `The REST API of the lienthong edge of ${options.organId}: submit documents (JSON metadata with base64 attachments, ` +
           'multipart/form-data, or a ready unsigned edXML packet), list the outbox and inbox, follow each document\'s status with ' +
-          'every recipient, download attachments and signed packets. Every /api/v1 route except /health needs an API key ' +
+          'every recipient, download attachments and signed packets; act on received documents (statuses 02-06, answers to ' +
+          'recalls), recall sent ones, reply to, update and replace documents, follow threads and chains, list what is overdue ' +
+          'and the paper copies to send. Every /api/v1 route except /health needs an API key ' +
           '(`lienthong apikey new <client>`). Errors answer `{ "error": { "code", "message", ... } }` with the codes of the ' +
           'lienthong error catalogue.',
       },
@@ -40,6 +42,8 @@ export function registerOpenApi(app: FastifyInstance, options: { organId: string
       tags: [
         { name: 'documents', description: 'Submit and read documents' },
         { name: 'mailboxes', description: 'The outbox and the inbox' },
+        { name: 'lifecycle', description: "A document's life after sending: statuses, recalls, replies, updates, replacements, threads and chains" },
+        { name: 'reports', description: 'Deadlines passed and paper copies to send' },
         { name: 'health', description: 'Liveness' },
       ],
     },

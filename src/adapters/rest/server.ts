@@ -6,7 +6,10 @@
  *   /docs, /docs/json        OpenAPI (public)
  *   /api/v1/health           liveness (public)
  *   /api/v1/documents ...    submit, read, attachments, packet (API key)
+ *   /api/v1/documents/{id}/status, recall, reply, update, replace, thread, chain
+ *                            the document's life after sending (API key)
  *   /api/v1/outbox, /inbox   lists (API key)
+ *   /api/v1/overdue, /paper  deadlines passed, paper copies to send (API key)
  */
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
@@ -18,6 +21,7 @@ import { apiKeyHook } from './auth.js';
 import { documentRoutes } from './documents.js';
 import { errorAnswer, installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
+import { lifecycleRoutes } from './lifecycle.js';
 import { mailboxRoutes } from './mailboxes.js';
 import { registerOpenApi } from './openapi.js';
 import { addApiSchemas } from './schemas.js';
@@ -86,6 +90,7 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
       await api.register(healthRoutes, { edge });
       await api.register(documentRoutes, { edge, bodyLimit: config.bodyLimit });
       await api.register(mailboxRoutes, { edge });
+      await api.register(lifecycleRoutes, { edge, bodyLimit: config.bodyLimit });
     },
     { prefix: API_PREFIX },
   );

@@ -3,6 +3,7 @@
  * to, and the list filters translated into the records' query. Pure functions.
  */
 import type { DocumentView } from '../../edge/edge.js';
+import type { OverdueItem, PaperItem } from '../../edge/lifecycle.js';
 import type { Assignment, AttachmentRow, DocumentQuery, DocumentRow } from '../../edge/records.js';
 import { isUrgent, VN_UTC_OFFSET_MINUTES } from '../../envelope/values.js';
 import type { DeliveryRow, TimelineEvent } from '../../store/deliveries.js';
@@ -153,4 +154,33 @@ export function documentQuery(direction: 'out' | 'in', q: ListQueryJson): Docume
     ...(q.from !== undefined ? { from: boundary(q.from, 'from') } : {}),
     ...(q.to !== undefined ? { to: boundary(q.to, 'to') } : {}),
   };
+}
+
+/** A document in a chain of updates and replacements (schemas/api/chain-document.json). */
+export interface ChainDocumentJson extends DocumentSummaryJson {
+  bussinessType: string | null;
+  relatedDocument: string | null;
+  supersededBy: string | null;
+}
+
+export function chainDocument(d: DocumentRow, deliveries: readonly DeliveryRow[]): ChainDocumentJson {
+  return { ...documentSummary(d, deliveries), bussinessType: d.bussinessType, relatedDocument: d.relatedDocument, supersededBy: d.supersededBy };
+}
+
+/** Something late (schemas/api/overdue-item.json): Lifecycle.overdue's item with the document's path. */
+export interface OverdueItemJson extends OverdueItem {
+  url: string;
+}
+
+export function overdueItem(item: OverdueItem): OverdueItemJson {
+  return { ...item, url: documentPath(item.documentId) };
+}
+
+/** A paper copy to send (schemas/api/paper-item.json): Lifecycle.paper's item with the document's path. */
+export interface PaperItemJson extends PaperItem {
+  url: string;
+}
+
+export function paperItem(item: PaperItem): PaperItemJson {
+  return { ...item, url: documentPath(item.documentId) };
 }
