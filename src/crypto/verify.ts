@@ -61,6 +61,11 @@ export interface VerifyOptions {
    * expired key being used with a back-dated timestamp). Default: no limit (archives).
    */
   maxSignatureAgeMs?: number;
+  /**
+   * The instant the signature's age is judged at (default `now`). A recipient reading a packet
+   * that waited in its queue judges it at the time the hub routed it, not when it reads it.
+   */
+  ageReference?: Date;
   limits?: XmlLimits;
 }
 
@@ -163,7 +168,8 @@ async function runChecks(
     report.errors.push({ code: 'CERT_EXPIRED', message: `the packet claims to be signed at ${claimed.toISOString()}, in the future; check the sender's clock` });
     signingTime = now;
   }
-  if (claimed && options.maxSignatureAgeMs !== undefined && now.getTime() - claimed.getTime() > options.maxSignatureAgeMs) {
+  const ageReference = options.ageReference ?? now;
+  if (claimed && options.maxSignatureAgeMs !== undefined && ageReference.getTime() - claimed.getTime() > options.maxSignatureAgeMs) {
     report.errors.push({
       code: 'CERT_EXPIRED',
       message: `the packet claims to be signed at ${claimed.toISOString()}, older than the accepted ${Math.round(options.maxSignatureAgeMs / 3_600_000)} hours for live traffic`,

@@ -70,7 +70,14 @@ export class Inbox {
     if (content.length > this.deps.maxPacketBytes) {
       return this.drop(packetId, `packet of ${content.length} bytes exceeds the limit of ${this.deps.maxPacketBytes}`, 'XML_TOO_LARGE', log);
     }
-    const { report, packet } = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 });
+    // The hub judged the signature's age when it routed the packet; a packet that then waited in
+    // this agency's queue (its edge was off over Tết) is judged at that same moment.
+    const routedAt = typeof message.properties.timestamp === 'number' ? new Date(message.properties.timestamp * 1000) : undefined;
+    const { report, packet } = await this.deps.pool.verify(content, {
+      now,
+      maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000,
+      ...(routedAt && routedAt < now ? { ageReference: routedAt } : {}),
+    });
     if (!packet) {
       const first = report.errors[0];
       return this.drop(packetId, first?.message ?? 'unreadable packet', first?.code ?? 'XML_MALFORMED', log);
@@ -138,7 +145,10 @@ export class Inbox {
       this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: 'delivered' }, 'delivered', at, packetId, null);
       this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: problem ? '02' : '01' }, problem ? '02' : '01', at, reply.packetId, reply.description);
       this.deps.outbox.queueStatus(reply, at);
-      if (!problem) this.linkToOriginal(packet, packetId, at);
+      if (!problem) {
+        this.linkToOriginal(packet, packetId, at);
+        this.linkToLaterArrivals(documentId, packetId, at);
+      }
     }).immediate();
     this.deps.outbox.queued();
     if (problem) log.warn({ errorCode: problem.code, sender }, `document rejected and returned with 02: ${problem.message}`);
@@ -235,6 +245,23 @@ export class Inbox {
       if (!original || !this.records.document(original)) continue;
       if (type !== '2') this.records.setSupersededBy(original, packet.documentId);
       this.deliveries.note(original, this.deps.organId, event, at, packetId, `${event} by ${packet.documentId}`);
+    }
+  }
+
+  /**
+   * A replacement or revocation can overtake its original (an urgent replacement of a normal
+   * document): when the original arrives, what already refers to it marks it.
+   */
+  private linkToLaterArrivals(documentId: string, packetId: string, at: string): void {
+    for (const later of this.records.documentsReferring('related_document', documentId)) {
+      if (later.direction !== 'in' || later.verdict === 'rejected') continue;
+      if (later.bussinessType === '3' || later.bussinessType === '1') {
+        this.records.setSupersededBy(documentId, later.documentId);
+        const event = later.bussinessType === '3' ? 'superseded' : 'revoked';
+        this.deliveries.note(documentId, this.deps.organId, event, at, packetId, `${event} by ${later.documentId}`);
+      } else if (later.bussinessType === '2') {
+        this.deliveries.note(documentId, this.deps.organId, 'updated', at, packetId, `updated by ${later.documentId}`);
+      }
     }
   }
 

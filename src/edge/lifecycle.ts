@@ -270,6 +270,8 @@ export class Lifecycle {
     const cal = this.deps.calendar;
     for (const direction of ['in', 'out'] as const) {
       for (const document of this.deps.records.allDocuments(direction)) {
+        // A replaced or revoked document is no longer due; its replacement is.
+        if (document.supersededBy) continue;
         const urgent = document.lane === 'urgent';
         const arrival = new Date(document.createdAt);
         for (const d of this.deliveries.all(document.documentId)) {

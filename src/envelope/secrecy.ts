@@ -1,7 +1,8 @@
 /**
  * Secrecy marks (độ mật). Documents classified Mật, Tối mật or Tuyệt mật must never enter the
  * electronic exchange. edXML has no field for the classification, so a mark shows up as a
- * stamp in the text fields: the field is the mark, starts with it ("MẬT - V/v …"), carries it in
+ * stamp in the text fields: the field is the mark, starts with it followed by a separator
+ * ("MẬT - V/v …", "Tối mật: …"), carries it in
  * brackets ("(TỐI MẬT)"), or says "Độ mật: …". Plain words such as "bí mật" or "mật khẩu" in a
  * subject are not marks.
  */
@@ -11,7 +12,8 @@ export const SECRECY_LEVELS = ['TUYỆT MẬT', 'TỐI MẬT', 'MẬT'] as const
 
 const LEVEL = '(TUYỆT MẬT|TỐI MẬT|MẬT)';
 const STAMP_PATTERNS: readonly RegExp[] = [
-  new RegExp(`^\\s*${LEVEL}\\s*(?:$|[-–—:.,;/|])`, 'u'),
+  // At the start, followed by a separator: "MẬT - V/v …", "Tối mật: …" (not "Mật độ …").
+  new RegExp(`^\\s*${LEVEL}\\s*(?:$|[-–—:.,;/|])`, 'iu'),
   // In brackets the mark is a stamp whatever its case: "(Mật)", "[TỐI MẬT]".
   new RegExp(`[(\\[«"“]\\s*${LEVEL}\\s*[)\\]»"”]`, 'iu'),
   /độ\s+mật\s*[:：-]\s*(tuyệt mật|tối mật|mật)(?![\p{L}\p{N}])/iu,
