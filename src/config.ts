@@ -9,6 +9,7 @@ import { LtError } from './errors.js';
 import { readInput } from './files.js';
 import type { IdentityMaterial } from './crypto/jobs.js';
 import { DEFAULT_PREFIX } from './broker/names.js';
+import type { CalendarConfig } from './envelope/calendar.js';
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 export const DEFAULT_MANAGEMENT_URL = 'http://127.0.0.1:15672';
@@ -32,6 +33,33 @@ export interface BrokerSettings {
   amqpUrl: string;
   /** Prefix of every broker resource. Env LT_PREFIX. Default "lt". */
   prefix: string;
+}
+
+/** Settings hub and edge share, with their defaults. */
+export interface NodeSettings {
+  /** Largest packet accepted, bytes. Default 32 MiB. */
+  maxPacketBytes: number;
+  /** Worker threads signing and verifying. Default 2. */
+  cryptoThreads: number;
+  /** Packets handled at the same time (per lane prefetch). Default: hub 8, edge 4. */
+  concurrency: number;
+  /** SQLite synchronous mode: "normal" (default) or "full". */
+  synchronous: 'normal' | 'full';
+  /** Holidays and compensatory working days added to (or replacing) the shipped Vietnamese list. */
+  calendar: CalendarConfig;
+  /** Receipt deadline of urgent documents, in minutes after arrival. Default 30. */
+  urgentReceiptMinutes: number;
+}
+
+export function nodeSettings(raw: Record<string, unknown>, file: string, defaultConcurrency: number): NodeSettings {
+  return {
+    maxPacketBytes: optionalNumber(raw, 'maxPacketBytes', 32 * 1024 * 1024, file),
+    cryptoThreads: optionalNumber(raw, 'cryptoThreads', 2, file),
+    concurrency: optionalNumber(raw, 'concurrency', defaultConcurrency, file),
+    synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
+    calendar: (raw.calendar as CalendarConfig | undefined) ?? {},
+    urgentReceiptMinutes: optionalNumber(raw, 'urgentReceiptMinutes', 30, file),
+  };
 }
 
 export interface Overrides {

@@ -4,18 +4,18 @@ import { LtError } from '../errors.js';
 import {
   brokerSettings,
   identityFiles,
-  optionalNumber,
   readConfigFile,
   requireString,
   resolvePath,
   trustFiles,
+  nodeSettings,
   type BrokerSettings,
+  type NodeSettings,
   type IdentityFiles,
   type TrustFileConfig,
 } from '../config.js';
 import { isOrganId } from '../envelope/values.js';
 import type { Organization } from '../envelope/types.js';
-import type { CalendarConfig } from '../envelope/calendar.js';
 import type { RecallPolicy } from './lifecycle.js';
 
 export interface ApiKeyConfig {
@@ -35,7 +35,7 @@ export interface EdgeApiConfig {
   rateLimit?: { max: number; timeWindow: number } | false;
 }
 
-export interface EdgeConfig extends BrokerSettings {
+export interface EdgeConfig extends BrokerSettings, NodeSettings {
   /** This agency's organ id: its certificate UID and the From of everything it sends. */
   organId: string;
   /** The From block written into outgoing packets. */
@@ -48,17 +48,8 @@ export interface EdgeConfig extends BrokerSettings {
   dataDir: string;
   identity: IdentityFiles;
   trust: TrustFileConfig;
-  maxPacketBytes: number;
-  cryptoThreads: number;
-  /** Incoming packets handled at the same time. Default 4. */
-  concurrency: number;
-  synchronous: 'normal' | 'full';
   /** REST adapter; absent = no HTTP server. Env LT_API_PORT overrides the port. */
   api?: EdgeApiConfig;
-  /** Holidays and compensatory working days added to (or replacing) the shipped Vietnamese list. */
-  calendar: CalendarConfig;
-  /** Receipt deadline of urgent documents, in minutes after arrival. Default 30. */
-  urgentReceiptMinutes: number;
   /** Answer recalls automatically ("accept": 15, or 16 when completed) or let a clerk ("manual"). */
   recallPolicy: RecallPolicy;
   /** ClamAV daemon that scans attachments before signing: a socket path or tcp://host:port. Env LT_CLAMD. */
@@ -91,6 +82,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
       : undefined;
   return {
     ...broker,
+    ...nodeSettings(raw, file, 4),
     organId,
     organization,
     hubOrganId,
@@ -98,13 +90,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
     dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : `var/edge-${organId}`)),
     identity: identityFiles(raw.identity, baseDir, file),
     trust: trustFiles(raw.trust, baseDir, file),
-    maxPacketBytes: optionalNumber(raw, 'maxPacketBytes', 32 * 1024 * 1024, file),
-    cryptoThreads: optionalNumber(raw, 'cryptoThreads', 2, file),
-    concurrency: optionalNumber(raw, 'concurrency', 4, file),
-    synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
     ...(api ? { api } : {}),
-    calendar: (raw.calendar as CalendarConfig | undefined) ?? {},
-    urgentReceiptMinutes: optionalNumber(raw, 'urgentReceiptMinutes', 30, file),
     recallPolicy: raw.recallPolicy === 'manual' ? 'manual' : 'accept',
     ...(env.LT_CLAMD || typeof raw.clamd === 'string' ? { clamd: env.LT_CLAMD ?? (raw.clamd as string) } : {}),
   };

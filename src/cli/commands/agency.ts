@@ -1,6 +1,7 @@
 import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command } from '../command.js';
 import { LtError } from '../../errors.js';
 import { writeOutput } from '../../files.js';
+import { withHubDatabase } from '../open-node.js';
 
 const USAGE = 'lienthong agency add|list|suspend|resume|remove ... --config hub.json';
 
@@ -48,17 +49,12 @@ Options:
       const [action, organId, ...extra] = positionals;
       if (!action) throw new LtError('USAGE', `give an action: ${USAGE}`);
       if (extra.length > 0) throw new LtError('USAGE', `unexpected argument "${extra[0]}"`);
-      const { loadHubConfig, hubDatabasePath } = await import('../../hub/config.js');
-      const { openDatabase } = await import('../../store/db.js');
-      const { HUB_MIGRATIONS } = await import('../../store/migrations/hub.js');
       const { ManagementClient } = await import('../../broker/management.js');
       const { resourceNames } = await import('../../broker/names.js');
       const provisioning = await import('../../hub/provisioning.js');
       const { Directory } = await import('../../hub/directory.js');
-      const config = await loadHubConfig(requireOption(values.config, '--config'), io.env);
-      const db = openDatabase(hubDatabasePath(config), HUB_MIGRATIONS, { synchronous: config.synchronous });
-      const ctx = { db, api: new ManagementClient(config.management), names: resourceNames(config.prefix), actor: `cli:${io.env.USER ?? 'operator'}` };
-      try {
+      return await withHubDatabase(values.config, io, async (db, config) => {
+        const ctx = { db, api: new ManagementClient(config.management), names: resourceNames(config.prefix), actor: `cli:${io.env.USER ?? 'operator'}` };
         const needId = (): string => {
           if (!organId) throw new LtError('USAGE', `"agency ${action}" needs an organ id`);
           return organId;
@@ -110,9 +106,7 @@ Options:
           default:
             throw new LtError('USAGE', `unknown action "${action}": ${USAGE}`);
         }
-      } finally {
-        db.close();
-      }
+      });
     } catch (error) {
       return reportError(io, 'agency', error);
     }

@@ -1,6 +1,7 @@
 import { EXIT_FAILED, EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command } from '../command.js';
 import { LtError } from '../../errors.js';
 import { readInput, writeOutput } from '../../files.js';
+import { withHubDatabase } from '../open-node.js';
 
 export const auditCommand: Command = {
   name: 'audit',
@@ -54,12 +55,7 @@ Options:
       }
       if (action !== 'verify' && action !== 'export') throw new LtError('USAGE', 'the actions are verify, export and check');
       if (file) throw new LtError('USAGE', `unexpected argument "${file}"`);
-      const { loadHubConfig, hubDatabasePath } = await import('../../hub/config.js');
-      const { openDatabase } = await import('../../store/db.js');
-      const { HUB_MIGRATIONS } = await import('../../store/migrations/hub.js');
-      const config = await loadHubConfig(requireOption(values.config, '--config'), io.env);
-      const db = openDatabase(hubDatabasePath(config), HUB_MIGRATIONS);
-      try {
+      return await withHubDatabase(values.config, io, async (db, config) => {
         if (action === 'verify') {
           const { verifyAuditChain } = await import('../../store/audit.js');
           const check = verifyAuditChain(db);
@@ -80,9 +76,7 @@ Options:
         await writeOutput(out, `${JSON.stringify(bundle, null, 1)}\n`);
         io.stdout.write(`wrote ${out}: ${bundle.rows.length} audit rows, signed by the hub\n`);
         return EXIT_OK;
-      } finally {
-        db.close();
-      }
+      });
     } catch (error) {
       return reportError(io, 'audit', error);
     }

@@ -1,4 +1,5 @@
-import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command } from '../command.js';
+import { EXIT_OK, parseCommandArgs, reportError, writeJson, type Command } from '../command.js';
+import { withHubDatabase, withOpenEdge } from '../open-node.js';
 import { LtError } from '../../errors.js';
 
 export const overdueCommand: Command = {
@@ -33,30 +34,17 @@ Options:
       if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"`);
       const now = values.at ? new Date(values.at) : new Date();
       if (Number.isNaN(now.getTime())) throw new LtError('USAGE', '--at must be an ISO date-time, e.g. 2026-11-25T17:00:00+07:00');
-      const config = requireOption(values.config, '--config');
       const { workingCalendar } = await import('../../envelope/calendar.js');
       if (values.hub) {
-        const { loadHubConfig, hubDatabasePath } = await import('../../hub/config.js');
-        const { openDatabase } = await import('../../store/db.js');
-        const { HUB_MIGRATIONS } = await import('../../store/migrations/hub.js');
         const { hubOverdue } = await import('../../hub/overdue.js');
-        const hub = await loadHubConfig(config, io.env);
-        const db = openDatabase(hubDatabasePath(hub), HUB_MIGRATIONS);
-        try {
+        return await withHubDatabase(values.config, io, async (db, hub) => {
           const agencies = hubOverdue(db, workingCalendar(hub.calendar), now, hub.urgentReceiptMinutes);
           if (values.json) writeJson(io, { at: now.toISOString(), agencies });
           else for (const a of agencies) io.stdout.write(`${a.organId}  receipts overdue ${a.receipts}, processing overdue ${a.processing}\n`);
-        } finally {
-          db.close();
-        }
-        return EXIT_OK;
+          return EXIT_OK;
+        });
       }
-      const { loadEdgeConfig } = await import('../../edge/config.js');
-      const { Edge } = await import('../../edge/edge.js');
-      const { silentLogger } = await import('../../log.js');
-      const edge = new Edge(await loadEdgeConfig(config, io.env), { log: silentLogger() });
-      try {
-        await edge.open();
+      return await withOpenEdge(values.config, io, async (edge) => {
         if (values.paper) {
           const items = edge.lifecycle.paper();
           if (values.json) writeJson(io, { items });
@@ -67,9 +55,7 @@ Options:
           else for (const i of items) io.stdout.write(`${i.kind.padEnd(10)} ${i.organId}  ${i.documentId}  due ${i.due}  (${i.stage})\n`);
         }
         return EXIT_OK;
-      } finally {
-        await edge.stop();
-      }
+      });
     } catch (error) {
       return reportError(io, 'overdue', error);
     }

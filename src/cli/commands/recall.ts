@@ -1,5 +1,6 @@
 import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command } from '../command.js';
 import { LtError } from '../../errors.js';
+import { withOpenEdge } from '../open-node.js';
 
 export const recallCommand: Command = {
   name: 'recall',
@@ -27,22 +28,16 @@ Options:
         json: { type: 'boolean' },
       });
       if (positionals.length !== 1) throw new LtError('USAGE', 'give one DOCUMENT_ID');
-      const { loadEdgeConfig } = await import('../../edge/config.js');
-      const { Edge } = await import('../../edge/edge.js');
-      const { silentLogger } = await import('../../log.js');
-      const edge = new Edge(await loadEdgeConfig(requireOption(values.config, '--config'), io.env), { log: silentLogger() });
-      try {
-        await edge.open();
+      return await withOpenEdge(values.config, io, async (edge) => {
         const result = await edge.lifecycle.recall(positionals[0] as string, {
           reason: requireOption(values.reason, '--reason'),
+          client: 'cli',
           ...(values.recipient ? { recipients: values.recipient } : {}),
         });
         if (values.json) writeJson(io, result);
-        else io.stdout.write(`recall (13) queued for ${result.packetIds.length} recipient(s) of ${positionals[0]}\n`);
+        else io.stdout.write(`recall (13) queued for ${result.recipients.join(', ')} (${positionals[0]})\n`);
         return EXIT_OK;
-      } finally {
-        await edge.stop();
-      }
+      });
     } catch (error) {
       return reportError(io, 'recall', error);
     }

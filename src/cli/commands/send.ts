@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command } from '../command.js';
+import { EXIT_OK, parseCommandArgs, reportError, writeJson, type Command } from '../command.js';
+import { withOpenEdge } from '../open-node.js';
 import { LtError } from '../../errors.js';
 import { readInput, readJsonFile } from '../../files.js';
 import type { DocumentInput } from '../../envelope/compose.js';
@@ -32,12 +33,7 @@ Options:
       if (values.packet ? positionals.length !== 0 : positionals.length !== 1) {
         throw new LtError('USAGE', 'give one META.json, or --packet FILE');
       }
-      const { loadEdgeConfig } = await import('../../edge/config.js');
-      const { Edge } = await import('../../edge/edge.js');
-      const { silentLogger } = await import('../../log.js');
-      const edge = new Edge(await loadEdgeConfig(requireOption(values.config, '--config'), io.env), { log: silentLogger() });
-      try {
-        await edge.open();
+      return await withOpenEdge(values.config, io, async (edge) => {
         let submitted;
         if (values.packet) {
           submitted = await edge.outbox.submitXml(await readInput(values.packet), 'cli');
@@ -53,9 +49,7 @@ Options:
           io.stdout.write(`queued ${submitted.documentId} as packet ${submitted.packetId} (${submitted.lane} lane)\n`);
         }
         return EXIT_OK;
-      } finally {
-        await edge.stop();
-      }
+      });
     } catch (error) {
       return reportError(io, 'send', error);
     }

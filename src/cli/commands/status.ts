@@ -1,4 +1,5 @@
-import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command } from '../command.js';
+import { EXIT_OK, parseCommandArgs, reportError, writeJson, type Command } from '../command.js';
+import { withOpenEdge } from '../open-node.js';
 import { LtError } from '../../errors.js';
 import type { RecipientCode } from '../../edge/lifecycle.js';
 
@@ -40,14 +41,10 @@ Options:
       if (!documentId || !code || positionals.length !== 2) throw new LtError('USAGE', 'give DOCUMENT_ID and CODE');
       if (!CODES.includes(code as RecipientCode)) throw new LtError('USAGE', `CODE is one of ${CODES.join(', ')}`);
       if (values.role && !['main', 'co', 'info'].includes(values.role)) throw new LtError('USAGE', '--role is main, co or info');
-      const { loadEdgeConfig } = await import('../../edge/config.js');
-      const { Edge } = await import('../../edge/edge.js');
-      const { silentLogger } = await import('../../log.js');
-      const edge = new Edge(await loadEdgeConfig(requireOption(values.config, '--config'), io.env), { log: silentLogger() });
-      try {
-        await edge.open();
+      return await withOpenEdge(values.config, io, async (edge) => {
         const result = await edge.lifecycle.act(documentId, {
           code: code as RecipientCode,
+          client: 'cli',
           ...(values.reason ? { description: values.reason } : {}),
           ...(values.unit || values.person
             ? { assignment: { ...(values.unit ? { unit: values.unit } : {}), ...(values.person ? { person: values.person } : {}), role: (values.role ?? 'main') as 'main' } }
@@ -56,9 +53,7 @@ Options:
         if (values.json) writeJson(io, result);
         else io.stdout.write(`status ${code} queued for ${documentId} (packet ${result.packetId}); now ${result.state.stage}${result.state.recall !== 'none' ? `, recall ${result.state.recall}` : ''}\n`);
         return EXIT_OK;
-      } finally {
-        await edge.stop();
-      }
+      });
     } catch (error) {
       return reportError(io, 'status', error);
     }
