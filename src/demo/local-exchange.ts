@@ -74,6 +74,8 @@ export interface LocalExchange {
   amqpUrl: string;
   hub: Hub;
   hubConfig: HubConfig;
+  /** The operators' dashboard, when `hubConfig.dashboard` is given (port 0 is bound to a free port). */
+  dashboardUrl: string | undefined;
   edges: Map<string, Edge>;
   edgeConfigs: Map<string, EdgeConfig>;
   /** The edge of an agency (throws when there is none). */
@@ -131,6 +133,7 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
   const hub = new Hub(hubConfig, { log, ...options.hubOptions });
   const edges = new Map<string, Edge>();
   const edgeConfigs = new Map<string, EdgeConfig>();
+  let dashboard: { url: string; close(): Promise<void> } | undefined;
 
   const exchange: LocalExchange = {
     prefix,
@@ -140,6 +143,9 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
     amqpUrl,
     hub,
     hubConfig,
+    get dashboardUrl() {
+      return dashboard?.url;
+    },
     edges,
     edgeConfigs,
     edge(organId) {
@@ -183,13 +189,21 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
     async stop(stopOptions = {}) {
       for (const edge of edges.values()) await edge.stop().catch(() => {});
       edges.clear();
+      await dashboard?.close().catch(() => {});
       await hub.stop().catch(() => {});
       if (!stopOptions.keepBroker) await deleteDeployment(api, names).catch(() => {});
       if (ownDir && !stopOptions.keepFiles) rmSync(dir, { recursive: true, force: true });
     },
   };
   try {
-    if (options.startHub !== false) await hub.start();
+    if (options.startHub !== false) {
+      if (hubConfig.dashboard) {
+        const { startHubWithDashboard } = await import('../dashboard/server.js');
+        dashboard = await startHubWithDashboard(hub, options.hubOptions?.clock);
+      } else {
+        await hub.start();
+      }
+    }
     for (const spec of options.agencies) await exchange.addAgency(spec);
   } catch (error) {
     await exchange.stop();

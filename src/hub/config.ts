@@ -5,20 +5,20 @@ import {
   DEFAULT_MANAGEMENT_URL,
   brokerSettings,
   identityFiles,
-  optionalNumber,
   readConfigFile,
   requireString,
   resolvePath,
   trustFiles,
+  nodeSettings,
   type BrokerSettings,
+  type NodeSettings,
   type IdentityFiles,
   type TrustFileConfig,
 } from '../config.js';
 import { isOrganId } from '../envelope/values.js';
-import type { CalendarConfig } from '../envelope/calendar.js';
 import type { ManagementOptions } from '../broker/management.js';
 
-export interface HubConfig extends BrokerSettings {
+export interface HubConfig extends BrokerSettings, NodeSettings {
   /** The hub's own organ id: its certificate's UID, the From of the bounces it signs. */
   organId: string;
   organName: string;
@@ -28,18 +28,6 @@ export interface HubConfig extends BrokerSettings {
   dataDir: string;
   identity: IdentityFiles;
   trust: TrustFileConfig;
-  /** Largest packet accepted, bytes. Default 32 MiB. */
-  maxPacketBytes: number;
-  /** Worker threads for signature checks. Default 2. */
-  cryptoThreads: number;
-  /** Packets routed at the same time. Default 8. */
-  concurrency: number;
-  /** "normal" (default) or "full" SQLite synchronous mode. */
-  synchronous: 'normal' | 'full';
-  /** Holidays and compensatory working days added to (or replacing) the shipped Vietnamese list. */
-  calendar: CalendarConfig;
-  /** Receipt deadline of urgent documents, in minutes after arrival. Default 30. */
-  urgentReceiptMinutes: number;
   /** The operators' web dashboard and /metrics; absent = not served. Env LT_DASHBOARD_PORT. */
   dashboard?: DashboardConfig;
 }
@@ -51,6 +39,8 @@ export interface DashboardConfig {
   staleAfterMinutes: number;
   /** Mark the session cookie Secure (behind HTTPS). Default false. */
   secureCookies: boolean;
+  /** When set, /metrics needs `Authorization: Bearer <token>`; absent = public. Env LT_METRICS_TOKEN. */
+  metricsToken?: string;
 }
 
 export async function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
@@ -64,6 +54,7 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
   const management = (raw.management ?? {}) as Partial<ManagementOptions>;
   return {
     ...brokerSettings(raw, env),
+    ...nodeSettings(raw, file, 8),
     organId,
     organName: typeof raw.organName === 'string' ? raw.organName : 'lienthong hub',
     management: {
@@ -75,24 +66,20 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
     dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : 'var/hub')),
     identity: identityFiles(raw.identity, baseDir, file),
     trust: trustFiles(raw.trust, baseDir, file),
-    maxPacketBytes: optionalNumber(raw, 'maxPacketBytes', 32 * 1024 * 1024, file),
-    cryptoThreads: optionalNumber(raw, 'cryptoThreads', 2, file),
-    concurrency: optionalNumber(raw, 'concurrency', 8, file),
-    synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
-    calendar: (raw.calendar as CalendarConfig | undefined) ?? {},
-    urgentReceiptMinutes: optionalNumber(raw, 'urgentReceiptMinutes', 30, file),
     ...dashboardConfig(raw.dashboard as Partial<DashboardConfig> | undefined, env),
   };
 }
 
 function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.ProcessEnv): { dashboard?: DashboardConfig } {
   if (!raw && !env.LT_DASHBOARD_PORT) return {};
+  const metricsToken = env.LT_METRICS_TOKEN ?? raw?.metricsToken;
   return {
     dashboard: {
       host: raw?.host ?? '127.0.0.1',
       port: env.LT_DASHBOARD_PORT ? Number(env.LT_DASHBOARD_PORT) : (raw?.port ?? 8090),
       staleAfterMinutes: raw?.staleAfterMinutes ?? 30,
       secureCookies: raw?.secureCookies ?? false,
+      ...(metricsToken ? { metricsToken } : {}),
     },
   };
 }

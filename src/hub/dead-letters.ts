@@ -89,7 +89,8 @@ export interface DeadLetterDeps {
   db: Db;
   blobs: BlobStore;
   names: ResourceNames;
-  publisher: ConfirmPublisher;
+  /** The hub's publisher (replays need the broker; listing does not). */
+  publisher: () => ConfirmPublisher;
   /** The router's handler, for packets that died in the hub's inbound queues. */
   route: (delivery: Delivery) => Promise<Verdict>;
   clock: () => Date;
@@ -171,7 +172,7 @@ export class DeadLetters {
       outcome = 'routed again';
     } else {
       const { userId: _ignored, ...rest } = properties; // only the original publisher may carry its user-id
-      await this.deps.publisher.publish({
+      await this.deps.publisher().publish({
         exchange: this.deps.names.deliver,
         routingKey: row.routing_key ?? '',
         content,

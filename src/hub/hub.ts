@@ -47,7 +47,9 @@ export class Hub {
   private consumer: LaneConsumer | undefined;
   private deadLetterConsumer: LaneConsumer | undefined;
   private publisher: ConfirmPublisher | undefined;
-  private deadLettersInstance: DeadLetters | undefined;
+  private router: Router | undefined;
+  /** Dead letters collected from the broker, to list, replay or discard. */
+  readonly deadLetters: DeadLetters;
 
   constructor(
     readonly config: HubConfig,
@@ -60,6 +62,21 @@ export class Hub {
     this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
     this.management = new ManagementClient(config.management);
     this.metrics = new HubMetrics({ db: this.db, api: this.management, names: this.names });
+    // Listing works from the start; replaying needs the broker and the router.
+    this.deadLetters = new DeadLetters({
+      db: this.db,
+      blobs: this.blobs,
+      names: this.names,
+      publisher: () => this.started(this.publisher),
+      route: (delivery) => this.started(this.router).handle(delivery),
+      clock: options.clock ?? (() => new Date()),
+      log: this.log,
+    });
+  }
+
+  private started<T>(part: T | undefined): T {
+    if (!part) throw new LtError('BROKER_UNREACHABLE', 'the hub is not connected to the broker yet; try again in a moment');
+    return part;
   }
 
   async start(): Promise<void> {
@@ -79,7 +96,7 @@ export class Hub {
         for (const agency of this.directory.list({ status: 'suspended' })) await declareAgencyQueues(channel, names, agency.organId);
       },
     });
-    const router = new Router({
+    const router = (this.router = new Router({
       db: this.db,
       blobs: this.blobs,
       pool: this.pool,
@@ -94,7 +111,7 @@ export class Hub {
         this.metrics.observe(outcome);
         this.options.onRouted?.(outcome);
       },
-    });
+    }));
     this.consumer = new LaneConsumer({
       name: 'hub-router',
       queues: [
@@ -109,20 +126,11 @@ export class Hub {
       onError: (error, delivery) =>
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'routing failed; the packet will be redelivered'),
     });
-    this.deadLettersInstance = new DeadLetters({
-      db: this.db,
-      blobs: this.blobs,
-      names,
-      publisher: this.publisher,
-      route: router.handle,
-      clock: this.options.clock ?? (() => new Date()),
-      log: this.log,
-    });
     this.deadLetterConsumer = new LaneConsumer({
       name: 'hub-dead-letters',
       queues: [{ queue: names.deadLetters, lane: 'normal', prefetch: 16 }],
       concurrency: 1,
-      handler: this.deadLettersInstance.collect,
+      handler: this.deadLetters.collect,
       topology: (channel) => declareHubTopology(channel, names),
       onError: (error) => this.log.error({ err: error }, 'collecting a dead letter failed; it stays in the queue'),
     });
@@ -144,12 +152,6 @@ export class Hub {
     } finally {
       await channel.close().catch(() => {});
     }
-  }
-
-  /** Dead letters collected from the broker, to list, replay or discard. */
-  get deadLetters(): DeadLetters {
-    if (!this.deadLettersInstance) throw new LtError('INTERNAL', 'the hub is not started');
-    return this.deadLettersInstance;
   }
 
   async stop(): Promise<void> {

@@ -200,7 +200,9 @@ export function usageReport(db: Db, calendar: WorkingCalendar, period: { from: D
 
 export function usageCsv(rows: readonly UsageRow[]): string {
   const cell = (v: string | number | null): string => {
-    const text = v === null ? '' : typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : v;
+    let text = v === null ? '' : typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : v;
+    // A name starting with = + - @ would be a live formula in a spreadsheet (CSV injection).
+    if (typeof v === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
     return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
   const header = ['organ_id', 'name', 'sent', 'received', 'receipts_on_time', 'on_time_rate', 'average_hours_to_accept', 'overdue'];

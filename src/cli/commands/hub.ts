@@ -15,7 +15,9 @@ and routes it to each recipient, bouncing what cannot be delivered with a status
 hub. Logs are JSON lines on stdout. See README "Configuration" for the file and the
 environment variables (AMQP_URL, LT_PREFIX, LT_DATA_DIR, LT_MANAGEMENT_URL, ...).
 
-With "dashboard" configured, the hub also serves the operators' web dashboard and /metrics.
+With "dashboard" configured ({host, port, staleAfterMinutes, secureCookies, metricsToken}; env
+LT_DASHBOARD_PORT, 0 = any free port, LT_METRICS_TOKEN), the hub also serves the operators' web
+dashboard and /metrics in the same process, and logs "dashboard listening on <url>" at start.
 "user add" creates a dashboard login: operators may suspend agencies and replay or discard dead
 letters, viewers only look. The password is read from standard input with --password-stdin,
 otherwise one is generated and shown once.
@@ -37,8 +39,12 @@ Options:
       const { loadHubConfig } = await import('../../hub/config.js');
       const { Hub } = await import('../../hub/hub.js');
       const hub = new Hub(await loadHubConfig(requireOption(values.config, '--config'), io.env));
-      await hub.start();
-      await runUntilSignal(io, 'hub', () => hub.stop());
+      const { startHubWithDashboard } = await import('../../dashboard/server.js');
+      const dashboard = await startHubWithDashboard(hub);
+      await runUntilSignal(io, 'hub', async () => {
+        await dashboard?.close().catch(() => {});
+        await hub.stop();
+      });
       return EXIT_OK;
     } catch (error) {
       return reportError(io, 'hub', error);

@@ -1,0 +1,229 @@
+/**
+ * The operators' dashboard in a real browser (Debian's Chromium driven by playwright-core)
+ * over a real exchange: the hub with its dashboard on 127.0.0.1:<free port>, edges for three
+ * agencies and a fourth provisioned but not running, real documents and statuses through
+ * RabbitMQ, and a dead letter made the way a stranger would make one (a packet published to
+ * the submit exchange without a user-id: the hub dead-letters it as SENDER_UNKNOWN and
+ * collects it). In the browser: log in, read the overview (and watch it refresh itself), find
+ * a document and read its recipients' timelines, try to replay the dead letter (the router
+ * refuses it again) and discard it, download the usage CSV, switch to English.
+ *
+ * On failure, screenshots of the page go to a temporary directory whose path is printed.
+ * LT_UPDATE_SCREENSHOTS=1 also writes docs/dashboard-overview.png (the overview at laptop
+ * size, as the README shows it); LT_DASHBOARD_SHOTS=<dir> saves every page visited, for a
+ * look at the layout. Needs /usr/bin/chromium (`apt-get install -y chromium`).
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import t from 'tap';
+import { addUser } from '../../src/hub/users.js';
+import { A, B, agency, hubDeliveries, letter, openExchange, stageAt, waitFor } from '../helpers/exchange.js';
+import { REPO } from '../helpers/pki.js';
+
+const CHROMIUM = process.env.LT_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ICT = '000.00.14.H12'; // Sở Thông tin và Truyền thông (ECDSA certificate)
+const CITY = '000.00.31.H12'; // UBND thành phố Cà Mau: provisioned, its edge never started
+const UNKNOWN = '000.00.77.H12'; // in no directory: bounced
+const PASSWORD = 'operator-password-for-the-browser';
+
+if (!existsSync(CHROMIUM)) {
+  t.fail(`${CHROMIUM} is missing: install Debian's Chromium ("apt-get install -y chromium"; .ci/run does) or set LT_CHROMIUM`);
+} else {
+  t.test('an operator runs the dashboard in Chromium over a real exchange', async (t) => {
+    const { exchange } = await openExchange(t, [agency(A), agency(B), agency(ICT), agency(CITY, { start: false })], {
+      prefixBase: 'lt-dash',
+      hubConfig: { dashboard: { host: '127.0.0.1', port: 0, staleAfterMinutes: 30, secureCookies: false } },
+    });
+    const url = exchange.dashboardUrl;
+    if (!url) throw new Error('the hub did not start its dashboard');
+    t.match(url, /^http:\/\/127\.0\.0\.1:\d+$/, 'port 0 bound to a real port');
+    addUser(exchange.hub.db, { name: 'operator', role: 'operator', password: PASSWORD }, 'test');
+
+    // Traffic: A → B (accepted by B), A → B, CITY (its edge is down) and UNKNOWN (bounced), B → A, ICT → A.
+    const a = exchange.edge(A);
+    const b = exchange.edge(B);
+    const first = await a.outbox.submitDocument(letter([B], 125), 'test');
+    const second = await a.outbox.submitDocument(letter([B, CITY, UNKNOWN], 126), 'test');
+    const third = await b.outbox.submitDocument(letter([A], 127, { code: { codeNumber: '127', codeNotation: 'STC-NS' } }), 'test');
+    const fourth = await exchange.edge(ICT).outbox.submitDocument(letter([A], 128, { code: { codeNumber: '128', codeNotation: 'STTTT-VP' } }), 'test');
+    await waitFor('B received the first document (01)', () => stageAt(a, first.documentId, B) === '01');
+    await b.lifecycle.act(first.documentId, { code: '03' });
+    await waitFor("the hub saw B's 03", () => hubDeliveries(exchange, first.documentId)[0]?.stage === '03');
+    await waitFor('the other documents arrived', () => stageAt(a, second.documentId, B) === '01' && stageAt(b, third.documentId, A) === '01' && stageAt(exchange.edge(ICT), fourth.documentId, A) === '01');
+
+    // A dead letter: a packet without user-id on the submit exchange, published as the broker admin.
+    const connection = await amqp.connect(exchange.amqpUrl);
+    try {
+      const channel = await connection.createConfirmChannel();
+      channel.publish(exchange.names.submit, 'normal', Buffer.from('<edXML>not from any agency</edXML>'), {
+        persistent: true,
+        messageId: randomUUID(),
+        type: 'edoc',
+        headers: { 'x-lt-from': '000.00.77.H12', 'x-lt-document-id': '000.00.77.H12,2026/01/01,1/XX' },
+      });
+      await channel.waitForConfirms();
+      await channel.close();
+    } finally {
+      await connection.close();
+    }
+    await waitFor('the hub collected the dead letter', () => exchange.hub.deadLetters.list({ status: 'pending' }).total === 1, { timeoutMs: 30_000 });
+    const deadLetter = exchange.hub.deadLetters.list().items[0];
+    t.match(deadLetter, { queue: exchange.names.hubInbound.normal, reason: 'rejected', sender: '000.00.77.H12' });
+
+    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true, locale: 'vi-VN' });
+    const page: Page = await context.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    let shots = 0;
+    const shot = async (name: string): Promise<void> => {
+      const dir = process.env.LT_DASHBOARD_SHOTS;
+      if (!dir) return;
+      mkdirSync(dir, { recursive: true });
+      await page.screenshot({ path: join(dir, `${String(++shots).padStart(2, '0')}-${name}.png`), fullPage: true });
+    };
+    t.teardown(async () => {
+      if (!t.passing()) {
+        const dir = mkdtempSync(join(tmpdir(), 'lt-dashboard-failure-'));
+        for (const [i, p] of context.pages().entries()) await p.screenshot({ path: join(dir, `page-${i}.png`), fullPage: true }).catch(() => {});
+        console.error(`# dashboard-browser: screenshots of the failed run in ${dir} (last URL ${page.url()})`);
+      }
+      await browser.close();
+    });
+
+    // Log in.
+    await page.goto(`${url}/`);
+    t.match(page.url(), /\/login\?expired=1&next=%2F$/, 'sent to the login page');
+    await page.getByLabel('Tên đăng nhập').fill('operator');
+    await page.getByLabel('Mật khẩu').fill('wrong password!');
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.getByText('Tên đăng nhập hoặc mật khẩu không đúng.').waitFor();
+    await page.getByLabel('Mật khẩu').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.waitForURL(`${url}/`);
+    const cookies = await context.cookies();
+    t.match(cookies.find((c) => c.name === 'lt_session'), { httpOnly: true, sameSite: 'Strict' }, 'the session cookie');
+
+    // The overview: the day's figures, the queues of both lanes, CITY's edge not consuming.
+    const stat = (field: string) => page.locator(`.stats [data-field="${field}"]`);
+    t.equal(await stat('routedToday').textContent(), '4');
+    t.equal(await stat('deadLettersPending').textContent(), '1');
+    t.equal(await stat('bouncedToday').textContent(), '1', 'the copy of 126 for an agency this hub does not know');
+    t.equal(await stat('inFlight').textContent(), '1', "CITY's copy of document 126 has no receipt");
+    const cityRow = page.locator('#queue-rows tr', { hasText: CITY });
+    // Quorum queue statistics reach the management API a few seconds after the queues exist;
+    // the page redraws itself every 5 s until they are there.
+    await cityRow.getByText('Không có kết nối nhận').waitFor({ timeout: 30_000 });
+    await page.locator('#queue-rows tr', { hasText: A }).getByText('Đang nhận').waitFor({ timeout: 30_000 });
+    await page.locator('#stale').getByText(CITY).waitFor();
+    t.notOk(await page.locator('#stale').getByText(A).count(), 'A is not listed as silent');
+    t.ok(await page.locator('#broker-error').isHidden(), 'the broker API answers');
+
+    await shot('overview');
+    if (process.env.LT_UPDATE_SCREENSHOTS === '1') {
+      // Let the broker's statistics settle (each edge has taken what was waiting for it).
+      await page
+        .waitForFunction((city) => Array.from(document.querySelectorAll('#queue-rows tr')).every((tr) => tr.textContent?.includes(city) || !tr.querySelector('td.waiting')), CITY, {
+          timeout: 30_000,
+        })
+        .catch(() => {});
+      mkdirSync(join(REPO, 'docs'), { recursive: true });
+      await page.screenshot({ path: join(REPO, 'docs', 'dashboard-overview.png'), fullPage: true });
+      t.comment('wrote docs/dashboard-overview.png');
+    }
+
+    // Live: a new document shows up without reloading the page.
+    const updated = await page.locator('#updated').textContent();
+    await a.outbox.submitDocument(letter([B], 129), 'test');
+    await page.locator('.stats [data-field="routedToday"]', { hasText: /^5$/ }).waitFor({ timeout: 30_000 });
+    t.not(await page.locator('#updated').textContent(), updated, 'the "updated at" time moved on');
+
+    // Find document 125 and read its timeline.
+    await page.getByRole('link', { name: 'Văn bản', exact: true }).click();
+    await page.getByLabel('Tìm theo mã văn bản, số ký hiệu hoặc trích yếu').fill('125/UBND-VP');
+    await page.getByRole('button', { name: 'Tìm' }).click();
+    await shot('documents');
+    await page.getByRole('link', { name: '125/UBND-VP' }).click();
+    await page.waitForURL(/\/document\?id=/);
+    t.equal(await page.locator('dd.id').textContent(), first.documentId);
+    const bCard = page.locator(`article[data-recipient="${B}"]`);
+    t.equal(await bCard.locator('[data-stage]').textContent(), 'Đã tiếp nhận (03)');
+    t.same(await bCard.locator('.timeline li strong').allTextContents(), ['Đã chuyển đến', 'Đã đến (01)', 'Đã tiếp nhận (03)']);
+    await shot('document');
+    await page.goto(`${url}/document?id=${encodeURIComponent(second.documentId)}`);
+    await shot('document-bounced');
+    t.equal(await page.locator(`article[data-recipient="${CITY}"] [data-stage]`).textContent(), 'Đã chuyển đến', 'CITY: delivered, no receipt');
+    t.equal(await page.locator(`article[data-recipient="${B}"] [data-stage]`).textContent(), 'Đã đến (01)');
+    t.equal(await page.locator(`article[data-recipient="${UNKNOWN}"] [data-stage]`).textContent(), 'Bị trả lại');
+    t.match(await page.locator(`article[data-recipient="${UNKNOWN}"] .note`).textContent(), /not connected to this hub/, "the bounce's reason");
+
+    // The dead letter: replay (the router refuses it again), then discard it.
+    await page.getByRole('link', { name: 'Gói tin lỗi', exact: true }).click();
+    const row = page.locator(`tr[data-dead-letter="${deadLetter?.id}"]`);
+    await shot('dead-letters');
+    t.match(await row.textContent(), /rejected/);
+    t.match(await row.textContent(), new RegExp(exchange.names.hubInbound.normal.replace(/\./g, '\\.')));
+    await row.getByRole('button', { name: 'Phát lại' }).click();
+    await page.getByText(/the router refused the packet again/).waitFor();
+    await shot('replay-refused');
+    await page.getByRole('link', { name: 'Quay lại' }).click();
+    await row.getByRole('button', { name: 'Hủy', exact: true }).click();
+    await page.getByText(`Đã hủy gói tin lỗi #${deadLetter?.id}.`).waitFor();
+    t.equal(await page.locator('tr[data-dead-letter]').count(), 0, 'nothing pending');
+    await page.getByRole('link', { name: 'Tất cả' }).click();
+    t.equal(await row.getAttribute('data-status'), 'discarded');
+    t.match(await row.textContent(), /Đã hủy[\s\S]*operator:operator/);
+    await shot('dead-letters-all');
+    t.match(exchange.hub.deadLetters.get(deadLetter?.id ?? 0), { status: 'discarded', resolvedBy: 'operator:operator' });
+
+    // The usage report of this month, and its CSV.
+    await page.getByRole('link', { name: 'Báo cáo', exact: true }).click();
+    const aRow = page.locator(`table.report tr[data-organ-id="${A}"]`);
+    t.equal(await aRow.locator('[data-field="sent"]').textContent(), '3');
+    t.equal(await aRow.locator('[data-field="received"]').textContent(), '2');
+    t.equal(await page.locator(`table.report tr[data-organ-id="${B}"] [data-field="received"]`).textContent(), '3');
+    t.ok(await page.locator('figure.chart svg').isVisible(), 'the chart');
+    await shot('report');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#csv-link').click()]);
+    t.match(download.suggestedFilename(), /^lienthong-usage-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = readFileSync((await download.path()) as string, 'utf8');
+    const lines = csv.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+    t.equal(lines[0], 'organ_id,name,sent,received,receipts_on_time,on_time_rate,average_hours_to_accept,overdue');
+    t.match(lines.find((l) => l.startsWith(`${A},`)), /^000\.00\.01\.H12,Văn phòng UBND tỉnh Cà Mau,3,2,2,1,,0$/);
+    t.match(lines.find((l) => l.startsWith(`${B},`)), /^000\.00\.05\.H12,Sở Tài chính tỉnh Cà Mau,1,3,3,1,[0-9.]+,0$/);
+    t.match(lines.find((l) => l.startsWith(`${CITY},`)), /^000\.00\.31\.H12,UBND thành phố Cà Mau,0,1,0,0,,0$/);
+
+    // English.
+    await page.getByRole('button', { name: 'EN', exact: true }).click();
+    await page.getByRole('heading', { name: 'Usage report' }).waitFor();
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    await page.getByText('Documents routed today').waitFor();
+    await shot('overview-en');
+    await page.getByRole('link', { name: 'Agencies', exact: true }).click();
+    await shot('agencies-en');
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    t.equal(await page.locator('html').getAttribute('lang'), 'en');
+    await page.getByRole('button', { name: 'VI', exact: true }).click();
+    await page.getByText('Văn bản đã chuyển hôm nay').waitFor();
+
+    // A phone: the same overview fits a narrow screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    t.ok(width <= 390, `no horizontal scrolling of the page on a phone (${width} px)`);
+    await shot('overview-phone');
+    for (const path of ['/agencies', '/reports', `/document?id=${encodeURIComponent(second.documentId)}`]) {
+      await page.goto(`${url}${path}`);
+      t.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, `${path} fits a phone`);
+      await shot(`phone-${path.slice(1, 9).replace(/\W/g, '')}`);
+    }
+
+    await page.getByRole('button', { name: 'Đăng xuất' }).click();
+    await page.getByText('Đã đăng xuất.').waitFor();
+    t.equal((await context.cookies()).find((c) => c.name === 'lt_session'), undefined, 'the cookie is gone');
+  });
+}
