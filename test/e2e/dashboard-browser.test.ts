@@ -21,7 +21,11 @@ import amqp from 'amqplib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
 import { addUser } from '../../src/hub/users.js';
-import { A, B, agency, hubDeliveries, letter, openExchange, stageAt, waitFor } from '../helpers/exchange.js';
+import { A, B, agency, documentPacket, hubDeliveries, letter, openExchange, signAs, stageAt, waitFor } from '../helpers/exchange.js';
+import { publishOptions } from '../../src/broker/message.js';
+import { withCredentials } from '../../src/broker/connection.js';
+import { agencyPermissions } from '../../src/broker/topology.js';
+import { addAgency } from '../../src/hub/provisioning.js';
 import { REPO } from '../helpers/pki.js';
 
 const CHROMIUM = process.env.LT_CHROMIUM ?? '/usr/bin/chromium';
@@ -29,6 +33,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-ne
 const ICT = '000.00.14.H12'; // Sở Thông tin và Truyền thông (ECDSA certificate)
 const CITY = '000.00.31.H12'; // UBND thành phố Cà Mau: provisioned, its edge never started
 const UNKNOWN = '000.00.77.H12'; // in no directory: bounced
+const LATE = '000.21.31.H12'; // UBND phường 5: its edge sends before the operator registers it
 const PASSWORD = 'operator-password-for-the-browser';
 
 if (!existsSync(CHROMIUM)) {
@@ -75,6 +80,30 @@ if (!existsSync(CHROMIUM)) {
     const deadLetter = exchange.hub.deadLetters.list().items[0];
     t.match(deadLetter, { queue: exchange.names.hubInbound.normal, reason: 'rejected', sender: '000.00.77.H12' });
 
+    // A dead letter worth replaying: a ward's edge that sent before the operator registered its
+    // agency (its broker user was made by hand); once registered, the replay routes it.
+    const brokerUser = exchange.names.agencyUser(LATE);
+    await exchange.api.putUser(brokerUser, 'made-by-hand-before-registration');
+    await exchange.api.setPermissions(brokerUser, agencyPermissions(exchange.names, LATE));
+    const early = documentPacket(LATE, [B], 129, { code: { codeNumber: '129', codeNotation: 'UBND-P5' } });
+    const earlyId = randomUUID();
+    const ward = await amqp.connect(withCredentials(exchange.amqpUrl, brokerUser, 'made-by-hand-before-registration'));
+    try {
+      const channel = await ward.createConfirmChannel();
+      channel.publish(
+        exchange.names.submit,
+        'normal',
+        Buffer.from(await signAs(early, LATE)),
+        publishOptions({ packetId: earlyId, type: 'edoc', from: LATE, to: [B], priority: '0', documentId: early.kind === 'document' ? early.documentId : '', lane: 'normal', userId: brokerUser }),
+      );
+      await channel.waitForConfirms();
+      await channel.close();
+    } finally {
+      await ward.close();
+    }
+    const lateLetter = await waitFor('the hub dead-lettered the early packet', () => exchange.hub.deadLetters.list({ status: 'pending' }).items.find((d) => d.packetId === earlyId), { timeoutMs: 30_000 });
+    await addAgency({ db: exchange.hub.db, api: exchange.api, names: exchange.names, actor: 'test' }, { organId: LATE, name: 'UBND phường 5, thành phố Cà Mau' });
+
     const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true, locale: 'vi-VN' });
     const page: Page = await context.newPage();
@@ -111,7 +140,7 @@ if (!existsSync(CHROMIUM)) {
     // The overview: the day's figures, the queues of both lanes, CITY's edge not consuming.
     const stat = (field: string) => page.locator(`.stats [data-field="${field}"]`);
     t.equal(await stat('routedToday').textContent(), '4');
-    t.equal(await stat('deadLettersPending').textContent(), '1');
+    t.equal(await stat('deadLettersPending').textContent(), '2');
     t.equal(await stat('bouncedToday').textContent(), '1', 'the copy of 126 for an agency this hub does not know');
     t.equal(await stat('inFlight').textContent(), '1', "CITY's copy of document 126 has no receipt");
     const cityRow = page.locator('#queue-rows tr', { hasText: CITY });
@@ -161,8 +190,18 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await page.locator(`article[data-recipient="${UNKNOWN}"] [data-stage]`).textContent(), 'Bị trả lại');
     t.match(await page.locator(`article[data-recipient="${UNKNOWN}"] .note`).textContent(), /not connected to this hub/, "the bounce's reason");
 
-    // The dead letter: replay (the router refuses it again), then discard it.
+    // The early packet: replayed now that its agency is registered, and delivered.
     await page.getByRole('link', { name: 'Gói tin lỗi', exact: true }).click();
+    const lateRow = page.locator(`tr[data-dead-letter="${lateLetter.id}"]`);
+    await lateRow.getByRole('button', { name: 'Phát lại' }).click();
+    await page.getByText(`Đã phát lại gói tin lỗi #${lateLetter.id}.`).waitFor();
+    await shot('replayed');
+    t.match(exchange.hub.deadLetters.get(lateLetter.id), { status: 'replayed', resolvedBy: 'operator:operator' }, 'replayed, by the operator');
+    await waitFor("the replayed document in B's inbox", () => b.document(early.kind === 'document' ? early.documentId : '') !== undefined);
+    t.pass('the replayed document reached its recipient');
+    await page.getByRole('link', { name: 'Gói tin lỗi', exact: true }).click();
+
+    // The stranger's dead letter: replay (the router refuses it again), then discard it.
     const row = page.locator(`tr[data-dead-letter="${deadLetter?.id}"]`);
     await shot('dead-letters');
     t.match(await row.textContent(), /rejected/);

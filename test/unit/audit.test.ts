@@ -75,7 +75,7 @@ t.test('an exported bundle is signed by the hub and checks offline; any change i
   const bundle = exportAuditBundle(db, { from: new Date('2026-12-01T03:00:00Z'), to: new Date('2026-12-01T07:00:00Z') }, HUB, identity);
   t.equal(bundle.rows.length, 4, 'only the rows of the period (hours 2..5)');
   t.equal(bundle.rows[0]?.seq, 3);
-  t.equal(bundle.previousHash, db.prepare('SELECT hash FROM audit WHERE seq = 2').pluck().get(), 'linked to the row before');
+  t.equal(bundle.previousHash, (db.prepare('SELECT hash FROM audit WHERE seq = ?').get(2) as { hash: string }).hash, 'linked to the row before');
   const text = JSON.stringify(bundle);
   const good = await checkAuditBundle(text, trust);
   t.same(good.errors, []);
