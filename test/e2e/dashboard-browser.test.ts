@@ -224,7 +224,7 @@ if (!existsSync(CHROMIUM)) {
     const aRow = page.locator(`table.report tr[data-organ-id="${A}"]`);
     t.equal(await aRow.locator('[data-field="sent"]').textContent(), '3');
     t.equal(await aRow.locator('[data-field="received"]').textContent(), '2');
-    t.equal(await page.locator(`table.report tr[data-organ-id="${B}"] [data-field="received"]`).textContent(), '3');
+    t.equal(await page.locator(`table.report tr[data-organ-id="${B}"] [data-field="received"]`).textContent(), '4', "three from A's edge and the ward's replayed one");
     t.ok(await page.locator('figure.chart svg').isVisible(), 'the chart');
     await shot('report');
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#csv-link').click()]);
@@ -233,7 +233,8 @@ if (!existsSync(CHROMIUM)) {
     const lines = csv.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
     t.equal(lines[0], 'organ_id,name,sent,received,receipts_on_time,on_time_rate,average_hours_to_accept,overdue');
     t.match(lines.find((l) => l.startsWith(`${A},`)), /^000\.00\.01\.H12,Văn phòng UBND tỉnh Cà Mau,3,2,2,1,,0$/);
-    t.match(lines.find((l) => l.startsWith(`${B},`)), /^000\.00\.05\.H12,Sở Tài chính tỉnh Cà Mau,1,3,3,1,[0-9.]+,0$/);
+    t.match(lines.find((l) => l.startsWith(`${B},`)), /^000\.00\.05\.H12,Sở Tài chính tỉnh Cà Mau,1,4,4,1,[0-9.]+,0$/);
+    t.match(lines.find((l) => l.startsWith(`${LATE},`)), /^000\.21\.31\.H12,"UBND phường 5, thành phố Cà Mau",1,0,0,,,0$/, 'the ward, registered late');
     t.match(lines.find((l) => l.startsWith(`${CITY},`)), /^000\.00\.31\.H12,UBND thành phố Cà Mau,0,1,0,0,,0$/);
 
     // English.
