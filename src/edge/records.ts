@@ -120,7 +120,7 @@ const toOutbox = (r: Record<string, unknown>): OutboxRow => ({
   lastError: (r.last_error as string | null) ?? null,
 });
 
-const toDocument = (r: Record<string, unknown>): DocumentRow => ({
+const documentRowOf = (r: Record<string, unknown>): DocumentRow => ({
   documentId: r.document_id as string,
   direction: r.direction as DocumentRow['direction'],
   sender: r.sender as string,
@@ -202,7 +202,7 @@ export class EdgeRecords {
 
   /** Documents whose `column` names `documentId` (replies, updates/replacements). */
   documentsReferring(column: 'response_for' | 'related_document', documentId: string): DocumentRow[] {
-    return (this.db.prepare(`SELECT * FROM documents WHERE ${column} = ? ORDER BY created_at`).all(documentId) as Array<Record<string, unknown>>).map(toDocument);
+    return (this.db.prepare(`SELECT * FROM documents WHERE ${column} = ? ORDER BY created_at`).all(documentId) as Array<Record<string, unknown>>).map(documentRowOf);
   }
 
   /** Every document of one direction, for deadline and paper reports. */
@@ -210,17 +210,17 @@ export class EdgeRecords {
     const rows = since
       ? this.db.prepare('SELECT * FROM documents WHERE direction = ? AND created_at >= ? ORDER BY created_at').all(direction, since)
       : this.db.prepare('SELECT * FROM documents WHERE direction = ? ORDER BY created_at').all(direction);
-    return (rows as Array<Record<string, unknown>>).map(toDocument);
+    return (rows as Array<Record<string, unknown>>).map(documentRowOf);
   }
 
   document(documentId: string): DocumentRow | undefined {
     const row = this.db.prepare('SELECT * FROM documents WHERE document_id = ?').get(documentId) as Record<string, unknown> | undefined;
-    return row ? toDocument(row) : undefined;
+    return row ? documentRowOf(row) : undefined;
   }
 
   documentByPacket(packetId: string): DocumentRow | undefined {
     const row = this.db.prepare('SELECT * FROM documents WHERE packet_id = ?').get(packetId) as Record<string, unknown> | undefined;
-    return row ? toDocument(row) : undefined;
+    return row ? documentRowOf(row) : undefined;
   }
 
   listDocuments(q: DocumentQuery): { total: number; items: DocumentRow[] } {
@@ -253,7 +253,7 @@ export class EdgeRecords {
       this.db
         .prepare(`SELECT d.* FROM documents d WHERE ${clause} ORDER BY CASE d.lane WHEN 'urgent' THEN 0 ELSE 1 END, d.created_at DESC, d.rowid DESC LIMIT @limit OFFSET @offset`)
         .all(args) as Array<Record<string, unknown>>
-    ).map(toDocument);
+    ).map(documentRowOf);
     return { total, items };
   }
 
