@@ -13,6 +13,7 @@ import { readJsonFile, writeOutput } from '../files.js';
 import { isOrganId } from '../envelope/values.js';
 import { LtError } from '../errors.js';
 import * as x509 from './x509.js';
+import { UID_OID } from './certificates.js';
 
 /**
  * Always Node's own WebCrypto (native OpenSSL), passed explicitly rather than through
@@ -89,7 +90,8 @@ export const DEV_PKI_WARNING = 'DEVELOPMENT/TEST keys and certificates - NEVER u
 export const DEFAULT_DEV_PKI_DIR = 'certs-dev';
 
 /** userId (RFC 4519 `uid`), where Vietnamese agency certificates carry the organ id. */
-export const OID_UID = '0.9.2342.19200300.100.1.1';
+/** The subject attribute carrying the organ id (see certificates.ts). */
+export const OID_UID = UID_OID;
 
 export const DEFAULT_DEV_ORGANS: Required<DevOrgansInput> = {
   hub: { organId: '000.00.90.H12', name: 'Trục liên thông văn bản tỉnh Cà Mau (DEV hub)' },

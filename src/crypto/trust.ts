@@ -7,7 +7,7 @@ import * as x509 from './x509.js';
 import { LtError, type ErrorCode } from '../errors.js';
 import { readInput } from '../files.js';
 import { cryptoEngine } from './engine.js';
-import { describeName, pemBlocks, readCertificates } from './certificates.js';
+import { describeName, organIdOf, pemBlocks, readCertificates } from './certificates.js';
 
 export interface TrustStore {
   anchors: x509.X509Certificate[];
@@ -246,7 +246,7 @@ export async function assertOwnCertificate(
   now: Date,
 ): Promise<void> {
   const problems: string[] = [];
-  const uid = identity.certificate.subjectName.getField('0.9.2342.19200300.100.1.1')[0];
+  const uid = organIdOf(identity.certificate);
   if (uid !== organId) problems.push(`it is issued to ${uid ?? '(no UID)'}, not to ${organId}`);
   const chain = await validateChain(identity.certificate, identity.chain, createTrustStore(trust), now, now);
   for (const p of chain.problems) problems.push(p.message);

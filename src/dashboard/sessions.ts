@@ -7,7 +7,8 @@
  * when the user is disabled. The CSRF token of a session is an HMAC of its id: unguessable
  * without the cookie, stable across hub restarts, and it does not reveal the id.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { newSecret } from '../ids.js';
 import type { Role } from '../hub/users.js';
 import type { Db } from '../store/db.js';
 
@@ -47,7 +48,7 @@ export class Sessions {
 
   /** A new session for `user`; the returned id goes into the cookie and nowhere else. */
   create(user: { name: string; role: Role }): { id: string; session: Session } {
-    const id = randomBytes(32).toString('base64url');
+    const id = newSecret(32);
     const now = this.clock();
     const createdAt = now.toISOString();
     const expiresAt = new Date(now.getTime() + this.ttlMs).toISOString();

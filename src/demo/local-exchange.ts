@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrokerConnection, withCredentials } from '../broker/connection.js';
 
-export { withCredentials };
 import { ManagementClient, type ManagementOptions } from '../broker/management.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { deleteDeployment } from '../broker/topology.js';

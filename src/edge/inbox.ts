@@ -6,7 +6,6 @@
  */
 import type { Delivery, Verdict } from '../broker/consumer.js';
 import { readProperties } from '../broker/message.js';
-import type { Lane } from '../broker/names.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
 import type { DocumentPacket, StatusPacket } from '../envelope/types.js';
@@ -88,7 +87,7 @@ export class Inbox {
       if (first) problem = { code: first.code === 'SECRECY_MARK' ? 'PACKET_SECRET' : 'PACKET_INVALID', message: first.message };
     }
     return packet.kind === 'document'
-      ? this.receiveDocument(packetId, content, packet, delivery.lane, problem, log)
+      ? this.receiveDocument(packetId, content, packet, problem, log)
       : this.receiveStatus(packetId, content, packet, problem, props.headers, log);
   };
 
@@ -96,7 +95,6 @@ export class Inbox {
     packetId: string,
     content: Buffer,
     packet: DocumentPacket,
-    lane: Lane,
     verificationProblem: { code: string; message: string } | undefined,
     log: Logger,
   ): Promise<Verdict> {

@@ -9,7 +9,7 @@
  * acknowledged. A refusal is answered with a bounce status signed by the hub.
  */
 import type { Delivery, Verdict } from '../broker/consumer.js';
-import { publishOptions, readProperties, type PacketEnvelope } from '../broker/message.js';
+import { publishOptions, readProperties, type PacketEnvelope, type ReceivedProperties } from '../broker/message.js';
 import type { Lane, ResourceNames } from '../broker/names.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
 import type { CryptoPool } from '../crypto/pool.js';
@@ -95,7 +95,7 @@ export class Router {
     // Without a usable message-id the content hash names the packet, so redeliveries still match.
     const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', hash);
     try {
-      return await this.route(delivery, packetId, hash);
+      return await this.route(delivery, props, packetId, hash);
     } finally {
       const outcome = this.outcomes.get(packetId);
       this.outcomes.delete(packetId);
@@ -106,10 +106,8 @@ export class Router {
   /** The decision about each packet being routed, reported when its routing ends. */
   private readonly outcomes = new Map<string, RouteOutcome>();
 
-  private async route(delivery: Delivery, packetId: string, hash: string): Promise<Verdict> {
-    const { message } = delivery;
-    const props = readProperties(message);
-    const content = message.content;
+  private async route(delivery: Delivery, props: ReceivedProperties, packetId: string, hash: string): Promise<Verdict> {
+    const content = delivery.message.content;
     const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
 
     const seen = this.records.packet(packetId);

@@ -5,6 +5,30 @@
 import type { DeliveryEvent, DeliveryState, RecallState, Stage } from '../envelope/status-machine.js';
 import type { Db } from './db.js';
 
+/** The two tables of the delivery log, the same in the edge's and the hub's schema. */
+export const DELIVERY_LOG_SCHEMA = `
+-- One row per (document, recipient): the state machine of envelope/status-machine.ts.
+CREATE TABLE deliveries (
+  document_id TEXT NOT NULL REFERENCES documents (document_id),
+  recipient TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  recall TEXT NOT NULL DEFAULT 'none',
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (document_id, recipient)
+);
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  document_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  event TEXT NOT NULL,
+  packet_id TEXT,
+  description TEXT,
+  at TEXT NOT NULL
+);
+CREATE INDEX events_document ON events (document_id, recipient, id);
+`;
+
 export interface TimelineEvent {
   recipient: string;
   event: string;

@@ -5,7 +5,8 @@
  * what the outbox records as the submitter. Routes with `config: { public: true }` (health)
  * need no key; the OpenAPI pages are outside the authenticated scope.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { newSecret } from '../../ids.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { ApiKeyConfig } from '../../edge/config.js';
 import { LtError } from '../../errors.js';
@@ -30,7 +31,7 @@ interface KnownKey {
 
 /** A new random key (`lt_` + 43 base64url characters = 256 bits) and what to configure for it. */
 export function newApiKey(name: string): { key: string; entry: ApiKeyConfig } {
-  const key = `lt_${randomBytes(32).toString('base64url')}`;
+  const key = `lt_${newSecret(32)}`;
   return { key, entry: { name, sha256: hashApiKey(key) } };
 }
 

@@ -1,4 +1,5 @@
 import type { Migration } from '../db.js';
+import { DELIVERY_LOG_SCHEMA } from '../deliveries.js';
 
 /** The edge's schema: outbox, documents of both directions, per-recipient deliveries, timeline. */
 export const EDGE_MIGRATIONS: readonly Migration[] = [
@@ -46,27 +47,7 @@ CREATE TABLE documents (
 CREATE INDEX documents_direction ON documents (direction, created_at);
 CREATE INDEX documents_response_for ON documents (response_for);
 
--- One row per (document, recipient). Outgoing: each recipient; incoming: this agency.
-CREATE TABLE deliveries (
-  document_id TEXT NOT NULL REFERENCES documents (document_id),
-  recipient TEXT NOT NULL,
-  stage TEXT NOT NULL,
-  recall TEXT NOT NULL DEFAULT 'none',
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (document_id, recipient)
-);
-
-CREATE TABLE events (
-  id INTEGER PRIMARY KEY,
-  document_id TEXT NOT NULL,
-  recipient TEXT NOT NULL,
-  event TEXT NOT NULL,
-  packet_id TEXT,
-  description TEXT,
-  at TEXT NOT NULL
-);
-CREATE INDEX events_document ON events (document_id, recipient, id);
-
+${DELIVERY_LOG_SCHEMA}
 -- Every packet consumed, for de-duplication (the broker may deliver one twice).
 CREATE TABLE received_packets (
   packet_id TEXT PRIMARY KEY,

@@ -1,5 +1,6 @@
 import { AUDIT_SCHEMA } from '../audit.js';
 import type { Migration } from '../db.js';
+import { DELIVERY_LOG_SCHEMA } from '../deliveries.js';
 
 /** The hub's schema: directory, packets, per-recipient deliveries and their timeline, outbound queue, audit. */
 export const HUB_MIGRATIONS: readonly Migration[] = [
@@ -51,27 +52,7 @@ CREATE TABLE documents (
 CREATE INDEX documents_sender ON documents (sender, sent_at);
 CREATE INDEX documents_response_for ON documents (response_for);
 
--- One row per (document, recipient): the state machine of envelope/status-machine.ts.
-CREATE TABLE deliveries (
-  document_id TEXT NOT NULL REFERENCES documents (document_id),
-  recipient TEXT NOT NULL,
-  stage TEXT NOT NULL,
-  recall TEXT NOT NULL DEFAULT 'none',
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (document_id, recipient)
-);
-CREATE INDEX deliveries_recipient ON deliveries (recipient, stage);
-
-CREATE TABLE events (
-  id INTEGER PRIMARY KEY,
-  document_id TEXT NOT NULL,
-  recipient TEXT NOT NULL,
-  event TEXT NOT NULL,
-  packet_id TEXT,
-  description TEXT,
-  at TEXT NOT NULL
-);
-CREATE INDEX events_document ON events (document_id, recipient, id);
+${DELIVERY_LOG_SCHEMA}CREATE INDEX deliveries_recipient ON deliveries (recipient, stage);
 
 -- What routing decided to publish; a row stays unpublished until the broker confirmed it,
 -- so a hub that crashes between commit and publish finishes the job on redelivery.
