@@ -20,6 +20,10 @@ export const ERROR_CATALOGUE = {
   PACKET_SECRET: { status: 422, summary: 'Documents carrying a secrecy mark may not enter this system' },
   MALWARE_FOUND: { status: 422, summary: 'An attachment contains malware' },
   SCAN_FAILED: { status: 503, summary: 'The malware scanner could not scan the attachments' },
+  // Zip archives (zipped attachments, evidence archives)
+  ZIP_INVALID: { status: 422, summary: 'The file is not a well-formed zip archive' },
+  ZIP_UNSUPPORTED: { status: 422, summary: 'The zip archive uses a feature lienthong does not read: a password, a compression other than deflate, ZIP64 or several volumes' },
+  ZIP_UNSAFE: { status: 422, summary: 'The zip archive is refused as dangerous: a zip bomb, a name outside its folder, or over a size limit' },
   // Signatures and certificates
   SIG_MISSING: { status: 422, summary: 'The packet carries no XML signature' },
   SIG_MULTIPLE: { status: 422, summary: 'The packet carries more than one XML signature' },
