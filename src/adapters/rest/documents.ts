@@ -1,18 +1,21 @@
 /**
  * Documents: submit one (JSON metadata with base64 attachments, multipart/form-data with a
  * `metadata` field and file parts, or a ready unsigned edXML packet), read one with its
- * deliveries and status timeline, download its attachments and its signed packet.
+ * deliveries and status timeline, download its attachments (and the files inside zipped ones)
+ * and its signed packet.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isZip, listZip, readZipEntry } from '../../archive/zip.js';
 import type { Edge } from '../../edge/edge.js';
+import type { AttachmentRow } from '../../edge/records.js';
 import type { Submitted } from '../../edge/outbox.js';
-import type { AttachmentInput, DocumentInput } from '../../envelope/compose.js';
+import { contentTypeFor, type AttachmentInput, type DocumentInput } from '../../envelope/compose.js';
 import type { Organization } from '../../envelope/types.js';
 import { LtError } from '../../errors.js';
 import { contentDisposition, safeContentType } from './download.js';
 import { notFound, schemaViolation } from './errors.js';
 import { ref } from './schemas.js';
-import { documentPath, documentView } from './views.js';
+import { attachmentFiles, attachmentPath, documentPath, documentView, isZipMediaType } from './views.js';
 
 export interface DocumentRoutesOptions {
   edge: Edge;
@@ -33,6 +36,7 @@ export type DocumentInputJson = Omit<DocumentInput, 'from' | 'attachments'> & { 
 
 type Params = { documentId: string };
 type AttachmentParams = Params & { contentId: string };
+type AttachmentFileParams = AttachmentParams & { '*': string };
 
 export const ERRORS = { '4xx': ref('error.json'), '5xx': ref('error.json') };
 const DOCUMENT_INPUT = ref('document-input.json');
@@ -127,6 +131,32 @@ export async function readMultipart<T = DocumentInputJson>(
   return { metadata: metadata as T, files };
 }
 
+async function findAttachment(edge: Edge, documentId: string, contentId: string): Promise<{ meta: AttachmentRow; content: Buffer }> {
+  const found = await edge.attachment(documentId, contentId);
+  if (found) return found;
+  throw notFound(edge.records.document(documentId) ? `document ${documentId} has no attachment ${contentId}` : `no document ${documentId} in this edge's outbox or inbox`, { documentId });
+}
+
+/**
+ * A zipped attachment read with `read`; every archive error names the attachment. A file that
+ * is neither declared a zip nor starts like one is refused before any parsing.
+ */
+async function inZippedAttachment<T>(edge: Edge, documentId: string, contentId: string, read: (meta: AttachmentRow, content: Buffer) => T): Promise<T> {
+  const { meta, content } = await findAttachment(edge, documentId, contentId);
+  const what = `attachment ${contentId} of document ${documentId}`;
+  if (!isZipMediaType(meta.contentType) && !isZip(content)) {
+    throw new LtError('ZIP_INVALID', `${what} is ${meta.contentType ?? 'of no declared type'}, not a zip archive; download it whole from ${attachmentPath(documentId, contentId)}`, {
+      documentId,
+    });
+  }
+  try {
+    return read(meta, content);
+  } catch (error) {
+    if (error instanceof LtError) throw new LtError(error.code, `${what}: ${error.message}`, { ...error.context, documentId }, { cause: error });
+    throw error;
+  }
+}
+
 export async function documentRoutes(app: FastifyInstance, { edge, bodyLimit }: DocumentRoutesOptions): Promise<void> {
   // A ready edXML packet arrives as raw bytes: the outbox parses it with the one safe XML parser.
   app.addContentTypeParser(XML_TYPES, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
@@ -209,17 +239,63 @@ export async function documentRoutes(app: FastifyInstance, { edge, bodyLimit }: 
     },
     async (request, reply) => {
       const { documentId, contentId } = request.params;
-      const found = await edge.attachment(documentId, contentId);
-      if (!found) {
-        throw notFound(edge.records.document(documentId) ? `document ${documentId} has no attachment ${contentId}` : `no document ${documentId} in this edge's outbox or inbox`, {
-          documentId,
-        });
-      }
+      const found = await findAttachment(edge, documentId, contentId);
       return reply
         .header('content-type', safeContentType(found.meta.contentType))
         .header('content-disposition', contentDisposition(found.meta.name ?? contentId.replace(/^cid:/, 'attachment-')))
         .header('x-content-type-options', 'nosniff')
         .send(found.content);
+    },
+  );
+
+  app.get<{ Params: AttachmentParams }>(
+    '/documents/:documentId/attachments/:contentId/files',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'The files inside a zipped attachment',
+        description:
+          'Lists the files of an attachment that is a zip archive (declared application/zip or application/x-zip-compressed, or ' +
+          'starting like one), with the path to download each. The archive is checked first: 422 ZIP_INVALID when it is not a ' +
+          'zip or is corrupt, 422 ZIP_UNSUPPORTED when it is encrypted or compressed otherwise than with deflate, 422 ZIP_UNSAFE ' +
+          'when a name leaves its folder, names collide, or the declared sizes pass the limits (a zip bomb).',
+        params: ref('attachment-params.json'),
+        response: { 200: ref('attachment-files.json'), ...ERRORS },
+      },
+    },
+    async (request) => {
+      const { documentId, contentId } = request.params;
+      return inZippedAttachment(edge, documentId, contentId, (meta, content) => attachmentFiles(meta, listZip(content)));
+    },
+  );
+
+  app.get<{ Params: AttachmentFileParams }>(
+    '/documents/:documentId/attachments/:contentId/files/*',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'Download one file from inside a zipped attachment',
+        description:
+          'The path is as the file list gives it. The whole archive is checked as for the list, then this file is inflated, ' +
+          'no further than its declared size, and its CRC-32 checked (422 ZIP_UNSAFE or ZIP_INVALID otherwise). 404 when the ' +
+          'archive has no such file.',
+        params: ref('attachment-file-params.json'),
+        response: {
+          200: { description: 'The file, with a media type from its name and its file name', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          ...ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { documentId, contentId, '*': path } = request.params;
+      const file = await inZippedAttachment(edge, documentId, contentId, (_meta, content) => readZipEntry(content, path));
+      if (!file) throw notFound(`attachment ${contentId} of document ${documentId} has no file ${JSON.stringify(path)}; list its files at ${attachmentPath(documentId, contentId)}/files`, { documentId });
+      const name = file.path.slice(file.path.lastIndexOf('/') + 1);
+      return reply
+        .header('content-type', safeContentType(contentTypeFor(name)))
+        .header('content-disposition', contentDisposition(name))
+        .header('x-content-type-options', 'nosniff')
+        .send(file.data);
     },
   );
 

@@ -7,6 +7,7 @@ import type { OverdueItem, PaperItem } from '../../edge/lifecycle.js';
 import type { Assignment, AttachmentRow, DocumentQuery, DocumentRow } from '../../edge/records.js';
 import { isUrgent, VN_UTC_OFFSET_MINUTES } from '../../envelope/values.js';
 import type { DeliveryRow, TimelineEvent } from '../../store/deliveries.js';
+import type { ZipEntryInfo } from '../../archive/zip.js';
 import { LtError } from '../../errors.js';
 
 export const API_PREFIX = '/api/v1';
@@ -17,6 +18,18 @@ export function documentPath(documentId: string): string {
 
 export function attachmentPath(documentId: string, contentId: string): string {
   return `${documentPath(documentId)}/attachments/${encodeURIComponent(contentId)}`;
+}
+
+/** Each segment encoded on its own, so that the '/' of the entry's folders stays a '/'. */
+export function attachmentFilePath(documentId: string, contentId: string, path: string): string {
+  return `${attachmentPath(documentId, contentId)}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+const ZIP_MEDIA_TYPES = new Set(['application/zip', 'application/x-zip-compressed']);
+
+/** Declared a zip archive (the SDK labels every attachment application/zip). */
+export function isZipMediaType(contentType: string | null): boolean {
+  return contentType !== null && ZIP_MEDIA_TYPES.has(contentType.split(';')[0]!.trim().toLowerCase());
 }
 
 export interface DeliveryJson {
@@ -48,6 +61,24 @@ export interface AttachmentJson {
   size: number;
   sha256: string;
   url: string;
+  filesUrl: string | null;
+}
+
+/** A file inside a zipped attachment (schemas/api/attachment-file.json). */
+export interface AttachmentFileJson {
+  path: string;
+  size: number;
+  compressedSize: number;
+  modified: string;
+  url: string;
+}
+
+/** The files inside a zipped attachment (schemas/api/attachment-files.json). */
+export interface AttachmentFilesJson {
+  documentId: string;
+  contentId: string;
+  name: string | null;
+  files: AttachmentFileJson[];
 }
 
 export interface DocumentViewJson extends DocumentSummaryJson {
@@ -92,8 +123,25 @@ export function documentSummary(d: DocumentRow, deliveries: readonly DeliveryRow
   };
 }
 
+/** `filesUrl` goes by the declared media type only: the view reads no attachment bytes. */
 export function attachmentView(a: AttachmentRow): AttachmentJson {
-  return { contentId: a.contentId, name: a.name, contentType: a.contentType, size: a.size, sha256: a.sha256, url: attachmentPath(a.documentId, a.contentId) };
+  const url = attachmentPath(a.documentId, a.contentId);
+  return { contentId: a.contentId, name: a.name, contentType: a.contentType, size: a.size, sha256: a.sha256, url, filesUrl: isZipMediaType(a.contentType) ? `${url}/files` : null };
+}
+
+export function attachmentFiles(a: AttachmentRow, entries: readonly ZipEntryInfo[]): AttachmentFilesJson {
+  return {
+    documentId: a.documentId,
+    contentId: a.contentId,
+    name: a.name,
+    files: entries.map((e) => ({
+      path: e.path,
+      size: e.size,
+      compressedSize: e.compressedSize,
+      modified: e.modified.toISOString(),
+      url: attachmentFilePath(a.documentId, a.contentId, e.path),
+    })),
+  };
 }
 
 export function documentView(view: DocumentView): DocumentViewJson {
