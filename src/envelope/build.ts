@@ -9,7 +9,9 @@ import {
   DOCUMENT_HEADER_FIELDS,
   MANIFEST_FIELDS,
   STATUS_HEADER_FIELDS,
+  STATUS_TRACE_LIST_FIELDS,
   TRACE_LIST_FIELDS,
+  TRACE_LIST_FIELDS_BUSSINESS_FIRST,
   type FieldSpec,
 } from './schema.js';
 import { EDXML_NS, EDXML_PREFIX, type DocumentPacket, type Packet, type StatusPacket } from './types.js';
@@ -67,12 +69,15 @@ class XmlWriter {
           for (const item of v as Plain[]) this.struct(spec.item, spec.fields, item, depth + 1);
           this.close(spec.xml, depth);
           break;
+        case 'attribute':
+          // On the start tag, which `struct` wrote before the children.
+          break;
       }
     }
   }
 
   struct(name: string, specs: readonly FieldSpec[], value: Plain, depth: number): void {
-    this.open(name, depth);
+    this.open(name, depth, attributesOf(specs, value));
     this.fields(specs, value, depth + 1);
     this.close(name, depth);
   }
@@ -93,6 +98,15 @@ class XmlWriter {
 
 function indent(depth: number): string {
   return '  '.repeat(depth);
+}
+
+function attributesOf(specs: readonly FieldSpec[], value: Plain): string {
+  let out = '';
+  for (const spec of specs) {
+    const v = value[spec.key];
+    if (spec.kind === 'attribute' && v !== undefined) out += ` ${spec.xml}="${escapeAttribute(String(v))}"`;
+  }
+  return out;
 }
 
 /** Serialise a packet. Pure: the same packet always gives the same text. */
@@ -138,12 +152,12 @@ export function buildPacket(packet: Packet): string {
 
 function writeDocumentHeader(w: XmlWriter, packet: DocumentPacket): void {
   w.struct('MessageHeader', DOCUMENT_HEADER_FIELDS, packet as unknown as Plain, 3);
-  w.struct('TraceHeaderList', TRACE_LIST_FIELDS, packet as unknown as Plain, 3);
+  w.struct('TraceHeaderList', packet.bussinessFirst ? TRACE_LIST_FIELDS_BUSSINESS_FIRST : TRACE_LIST_FIELDS, packet as unknown as Plain, 3);
 }
 
 function writeStatusHeader(w: XmlWriter, packet: StatusPacket): void {
   w.struct('MessageHeader', STATUS_HEADER_FIELDS, packet as unknown as Plain, 3);
   if (packet.traceHeaders !== undefined) {
-    w.struct('TraceHeaderList', TRACE_LIST_FIELDS, packet as unknown as Plain, 3);
+    w.struct('TraceHeaderList', STATUS_TRACE_LIST_FIELDS, packet as unknown as Plain, 3);
   }
 }

@@ -14,6 +14,7 @@ import type {
   Organization,
   OtherInfo,
   ResponseFor,
+  ResponseForTask,
   SignerInfo,
   StaffInfo,
   StatusPacket,
@@ -43,6 +44,8 @@ export interface DocumentInput {
   otherInfo?: Partial<OtherInfo>;
   responseFor?: ResponseFor[];
   steeringType?: string;
+  responseForTask?: ResponseForTask;
+  applicationType?: string;
   toPlaces?: string[];
   bussiness?: Partial<Bussiness>;
   staffInfo?: StaffInfo;
@@ -88,7 +91,7 @@ export function composeDocument(input: DocumentInput, now: Date): DocumentPacket
     promulgationInfo: { ...(input.promulgationInfo?.place !== undefined ? { place: input.promulgationInfo.place } : {}), promulgationDate },
     documentType: input.documentType ?? DEFAULT_DOCUMENT_TYPE,
     subject: input.subject,
-    otherInfo: { ...input.otherInfo, priority: input.priority ?? input.otherInfo?.priority ?? '0' },
+    otherInfo: otherInfoOf(input),
     traceHeaders: input.traceHeaders ?? [{ organId: input.from.organId, timestamp: formatEdxmlTimestamp(now) }],
     bussiness: {
       bussinessDocType: docType,
@@ -111,12 +114,26 @@ export function composeDocument(input: DocumentInput, now: Date): DocumentPacket
     dueDate: input.dueDate,
     responseFor: input.responseFor?.length ? input.responseFor : undefined,
     steeringType: input.steeringType,
+    responseForTask: input.responseForTask,
+    applicationType: input.applicationType,
     toPlaces: input.toPlaces?.length ? input.toPlaces : undefined,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (packet as unknown as Record<string, unknown>)[key] = value;
   }
   return packet;
+}
+
+function otherInfoOf(input: DocumentInput): OtherInfo {
+  const { replyFors, referenceCodes, ...rest } = input.otherInfo ?? {};
+  return {
+    ...rest,
+    // Repeated elements without a wrapper: an empty list writes nothing, so it is left out
+    // rather than read back as absent.
+    ...(replyFors?.length ? { replyFors } : {}),
+    ...(referenceCodes?.length ? { referenceCodes } : {}),
+    priority: input.priority ?? input.otherInfo?.priority ?? '0',
+  };
 }
 
 export interface StatusInput {

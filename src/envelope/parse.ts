@@ -12,6 +12,7 @@ import {
   DOCUMENT_HEADER_FIELDS,
   MANIFEST_FIELDS,
   STATUS_HEADER_FIELDS,
+  STATUS_TRACE_LIST_FIELDS,
   TRACE_LIST_FIELDS,
   type FieldSpec,
 } from './schema.js';
@@ -23,7 +24,6 @@ import {
   type Packet,
   type StatusPacket,
   type TraceHeader,
-  type Bussiness,
 } from './types.js';
 
 const ELEMENT_NODE = 1;
@@ -50,6 +50,10 @@ function textOf(el: Element): string {
 function readFields(parent: Element, specs: readonly FieldSpec[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const spec of specs) {
+    if (spec.kind === 'attribute') {
+      if (parent.hasAttribute(spec.xml)) out[spec.key] = parent.getAttribute(spec.xml);
+      continue;
+    }
     const found = edxmlChildren(parent, spec.xml);
     if (found.length === 0) continue;
     if (found.length > 1 && spec.kind !== 'texts' && spec.kind !== 'structs') {
@@ -130,18 +134,23 @@ export function packetFromDocument(doc: Document): Packet {
   if (isStatus && edxmlChild(skeleton.messageHeader, 'To') !== undefined) {
     throw new LtError('XML_NOT_EDXML', 'the MessageHeader mixes a document (To) and a status (StatusCode); it is neither packet kind');
   }
-  const trace = skeleton.traceHeaderList ? readFields(skeleton.traceHeaderList, TRACE_LIST_FIELDS) : undefined;
+  const list = skeleton.traceHeaderList;
   if (isStatus) {
     const status = { kind: 'status', ...readFields(skeleton.messageHeader, STATUS_HEADER_FIELDS) } as StatusPacket;
-    if (trace !== undefined) status.traceHeaders = (trace.traceHeaders as TraceHeader[] | undefined) ?? [];
+    if (list !== undefined) {
+      const trace = readFields(list, STATUS_TRACE_LIST_FIELDS);
+      Object.assign(status, trace, { traceHeaders: (trace.traceHeaders as TraceHeader[] | undefined) ?? [] });
+    }
     return status;
   }
+  const trace = list ? readFields(list, TRACE_LIST_FIELDS) : {};
   const packet = {
     kind: 'document',
     ...readFields(skeleton.messageHeader, DOCUMENT_HEADER_FIELDS),
-    traceHeaders: (trace?.traceHeaders as TraceHeader[] | undefined) ?? [],
+    ...trace,
+    traceHeaders: (trace.traceHeaders as TraceHeader[] | undefined) ?? [],
   } as DocumentPacket;
-  if (trace?.bussiness !== undefined) packet.bussiness = trace.bussiness as Bussiness;
+  if (list !== undefined && bussinessBeforeTraceHeaders(list)) packet.bussinessFirst = true;
   const manifest = skeleton.body ? edxmlChild(skeleton.body, 'edXMLManifest') : undefined;
   if (manifest) {
     packet.manifest = edxmlChildren(manifest, 'Reference').map((el) => readFields(el, MANIFEST_FIELDS) as unknown as ManifestReference);
@@ -151,6 +160,14 @@ export function packetFromDocument(doc: Document): Packet {
     packet.attachments = edxmlChildren(encoded, 'Attachment').map(readAttachment);
   }
   return packet;
+}
+
+/** See `DocumentPacket.bussinessFirst`. */
+function bussinessBeforeTraceHeaders(list: Element): boolean {
+  const names = edxmlChildren(list)
+    .map((el) => el.localName)
+    .filter((name) => name === 'Bussiness' || name === 'TraceHeader');
+  return names[0] === 'Bussiness' && names.includes('TraceHeader');
 }
 
 function readAttachment(el: Element): Attachment {

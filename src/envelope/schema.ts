@@ -1,7 +1,8 @@
 /**
  * One declarative description of the edXML elements, read by both `build` and `parse`, so that
  * the two can never disagree on an element name, its order or its nesting.
- * Order is the order of the public sample packets (and of schemas/edxml.xsd).
+ * Order is the order of the public sample packets (and of schemas/edxml.xsd); where the national
+ * SDK's builder uses another one (TraceHeaderList), both are described.
  */
 
 export type FieldSpec =
@@ -16,9 +17,13 @@ export type FieldSpec =
   /** `<X><Item>t</Item>…</X>` → `key: string[]` */
   | { xml: string; key: string; kind: 'textList'; item: string }
   /** `<X><Item>…</Item>…</X>` → `key: {…}[]` */
-  | { xml: string; key: string; kind: 'structList'; item: string; fields: readonly FieldSpec[] };
+  | { xml: string; key: string; kind: 'structList'; item: string; fields: readonly FieldSpec[] }
+  /** An attribute of the element these specs describe → `key: string` */
+  | { xml: string; key: string; kind: 'attribute' };
 
 const text = (xml: string, key: string): FieldSpec => ({ xml, key, kind: 'text' });
+const texts = (xml: string, key: string): FieldSpec => ({ xml, key, kind: 'texts' });
+const attribute = (xml: string, key: string): FieldSpec => ({ xml, key, kind: 'attribute' });
 
 export const ORGANIZATION_FIELDS: readonly FieldSpec[] = [
   text('OrganId', 'organId'),
@@ -40,7 +45,9 @@ export const RESPONSE_FOR_FIELDS: readonly FieldSpec[] = [
 
 export const STAFF_INFO_FIELDS: readonly FieldSpec[] = [
   text('Department', 'department'),
+  text('DepartmentId', 'departmentId'),
   text('Staff', 'staff'),
+  text('StaffId', 'staffId'),
   text('Email', 'email'),
   text('Mobile', 'mobile'),
 ];
@@ -83,12 +90,16 @@ export const DOCUMENT_HEADER_FIELDS: readonly FieldSpec[] = [
       text('TyperNotation', 'typerNotation'),
       text('PromulgationAmount', 'promulgationAmount'),
       text('PageAmount', 'pageAmount'),
+      texts('ReplyFors', 'replyFors'),
       text('Direction', 'direction'),
+      texts('ReferenceCodes', 'referenceCodes'),
       { xml: 'Appendixes', key: 'appendixes', kind: 'textList', item: 'Appendix' },
     ],
   },
   { xml: 'ResponseFor', key: 'responseFor', kind: 'structs', fields: RESPONSE_FOR_FIELDS },
   text('SteeringType', 'steeringType'),
+  { xml: 'ResponseForTask', key: 'responseForTask', kind: 'struct', fields: [text('TaskCode', 'taskCode')] },
+  text('ApplicationType', 'applicationType'),
   { xml: 'ToPlaces', key: 'toPlaces', kind: 'textList', item: 'Place' },
 ];
 
@@ -123,10 +134,22 @@ export const BUSSINESS_FIELDS: readonly FieldSpec[] = [
   { xml: 'StaffInfo', key: 'staffInfo', kind: 'struct', fields: STAFF_INFO_FIELDS },
 ];
 
-export const TRACE_LIST_FIELDS: readonly FieldSpec[] = [
-  { xml: 'TraceHeader', key: 'traceHeaders', kind: 'structs', fields: TRACE_HEADER_FIELDS },
-  { xml: 'Bussiness', key: 'bussiness', kind: 'struct', fields: BUSSINESS_FIELDS },
-];
+const TRACE_LIST_ATTRIBUTES: readonly FieldSpec[] = [attribute('id', 'traceHeaderListId'), attribute('version', 'traceHeaderListVersion')];
+const TRACE_HEADERS: FieldSpec = { xml: 'TraceHeader', key: 'traceHeaders', kind: 'structs', fields: TRACE_HEADER_FIELDS };
+const BUSSINESS: FieldSpec = { xml: 'Bussiness', key: 'bussiness', kind: 'struct', fields: BUSSINESS_FIELDS };
+
+/** The standard's order, and lienthong's. */
+export const TRACE_LIST_FIELDS: readonly FieldSpec[] = [...TRACE_LIST_ATTRIBUTES, TRACE_HEADERS, BUSSINESS];
+
+/**
+ * The order of the national SDK's builder, kept when a packet that used it is rebuilt (the
+ * packet model's `bussinessFirst`). Parsing reads children by name, so either list reads either
+ * order.
+ */
+export const TRACE_LIST_FIELDS_BUSSINESS_FIRST: readonly FieldSpec[] = [...TRACE_LIST_ATTRIBUTES, BUSSINESS, TRACE_HEADERS];
+
+/** A status packet's TraceHeaderList: no Bussiness (a status is about a document, not one). */
+export const STATUS_TRACE_LIST_FIELDS: readonly FieldSpec[] = [...TRACE_LIST_ATTRIBUTES, TRACE_HEADERS];
 
 export const STATUS_HEADER_FIELDS: readonly FieldSpec[] = [
   { xml: 'From', key: 'from', kind: 'struct', fields: ORGANIZATION_FIELDS },

@@ -63,6 +63,15 @@ export interface OtherInfo {
   promulgationAmount?: string;
   pageAmount?: string;
   direction?: string;
+  /**
+   * Codes of the documents this one replies to, and of those it refers to, as the national
+   * SDK's builder writes them (`ReplyFors`, `ReferenceCodes`). A plural name holding a single code
+   * is what a serialised list looks like, so a peer with two codes may well repeat the element:
+   * they are lists here, and a repeated element is read rather than refused. Absent rather than
+   * empty: with no element on the wire there is nothing to tell an empty list from.
+   */
+  replyFors?: string[];
+  referenceCodes?: string[];
   appendixes?: string[];
 }
 
@@ -75,6 +84,11 @@ export interface ResponseFor {
   promulgationDate?: string;
 }
 
+/** The task (nhiệm vụ) a document answers, by its code, as the SDK's builder writes it. */
+export interface ResponseForTask {
+  taskCode: string;
+}
+
 export interface TraceHeader {
   organId: string;
   /** yyyy/MM/dd HH:mm:ss */
@@ -83,7 +97,10 @@ export interface TraceHeader {
 
 export interface StaffInfo {
   department?: string;
+  /** The department's and the person's ids in the sender's system (written by the SDK's builder). */
+  departmentId?: string;
   staff?: string;
+  staffId?: string;
   email?: string;
   mobile?: string;
 }
@@ -147,9 +164,22 @@ export interface DocumentPacket {
   otherInfo: OtherInfo;
   responseFor?: ResponseFor[];
   steeringType?: string;
+  responseForTask?: ResponseForTask;
+  /** As the SDK's builder writes it (its sample: QLVB); no fixed set of values is known, so none is checked. */
+  applicationType?: string;
   toPlaces?: string[];
+  /** The `id` and `version` attributes of TraceHeaderList (the SDK's builder writes them). */
+  traceHeaderListId?: string;
+  traceHeaderListVersion?: string;
   traceHeaders: TraceHeader[];
   bussiness?: Bussiness;
+  /**
+   * Present when the packet wrote Bussiness before its TraceHeaders, as the SDK's builder does,
+   * so that rebuilding a peer's packet keeps its order; absent means the standard's order
+   * (TraceHeaders first), which is what lienthong writes. Recorded only when both are present:
+   * with one of them alone there is no order to keep.
+   */
+  bussinessFirst?: true;
   manifest?: ManifestReference[];
   attachments?: Attachment[];
 }
@@ -163,6 +193,8 @@ export interface StatusPacket {
   description?: string;
   /** yyyy/MM/dd HH:mm:ss */
   timestamp: string;
+  traceHeaderListId?: string;
+  traceHeaderListVersion?: string;
   traceHeaders?: TraceHeader[];
 }
 

@@ -205,6 +205,10 @@ function validateDocument(p: DocumentPacket, f: Findings, now: Date): void {
     }
   }
   f.domain(p.steeringType, STEERING_TYPES, 'STEERING_DOMAIN', 'steeringType', 'SteeringType');
+  // ResponseForTask says nothing without its TaskCode. The SDK's other fields (ApplicationType,
+  // ReplyFors, ReferenceCodes, the StaffInfo ids) get no length limit: no peer is known to enforce
+  // one, and an invented limit would refuse packets the national axis accepts.
+  if (p.responseForTask !== undefined) f.required(p.responseForTask.taskCode, 'responseForTask.taskCode', 'ResponseForTask/TaskCode');
 
   (p.responseFor ?? []).forEach((r, i) => {
     f.organId(r.organId, `responseFor[${i}].organId`);
