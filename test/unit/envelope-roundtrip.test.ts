@@ -86,12 +86,16 @@ t.test('a document with every optional field', async (t) => {
         promulgationAmount: '10',
         pageAmount: '3',
         direction: 'true',
+        replyFors: ['45/VPCP-KSTT', '46/VPCP-KSTT'],
+        referenceCodes: ['12/UBND-KT'],
         appendixes: ['Phụ lục I', 'Phụ lục II'],
       },
       responseFor: [
         { organId: '000.00.00.G22', code: '45/VPCP-KSTT', documentId: '000.00.00.G22,2025/02/20,45/VPCP-KSTT', promulgationDate: '2025/02/20' },
       ],
       steeringType: '2',
+      responseForTask: { taskCode: 'NV-2025-017' },
+      applicationType: 'QLVB',
       toPlaces: ['Như trên', 'Lưu: VT'],
       bussiness: {
         bussinessDocType: '3',
@@ -104,7 +108,7 @@ t.test('a document with every optional field', async (t) => {
         },
         paper: '1',
       },
-      staffInfo: { department: 'Phòng Hành chính', staff: 'Trần Thị B', email: 'b@camau.gov.vn', mobile: '0912000001' },
+      staffInfo: { department: 'Phòng Hành chính', departmentId: 'HC', staff: 'Trần Thị B', staffId: 'NV017', email: 'b@camau.gov.vn', mobile: '0912000001' },
       traceHeaders: [
         { organId: '000.00.01.H12', timestamp: '2025/03/10 09:30:00' },
         { organId: '000.00.00.H12', timestamp: '2025/03/10 09:30:02' },
@@ -113,10 +117,15 @@ t.test('a document with every optional field', async (t) => {
     },
     now,
   );
-  for (const key of ['content', 'signerInfo', 'dueDate', 'responseFor', 'steeringType', 'toPlaces', 'bussiness', 'manifest', 'attachments'] as const) {
+  for (const key of ['content', 'signerInfo', 'dueDate', 'responseFor', 'steeringType', 'responseForTask', 'applicationType', 'toPlaces', 'bussiness', 'manifest', 'attachments'] as const) {
     t.not(packet[key], undefined, `${key} is present`);
   }
   roundTrips(t, packet, 'document with every optional field');
+  roundTrips(
+    t,
+    { ...packet, traceHeaderListId: 'a "quoted" <id> & more\tor\nless', traceHeaderListVersion: '1.0', bussinessFirst: true },
+    'the same in the SDK order, with TraceHeaderList attributes that need escaping',
+  );
 });
 
 t.test('empty strings and empty lists survive', async (t) => {
@@ -193,6 +202,7 @@ t.test('status packets', async (t) => {
     traceHeaders: [{ organId: '000.00.00.G22', timestamp: '2025/03/10 09:30:00' }],
   };
   roundTrips(t, withTrace, 'status with a TraceHeaderList');
+  roundTrips(t, { ...withTrace, traceHeaderListId: 'x1', traceHeaderListVersion: '1.0' }, 'status with TraceHeaderList attributes');
   roundTrips(t, { ...withTrace, traceHeaders: [] }, 'status with an empty TraceHeaderList');
 });
 
@@ -226,7 +236,8 @@ function randomPacket(rand: () => number): Packet {
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   const org = () =>
     withoutUndefined({ organId: organId(), organName: maybe(() => text()), organAdd: maybe(() => text()), email: maybe(() => text(), 0.3) });
-  const staff = () => withoutUndefined({ department: maybe(() => text()), staff: maybe(() => text()), mobile: maybe(() => text(), 0.3) });
+  const staff = () =>
+    withoutUndefined({ department: maybe(() => text()), departmentId: maybe(() => text(), 0.3), staff: maybe(() => text()), staffId: maybe(() => text(), 0.3), mobile: maybe(() => text(), 0.3) });
 
   if (chance(0.3)) {
     const status = composeStatus(
@@ -253,7 +264,16 @@ function randomPacket(rand: () => number): Packet {
     steeringType: maybe(() => pick(['0', '1', '2'])),
     toPlaces: maybe(() => Array.from({ length: Math.floor(rand() * 3) }, () => text())),
     signerInfo: maybe(() => withoutUndefined({ fullName: maybe(() => text()), position: maybe(() => text()) })),
-    otherInfo: maybe(() => withoutUndefined({ appendixes: maybe(() => Array.from({ length: Math.floor(rand() * 3) }, () => text())), pageAmount: maybe(() => text(3)) })),
+    otherInfo: maybe(() =>
+      withoutUndefined({
+        appendixes: maybe(() => Array.from({ length: Math.floor(rand() * 3) }, () => text())),
+        pageAmount: maybe(() => text(3)),
+        replyFors: maybe(() => Array.from({ length: 1 + Math.floor(rand() * 2) }, () => text()), 0.3),
+        referenceCodes: maybe(() => Array.from({ length: 1 + Math.floor(rand() * 2) }, () => text()), 0.3),
+      }),
+    ),
+    responseForTask: maybe(() => ({ taskCode: text() }), 0.2),
+    applicationType: maybe(() => text(), 0.2),
     responseFor: maybe(() => Array.from({ length: 1 + Math.floor(rand() * 2) }, () => withoutUndefined({ organId: organId(), documentId: maybe(() => text()) })), 0.3),
     bussiness: maybe(() => withoutUndefined({ bussinessDocType: pick(['0', '1', '2', '3']), documentId: maybe(() => text()) })),
     staffInfo: maybe(staff, 0.3),
@@ -264,7 +284,10 @@ function randomPacket(rand: () => number): Packet {
       })),
     ),
   });
-  return composeDocument(input, now);
+  const document = composeDocument(input, now);
+  // What a packet from an SDK-based peer carries: its order and TraceHeaderList attributes.
+  if (chance(0.2)) Object.assign(document, { bussinessFirst: true, traceHeaderListId: text(8), traceHeaderListVersion: '1.0' });
+  return document;
 }
 
 t.test('200 seeded random packets survive build and parse', async (t) => {
