@@ -5,8 +5,38 @@
  */
 export const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
 
-export const C14N_EXCLUSIVE = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 export const TRANSFORM_ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+
+export const C14N_INCLUSIVE = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
+export const C14N_EXCLUSIVE = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+
+export interface C14nAlgorithmSpec {
+  uri: string;
+  /** Exclusive c14n renders only visibly used namespaces, inclusive every one in scope. */
+  exclusive: boolean;
+  withComments: boolean;
+}
+
+/**
+ * The canonicalisations accepted for SignedInfo and as the Reference's transform after
+ * enveloped-signature: what standard XMLDSig peers sign with. Exclusive c14n's
+ * InclusiveNamespaces parameter is not among them (profile.ts refuses it).
+ */
+export const C14N_ALGORITHMS: readonly C14nAlgorithmSpec[] = [
+  { uri: C14N_INCLUSIVE, exclusive: false, withComments: false },
+  { uri: `${C14N_INCLUSIVE}#WithComments`, exclusive: false, withComments: true },
+  { uri: C14N_EXCLUSIVE, exclusive: true, withComments: false },
+  { uri: `${C14N_EXCLUSIVE}WithComments`, exclusive: true, withComments: true },
+];
+
+/**
+ * A Reference whose transforms end in a node-set is turned into octets with Canonical XML
+ * 1.0 without comments (XMLDSig core §4.3.3.2): enveloped-signature alone means this.
+ */
+export const DEFAULT_REFERENCE_C14N = C14N_ALGORITHMS[0] as C14nAlgorithmSpec;
+
+/** What lienthong canonicalises its own signatures with, SignedInfo and Reference alike. */
+export const SIGNING_C14N = C14N_ALGORITHMS[2] as C14nAlgorithmSpec;
 
 export interface SignatureAlgorithmSpec {
   uri: string;
@@ -26,6 +56,8 @@ export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithmSpec[] = [
   { uri: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1', webcrypto: rsa('SHA-1'), hash: 'SHA-1', legacy: true },
 ];
 
+const SHA256_DIGEST = 'http://www.w3.org/2001/04/xmlenc#sha256';
+
 export interface DigestAlgorithmSpec {
   uri: string;
   hash: 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
@@ -33,25 +65,22 @@ export interface DigestAlgorithmSpec {
 }
 
 export const DIGEST_ALGORITHMS: readonly DigestAlgorithmSpec[] = [
-  { uri: 'http://www.w3.org/2001/04/xmlenc#sha256', hash: 'SHA-256', legacy: false },
+  { uri: SHA256_DIGEST, hash: 'SHA-256', legacy: false },
   { uri: 'http://www.w3.org/2001/04/xmldsig-more#sha384', hash: 'SHA-384', legacy: false },
   { uri: 'http://www.w3.org/2001/04/xmlenc#sha512', hash: 'SHA-512', legacy: false },
   { uri: 'http://www.w3.org/2000/09/xmldsig#sha1', hash: 'SHA-1', legacy: true },
 ];
 
-/** SignedInfo canonicalisation: exclusive only (inclusive c14n breaks on prefixed namespaces). */
-export const SIGNED_INFO_C14N: readonly string[] = [C14N_EXCLUSIVE];
-
 /** The only transform chains a Reference may carry. */
 export const REFERENCE_TRANSFORM_CHAINS: readonly (readonly string[])[] = [
-  [TRANSFORM_ENVELOPED, C14N_EXCLUSIVE],
   [TRANSFORM_ENVELOPED],
+  ...C14N_ALGORITHMS.map((c) => [TRANSFORM_ENVELOPED, c.uri]),
 ];
 
 export type KeyKind = 'rsa' | 'ec';
 
 /** What lienthong signs with, per key kind. */
-export const SIGNING_ALGORITHM: Record<KeyKind, { uri: string; sign: RsaHashedImportParams | EcdsaParams; hash: 'SHA-256' }> = {
-  rsa: { uri: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', sign: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, hash: 'SHA-256' },
-  ec: { uri: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', sign: { name: 'ECDSA', hash: 'SHA-256' }, hash: 'SHA-256' },
+export const SIGNING_ALGORITHM: Record<KeyKind, { uri: string; sign: RsaHashedImportParams | EcdsaParams; hash: 'SHA-256'; digestUri: string }> = {
+  rsa: { uri: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', sign: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, hash: 'SHA-256', digestUri: SHA256_DIGEST },
+  ec: { uri: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', sign: { name: 'ECDSA', hash: 'SHA-256' }, hash: 'SHA-256', digestUri: SHA256_DIGEST },
 };

@@ -6,17 +6,15 @@
  * Hostile or malformed input never throws: it is simply invalid, with a reason code. The
  * packet returned is read from the very DOM whose signature was checked.
  */
-import { SignedXml, XmlDsigC14NTransform, XmlDsigExcC14NTransform } from 'xmldsigjs';
 import type * as x509 from './x509.js';
-import { asLtError, LtError, type ErrorCode } from '../errors.js';
+import { asLtError, type ErrorCode } from '../errors.js';
 import { locateSkeleton, packetFromDocument, type EdxmlSkeleton } from '../envelope/parse.js';
 import type { Packet } from '../envelope/types.js';
 import { parseEdxmlTimestamp } from '../envelope/values.js';
 import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from '../envelope/xml.js';
-import { C14N_EXCLUSIVE } from './algorithms.js';
 import { certificateFromBase64, describeName, organIdOf } from './certificates.js';
 import { cryptoEngine } from './engine.js';
-import { appendedTraceHeaders, locateSignature, readSignatureParts, type SignatureParts } from './profile.js';
+import { appendedTraceHeaders, canonicalSignedInfo, locateSignature, readSignatureParts, referenceDigest, type SignatureParts } from './profile.js';
 import { validateChain, type TrustStore } from './trust.js';
 
 export type CheckResult = 'ok' | 'failed' | 'skipped' | 'unknown';
@@ -79,12 +77,6 @@ export interface Verification {
 
 const FUTURE_SKEW_MS = 5 * 60_000;
 
-class ProfileSignedXml extends SignedXml {
-  checkSignatureValue(key: CryptoKey): Promise<boolean> {
-    return this.ValidateSignatureValue([key]);
-  }
-}
-
 function emptyReport(): VerificationReport {
   return {
     valid: false,
@@ -136,7 +128,7 @@ async function runChecks(
   const signature = locateSignature(doc, skeleton);
   const parts = readSignatureParts(signature, options.legacySha1 === true);
   report.checks.structure = 'ok';
-  report.algorithms = { signature: parts.signatureAlgorithm.uri, digest: parts.digestAlgorithm.uri, canonicalization: parts.canonicalization };
+  report.algorithms = { signature: parts.signatureAlgorithm.uri, digest: parts.digestAlgorithm.uri, canonicalization: parts.signedInfoC14n.uri };
 
   const certificates = parts.certificates.map(certificateFromBase64);
   const signer = pickSigner(certificates);
@@ -150,12 +142,12 @@ async function runChecks(
   };
 
   // Integrity first: a changed document and a wrong key are different findings.
-  const digestOk = await checkDigest(doc, skeleton, parts, packet.from?.organId, crypto, report);
+  const digestOk = await checkDigest(doc, skeleton, parts, packet.from?.organId, report);
   report.checks.digest = digestOk ? 'ok' : 'failed';
   if (!digestOk) {
     report.errors.push({ code: 'SIG_DIGEST_MISMATCH', message: 'the signed content was changed after signing (reference digest mismatch)' });
   }
-  const valueOk = await checkSignatureValue(doc, parts, signer, crypto);
+  const valueOk = await checkSignatureValue(parts, signer, crypto);
   report.checks.signatureValue = valueOk ? 'ok' : 'failed';
   if (!valueOk) {
     report.errors.push({ code: 'SIG_VALUE_INVALID', message: 'the signature value does not verify with the key of the certificate in KeyInfo' });
@@ -209,32 +201,10 @@ function signingTimeOf(packet: Packet): Date | undefined {
   return own?.timestamp ? parseEdxmlTimestamp(own.timestamp) : undefined;
 }
 
-/** A copy of the root element without `removed` (detached for the time of the clone). */
-function cloneWithout(root: Element, removed: readonly Element[]): Element {
-  const places = removed.map((el) => ({ el, parent: el.parentNode as Node, next: el.nextSibling }));
-  for (const p of places) p.parent.removeChild(p.el);
-  try {
-    return root.cloneNode(true) as Element;
-  } finally {
-    for (const p of [...places].reverse()) p.parent.insertBefore(p.el, p.next);
-  }
-}
-
-function canonicalize(element: Element, transforms: readonly string[]): string {
-  const c14n = transforms.includes(C14N_EXCLUSIVE) ? new XmlDsigExcC14NTransform() : new XmlDsigC14NTransform();
-  c14n.LoadInnerXml(element);
-  return c14n.GetOutput() as string;
-}
-
-async function digestOf(element: Element, parts: SignatureParts, crypto: Crypto): Promise<string> {
-  const canonical = canonicalize(element, parts.transforms);
-  const digest = await crypto.subtle.digest(parts.digestAlgorithm.hash, Buffer.from(canonical, 'utf8'));
-  return Buffer.from(digest).toString('base64');
-}
-
 /**
- * The enveloped-signature transform done here rather than by xmldsigjs, whose transform only
- * removes a Signature that is a direct child of the root (edXML's sits in edXMLHeader).
+ * The enveloped-signature transform is done by leaving the signature out of the canonical
+ * document, wherever it sits (xmldsigjs's transform only removes a Signature that is a direct
+ * child of the root; edXML's sits in edXMLHeader).
  * If the digest fails as received, it is tried once more without the TraceHeaders that hubs
  * appended after the sender's own, which they add on the way without re-signing.
  */
@@ -243,30 +213,26 @@ async function checkDigest(
   skeleton: EdxmlSkeleton,
   parts: SignatureParts,
   senderOrganId: string | undefined,
-  crypto: Crypto,
   report: VerificationReport,
 ): Promise<boolean> {
-  const root = doc.documentElement as Element;
-  if ((await digestOf(cloneWithout(root, [parts.signature]), parts, crypto)) === parts.digestValue) return true;
+  const digest = (omitted: Element[]): Promise<string> => referenceDigest(doc, parts.referenceC14n, parts.digestAlgorithm.hash, omitted);
+  if ((await digest([parts.signature])) === parts.digestValue) return true;
   const hops = appendedTraceHeaders(skeleton, senderOrganId);
   if (hops.length === 0) return false;
-  if ((await digestOf(cloneWithout(root, [parts.signature, ...hops]), parts, crypto)) !== parts.digestValue) return false;
+  if ((await digest([parts.signature, ...hops])) !== parts.digestValue) return false;
   report.unsignedTraceHeaders = hops.length;
   return true;
 }
 
-async function checkSignatureValue(doc: Document, parts: SignatureParts, signer: x509.X509Certificate, crypto: Crypto): Promise<boolean> {
-  let key: CryptoKey;
+async function checkSignatureValue(parts: SignatureParts, signer: x509.X509Certificate, crypto: Crypto): Promise<boolean> {
+  const algorithm = parts.signatureAlgorithm;
+  const signedOctets = Buffer.from(canonicalSignedInfo(parts.signedInfo, parts.signedInfoC14n), 'utf8');
   try {
-    key = await crypto.subtle.importKey('spki', signer.publicKey.rawData, parts.signatureAlgorithm.webcrypto, true, ['verify']);
+    const key = await crypto.subtle.importKey('spki', signer.publicKey.rawData, algorithm.webcrypto, true, ['verify']);
+    // ECDSA takes its hash at verification; XMLDSig's r||s value is WebCrypto's format already.
+    return await crypto.subtle.verify({ ...algorithm.webcrypto, hash: algorithm.hash }, key, parts.signatureValue, signedOctets);
   } catch {
+    // A key of another type than the algorithm names (an EC certificate under rsa-sha256).
     return false;
-  }
-  try {
-    const signed = new ProfileSignedXml(doc);
-    signed.LoadXml(parts.signature);
-    return await signed.checkSignatureValue(key);
-  } catch (error) {
-    throw new LtError('SIG_MALFORMED', `the signature cannot be evaluated: ${(error as Error).message}`);
   }
 }

@@ -18,6 +18,8 @@ export const CERTS = join(REPO, 'certs-dev');
 export const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 export const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 export const INCL_C14N = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
+export const INCL_C14N_WITH_COMMENTS = `${INCL_C14N}#WithComments`;
+export const EXC_C14N_WITH_COMMENTS = `${EXC_C14N}WithComments`;
 export const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 export const XPATH_TRANSFORM = 'http://www.w3.org/TR/1999/REC-xpath-19991116';
 export const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
@@ -197,21 +199,43 @@ export function afterTraceHeaderList(xml: string, fragment: string): string {
   return xml.slice(0, end) + fragment + xml.slice(end);
 }
 
-/** Sign `unsignedXml` with xmlsec1 from a template; returns the signed text. */
+/**
+ * Sign `unsignedXml` with xmlsec1 from a template (the options of one, or its text when a
+ * test needs what the options do not say); returns the signed text.
+ */
 export function signWithXmlsec1(
   dir: string,
   unsignedXml: string,
   key: { keyPath: string; certPath: string },
-  template: TemplateOptions = {},
+  template: TemplateOptions | string = {},
   extraArgs: string[] = [],
   name = 'packet',
 ): string {
   const templateFile = join(dir, `${name}.template.xml`);
   const out = join(dir, `${name}.signed.xml`);
-  writeFileSync(templateFile, afterTraceHeaderList(unsignedXml, signatureTemplate(template)));
+  writeFileSync(templateFile, afterTraceHeaderList(unsignedXml, typeof template === 'string' ? template : signatureTemplate(template)));
   const r = xmlsec1('--sign', ...extraArgs, '--privkey-pem', `${key.keyPath},${key.certPath}`, '--output', out, templateFile);
   if (r.status !== 0) throw new Error(`xmlsec1 --sign failed (${r.status}): ${r.stderr}`);
   return readFileSync(out, 'utf8');
+}
+
+export interface Xmlsec1Octets extends ToolRun {
+  /** The canonical octets of the Reference that xmlsec1 digested. */
+  preDigest: string | undefined;
+  /** The canonical SignedInfo whose signature value xmlsec1 checked. */
+  preSigned: string | undefined;
+}
+
+/** `xmlsec1 --verify` (as xmlsec1Verify) showing the octets it digested and verified. */
+export function xmlsec1Octets(file: string, ...extra: string[]): Xmlsec1Octets {
+  const r = xmlsec1Verify(file, '--store-references', '--store-signatures', ...extra);
+  const buffer = (name: string): string | undefined => {
+    const text = r.stdout + r.stderr;
+    const start = text.indexOf(`== ${name} data - start buffer:\n`);
+    const end = text.indexOf(`\n== ${name} data - end buffer`, start);
+    return start === -1 || end === -1 ? undefined : text.slice(start + `== ${name} data - start buffer:\n`.length, end);
+  };
+  return { ...r, preDigest: buffer('PreDigest'), preSigned: buffer('PreSigned') };
 }
 
 /** A UTC instant as openssl's GeneralizedTime argument (YYYYMMDDHHMMSSZ). */

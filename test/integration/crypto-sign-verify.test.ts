@@ -26,7 +26,6 @@ import {
   FINANCE,
   HUB,
   ICT,
-  INCL_C14N,
   OFFICE,
   REVOKED,
   RSA_SHA1,
@@ -353,6 +352,12 @@ t.test('signature wrapping and shapes outside the profile are refused, each with
       code: 'SIG_MALFORMED',
     },
     {
+      what: 'a SignatureValue that is not base64 (one character replaced)',
+      xml: () => signed.replace(/(<ds:SignatureValue>[A-Za-z0-9+/]{10})[A-Za-z0-9+/]/, '$1*'),
+      code: 'SIG_MALFORMED',
+      also: (t, v) => t.match(v.report.errors[0]?.message, /SignatureValue is not base64/),
+    },
+    {
       what: 'an unsigned copy of MessageHeader next to the signed one',
       xml: () => signed.replace(header, header.replace('V/v triển khai', 'V/v tạm dừng') + header),
       code: 'XML_NOT_EDXML',
@@ -374,8 +379,8 @@ t.test('signature wrapping and shapes outside the profile are refused, each with
       code: 'SIG_ALGORITHM',
     },
     {
-      what: 'SignedInfo canonicalised with inclusive c14n (made by xmlsec1)',
-      xml: () => signWithXmlsec1(dir, unsigned, organ(OFFICE), { canonicalization: INCL_C14N }, [], 'inclusive'),
+      what: 'SignedInfo canonicalised with Canonical XML 1.1, not on the allow-list (made by xmlsec1)',
+      xml: () => signWithXmlsec1(dir, unsigned, organ(OFFICE), { canonicalization: 'http://www.w3.org/2006/12/xml-c14n11' }, [], 'c14n11'),
       code: 'SIG_ALGORITHM',
     },
     {
