@@ -1,36 +1,41 @@
 /**
  * Enveloped XMLDSig signing of an edXML packet: RSA-SHA256 or ECDSA-P256-SHA256, exclusive
- * c14n for SignedInfo and the reference (xmldsigjs defaults SignedInfo to inclusive c14n,
- * which breaks interop on prefixed namespaces), signer certificate and chain in KeyInfo, the
- * Signature placed in edXMLHeader after TraceHeaderList as the edXML profile says.
+ * c14n for SignedInfo and the reference (inclusive c14n drags the envelope's namespace
+ * declarations into SignedInfo), signer certificate and chain in KeyInfo, the Signature
+ * placed in edXMLHeader after TraceHeaderList as the edXML profile says.
+ *
+ * The Signature is written here rather than by xmldsigjs's SignedXml, which digests only the
+ * root element: a processing instruction before or after it would go unsigned, and every
+ * XMLDSig verifier would then see a digest mismatch. The octets signed are those profile.ts
+ * defines, the very ones the verifier checks.
  */
-import { SignedXml } from 'xmldsigjs';
 import { LtError } from '../errors.js';
 import { locateSkeleton } from '../envelope/parse.js';
-import { DEFAULT_XML_LIMITS, parseXml, serializeXml, type XmlLimits } from '../envelope/xml.js';
-import { C14N_EXCLUSIVE, DSIG_NS, SIGNING_ALGORITHM } from './algorithms.js';
+import { DEFAULT_XML_LIMITS, parseXml, serializeDocument, type XmlLimits } from '../envelope/xml.js';
+import { DSIG_NS, SIGNING_ALGORITHM, SIGNING_C14N, TRANSFORM_ENVELOPED } from './algorithms.js';
 import { cryptoEngine } from './engine.js';
 import { certificateBase64, type SigningIdentity } from './certificates.js';
+import { canonicalSignedInfo, referenceDigest } from './profile.js';
 
 export interface SignOptions {
   limits?: XmlLimits;
 }
 
-function keyInfoElement(doc: Document, prefix: string | null, certificates: string[]): Element {
-  const element = (name: string): Element => doc.createElementNS(DSIG_NS, prefix ? `${prefix}:${name}` : name);
-  const keyInfo = element('KeyInfo');
-  const data = element('X509Data');
-  for (const base64 of certificates) {
-    const certificate = element('X509Certificate');
-    certificate.appendChild(doc.createTextNode(base64));
-    data.appendChild(certificate);
-  }
-  keyInfo.appendChild(data);
-  return keyInfo;
+const PREFIX = 'ds';
+
+type Child = Element | string;
+
+function builder(doc: Document): (name: string, attributes?: Record<string, string>, ...children: Child[]) => Element {
+  return (name, attributes = {}, ...children) => {
+    const element = doc.createElementNS(DSIG_NS, `${PREFIX}:${name}`);
+    for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, value);
+    for (const child of children) element.appendChild(typeof child === 'string' ? doc.createTextNode(child) : child);
+    return element;
+  };
 }
 
 export async function signPacket(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions = {}): Promise<string> {
-  cryptoEngine();
+  const crypto = cryptoEngine();
   const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
   const skeleton = locateSkeleton(doc);
   if (doc.getElementsByTagNameNS(DSIG_NS, 'Signature').length > 0) {
@@ -40,19 +45,35 @@ export async function signPacket(input: Uint8Array | string, identity: SigningId
     throw new LtError('SIG_MALFORMED', 'the packet carries a <Signature> element outside the XMLDSig namespace (as the SDK samples do); remove it before signing');
   }
   const algorithm = SIGNING_ALGORITHM[identity.kind];
-  const signed = new SignedXml();
-  signed.XmlSignature.SignedInfo.CanonicalizationMethod.Algorithm = C14N_EXCLUSIVE;
-  await signed.Sign(algorithm.sign, identity.key, doc, {
-    references: [{ uri: '', hash: algorithm.hash, transforms: ['enveloped', 'exc-c14n'] }],
-  });
-  const signatureXml = signed.GetXml();
-  if (!signatureXml) throw new LtError('INTERNAL', 'xmldsigjs produced no Signature element');
-  const signature = doc.importNode(signatureXml, true) as Element;
-  // KeyInfo is written here rather than by xmldsigjs, which re-parses every certificate's ASN.1
-  // on each signature (a fifth of a signing thread's time); it is outside SignedInfo either way.
-  signature.appendChild(keyInfoElement(doc, signature.prefix, [identity.certificate, ...identity.chain].map(certificateBase64)));
+  // Digested before the signature exists: enveloped-signature leaves it out all the same.
+  const digestValue = await referenceDigest(doc, SIGNING_C14N, algorithm.hash, []);
+
+  const ds = builder(doc);
+  const signedInfo = ds(
+    'SignedInfo',
+    {},
+    ds('CanonicalizationMethod', { Algorithm: SIGNING_C14N.uri }),
+    ds('SignatureMethod', { Algorithm: algorithm.uri }),
+    ds(
+      'Reference',
+      { URI: '' },
+      ds('Transforms', {}, ds('Transform', { Algorithm: TRANSFORM_ENVELOPED }), ds('Transform', { Algorithm: SIGNING_C14N.uri })),
+      ds('DigestMethod', { Algorithm: algorithm.digestUri }),
+      ds('DigestValue', {}, digestValue),
+    ),
+  );
+  const value = await crypto.subtle.sign(algorithm.sign, identity.key, Buffer.from(canonicalSignedInfo(signedInfo, SIGNING_C14N), 'utf8'));
+  const certificates = [identity.certificate, ...identity.chain].map(certificateBase64);
+  const signature = ds(
+    'Signature',
+    {},
+    signedInfo,
+    ds('SignatureValue', {}, Buffer.from(value).toString('base64')),
+    ds('KeyInfo', {}, ds('X509Data', {}, ...certificates.map((c) => ds('X509Certificate', {}, c)))),
+  );
+  signature.setAttributeNS('http://www.w3.org/2000/xmlns/', `xmlns:${PREFIX}`, DSIG_NS);
   const after = skeleton.traceHeaderList ?? skeleton.messageHeader;
   // No whitespace is added around the signature: text outside it is signed content.
   skeleton.header.insertBefore(signature, after.nextSibling);
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${serializeXml(doc.documentElement as Element)}\n`;
+  return serializeDocument(doc);
 }

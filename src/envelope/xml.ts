@@ -228,6 +228,27 @@ export function serializeXml(node: Node): string {
   return new XMLSerializer().serializeToString(node as never).replace(/\r/g, '&#13;');
 }
 
+const TEXT_NODE = 3;
+const PROCESSING_INSTRUCTION_NODE = 7;
+
+/**
+ * A whole document as lienthong writes it: its own UTF-8 declaration (the parsed one is not
+ * copied: only UTF-8 is read or written), then every processing instruction and comment
+ * before and after the root, each on a line of its own. They are content: a PI outside the
+ * root is signed (XMLDSig URI=""), a comment is not but is the author's. Whitespace between
+ * them is not content and is not kept.
+ */
+export function serializeDocument(doc: Document): string {
+  const parts = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  for (let n = doc.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === TEXT_NODE) continue;
+    // xmldom keeps the declaration as a PI named "xml", and accepts it nowhere but first.
+    if (n.nodeType === PROCESSING_INSTRUCTION_NODE && n.nodeName === 'xml') continue;
+    parts.push(serializeXml(n));
+  }
+  return `${parts.join('\n')}\n`;
+}
+
 // --- Writing -------------------------------------------------------------------------------
 
 // Characters XML 1.0 cannot carry at all; they are dropped rather than producing a packet
