@@ -10,6 +10,7 @@ import { readInput } from './files.js';
 import type { IdentityMaterial } from './crypto/jobs.js';
 import { DEFAULT_PREFIX } from './broker/names.js';
 import type { CalendarConfig } from './envelope/calendar.js';
+import type { StaffInfo } from './envelope/types.js';
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 export const DEFAULT_MANAGEMENT_URL = 'http://127.0.0.1:15672';
@@ -49,6 +50,11 @@ export interface NodeSettings {
   calendar: CalendarConfig;
   /** Receipt deadline of urgent documents, in minutes after arrival. Default 30. */
   urgentReceiptMinutes: number;
+  /**
+   * The office named in StaffInfo of the statuses this node signs ({department, departmentId,
+   * staff, staffId, email, mobile}); default: the văn thư of the organisation.
+   */
+  staffInfo?: StaffInfo;
 }
 
 export function nodeSettings(raw: Record<string, unknown>, file: string, defaultConcurrency: number): NodeSettings {
@@ -59,7 +65,17 @@ export function nodeSettings(raw: Record<string, unknown>, file: string, default
     synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
     calendar: (raw.calendar as CalendarConfig | undefined) ?? {},
     urgentReceiptMinutes: optionalNumber(raw, 'urgentReceiptMinutes', 30, file),
+    ...staffInfoSetting(raw, file),
   };
+}
+
+function staffInfoSetting(raw: Record<string, unknown>, file: string): { staffInfo?: StaffInfo } {
+  const value = raw.staffInfo;
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+    throw new LtError('CONFIG_INVALID', `${file}: "staffInfo" must be an object of texts, e.g. {"department": "Văn thư", "staff": "Nguyễn Văn A"}`, { path: 'staffInfo' });
+  }
+  return { staffInfo: value as StaffInfo };
 }
 
 export interface Overrides {

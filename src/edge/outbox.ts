@@ -32,6 +32,8 @@ export interface OutboxDeps {
   pool: CryptoPool;
   identity: IdentityMaterial;
   organization: Organization;
+  /** Who the statuses this edge signs name in StaffInfo when the caller names nobody. */
+  staffInfo?: StaffInfo;
   clock: () => Date;
   /** Largest packet accepted, bytes. Default: the XML parser's limit. */
   maxPacketBytes?: number;
@@ -200,7 +202,7 @@ export class Outbox {
         responseFor: input.responseFor,
         statusCode: input.statusCode,
         ...(input.description !== undefined ? { description: input.description } : {}),
-        ...(input.staffInfo ? { staffInfo: input.staffInfo } : {}),
+        ...(input.staffInfo ?? this.deps.staffInfo ? { staffInfo: input.staffInfo ?? this.deps.staffInfo } : {}),
       },
       this.deps.clock(),
     );
@@ -217,7 +219,7 @@ export class Outbox {
       lane: input.lane ?? (input.urgent || ['13', '15', '16'].includes(input.statusCode) ? 'urgent' : 'normal'),
       client: input.client ?? 'edge',
       blob: await this.deps.blobs.put(signed),
-      description: input.description ?? null,
+      description: status.description ?? null,
     };
   }
 

@@ -145,17 +145,40 @@ export interface StatusInput {
   staffInfo?: StaffInfo;
 }
 
+/**
+ * What a status says when its author gives no text of its own. Peers match statuses by code and
+ * show the Description to their văn thư, and the SDK's packets always carry one. A return (02),
+ * a recall (13) and a refused recall (16) have none: they must give their own reason.
+ */
+export const DEFAULT_STATUS_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  '01': 'Đã đến - phần mềm đã nhận, văn thư chưa xử lý',
+  '03': 'Đã tiếp nhận, vào sổ văn bản đến',
+  '04': 'Đã phân công xử lý',
+  '05': 'Đang xử lý',
+  '06': 'Đã hoàn thành xử lý',
+  '15': 'Đồng ý lấy lại văn bản',
+};
+
+/** The office a status comes from when the node's configuration names nobody: its văn thư. */
+export function defaultStaffInfo(from: Organization): StaffInfo {
+  return { department: 'Văn thư', staff: from.organName ?? from.organId };
+}
+
+/**
+ * Every status carries StaffInfo and a Description, as the SDK's peers expect to match them;
+ * one that needs a reason and was given none is left without, for validation to refuse.
+ */
 export function composeStatus(input: StatusInput, now: Date): StatusPacket {
-  const packet: StatusPacket = {
+  const description = input.description ?? DEFAULT_STATUS_DESCRIPTIONS[input.statusCode];
+  return {
     kind: 'status',
     from: input.from,
     responseFor: input.responseFor,
+    staffInfo: input.staffInfo ?? defaultStaffInfo(input.from),
     statusCode: input.statusCode,
+    ...(description !== undefined ? { description } : {}),
     timestamp: formatEdxmlTimestamp(now),
   };
-  if (input.staffInfo) packet.staffInfo = input.staffInfo;
-  if (input.description !== undefined) packet.description = input.description;
-  return packet;
 }
 
 const CONTENT_TYPES: Record<string, string> = {

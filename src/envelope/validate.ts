@@ -9,6 +9,7 @@ import {
   BUSSINESS_DOC_TYPES,
   PRIORITIES,
   STATUS_CODES,
+  STATUS_CODES_NEEDING_A_REASON,
   STEERING_TYPES,
   compareDates,
   organIdForm,
@@ -287,7 +288,7 @@ function validateStatus(p: StatusPacket, f: Findings): void {
   }
   if (f.required(p.statusCode, 'statusCode', 'StatusCode')) {
     f.domain(p.statusCode, STATUS_CODES, 'STATUS_CODE_DOMAIN', 'statusCode', 'StatusCode');
-    if (['02', '13', '16'].includes(p.statusCode) && (p.description ?? '').trim() === '') {
+    if (STATUS_CODES_NEEDING_A_REASON.includes(p.statusCode) && (p.description ?? '').trim() === '') {
       f.error('REASON_REQUIRED', 'description', `status ${p.statusCode} must give a reason in Description (description)`);
     }
   }

@@ -35,6 +35,8 @@ export const PRIORITIES: readonly Priority[] = ['0', '1', '2', '3', '4'];
 export const BUSSINESS_DOC_TYPES: readonly BussinessDocType[] = ['0', '1', '2', '3'];
 export const STEERING_TYPES: readonly SteeringType[] = ['0', '1', '2'];
 export const STATUS_CODES: readonly StatusCode[] = ['01', '02', '03', '04', '05', '06', '13', '15', '16'];
+/** A return (02), a recall (13) and a refused recall (16) must say why: no default text stands in. */
+export const STATUS_CODES_NEEDING_A_REASON: readonly string[] = ['02', '13', '16'];
 
 export function isPriority(v: unknown): v is Priority {
   return (PRIORITIES as readonly unknown[]).includes(v);

@@ -41,7 +41,8 @@ function status(change: Partial<StatusPacket> = {}): StatusPacket {
       {
         from: { organId: '000.00.00.G22' },
         responseFor: { organId: '000.00.01.H12', code: '15/UBND-VP', documentId: '000.00.01.H12,2025/03/10,15/UBND-VP', promulgationDate: '2025/03/10' },
-        statusCode: '03',
+        // Composed with its own code: each code has its own default Description (or none).
+        statusCode: change.statusCode ?? '03',
       },
       now,
     ),
@@ -442,4 +443,30 @@ t.test('composing a document classified Mật, Tối mật or Tuyệt mật thro
   for (const secrecy of [undefined, '', '0', 'Thường', 'none', 'KHÔNG']) {
     t.doesNotThrow(() => doc(secrecy === undefined ? {} : { secrecy }), `secrecy ${JSON.stringify(secrecy)} is not a classification`);
   }
+});
+
+t.test('every composed status carries StaffInfo and a Description peers can show; a reason is never invented', async (t) => {
+  const from = { organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' };
+  const responseFor = { organId: '000.00.01.H12', documentId: '000.00.01.H12,2025/03/10,15/UBND-VP' };
+  for (const code of ['01', '03', '04', '05', '06', '15']) {
+    const s = composeStatus({ from, responseFor, statusCode: code }, now);
+    t.same(s.staffInfo, { department: 'Văn thư', staff: 'Sở Tài chính tỉnh Cà Mau' }, `${code}: the văn thư of the sender by default`);
+    t.ok(s.description && s.description.length > 3, `${code}: a default Vietnamese Description ("${s.description}")`);
+    t.equal(validatePacket(s, { now }).valid, true, `${code}: valid`);
+  }
+  for (const code of ['02', '13', '16']) {
+    const s = composeStatus({ from, responseFor, statusCode: code }, now);
+    t.equal(s.description, undefined, `${code}: no default stands in for a reason`);
+    t.match(validatePacket(s, { now }).errors[0], { code: 'REASON_REQUIRED' }, `${code}: refused without one`);
+  }
+  const staff = { department: 'Phòng Hành chính', departmentId: 'D01', staff: 'Trần Thị B', staffId: 'S01' };
+  t.same(composeStatus({ from, responseFor, statusCode: '03', staffInfo: staff, description: 'Đã vào sổ' }, now), {
+    kind: 'status',
+    from,
+    responseFor,
+    staffInfo: staff,
+    statusCode: '03',
+    description: 'Đã vào sổ',
+    timestamp: composeStatus({ from, responseFor, statusCode: '03' }, now).timestamp,
+  }, 'what the caller gives is kept');
 });
