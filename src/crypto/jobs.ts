@@ -7,9 +7,6 @@ import { loadSigningIdentity, type SigningIdentity } from './certificates.js';
 import { signPacket } from './sign.js';
 import { createTrustStore, type TrustMaterial, type TrustStore } from './trust.js';
 import { verifyPacket, type Verification, type VerifyOptions } from './verify.js';
-import { appendTraceHeader } from '../envelope/trace.js';
-import type { TraceHeader } from '../envelope/types.js';
-import { serializeXml } from '../envelope/xml.js';
 
 /** PEM texts of a signing identity: plain data, cheap to send to a thread. */
 export interface IdentityMaterial {
@@ -20,17 +17,11 @@ export interface IdentityMaterial {
 
 export type CryptoJob =
   | { op: 'sign'; xml: Uint8Array | string; identity: IdentityMaterial }
-  | {
-      op: 'verify';
-      xml: Uint8Array | string;
-      options?: Omit<VerifyOptions, 'now'> & { now?: number };
-      /** When the packet is a valid document, append this hop and return the routed text. */
-      appendHop?: TraceHeader;
-    };
+  | { op: 'verify'; xml: Uint8Array | string; options?: Omit<VerifyOptions, 'now'> & { now?: number } };
 
 export type CryptoJobResult =
   | { ok: true; op: 'sign'; xml: string }
-  | { ok: true; op: 'verify'; verification: Verification; routedXml?: string }
+  | { ok: true; op: 'verify'; verification: Verification }
   | { ok: false; error: { code: ErrorCode; message: string; context: ErrorContext } };
 
 /** Parses keys and trust anchors once per thread, not once per packet. */
@@ -48,11 +39,7 @@ export class CryptoJobRunner {
       }
       const options: VerifyOptions = { ...job.options, now: job.options?.now !== undefined ? new Date(job.options.now) : new Date() };
       const verification = await verifyPacket(job.xml, this.store(), options);
-      if (job.appendHop && verification.report.valid && verification.document && appendTraceHeader(verification.document, job.appendHop)) {
-        const routedXml = `<?xml version="1.0" encoding="UTF-8"?>\n${serializeXml(verification.document.documentElement as Element)}\n`;
-        delete verification.document;
-        return { ok: true, op: 'verify', verification, routedXml };
-      }
+      // A DOM cannot cross to another thread; callers get the packet read from it.
       delete verification.document;
       return { ok: true, op: 'verify', verification };
     } catch (error) {

@@ -10,7 +10,6 @@ import type { CryptoEngineName } from './engine.js';
 import { unwrapResult, type CryptoJob, type CryptoJobResult, type IdentityMaterial } from './jobs.js';
 import type { TrustMaterial } from './trust.js';
 import type { Verification, VerifyOptions } from './verify.js';
-import type { TraceHeader } from '../envelope/types.js';
 
 export interface CryptoPoolOptions {
   /** Number of worker threads. Default: 2, or 1 on a single-core machine. */
@@ -103,21 +102,14 @@ export class CryptoPool {
     return (result as { xml: string }).xml;
   }
 
-  /** Verify a packet; never rejects for a bad packet (the report says why it is invalid). */
+  /**
+   * Verify a packet; never rejects for a bad packet (the report says why it is invalid).
+   * Nothing is ever written back into the packet: whoever relays it relays the bytes it got.
+   */
   async verify(xml: Uint8Array | string, options: Omit<VerifyOptions, 'now'> & { now?: Date } = {}): Promise<Verification> {
-    return (await this.verifyAndRoute(xml, options)).verification;
-  }
-
-  /** Verify, and for a valid document also append a relaying hop (the hub's TraceHeader). */
-  async verifyAndRoute(
-    xml: Uint8Array | string,
-    options: Omit<VerifyOptions, 'now'> & { now?: Date } = {},
-    appendHop?: TraceHeader,
-  ): Promise<{ verification: Verification; routedXml?: string }> {
     const { now, ...rest } = options;
-    const job: CryptoJob = { op: 'verify', xml, options: now ? { ...rest, now: now.getTime() } : rest, ...(appendHop ? { appendHop } : {}) };
-    const result = unwrapResult(await this.run(job)) as { verification: Verification; routedXml?: string };
-    return result.routedXml === undefined ? { verification: result.verification } : { verification: result.verification, routedXml: result.routedXml };
+    const job: CryptoJob = { op: 'verify', xml, options: now ? { ...rest, now: now.getTime() } : rest };
+    return (unwrapResult(await this.run(job)) as { verification: Verification }).verification;
   }
 
   async close(): Promise<void> {

@@ -117,7 +117,7 @@ export class QueueMonitor {
     if ('error' in answer) return { ok: false, at, staleAfterMinutes, error: answer.error };
     const byName = new Map(answer.queues.map((q) => [q.name, q]));
     const lane = (organId: string, l: Lane): LaneState | null => laneState(byName.get(names.agencyQueue(organId, l)));
-    const agencies = (db.prepare("SELECT organ_id, name, status FROM agencies WHERE status <> 'removed' ORDER BY organ_id").all() as Array<{ organ_id: string; name: string; status: string }>).map(
+    const agencies = (db.prepare("SELECT organ_id, name, status FROM agencies WHERE status <> 'removed' AND kind = 'agency' ORDER BY organ_id").all() as Array<{ organ_id: string; name: string; status: string }>).map(
       (a): AgencyQueues => {
         const urgent = lane(a.organ_id, 'urgent');
         const normal = lane(a.organ_id, 'normal');

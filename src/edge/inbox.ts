@@ -43,8 +43,6 @@ export type InboxEvent =
   | { type: 'status'; packetId: string; documentId: string; from: string; statusCode: string; outcome: string }
   | { type: 'dropped'; packetId: string; reason: string };
 
-const ARRIVED_DESCRIPTION = 'Đã đến - phần mềm đã nhận, văn thư chưa xử lý';
-
 export class Inbox {
   private readonly records: EdgeRecords;
   private readonly deliveries: DeliveryLog;
@@ -86,9 +84,10 @@ export class Inbox {
       const first = validatePacket(packet, { now }).errors[0];
       if (first) problem = { code: first.code === 'SECRECY_MARK' ? 'PACKET_SECRET' : 'PACKET_INVALID', message: first.message };
     }
+    const evidence = receiptEvidence(JSON.stringify(report), props.headers);
     return packet.kind === 'document'
-      ? this.receiveDocument(packetId, content, packet, problem, log)
-      : this.receiveStatus(packetId, content, packet, problem, props.headers, log);
+      ? this.receiveDocument(packetId, content, packet, problem, evidence, log)
+      : this.receiveStatus(packetId, content, packet, problem, props.headers, evidence, log);
   };
 
   private async receiveDocument(
@@ -96,6 +95,7 @@ export class Inbox {
     content: Buffer,
     packet: DocumentPacket,
     verificationProblem: { code: string; message: string } | undefined,
+    evidence: ReceiptEvidence,
     log: Logger,
   ): Promise<Verdict> {
     const now = this.deps.clock();
@@ -121,11 +121,21 @@ export class Inbox {
         promulgationDate: packet.promulgationInfo.promulgationDate,
       },
       statusCode: problem ? '02' : '01',
-      description: problem ? `[${problem.code}] ${problem.message}`.slice(0, 1000) : ARRIVED_DESCRIPTION,
+      ...(problem ? { description: `[${problem.code}] ${problem.message}`.slice(0, 1000) } : {}),
       urgent: isUrgent(packet.otherInfo?.priority),
     });
     this.deps.db.transaction(() => {
-      this.records.insertReceived({ packetId, kind: 'document', sender, documentId, blob, receivedAt: at, verdict: problem ? 'rejected' : 'accepted', errorCode: problem?.code ?? null });
+      this.records.insertReceived({
+        packetId,
+        kind: 'document',
+        sender,
+        documentId,
+        blob,
+        receivedAt: at,
+        verdict: problem ? 'rejected' : 'accepted',
+        errorCode: problem?.code ?? null,
+        ...evidence.columns,
+      });
       this.records.insertDocument({
         ...documentColumnsOf(packet),
         direction: 'in',
@@ -140,7 +150,7 @@ export class Inbox {
       for (const { a, sha256 } of attachments) {
         this.records.insertAttachment({ documentId, contentId: a.contentId, name: a.attachmentName ?? null, contentType: a.contentType ?? null, size: a.content.byteLength, sha256 });
       }
-      this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: 'delivered' }, 'delivered', at, packetId, null);
+      this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: 'delivered' }, 'delivered', at, packetId, evidence.hopNote);
       this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: problem ? '02' : '01' }, problem ? '02' : '01', at, reply.packetId, reply.description);
       this.deps.outbox.queueStatus(reply, at);
       if (!problem) {
@@ -161,6 +171,7 @@ export class Inbox {
     packet: StatusPacket,
     problem: { code: string; message: string } | undefined,
     headers: Record<string, string>,
+    evidence: ReceiptEvidence,
     log: Logger,
   ): Promise<Verdict> {
     const at = this.deps.clock().toISOString();
@@ -176,7 +187,17 @@ export class Inbox {
       // The hub refused something published with this agency's credentials that this edge never
       // sent (or whose document it does not know): worth an operator's attention, not a retry.
       const blob = await this.deps.blobs.put(content);
-      this.records.insertReceived({ packetId, kind: 'status', sender: from, documentId, blob, receivedAt: at, verdict: 'unmatched-bounce', errorCode: headers['x-lt-error-code'] ?? null });
+      this.records.insertReceived({
+        packetId,
+        kind: 'status',
+        sender: from,
+        documentId,
+        blob,
+        receivedAt: at,
+        verdict: 'unmatched-bounce',
+        errorCode: headers['x-lt-error-code'] ?? null,
+        ...evidence.columns,
+      });
       log.warn(
         { errorCode: headers['x-lt-error-code'], cause: headers['x-lt-cause'] },
         `the hub refused a packet published with this agency's broker credentials that this edge did not send: ${packet.description ?? ''}`,
@@ -194,11 +215,11 @@ export class Inbox {
         : this.deliveries.state(documentId, from) !== undefined;
     if (!entitled) return this.drop(packetId, `${from} may not give status ${packet.statusCode} about ${documentId}`, 'NOT_RECIPIENT', log);
     const blob = await this.deps.blobs.put(content);
-    const changes = this.statusChanges(packet, document.direction, document.documentId, headers['x-lt-cause']);
+    const changes = this.statusChanges(packet, document.direction, document.documentId, headers['x-lt-cause'], headers['x-lt-bounce']);
     const answer = document.direction === 'in' && packet.statusCode === '13' ? await this.prepareRecallAnswer(document, packet) : undefined;
     let outcome = 'ignored';
     this.deps.db.transaction(() => {
-      this.records.insertReceived({ packetId, kind: 'status', sender: from, documentId, blob, receivedAt: at, verdict: 'accepted', errorCode: null });
+      this.records.insertReceived({ packetId, kind: 'status', sender: from, documentId, blob, receivedAt: at, verdict: 'accepted', errorCode: null, ...evidence.columns });
       for (const change of changes) {
         if (change.event === 'refused-by-hub') {
           this.deliveries.note(documentId, change.recipient, 'refused-by-hub', at, packetId, packet.description ?? null);
@@ -294,16 +315,19 @@ export class Inbox {
     direction: 'in' | 'out',
     documentId: string,
     cause: string | undefined,
+    bouncedRecipient: string | undefined,
   ): Array<{ recipient: string; event: DeliveryEvent | 'refused-by-hub' }> {
     const from = packet.from.organId;
     if (from === this.deps.hubOrganId && packet.statusCode === '02') {
-      // A hub bounce names the recipient it is about, or this agency when the whole packet was
-      // refused; x-lt-cause names the refused packet, which may be a status this edge sent.
+      // The signed bounce names the document by its issuer, as peers expect; the hub names the
+      // recipient it is about (or this agency, when the whole packet was refused) in x-lt-bounce,
+      // and the refused packet in x-lt-cause, which may be a status this edge sent. Only the
+      // hub publishes to agency queues, so these headers are its word.
       const refused = cause ? this.records.outboxEntry(cause) : undefined;
       if (refused?.kind === 'status') {
         return refused.recipients.map((recipient) => ({ recipient: direction === 'in' ? this.deps.organId : recipient, event: 'refused-by-hub' as const }));
       }
-      const about = packet.responseFor.organId;
+      const about = bouncedRecipient ?? this.deps.organId;
       const recipients =
         about === this.deps.organId
           ? this.deliveries
@@ -338,3 +362,19 @@ export class Inbox {
   }
 }
 
+/** What this edge keeps about a packet's receipt besides the packet: its verification and the hub's hop. */
+interface ReceiptEvidence {
+  columns: { verification: string; hop: string | null };
+  /** The hop in words, for the document's timeline. */
+  hopNote: string | null;
+}
+
+function receiptEvidence(report: string, headers: Record<string, string>): ReceiptEvidence {
+  const hub = headers['x-lt-hub'];
+  if (!hub) return { columns: { verification: report, hop: null }, hopNote: null };
+  const hop = { hub, routedAt: headers['x-lt-routed-at'] ?? null, lane: headers['x-lt-lane'] ?? null };
+  return {
+    columns: { verification: report, hop: JSON.stringify(hop) },
+    hopNote: `routed by hub ${hub}${hop.routedAt ? ` at ${hop.routedAt}` : ''}${hop.lane ? ` (${hop.lane} lane)` : ''}`,
+  };
+}

@@ -261,13 +261,26 @@ export class EdgeRecords {
     return this.db.prepare('SELECT 1 FROM received_packets WHERE packet_id = ?').get(packetId) !== undefined;
   }
 
-  insertReceived(r: { packetId: string; kind: string | null; sender: string | null; documentId: string | null; blob: string | null; receivedAt: string; verdict: string; errorCode: string | null }): void {
+  insertReceived(r: {
+    packetId: string;
+    kind: string | null;
+    sender: string | null;
+    documentId: string | null;
+    blob: string | null;
+    receivedAt: string;
+    verdict: string;
+    errorCode: string | null;
+    /** The verification report made at receipt, JSON. */
+    verification?: string | null;
+    /** The hub's hop from the message headers, JSON. */
+    hop?: string | null;
+  }): void {
     this.db
       .prepare(
-        `INSERT INTO received_packets (packet_id, kind, sender, document_id, blob, received_at, verdict, error_code)
-         VALUES (@packetId, @kind, @sender, @documentId, @blob, @receivedAt, @verdict, @errorCode)`,
+        `INSERT INTO received_packets (packet_id, kind, sender, document_id, blob, received_at, verdict, error_code, verification, hop)
+         VALUES (@packetId, @kind, @sender, @documentId, @blob, @receivedAt, @verdict, @errorCode, @verification, @hop)`,
       )
-      .run(r);
+      .run({ verification: null, hop: null, ...r });
   }
 
   insertAttachment(a: AttachmentRow): void {

@@ -6,13 +6,12 @@ export { parsePacket, packetFromDocument, locateSkeleton, edxmlChild, edxmlChild
 export type { EdxmlSkeleton } from './parse.js';
 export { validatePacket, FIELD_LIMITS } from './validate.js';
 export type { Finding, Severity, ValidationResult, ValidateOptions } from './validate.js';
-export { composeDocument, composeStatus, contentTypeFor, DEFAULT_DOCUMENT_TYPE } from './compose.js';
+export { composeDocument, composeStatus, contentTypeFor, defaultStaffInfo, DEFAULT_DOCUMENT_TYPE, DEFAULT_STATUS_DESCRIPTIONS } from './compose.js';
 export type { AttachmentInput, DocumentInput, StatusInput } from './compose.js';
 export { findSecrecyMarks, secrecyMarkIn, isSecrecyLevel } from './secrecy.js';
 export * from './values.js';
 export * from './status-machine.js';
 export { parseXml, serializeXml, decodeXml, preScanXml, DEFAULT_XML_LIMITS, formatBytes } from './xml.js';
 export type { XmlLimits } from './xml.js';
-export { appendTraceHeader } from './trace.js';
 export * from './calendar.js';
 export * from './links.js';

@@ -3,6 +3,8 @@ import { LtError } from '../errors.js';
 import type { Db } from '../store/db.js';
 
 export type AgencyStatus = 'active' | 'suspended' | 'removed';
+/** 'hub': this hub's own entry, which signs bounces and receives nothing through a queue. */
+export type DirectoryKind = 'agency' | 'hub';
 
 export interface Agency {
   organId: string;
@@ -10,6 +12,9 @@ export interface Agency {
   parentId: string | null;
   brokerUser: string;
   status: AgencyStatus;
+  kind: DirectoryKind;
+  /** PEM of the entry's signing certificate, when known. */
+  certificate: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -20,6 +25,8 @@ interface Row {
   parent_id: string | null;
   broker_user: string;
   status: AgencyStatus;
+  kind: DirectoryKind;
+  certificate: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -30,6 +37,8 @@ const toAgency = (r: Row): Agency => ({
   parentId: r.parent_id,
   brokerUser: r.broker_user,
   status: r.status,
+  kind: r.kind,
+  certificate: r.certificate,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -43,13 +52,18 @@ export class Directory {
   }
 
   byBrokerUser(user: string): Agency | undefined {
-    const row = this.db.prepare('SELECT * FROM agencies WHERE broker_user = ?').get(user) as Row | undefined;
+    // The hub's own entry has no broker user an edge could publish as.
+    const row = this.db.prepare("SELECT * FROM agencies WHERE broker_user = ? AND kind = 'agency'").get(user) as Row | undefined;
     return row ? toAgency(row) : undefined;
   }
 
-  list(filter: { status?: AgencyStatus; search?: string } = {}): Agency[] {
+  list(filter: { status?: AgencyStatus; search?: string; kind?: DirectoryKind } = {}): Agency[] {
     const where: string[] = [];
     const args: unknown[] = [];
+    if (filter.kind) {
+      where.push('kind = ?');
+      args.push(filter.kind);
+    }
     if (filter.status) {
       where.push('status = ?');
       args.push(filter.status);
@@ -83,9 +97,31 @@ export class Directory {
     return this.get(agency.organId) as Agency;
   }
 
+  /**
+   * This hub's own entry, written at every start: its organ id and name as configured and the
+   * certificate it signs bounces with. Refused when an agency already holds the organ id.
+   */
+  registerHub(hub: { organId: string; name: string; certificatePem: string }, now: Date): Agency {
+    const existing = this.get(hub.organId);
+    if (existing && existing.kind !== 'hub' && existing.status !== 'removed') {
+      throw new LtError('AGENCY_EXISTS', `the hub's organ id ${hub.organId} is registered as an agency; give the hub its own organ id or remove that agency`);
+    }
+    const at = now.toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO agencies (organ_id, name, parent_id, broker_user, status, kind, certificate, created_at, updated_at)
+         VALUES (?, ?, NULL, ?, 'active', 'hub', ?, ?, ?)
+         ON CONFLICT (organ_id) DO UPDATE SET name = excluded.name, broker_user = excluded.broker_user, status = 'active',
+           kind = 'hub', certificate = excluded.certificate, updated_at = excluded.updated_at`,
+      )
+      .run(hub.organId, hub.name, `hub:${hub.organId}`, hub.certificatePem, at, at);
+    return this.get(hub.organId) as Agency;
+  }
+
   setStatus(organId: string, status: AgencyStatus, now: Date): Agency {
     const existing = this.get(organId);
     if (!existing) throw new LtError('AGENCY_UNKNOWN', `agency ${organId} is not registered`);
+    if (existing.kind === 'hub') throw new LtError('USAGE', `${organId} is this hub's own entry; it cannot be suspended, resumed or removed`);
     this.db.prepare('UPDATE agencies SET status = ?, updated_at = ? WHERE organ_id = ?').run(status, now.toISOString(), organId);
     return { ...existing, status, updatedAt: now.toISOString() };
   }

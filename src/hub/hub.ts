@@ -85,6 +85,8 @@ export class Hub {
     const loaded = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem);
     const trust = await readTrustFiles(this.config.trust);
     await assertOwnCertificate(loaded, trust, this.config.organId, (this.options.clock ?? (() => new Date()))());
+    // The hub signs bounces as a party of the exchange: it is an entry of its own directory.
+    this.directory.registerHub({ organId: this.config.organId, name: this.config.organName, certificatePem: identity.certPem }, (this.options.clock ?? (() => new Date()))());
     this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust });
     const names = this.names;
     this.publisher = new ConfirmPublisher({
@@ -92,8 +94,8 @@ export class Hub {
       // The hub owns the topology: declare it (and every active agency's lanes) on each channel.
       topology: async (channel) => {
         await declareHubTopology(channel, names);
-        for (const agency of this.directory.list({ status: 'active' })) await declareAgencyQueues(channel, names, agency.organId);
-        for (const agency of this.directory.list({ status: 'suspended' })) await declareAgencyQueues(channel, names, agency.organId);
+        for (const agency of this.directory.list({ status: 'active', kind: 'agency' })) await declareAgencyQueues(channel, names, agency.organId);
+        for (const agency of this.directory.list({ status: 'suspended', kind: 'agency' })) await declareAgencyQueues(channel, names, agency.organId);
       },
     });
     const router = (this.router = new Router({
@@ -103,7 +105,7 @@ export class Hub {
       directory: this.directory,
       names,
       publisher: this.publisher,
-      hub: { organId: this.config.organId, organName: this.config.organName, identity },
+      hub: { organId: this.config.organId, organName: this.config.organName, identity, ...(this.config.staffInfo ? { staffInfo: this.config.staffInfo } : {}) },
       maxPacketBytes: this.config.maxPacketBytes,
       clock: this.options.clock ?? (() => new Date()),
       log: this.log,

@@ -21,6 +21,8 @@ export interface PacketRecord {
   verdict: 'routed' | 'refused';
   errorCode: string | null;
   errorMessage: string | null;
+  /** The verification report made at receipt, JSON; null when the packet was never verified. */
+  verification?: string | null;
 }
 
 export interface DocumentRecord {
@@ -58,10 +60,10 @@ export class HubRecords {
   insertPacket(p: PacketRecord): void {
     this.db
       .prepare(
-        `INSERT INTO packets (packet_id, kind, sender, claimed_from, document_id, status_code, priority, sha256, blob, size, received_at, verdict, error_code, error_message)
-         VALUES (@packetId, @kind, @sender, @claimedFrom, @documentId, @statusCode, @priority, @sha256, @blob, @size, @receivedAt, @verdict, @errorCode, @errorMessage)`,
+        `INSERT INTO packets (packet_id, kind, sender, claimed_from, document_id, status_code, priority, sha256, blob, size, received_at, verdict, error_code, error_message, verification)
+         VALUES (@packetId, @kind, @sender, @claimedFrom, @documentId, @statusCode, @priority, @sha256, @blob, @size, @receivedAt, @verdict, @errorCode, @errorMessage, @verification)`,
       )
-      .run(p);
+      .run({ verification: null, ...p });
   }
 
   document(documentId: string): DocumentRecord | undefined {

@@ -73,7 +73,7 @@ export function agencyActivity(db: Db, calendar: WorkingCalendar, now: Date, urg
               (SELECT COUNT(*) FROM deliveries x WHERE x.recipient = a.organ_id AND x.stage = '01' AND x.recall <> 'recalled') AS not_accepted,
               (SELECT COUNT(*) FROM deliveries x WHERE x.recipient = a.organ_id AND x.recall = 'requested') AS recalls_pending
          FROM agencies a
-        WHERE a.status <> 'removed' AND (a.organ_id LIKE @p ESCAPE '\\' OR a.name LIKE @p ESCAPE '\\')
+        WHERE a.status <> 'removed' AND a.kind = 'agency' AND (a.organ_id LIKE @p ESCAPE '\\' OR a.name LIKE @p ESCAPE '\\')
         ORDER BY a.organ_id`,
     )
     .all({ p: pattern }) as Array<{ organ_id: string; name: string; status: string; sent: number; received: number; not_accepted: number; recalls_pending: number }>;
@@ -154,7 +154,7 @@ export interface UsageRow {
 export function usageReport(db: Db, calendar: WorkingCalendar, period: { from: Date; to: Date }, now: Date, urgentReceiptMinutes: number): UsageRow[] {
   const from = period.from.toISOString();
   const to = period.to.toISOString();
-  const agencies = db.prepare("SELECT organ_id, name FROM agencies WHERE status <> 'removed' ORDER BY organ_id").all() as Array<{ organ_id: string; name: string }>;
+  const agencies = db.prepare("SELECT organ_id, name FROM agencies WHERE status <> 'removed' AND kind = 'agency' ORDER BY organ_id").all() as Array<{ organ_id: string; name: string }>;
   const sent = new Map(
     (db.prepare('SELECT sender, COUNT(*) AS n FROM documents WHERE sent_at >= ? AND sent_at < ? GROUP BY sender').all(from, to) as Array<{ sender: string; n: number }>).map((r) => [r.sender, r.n]),
   );

@@ -18,10 +18,10 @@ import type { Verification } from '../crypto/verify.js';
 import { buildPacket } from '../envelope/build.js';
 import { composeStatus } from '../envelope/compose.js';
 import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
-import type { DocumentPacket, Packet, StatusPacket } from '../envelope/types.js';
+import type { DocumentPacket, Packet, StaffInfo, StatusPacket } from '../envelope/types.js';
 import { validatePacket } from '../envelope/validate.js';
 import { answeredDocumentOf } from '../envelope/links.js';
-import { formatEdxmlTimestamp, isUrgent } from '../envelope/values.js';
+import { isUrgent, parseDocumentId } from '../envelope/values.js';
 import { type ErrorCode } from '../errors.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
 import type { Logger } from '../log.js';
@@ -39,7 +39,7 @@ export interface RouterDeps {
   directory: Directory;
   names: ResourceNames;
   publisher: ConfirmPublisher;
-  hub: { organId: string; organName: string; identity: IdentityMaterial };
+  hub: { organId: string; organName: string; identity: IdentityMaterial; staffInfo?: StaffInfo };
   maxPacketBytes: number;
   /** Refuse signatures claiming to be older than this (live traffic). Default 7 days. */
   maxSignatureAgeMs?: number;
@@ -146,22 +146,21 @@ export class Router {
       });
     }
 
-    const { verification, routedXml } = await this.deps.pool.verifyAndRoute(
-      content,
-      { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 },
-      { organId: this.deps.hub.organId, timestamp: formatEdxmlTimestamp(now) },
-    );
+    // The hub reads and judges the packet but never writes into it: what it forwards and stores
+    // are the bytes the sender signed; its own hop travels in the message headers and its database.
+    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 });
     const packet = verification.packet;
+    const report = JSON.stringify(verification.report);
     const refusal = this.check(verification, sender.organId, now);
     if (refusal || !packet) {
       return this.refuse(packetId, hash, content, sender.organId, packet, packet ? documentIdOf(packet) : claimedDocumentId, now, refusal ?? {
         code: 'XML_NOT_EDXML',
         message: 'the packet cannot be read',
-      });
+      }, report);
     }
     return packet.kind === 'document'
-      ? this.routeDocument(packetId, hash, Buffer.from(routedXml ?? content), packet, sender.organId, now, log)
-      : this.routeStatus(packetId, hash, content, packet, sender.organId, now, log, delivery.lane);
+      ? this.routeDocument(packetId, hash, content, packet, sender.organId, now, log, report)
+      : this.routeStatus(packetId, hash, content, packet, sender.organId, now, log, delivery.lane, report);
   }
 
   /** Identity, signature and content checks, in the order an operator would want them named. */
@@ -175,6 +174,14 @@ export class Router {
     }
     const first = v.report.errors[0];
     if (first) return { code: first.code, message: first.message };
+    if (v.report.unsignedTraceHeaders > 0) {
+      // Only a relaying hub writes a hop, and this hub writes none into packets; an edge that
+      // submits one is claiming a route the packet never took.
+      return {
+        code: 'TRACE_FORGED',
+        message: `the packet carries ${v.report.unsignedTraceHeaders} TraceHeader(s) added after it was signed; an edge submits a packet exactly as it was signed`,
+      };
+    }
     if (!packet) return undefined;
     const validation = validatePacket(packet, { now });
     const error = validation.errors[0];
@@ -187,17 +194,18 @@ export class Router {
   private async routeDocument(
     packetId: string,
     hash: string,
-    routed: Buffer,
+    content: Buffer,
     packet: DocumentPacket,
     sender: string,
     now: Date,
     log: Logger,
+    report: string,
   ): Promise<Verdict> {
     if (this.records.document(packet.documentId)) {
-      return this.refuse(packetId, hash, routed, sender, packet, packet.documentId, now, {
+      return this.refuse(packetId, hash, content, sender, packet, packet.documentId, now, {
         code: 'DOCUMENT_DUPLICATE',
         message: `DocumentId ${packet.documentId} was already sent; send an update (BussinessDocType 2) or a replacement (3) with a new number instead`,
-      });
+      }, report);
     }
     const lane: Lane = isUrgent(packet.otherInfo?.priority) ? 'urgent' : 'normal';
     const recipients = [...new Set(packet.to.map((t) => t.organId))];
@@ -205,16 +213,18 @@ export class Router {
     const bounced: Array<{ organId: string; refusal: Refusal }> = [];
     for (const organId of recipients) {
       const agency = this.deps.directory.get(organId);
-      if (agency?.status === 'active') deliverable.push(organId);
+      if (agency?.kind === 'agency' && agency.status === 'active') deliverable.push(organId);
       else
         bounced.push({
           organId,
-          refusal: agency
-            ? { code: 'AGENCY_SUSPENDED', message: `recipient ${organId} is ${agency.status} in the hub directory; send it on paper` }
-            : { code: 'AGENCY_UNKNOWN', message: `recipient ${organId} is not connected to this hub; send it on paper` },
+          refusal: !agency
+            ? { code: 'AGENCY_UNKNOWN', message: `recipient ${organId} is not connected to this hub; send it on paper` }
+            : agency.kind === 'hub'
+              ? { code: 'AGENCY_UNKNOWN', message: `recipient ${organId} is the hub itself, which receives no documents; address the agency concerned` }
+              : { code: 'AGENCY_SUSPENDED', message: `recipient ${organId} is ${agency.status} in the hub directory; send it on paper` },
         });
     }
-    const blob = await this.deps.blobs.put(routed);
+    const blob = await this.deps.blobs.put(content);
     const bounces: Planned[] = [];
     for (const b of bounced) bounces.push(await this.bounce(packetId, sender, packet, b.organId, b.refusal, lane, now));
     const at = now.toISOString();
@@ -229,11 +239,12 @@ export class Router {
         priority: packet.otherInfo.priority,
         sha256: hash,
         blob,
-        size: routed.length,
+        size: content.length,
         receivedAt: at,
         verdict: 'routed',
         errorCode: null,
         errorMessage: null,
+        verification: report,
       });
       this.records.insertDocument({
         documentId: packet.documentId,
@@ -257,7 +268,16 @@ export class Router {
             lane,
             type: 'edoc',
             blob,
-            envelope: { packetId, type: 'edoc', from: sender, to: recipients, priority: packet.otherInfo.priority, documentId: packet.documentId, lane },
+            envelope: {
+              packetId,
+              type: 'edoc',
+              from: sender,
+              to: recipients,
+              priority: packet.otherInfo.priority,
+              documentId: packet.documentId,
+              lane,
+              extra: this.hop(at),
+            },
           },
           at,
         );
@@ -292,6 +312,7 @@ export class Router {
     now: Date,
     log: Logger,
     incomingLane: Lane,
+    report: string,
   ): Promise<Verdict> {
     const documentId = packet.responseFor.documentId as string;
     const document = this.records.document(documentId);
@@ -299,7 +320,7 @@ export class Router {
       return this.refuse(packetId, hash, content, sender, packet, documentId, now, {
         code: 'DOCUMENT_UNKNOWN',
         message: `status ${packet.statusCode} is about document ${documentId}, which this hub never routed`,
-      });
+      }, report);
     }
     // 13 goes from the document's sender to one recipient; every other status the other way.
     const fromSender = packet.statusCode === '13';
@@ -312,11 +333,11 @@ export class Router {
         message: fromSender
           ? `only the sender of ${documentId} may recall it, and only from one of its recipients`
           : `agency ${sender} is not a recipient of document ${documentId}`,
-      });
+      }, report);
     }
     const outcome = transition(state, packet.statusCode as DeliveryEvent);
     if (outcome.outcome === 'illegal') {
-      return this.refuse(packetId, hash, content, sender, packet, documentId, now, { code: 'STATUS_ILLEGAL_TRANSITION', message: outcome.reason });
+      return this.refuse(packetId, hash, content, sender, packet, documentId, now, { code: 'STATUS_ILLEGAL_TRANSITION', message: outcome.reason }, report);
     }
     // A status travels on to its target in the lane it came in: the edge that wrote it chose the
     // lane so that it cannot overtake the document it is about (a recall of a document still in
@@ -341,6 +362,7 @@ export class Router {
         verdict: 'routed',
         errorCode: null,
         errorMessage: null,
+        verification: report,
       });
       if (outcome.outcome === 'applied') {
         this.deliveries.record(documentId, recipient, outcome.state, packet.statusCode as DeliveryEvent, at, packetId, packet.description ?? null);
@@ -354,7 +376,7 @@ export class Router {
             lane,
             type: 'status',
             blob,
-            envelope: { packetId, type: 'status', from: sender, to: [target], priority: document.priority, documentId, lane, extra: { 'x-lt-status': packet.statusCode } },
+            envelope: { packetId, type: 'status', from: sender, to: [target], priority: document.priority, documentId, lane, extra: { 'x-lt-status': packet.statusCode, ...this.hop(at) } },
           },
           at,
         );
@@ -381,6 +403,7 @@ export class Router {
     documentId: string | undefined,
     now: Date,
     refusal: Refusal,
+    report: string | null = null,
   ): Promise<Verdict> {
     const log = this.deps.log.child({ packetId, documentId });
     const blob = await this.deps.blobs.put(content);
@@ -404,6 +427,7 @@ export class Router {
         verdict: 'refused',
         errorCode: refusal.code,
         errorMessage: refusal.message,
+        verification: report,
       });
       if (bounce) this.records.insertOutbound({ ...bounce, cause: packetId }, at);
       appendAudit(this.deps.db, { actor: sender, action: 'packet.refused', subject: packetId, details: { documentId: documentId ?? null, code: refusal.code, message: refusal.message } }, now);
@@ -419,9 +443,11 @@ export class Router {
   }
 
   /**
-   * A status 02 signed by the hub, to `sender`, about `documentId`; its ResponseFor/OrganId
-   * names the recipient the bounce is about (the sender itself when the whole packet is refused),
-   * as ResponseFor/OrganId names the other party in a recall (13).
+   * A status 02 signed by the hub, to `sender`, about `documentId`. As in the SDK's own 02, its
+   * ResponseFor names the document by its issuer (so any peer matches it to the document); the
+   * Description names who could not be reached (`about`, or the whole packet) and why. The
+   * recipient concerned also travels, for lienthong's edges, in the x-lt-bounce header, which
+   * only the hub can publish.
    */
   private async bounce(
     cause: string,
@@ -434,17 +460,26 @@ export class Router {
     documentId = packet ? documentIdOf(packet) : undefined,
   ): Promise<Planned> {
     const document = packet?.kind === 'document' ? packet : undefined;
+    const known = documentId ? this.records.document(documentId) : undefined;
+    const issuer = document?.from.organId ?? known?.sender ?? (documentId ? parseDocumentId(documentId)?.organId : undefined) ?? sender;
+    const code = document ? `${document.code.codeNumber}/${document.code.codeNotation}` : (known?.code ?? (documentId ? parseDocumentId(documentId)?.code : undefined));
+    const promulgationDate = document?.promulgationInfo?.promulgationDate ?? (documentId ? parseDocumentId(documentId)?.date : undefined);
+    const what =
+      about === sender
+        ? `Trục liên thông ${this.deps.hub.organId} từ chối gói tin của ${sender}`
+        : `Không chuyển được văn bản tới ${about}`;
     const status = composeStatus(
       {
         from: { organId: this.deps.hub.organId, organName: this.deps.hub.organName },
         responseFor: {
-          organId: about,
+          organId: issuer,
           documentId: documentId as string,
-          ...(document ? { code: `${document.code.codeNumber}/${document.code.codeNotation}` } : {}),
-          ...(document?.promulgationInfo?.promulgationDate ? { promulgationDate: document.promulgationInfo.promulgationDate } : {}),
+          ...(code ? { code } : {}),
+          ...(promulgationDate ? { promulgationDate } : {}),
         },
+        ...(this.deps.hub.staffInfo ? { staffInfo: this.deps.hub.staffInfo } : {}),
         statusCode: '02',
-        description: `[${refusal.code}] ${refusal.message}`.slice(0, 1000),
+        description: `${what}: [${refusal.code}] ${refusal.message}`.slice(0, 1000),
       },
       now,
     );
@@ -489,6 +524,11 @@ export class Router {
       rows.map((r) => r.id),
       this.deps.clock().toISOString(),
     );
+  }
+
+  /** What the hub says about its hop: beside the packet, never inside the signed XML. */
+  private hop(at: string): Record<string, string> {
+    return { 'x-lt-hub': this.deps.hub.organId, 'x-lt-routed-at': at };
   }
 
   private report(outcome: RouteOutcome): void {

@@ -6,7 +6,8 @@
  * - a packet claiming to come from another agency than the one that published it (SENDER_MISMATCH);
  * - a packet changed after it was signed (SIG_DIGEST_MISMATCH);
  * - a packet signed with a certificate naming the agency but not issued by the CA (CERT_UNTRUSTED);
- * - a packet signed with a revoked certificate (CERT_REVOKED).
+ * - a packet signed with a revoked certificate (CERT_REVOKED);
+ * - a validly signed packet carrying a TraceHeader added after signing: a forged hop (TRACE_FORGED).
  *
  * Real RabbitMQ and hub, each test under its own broker prefix, everything deleted afterwards.
  */
@@ -74,6 +75,16 @@ t.test('refused packets are answered with a signed bounce to the real sender and
   const untrusted = documentPacket(A, [B], 3) as DocumentPacket;
   cases.push({ name: 'a packet signed with a certificate from an untrusted CA', code: 'CERT_UNTRUSTED', packet: untrusted, content: await signAs(untrusted, await identityFromFiles(rogue.keyPath, rogue.certPath)) });
 
+  // Validly signed, then given a TraceHeader after the sender's own: the signature still holds
+  // (hops are outside what the hub ever writes), but an edge never relays, so the hop is forged.
+  const hopped = documentPacket(A, [B], 4) as DocumentPacket;
+  const hoppedSigned = await signAs(hopped, A);
+  const hop = `<edXML:TraceHeader><edXML:OrganId>${HUB}</edXML:OrganId><edXML:Timestamp>2026/11/25 23:59:00</edXML:Timestamp></edXML:TraceHeader>`;
+  const withHop = hoppedSigned.replace(/(<edXML:TraceHeader>[\s\S]*?<\/edXML:TraceHeader>)/, `$1${hop}`);
+  t.not(withHop, hoppedSigned, 'a hop was appended');
+  t.equal((await verifyDev(withHop)).report.unsignedTraceHeaders, 1, 'the verifier itself accepts it as a relayed packet');
+  cases.push({ name: 'a packet with a TraceHeader added after signing', code: 'TRACE_FORGED', packet: hopped, content: withHop });
+
   const packetIds = cases.map(() => randomUUID());
   for (const [i, c] of cases.entries()) {
     await publishAs(t, exchange, A, c.content, { packetId: packetIds[i] as string, type: 'edoc', from: c.packet.from.organId, to: [B], priority: '0', documentId: c.packet.documentId });
@@ -104,9 +115,10 @@ t.test('refused packets are answered with a signed bounce to the real sender and
       t.equal(status.kind, 'status');
       t.equal(status.statusCode, '02');
       t.equal(status.from.organId, HUB);
-      t.equal(status.responseFor.organId, A);
+      t.equal(status.responseFor.organId, c.packet.from.organId, 'ResponseFor names the document by its issuer, as peers expect');
       t.equal(status.responseFor.documentId, c.packet.documentId);
-      t.match(status.description, new RegExp(`^\\[${c.code}\\] `));
+      t.match(status.description, new RegExp(`từ chối gói tin của ${A.replace(/\./g, '\\.')}: \\[${c.code}\\] `), 'the description names the refused sender and the reason');
+      t.ok(status.staffInfo?.department, 'the bounce carries StaffInfo');
     });
   }
   t.equal(inboxOf(b).total, 0, "B's inbox stays empty");

@@ -175,7 +175,7 @@ t.test('an unknown recipient is bounced to the sender; the known ones get the do
   ]);
 
   const bouncedAtA = a.document(sent.documentId)?.timeline.find((e) => e.recipient === UNKNOWN && e.event === 'bounced');
-  t.equal(bouncedAtA?.description, `[AGENCY_UNKNOWN] ${hubSays[0]?.description}`, "A's edge shows the hub's reason");
+  t.equal(bouncedAtA?.description, `Không chuyển được văn bản tới ${UNKNOWN}: [AGENCY_UNKNOWN] ${hubSays[0]?.description}`, "A's edge shows the hub's reason");
   const packet = hubPacket(exchange, sent.packetId);
   t.equal(packet?.verdict, 'routed', 'the packet itself was routed (to the known recipients)');
 
@@ -187,7 +187,11 @@ t.test('an unknown recipient is bounced to the sender; the known ones get the do
   t.same(verified.report.errors, [], 'the bounce is validly signed');
   t.equal(verified.report.signer?.organId, HUB, '... by the hub');
   const status = verified.packet as StatusPacket | undefined;
-  t.match(status, { kind: 'status', statusCode: '02', from: { organId: HUB }, responseFor: { organId: UNKNOWN, documentId: sent.documentId } }, 'a 02 about the unknown recipient');
+  t.match(
+    status,
+    { kind: 'status', statusCode: '02', from: { organId: HUB }, responseFor: { organId: A, documentId: sent.documentId }, description: new RegExp(`tới ${UNKNOWN.replace(/\./g, '\\.')}: \\[AGENCY_UNKNOWN\\]`) },
+    'a 02 naming the document by its issuer, and the unknown recipient in its description',
+  );
 });
 
 t.test('a suspended recipient is bounced; a suspended sender is refused with a bounce', async (t) => {
@@ -202,7 +206,7 @@ t.test('a suspended recipient is bounced; a suspended sender is refused with a b
     describe: () => a.document(toSuspended.documentId)?.deliveries,
   });
   const reason = a.document(toSuspended.documentId)?.timeline.find((e) => e.recipient === C && e.event === 'bounced')?.description;
-  t.match(reason, /^\[AGENCY_SUSPENDED\] recipient 000\.00\.31\.H12 is suspended/);
+  t.match(reason, /tới 000\.00\.31\.H12: \[AGENCY_SUSPENDED\] recipient 000\.00\.31\.H12 is suspended/);
   t.equal(inboxOf(exchange.edge(C)).total, 0, 'nothing reached the suspended agency');
   t.same(hubDeliveries(exchange, toSuspended.documentId).find((d) => d.recipient === C), { recipient: C, stage: 'bounced' });
 
@@ -212,7 +216,7 @@ t.test('a suspended recipient is bounced; a suspended sender is refused with a b
   const refused = hubPacket(exchange, fromSuspended.packetId);
   t.equal(refused?.verdict, 'refused');
   t.equal(refused?.error_code, 'AGENCY_SUSPENDED');
-  t.match(a.document(fromSuspended.documentId)?.timeline.find((e) => e.event === 'bounced')?.description, /^\[AGENCY_SUSPENDED\] agency 000\.00\.01\.H12 is suspended/);
+  t.match(a.document(fromSuspended.documentId)?.timeline.find((e) => e.event === 'bounced')?.description, /từ chối gói tin của 000\.00\.01\.H12: \[AGENCY_SUSPENDED\] agency 000\.00\.01\.H12 is suspended/);
   t.same(hubDeliveries(exchange, fromSuspended.documentId), [], 'the hub delivered it to no one');
 
   // Back in service: the next document goes through.
@@ -250,7 +254,8 @@ t.test('statuses route back to the sender; a status from a non-recipient is refu
   t.equal(row?.error_code, 'NOT_RECIPIENT');
   t.equal(row?.kind, 'status');
   t.equal(bounce && headersOf(bounce)['x-lt-error-code'], 'NOT_RECIPIENT', 'C is told, with a bounce');
-  t.equal(bounce && (parsePacket(bounce.content) as StatusPacket).responseFor.organId, C);
+  t.equal(bounce && (parsePacket(bounce.content) as StatusPacket).responseFor.organId, A, "the bounce names the document by its issuer, A");
+  t.match(bounce && (parsePacket(bounce.content) as StatusPacket).description, /từ chối gói tin của 000\.00\.31\.H12: \[NOT_RECIPIENT\]/, 'and says whose packet was refused and why');
 
   // The hub published the bounce to C and nothing else; A heard nothing from C.
   t.same(hubOutboundTargets(exchange, packetId), [C], 'the only message the refusal caused is the bounce to C');

@@ -89,7 +89,7 @@ Options:
             if (status && !['active', 'suspended', 'removed'].includes(status)) throw new LtError('USAGE', '--status is active, suspended or removed');
             const agencies = new Directory(db).list({ ...(status ? { status } : {}), ...(values.search ? { search: values.search } : {}) });
             if (values.json) writeJson(io, { agencies });
-            else for (const a of agencies) io.stdout.write(`${a.organId.padEnd(14)} ${a.status.padEnd(9)} ${a.name}${a.parentId ? `  (under ${a.parentId})` : ''}\n`);
+            else for (const a of agencies) io.stdout.write(`${a.organId.padEnd(14)} ${a.status.padEnd(9)} ${a.name}${a.parentId ? `  (under ${a.parentId})` : ''}${a.kind === 'hub' ? '  (this hub)' : ''}\n`);
             return EXIT_OK;
           }
           case 'suspend':

@@ -87,4 +87,15 @@ ALTER TABLE documents ADD COLUMN assignment TEXT;
 CREATE INDEX documents_related ON documents (related_document);
 `,
   },
+  {
+    version: 3,
+    name: 'received packets: verification report and the hub hop',
+    sql: `
+-- The verification report as made at receipt (JSON), kept as evidence.
+ALTER TABLE received_packets ADD COLUMN verification TEXT;
+-- What the hub said about the hop (hub, time, lane), from the message headers: it travels
+-- beside the signed packet, never inside it.
+ALTER TABLE received_packets ADD COLUMN hop TEXT;
+`,
+  },
 ];

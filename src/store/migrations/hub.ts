@@ -131,4 +131,17 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 `,
   },
+  {
+    version: 5,
+    name: 'original packets: verification reports, the hub in its own directory',
+    sql: `
+-- The verification report as made when the packet arrived (JSON), kept as evidence.
+ALTER TABLE packets ADD COLUMN verification TEXT;
+-- The hub is an entry of its own directory (kind 'hub') with its certificate, so that peers
+-- and evidence can name and check who signed a bounce. An agency's certificate is kept too
+-- once it is known.
+ALTER TABLE agencies ADD COLUMN kind TEXT NOT NULL DEFAULT 'agency' CHECK (kind IN ('agency', 'hub'));
+ALTER TABLE agencies ADD COLUMN certificate TEXT;
+`,
+  },
 ];
