@@ -26,6 +26,8 @@ import { Outbox } from './outbox.js';
 import { Lifecycle } from './lifecycle.js';
 import { ClamdScanner } from './scanner.js';
 import { workingCalendar } from '../envelope/calendar.js';
+import { buildEvidence } from '../evidence/bundle.js';
+import { collectEdgeEvidence } from './evidence.js';
 import { EdgeRecords, type AttachmentRow, type DocumentQuery, type DocumentRow, type OutboxRow } from './records.js';
 import { Relay } from './relay.js';
 
@@ -91,6 +93,7 @@ export class Edge {
       pool: this.pool,
       identity: this.identity,
       organization: this.config.organization,
+      ...(this.config.staffInfo ? { staffInfo: this.config.staffInfo } : {}),
       clock: this.clock,
       maxPacketBytes: this.config.maxPacketBytes,
       ...(scanner ? { scanner } : {}),
@@ -178,6 +181,16 @@ export class Edge {
   list(query: DocumentQuery): { total: number; items: Array<DocumentRow & { deliveries: DeliveryRow[] }> } {
     const { total, items } = this.records.listDocuments(query);
     return { total, items: items.map((d) => ({ ...d, deliveries: this.deliveries.all(d.documentId) })) };
+  }
+
+  /** The evidence file (zip) of a document, signed with this agency's certificate; needs `open()`. */
+  async evidence(documentId: string): Promise<Buffer> {
+    if (!this.identity) throw new LtError('INTERNAL', 'the edge is not open; call open() first');
+    const input = await collectEdgeEvidence(
+      { db: this.db, blobs: this.blobs, records: this.records, organId: this.config.organId, hubOrganId: this.config.hubOrganId },
+      documentId,
+    );
+    return buildEvidence(input, this.identity, this.clock());
   }
 
   async attachment(documentId: string, contentId: string): Promise<{ meta: AttachmentRow; content: Buffer } | undefined> {

@@ -3,11 +3,9 @@
  * hash linking the first one to its predecessor, signed by the hub's certificate (included with
  * its chain). `checkAuditBundle` needs nothing but the file and the trusted root.
  */
-import { createPrivateKey, createPublicKey, sign as signBytes, verify as verifyBytes } from 'node:crypto';
-import { X509Certificate as NodeX509 } from 'node:crypto';
-import { readCertificates, organIdOf } from '../crypto/certificates.js';
+import { signDetached, signerCertificates, verifyDetached } from '../crypto/detached.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
-import { createTrustStore, validateChain, type TrustMaterial } from '../crypto/trust.js';
+import type { TrustMaterial } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { auditHash, type AuditRow } from '../store/audit.js';
 import type { Db } from '../store/db.js';
@@ -46,10 +44,10 @@ export function exportAuditBundle(db: Db, period: { from: Date; to: Date }, hubO
     exportedAt: now.toISOString(),
     previousHash: first ? (previous?.hash ?? first.prev_hash) : '',
     rows,
-    certificates: [identity.certPem, ...(identity.chainPem ? [identity.chainPem] : [])].map((p) => p.trim()),
+    certificates: signerCertificates(identity),
   };
-  const key = createPrivateKey(identity.keyPem);
-  bundle.signature = { algorithm: 'sha256', value: signBytes('sha256', Buffer.from(signedText(bundle)), key).toString('base64') };
+  const { algorithm, value } = signDetached(Buffer.from(signedText(bundle)), identity);
+  bundle.signature = { algorithm, value };
   return bundle;
 }
 
@@ -75,22 +73,17 @@ export async function checkAuditBundle(text: string, trust: TrustMaterial, now =
   result.rows = bundle.rows.length;
   result.hub = bundle.hub;
   result.period = { from: bundle.from, to: bundle.to };
-  const certificates = bundle.certificates.flatMap((pem) => readCertificates(pem, 'bundle certificate'));
-  const signer = certificates[0];
-  if (!signer || !bundle.signature) {
-    result.errors.push({ code: 'SIG_MISSING', message: 'the bundle carries no signature or no certificate' });
-    return result;
-  }
-  result.signer = signer.subject;
-  const publicKey = createPublicKey(new NodeX509(Buffer.from(signer.rawData)).publicKey.export({ type: 'spki', format: 'pem' }));
-  if (!verifyBytes('sha256', Buffer.from(signedText(bundle)), publicKey, Buffer.from(bundle.signature.value, 'base64'))) {
-    result.errors.push({ code: 'SIG_VALUE_INVALID', message: 'the signature does not match the bundle: it was changed after export' });
-  }
-  const chain = await validateChain(signer, certificates.slice(1), createTrustStore(trust), new Date(bundle.exportedAt), now);
-  for (const problem of chain.problems) result.errors.push(problem);
-  if (organIdOf(signer) !== bundle.hub) {
-    result.errors.push({ code: 'CERT_ORGAN_MISMATCH', message: `the bundle says hub ${bundle.hub} but is signed by ${organIdOf(signer) ?? '(no UID)'}` });
-  }
+  const check = await verifyDetached(
+    Buffer.from(signedText(bundle)),
+    bundle.signature ? { ...bundle.signature, certificates: bundle.certificates } : undefined,
+    trust,
+    bundle.hub,
+    new Date(bundle.exportedAt),
+    now,
+  );
+  result.signer = check.signer;
+  result.errors.push(...check.errors);
+  if (check.errors.some((e) => e.code === 'SIG_MISSING')) return result;
   let previous = bundle.previousHash;
   for (const row of bundle.rows) {
     if (row.prev_hash !== previous) {

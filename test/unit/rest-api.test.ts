@@ -21,7 +21,9 @@ import { formatEdxmlDate, parsePacket, type DocumentPacket } from '../../src/env
 import { LtError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { apiKeyFromCli, errorBodyValidator, openedEdge } from '../helpers/edge-api.js';
-import { FINANCE, CITY, OFFICE, PDF_BYTES, identityOf, unsignedDocument } from '../helpers/pki.js';
+import { FINANCE, CITY, OFFICE, PDF_BYTES, identityOf, trustMaterial, unsignedDocument } from '../helpers/pki.js';
+import { checkEvidence } from '../../src/evidence/bundle.js';
+import { readZipEntry } from '../../src/archive/zip.js';
 
 const checkErrorBody = errorBodyValidator();
 let errorBodiesChecked = 0;
@@ -174,6 +176,18 @@ t.test('a document submitted as JSON with a base64 attachment is signed and queu
     timeline: [{ recipient: FINANCE, event: 'sent', packetId: body.packetId }],
     packetUrl: `${documentUrl(documentIdOf('101'))}/packet`,
   });
+
+  const evidence = await a.call({ method: 'GET', url: `${documentUrl(documentIdOf('101'))}/evidence` });
+  t.equal(evidence.statusCode, 200, 'the evidence file of the document');
+  t.equal(evidence.headers['content-type'], 'application/zip');
+  const checked = await checkEvidence(evidence.rawPayload, trustMaterial());
+  t.equal(checked.valid, true, 'it checks offline', { errors: checked.errors });
+  t.same(
+    checked.packets.map((p) => [p.role, p.packetId]),
+    [['document', body.packetId]],
+    'it holds the original signed packet (nothing else has happened to the document yet)',
+  );
+  t.equal(readZipEntry(evidence.rawPayload, checked.packets[0]?.file ?? '')?.data.toString('utf8'), xml, 'byte for byte the stored packet');
 
   const withFrom = await a.call({ method: 'POST', url: '/api/v1/documents', payload: metadata('102', { from: { organId: OFFICE } }) });
   t.equal(withFrom.statusCode, 202, '"from" may be given when it is the edge\'s agency');
@@ -392,6 +406,7 @@ t.test('what does not exist is 404 NOT_FOUND', async (t) => {
   for (const url of [
     documentUrl(unknown),
     `${documentUrl(unknown)}/packet`,
+    `${documentUrl(unknown)}/evidence`,
     `${documentUrl(unknown)}/attachments/cid%3A1`,
     `${documentUrl(id)}/attachments/cid%3A7`,
     '/api/v1/nothing',
@@ -416,7 +431,10 @@ t.test('the OpenAPI document at /docs/json describes every route with its schema
     [
       'GET /api/v1/documents/{documentId}',
       'GET /api/v1/documents/{documentId}/attachments/{contentId}',
+      'GET /api/v1/documents/{documentId}/attachments/{contentId}/files',
+      'GET /api/v1/documents/{documentId}/attachments/{contentId}/files/{*}',
       'GET /api/v1/documents/{documentId}/chain',
+      'GET /api/v1/documents/{documentId}/evidence',
       'GET /api/v1/documents/{documentId}/packet',
       'GET /api/v1/documents/{documentId}/thread',
       'GET /api/v1/health',

@@ -300,6 +300,28 @@ export async function documentRoutes(app: FastifyInstance, { edge, bodyLimit }: 
   );
 
   app.get<{ Params: Params }>(
+    '/documents/:documentId/evidence',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: "The document's evidence file: every original signed packet, verification reports, timeline, signed manifest (zip)",
+        params: ref('document-params.json'),
+        response: { 200: { description: 'The evidence zip, signed by this agency; check it with `lienthong evidence verify`', content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } } }, ...ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const { documentId } = request.params;
+      if (!edge.records.document(documentId)) throw notFound(`no document ${documentId} in this edge's outbox or inbox`, { documentId });
+      const zip = await edge.evidence(documentId);
+      return reply
+        .header('content-type', 'application/zip')
+        .header('content-disposition', contentDisposition(`evidence-${documentId.replace(/[^A-Za-z0-9.-]+/g, '_')}.zip`))
+        .header('x-content-type-options', 'nosniff')
+        .send(zip);
+    },
+  );
+
+  app.get<{ Params: Params }>(
     '/documents/:documentId/packet',
     {
       schema: {

@@ -6,6 +6,7 @@ import { apikeyCommand } from './apikey.js';
 import { certsCommand } from './certs.js';
 import { demoCommand } from './demo.js';
 import { edgeCommand } from './edge.js';
+import { evidenceCommand } from './evidence.js';
 import { hubCommand } from './hub.js';
 import { overdueCommand } from './overdue.js';
 import { recallCommand } from './recall.js';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   recallCommand,
   overdueCommand,
   auditCommand,
+  evidenceCommand,
   buildCommand,
   validateCommand,
   signCommand,
