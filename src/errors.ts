@@ -9,7 +9,11 @@ export const ERROR_CATALOGUE = {
   // Input and XML safety
   XML_TOO_LARGE: { status: 413, summary: 'The XML input is larger than the configured limit' },
   XML_TOO_DEEP: { status: 400, summary: 'The XML input nests elements deeper than allowed' },
-  XML_TOO_MANY_NODES: { status: 400, summary: 'The XML input has more elements than allowed' },
+  XML_TOO_MANY_NODES: { status: 400, summary: 'The XML input has more nodes (elements, attributes, text, comments, CDATA) than allowed' },
+  XML_TOO_MANY_COMMENTS: { status: 400, summary: 'The XML input has more comments and processing instructions than allowed' },
+  XML_COMMENTS_TOO_LARGE: { status: 400, summary: 'The comments and processing instructions of the XML input are larger than allowed' },
+  XML_CDATA_TOO_LARGE: { status: 400, summary: 'The CDATA sections of the XML input are larger than allowed' },
+  XML_WHITESPACE_TOO_LARGE: { status: 400, summary: 'The XML input has more whitespace between elements than allowed' },
   XML_DOCTYPE: { status: 400, summary: 'DOCTYPE declarations are not allowed in edXML packets' },
   XML_ENTITY: { status: 400, summary: 'Entity references other than the five predefined ones are not allowed' },
   XML_ENCODING: { status: 400, summary: 'Only UTF-8 encoded XML is accepted' },

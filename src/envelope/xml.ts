@@ -2,8 +2,10 @@
  * The one XML parser configuration of lienthong, and the one XML writer.
  *
  * Hostile input is stopped by a linear pre-scan before any tree is built: size, nesting depth,
- * element count, DOCTYPE (and so internal entities, billion laughs, external entities/XXE) and
- * undeclared entity references. Only then does @xmldom/xmldom (the DOM xmldsigjs works on) parse.
+ * a parsing budget (every node, and the bytes of content no edXML field needs: comments,
+ * processing instructions, CDATA, whitespace between elements), DOCTYPE (and so internal
+ * entities, billion laughs, external entities/XXE) and undeclared entity references. Only then
+ * does @xmldom/xmldom (the DOM xmldsigjs works on) parse.
  */
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
@@ -14,17 +16,42 @@ export interface XmlLimits {
   /** Deepest accepted element nesting. Default 64 (edXML needs 7). */
   maxDepth: number;
   /**
-   * Most elements accepted in one document, attributes (namespace declarations included)
-   * counted too: each is a DOM node, and a single element with millions of attributes costs
-   * seconds and a gigabyte. Default 100 000.
+   * Most nodes accepted in one document: elements, attributes (namespace declarations
+   * included), text nodes, comments, processing instructions and CDATA sections. Each is a DOM
+   * node with its own cost in the parser and in canonicalisation: a single element with
+   * millions of attributes costs seconds and a gigabyte. Default 100 000 (a real packet has a
+   * few hundred).
    */
-  maxElements: number;
+  maxNodes: number;
+  /**
+   * Most comments and processing instructions (the XML declaration aside). Canonicalisation
+   * drops comments, so a signed packet stays valid however many are added: 400 000 empty ones
+   * cost xmldom 4 s. edXML needs none. Default 256.
+   */
+  maxCommentNodes: number;
+  /** Bytes of all comments and processing instructions together. Default 8 KiB. */
+  maxCommentBytes: number;
+  /**
+   * Bytes inside all CDATA sections together. xmldom takes 0.4 s per MiB of CDATA and overflows
+   * its stack on a few tens of MiB; edXML text fields are short, attachments are base64 text,
+   * never CDATA. Default 256 KiB.
+   */
+  maxCdataBytes: number;
+  /**
+   * Bytes of whitespace-only text between tags (indentation). A pretty-printed packet needs a
+   * few KiB; the rest is padding. Default 2 MiB.
+   */
+  maxWhitespaceBytes: number;
 }
 
 export const DEFAULT_XML_LIMITS: XmlLimits = {
   maxBytes: 32 * 1024 * 1024,
   maxDepth: 64,
-  maxElements: 100_000,
+  maxNodes: 100_000,
+  maxCommentNodes: 256,
+  maxCommentBytes: 8 * 1024,
+  maxCdataBytes: 256 * 1024,
+  maxWhitespaceBytes: 2 * 1024 * 1024,
 };
 
 const PREDEFINED_ENTITIES = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
@@ -72,15 +99,16 @@ function utf16(): LtError {
 /**
  * Linear scan that refuses what a DOM must never see. It does not check well-formedness
  * (the parser does); it only guarantees the parser will not be asked to do something dangerous
- * or unbounded.
+ * or unbounded: every node the parser would build, and every byte of content that is not
+ * element text, is counted against `limits` before a single node exists.
  */
 export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): void {
   const illegal = ILLEGAL_INPUT_CHAR.exec(text);
   if (illegal) {
     throw new LtError('XML_MALFORMED', `XML input contains the character U+${illegal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at offset ${illegal.index}, which XML does not allow`);
   }
+  const budget = new ParsingBudget(text, limits);
   let depth = 0;
-  let elements = 0;
   let i = 0;
   const n = text.length;
   // The next "&" at or after the scan position, remembered so that segments without one cost
@@ -93,14 +121,17 @@ export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS)
   while (i < n) {
     const lt = text.indexOf('<', i);
     const segmentEnd = lt === -1 ? n : lt;
+    if (segmentEnd > i) budget.text(i, segmentEnd);
     entitiesIn(i, segmentEnd);
     if (lt === -1) break;
     const next = text.charCodeAt(lt + 1);
     if (next === 0x21 /* ! */) {
       if (text.startsWith('<!--', lt)) {
         i = skipTo(text, '-->', lt + 4);
+        budget.comment(lt, i);
       } else if (text.startsWith('<![CDATA[', lt)) {
         i = skipTo(text, ']]>', lt + 9);
+        budget.cdata(lt + 9, i - 3);
       } else if (/^<!DOCTYPE/i.test(text.slice(lt, lt + 9))) {
         throw new LtError('XML_DOCTYPE', 'XML input contains a DOCTYPE declaration; remove it (edXML packets never need one)');
       } else if (text.startsWith('<!ENTITY', lt)) {
@@ -110,16 +141,18 @@ export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS)
       }
     } else if (next === 0x3f /* ? */) {
       i = skipTo(text, '?>', lt + 2);
+      // The declaration is a node to xmldom but no processing instruction of the author's; a PI
+      // named "xml-stylesheet" (or anything after the start) is one.
+      if (lt === 0 && /^<\?xml\s/.test(text.slice(0, 6))) budget.nodes(1);
+      else budget.comment(lt, i);
     } else if (next === 0x2f /* / */) {
       depth -= 1;
-      i = lt + 2;
+      // Past the end tag's ">": what follows it is the next text node, the name is not text.
+      i = skipTo(text, '>', lt + 2);
     } else {
       const end = endOfTag(text, lt + 1);
       entitiesIn(lt, end);
-      elements += 1 + countAttributes(text, lt, end);
-      if (elements > limits.maxElements) {
-        throw new LtError('XML_TOO_MANY_NODES', `XML input has more than ${limits.maxElements} elements and attributes`);
-      }
+      budget.nodes(1 + countAttributes(text, lt, end));
       if (text.charCodeAt(end - 1) !== 0x2f /* self-closing */) {
         depth += 1;
         if (depth > limits.maxDepth) {
@@ -129,6 +162,88 @@ export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS)
       i = end + 1;
     }
   }
+}
+
+/** What the pre-scan has counted so far, refused the moment one limit is passed. */
+class ParsingBudget {
+  private nodeCount = 0;
+  private commentCount = 0;
+  private commentBytes = 0;
+  private cdataBytes = 0;
+  private whitespaceBytes = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly limits: XmlLimits,
+  ) {}
+
+  nodes(count: number): void {
+    this.nodeCount += count;
+    if (this.nodeCount > this.limits.maxNodes) {
+      throw new LtError('XML_TOO_MANY_NODES', `XML input has more than ${this.limits.maxNodes} nodes (elements, attributes, text, comments, CDATA)`);
+    }
+  }
+
+  /** A text node source[from..to]; only whitespace-only text is budgeted by its size. */
+  text(from: number, to: number): void {
+    this.nodes(1);
+    if (!isWhitespaceOnly(this.source, from, to)) return;
+    this.whitespaceBytes += to - from;
+    if (this.whitespaceBytes > this.limits.maxWhitespaceBytes) {
+      throw new LtError(
+        'XML_WHITESPACE_TOO_LARGE',
+        `XML input has more than ${formatBytes(this.limits.maxWhitespaceBytes)} of whitespace between elements; send it without padding (indentation needs a few KiB)`,
+      );
+    }
+  }
+
+  /** A comment or processing instruction source[from..to], delimiters included. */
+  comment(from: number, to: number): void {
+    this.nodes(1);
+    this.commentCount += 1;
+    if (this.commentCount > this.limits.maxCommentNodes) {
+      throw new LtError(
+        'XML_TOO_MANY_COMMENTS',
+        `XML input has more than ${this.limits.maxCommentNodes} comments and processing instructions; edXML needs none, remove them`,
+      );
+    }
+    this.commentBytes += this.utf8Bytes(from, to, this.limits.maxCommentBytes - this.commentBytes);
+    if (this.commentBytes > this.limits.maxCommentBytes) {
+      throw new LtError(
+        'XML_COMMENTS_TOO_LARGE',
+        `XML input has more than ${formatBytes(this.limits.maxCommentBytes)} of comments and processing instructions; edXML needs none, remove them`,
+      );
+    }
+  }
+
+  /** The content source[from..to] of a CDATA section. */
+  cdata(from: number, to: number): void {
+    this.nodes(1);
+    this.cdataBytes += this.utf8Bytes(from, to, this.limits.maxCdataBytes - this.cdataBytes);
+    if (this.cdataBytes > this.limits.maxCdataBytes) {
+      throw new LtError(
+        'XML_CDATA_TOO_LARGE',
+        `XML input has more than ${formatBytes(this.limits.maxCdataBytes)} inside CDATA sections; escape the text instead, and send files as base64 attachments`,
+      );
+    }
+  }
+
+  /**
+   * UTF-8 size of source[from..to], or just past `room` when that is already certain from its
+   * length (one UTF-16 unit is at least one byte): a 30 MiB comment is never copied to be measured.
+   */
+  private utf8Bytes(from: number, to: number, room: number): number {
+    if (to - from > room) return to - from;
+    return Buffer.byteLength(this.source.slice(from, to), 'utf8');
+  }
+}
+
+function isWhitespaceOnly(text: string, from: number, to: number): boolean {
+  for (let j = from; j < to; j++) {
+    const c = text.charCodeAt(j);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
 }
 
 function skipTo(text: string, terminator: string, from: number): number {

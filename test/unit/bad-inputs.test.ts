@@ -179,3 +179,25 @@ t.test('one "&" after many entity-free elements is found in linear time', async 
   expectLtError(t, outcome, 'XML_ENTITY');
   t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms`);
 });
+
+t.test('30 MiB bombs of comments, PIs, CDATA, whitespace and text nodes are refused before any DOM', async (t) => {
+  // Comments survive signing (c14n drops them): before the parsing budget a validly signed
+  // 31 MiB packet padded with them cost 23 s to parse, 71 s to verify and 2.9 GB.
+  const size = 30 * 1024 * 1024;
+  const bombs: Array<[string, string, ErrorCode]> = [
+    ['millions of empty comments', '<!---->'.repeat(size / 7), 'XML_TOO_MANY_COMMENTS'],
+    ['one huge comment', `<!--${'x'.repeat(size)}-->`, 'XML_COMMENTS_TOO_LARGE'],
+    ['millions of processing instructions', '<?p?>'.repeat(size / 5), 'XML_TOO_MANY_COMMENTS'],
+    ['one huge CDATA section', `<![CDATA[${'x'.repeat(size)}]]>`, 'XML_CDATA_TOO_LARGE'],
+    ['whitespace between elements', ' '.repeat(size), 'XML_WHITESPACE_TOO_LARGE'],
+    ['100 001 text nodes between tiny elements', 'x<b/>'.repeat(50_001), 'XML_TOO_MANY_NODES'],
+  ];
+  const status = readFileSync(join(BAD_DIR, 'xinclude-passwd.xml'), 'utf8');
+  for (const [name, padding, code] of bombs) {
+    const text = status.replace('<edXML:StatusCode>', `${padding}<edXML:StatusCode>`);
+    const outcome = attempt(Buffer.from(text));
+    expectLtError(t, outcome, code);
+    // Generous: decoding and the character check alone read all 30 MiB.
+    t.ok(outcome.ms < 5 * TIME_LIMIT_MS, `${name}: refused in ${outcome.ms.toFixed(0)} ms`);
+  }
+});

@@ -3,6 +3,7 @@
  * what it refuses, and that its limits are the caller's to set.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import {
   decodeXml,
   DEFAULT_XML_LIMITS,
@@ -136,7 +137,15 @@ t.test('decodeXml refuses what is not UTF-8', async (t) => {
 // --- Limits ---------------------------------------------------------------------------------
 
 t.test('the default limits', async (t) => {
-  t.same(DEFAULT_XML_LIMITS, { maxBytes: 32 * 1024 * 1024, maxDepth: 64, maxElements: 100_000 });
+  t.same(DEFAULT_XML_LIMITS, {
+    maxBytes: 32 * 1024 * 1024,
+    maxDepth: 64,
+    maxNodes: 100_000,
+    maxCommentNodes: 256,
+    maxCommentBytes: 8 * 1024,
+    maxCdataBytes: 256 * 1024,
+    maxWhitespaceBytes: 2 * 1024 * 1024,
+  });
 });
 
 t.test('limits are configurable', async (t) => {
@@ -154,11 +163,12 @@ t.test('limits are configurable', async (t) => {
   t.equal(codeOf(() => preScanXml('<a><b/><b/><b/></a>', limits({ maxDepth: 1 }))), 'ok', 'self-closing elements add no depth');
 
   // 12 elements (edXML, edXMLEnvelope, edXMLHeader, MessageHeader, From, OrganId, ResponseFor,
-  // OrganId, DocumentId, StatusCode, Description, Timestamp) and 2 namespace declarations.
-  t.equal(codeOf(() => parsePacket(STATUS, limits({ maxElements: 14 }))), 'ok', '14 nodes within maxElements 14');
-  t.equal(codeOf(() => parsePacket(STATUS, limits({ maxElements: 13 }))), 'XML_TOO_MANY_NODES', 'but not within 13');
-  t.equal(codeOf(() => preScanXml('<a b="=" c=\'==\'/>', limits({ maxElements: 3 }))), 'ok', 'an "=" inside a value is no attribute');
-  t.equal(codeOf(() => preScanXml('<a b="=" c=\'==\' d=""/>', limits({ maxElements: 3 }))), 'XML_TOO_MANY_NODES', 'attributes count as nodes');
+  // OrganId, DocumentId, StatusCode, Description, Timestamp), 2 namespace declarations, 6 text
+  // nodes with content, 14 of line ends and indentation, and the XML declaration.
+  t.equal(codeOf(() => parsePacket(STATUS, limits({ maxNodes: 35 }))), 'ok', '35 nodes within maxNodes 35');
+  t.equal(codeOf(() => parsePacket(STATUS, limits({ maxNodes: 34 }))), 'XML_TOO_MANY_NODES', 'but not within 34');
+  t.equal(codeOf(() => preScanXml('<a b="=" c=\'==\'/>', limits({ maxNodes: 3 }))), 'ok', 'an "=" inside a value is no attribute');
+  t.equal(codeOf(() => preScanXml('<a b="=" c=\'==\' d=""/>', limits({ maxNodes: 3 }))), 'XML_TOO_MANY_NODES', 'attributes count as nodes');
 
   const deep = `<edXML xmlns="${EDXML_NS}">${'<x>'.repeat(200)}${'</x>'.repeat(200)}</edXML>`;
   t.equal(codeOf(() => parsePacket(deep)), 'XML_TOO_DEEP', 'refused by default');
@@ -175,4 +185,62 @@ t.test('error messages name the size and the limit', async (t) => {
   } catch (error) {
     t.match(error, { code: 'XML_TOO_LARGE', message: /2\.0 KiB.*1\.0 KiB/ });
   }
+});
+
+// --- The parsing budget ---------------------------------------------------------------------
+
+/** Every node a DOM holds: what the pre-scan must count before the parser builds it. */
+function domNodes(node: Node): number {
+  let count = 0;
+  for (let child = node.firstChild; child; child = child.nextSibling) {
+    count += 1 + ((child as Element).attributes?.length ?? 0) + domNodes(child);
+  }
+  return count;
+}
+
+t.test('the pre-scan counts every node xmldom builds', async (t) => {
+  // At most one more: text after the root, which xmldom drops.
+  const samples = ['samples/edoc_new.edxml', 'samples/status.edxml', 'sdk-built/sdk-edoc-full.edxml', 'sdk-built/sdk-status-full.edxml'];
+  for (const name of samples) {
+    const text = readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
+    const nodes = domNodes(parseXml(text));
+    t.equal(codeOf(() => preScanXml(text, { ...DEFAULT_XML_LIMITS, maxNodes: nodes + 1 })), 'ok', `${name}: ${nodes} nodes fit maxNodes ${nodes + 1}`);
+    t.equal(codeOf(() => preScanXml(text, { ...DEFAULT_XML_LIMITS, maxNodes: nodes - 1 })), 'XML_TOO_MANY_NODES', `${name}: but not ${nodes - 1}`);
+  }
+  const mixed = '<?xml version="1.0"?><r a="1"><!--c--><?p x?><![CDATA[d]]>text<e/> </r>';
+  t.equal(domNodes(parseXml(mixed)), 9, 'comments, PIs, CDATA and text are DOM nodes, and so is the declaration');
+  t.equal(codeOf(() => preScanXml(mixed, { ...DEFAULT_XML_LIMITS, maxNodes: 9 })), 'ok');
+  t.equal(codeOf(() => preScanXml(mixed, { ...DEFAULT_XML_LIMITS, maxNodes: 8 })), 'XML_TOO_MANY_NODES', 'each of them is counted');
+});
+
+t.test('comments and processing instructions have a small budget of their own', async (t) => {
+  const limits = (change: Partial<XmlLimits>): XmlLimits => ({ ...DEFAULT_XML_LIMITS, ...change });
+  const withComments = (n: number, body = ''): string => STATUS.replace('<edXML ', `${`<!--${body}-->`.repeat(n)}\n<edXML `);
+  t.equal(codeOf(() => parsePacket(withComments(256))), 'ok', '256 comments are accepted');
+  t.equal(codeOf(() => parsePacket(withComments(257))), 'XML_TOO_MANY_COMMENTS', '257 are not');
+  t.equal(codeOf(() => parsePacket(STATUS.replace('<edXML ', `${'<?p?>'.repeat(257)}\n<edXML `))), 'XML_TOO_MANY_COMMENTS', 'processing instructions count with them');
+  t.equal(codeOf(() => parsePacket(statusWith(`${'<!---->'.repeat(200)}x${'<?p?>'.repeat(57)}`))), 'XML_TOO_MANY_COMMENTS', 'inside the root too, mixed');
+  t.equal(codeOf(() => preScanXml(`<?xml version="1.0"?>${'<?p?>'.repeat(3)}<r/>`, limits({ maxCommentNodes: 3 }))), 'ok', 'the XML declaration is no processing instruction');
+
+  // "<!--" and "-->" are 7 bytes: a comment of 8185 characters fills the 8 KiB.
+  t.equal(codeOf(() => parsePacket(withComments(1, 'x'.repeat(8185)))), 'ok', '8 KiB of comment is accepted');
+  t.equal(codeOf(() => parsePacket(withComments(1, 'x'.repeat(8186)))), 'XML_COMMENTS_TOO_LARGE', 'one byte more is not');
+  t.equal(codeOf(() => parsePacket(withComments(2, 'x'.repeat(4093)))), 'XML_COMMENTS_TOO_LARGE', 'the bytes of all comments add up');
+  t.equal(codeOf(() => parsePacket(withComments(1, 'đ'.repeat(4093)))), 'XML_COMMENTS_TOO_LARGE', 'counted in UTF-8 bytes, not characters');
+  t.equal(codeOf(() => preScanXml('<r><?p 12345?></r>', limits({ maxCommentBytes: 10 }))), 'XML_COMMENTS_TOO_LARGE', 'processing instructions are counted in bytes too');
+  t.equal(codeOf(() => parsePacket(withComments(300), limits({ maxCommentNodes: 300 }))), 'ok', 'the budget is the caller\'s to set');
+});
+
+t.test('CDATA sections and whitespace between elements are budgeted by their size', async (t) => {
+  const limits = (change: Partial<XmlLimits>): XmlLimits => ({ ...DEFAULT_XML_LIMITS, ...change });
+  t.equal(descriptionOf(statusWith(`<![CDATA[${'x'.repeat(256 * 1024 - 100)}]]>`))?.length, 256 * 1024 - 100, 'CDATA within the budget is read as text');
+  t.equal(codeOf(() => preScanXml(`<r><![CDATA[${'x'.repeat(256 * 1024)}]]></r>`)), 'ok', '256 KiB of CDATA is accepted');
+  t.equal(codeOf(() => preScanXml(`<r><![CDATA[${'x'.repeat(128 * 1024)}]]><![CDATA[${'x'.repeat(128 * 1024 + 1)}]]></r>`)), 'XML_CDATA_TOO_LARGE', 'one byte more, over two sections, is not');
+  t.equal(codeOf(() => preScanXml('<r><![CDATA[đđ]]></r>', limits({ maxCdataBytes: 3 }))), 'XML_CDATA_TOO_LARGE', 'counted in UTF-8 bytes');
+
+  t.equal(codeOf(() => preScanXml(`<r>${' '.repeat(2 * 1024 * 1024)}</r>`)), 'ok', '2 MiB of whitespace is accepted');
+  t.equal(codeOf(() => preScanXml(`<r>${'\n'.repeat(1024 * 1024)}<a/>${'\t'.repeat(1024 * 1024 + 1)}</r>`)), 'XML_WHITESPACE_TOO_LARGE', 'one byte more, after start and end tags, is not');
+  t.equal(codeOf(() => preScanXml(`<r>${'x'.repeat(4 * 1024 * 1024)}</r>`)), 'ok', 'text with content (base64) is not whitespace, whatever its size');
+  t.equal(codeOf(() => preScanXml(`<r>\n${'QUJD\n'.repeat(1024 * 1024)}</r>`)), 'ok', 'nor is line-wrapped base64');
+  t.equal(codeOf(() => preScanXml(`<r></r>${' '.repeat(11)}`, limits({ maxWhitespaceBytes: 10 }))), 'XML_WHITESPACE_TOO_LARGE', 'after the root too');
 });
