@@ -207,7 +207,7 @@ export function canonicalDocument(doc: Document, method: C14nAlgorithmSpec, omit
   // many-megabyte DOM for each digest.
   for (const p of places) p.parent.removeChild(p.el);
   try {
-    return new XmlCanonicalizer(false, method.exclusive).Canonicalize(doc);
+    return withEmptyDefaultDeclarations(doc, method.exclusive, () => new XmlCanonicalizer(false, method.exclusive).Canonicalize(doc));
   } finally {
     for (const p of [...places].reverse()) p.parent.insertBefore(p.el, p.next);
   }
@@ -230,16 +230,19 @@ export async function referenceDigest(doc: Document, method: C14nAlgorithmSpec, 
  */
 export function canonicalSignedInfo(signedInfo: Element, method: C14nAlgorithmSpec): string {
   const apex = method.exclusive ? signedInfo : withInheritedContext(signedInfo);
-  return new XmlCanonicalizer(method.withComments, method.exclusive).Canonicalize(apex);
+  return withEmptyDefaultDeclarations(apex, method.exclusive, () => new XmlCanonicalizer(method.withComments, method.exclusive).Canonicalize(apex));
+}
+
+function attributesOf(element: Element): Attr[] {
+  return Array.from({ length: element.attributes.length }, (_, i) => element.attributes[i] as Attr);
 }
 
 function withInheritedContext(element: Element): Element {
   const copy = element.cloneNode(true) as Element;
   const declared = new Set<string>();
-  const attributes = (el: Element): Attr[] => Array.from({ length: el.attributes.length }, (_, i) => el.attributes[i] as Attr);
-  for (const a of attributes(element)) if (a.namespaceURI === XMLNS_NS) declared.add(a.prefix ? a.localName : '');
+  for (const a of attributesOf(element)) if (a.namespaceURI === XMLNS_NS) declared.add(a.prefix ? a.localName : '');
   for (let n = element.parentNode; n && n.nodeType === ELEMENT_NODE; n = n.parentNode) {
-    for (const a of attributes(n as Element)) {
+    for (const a of attributesOf(n as Element)) {
       if (a.namespaceURI === XMLNS_NS) {
         const prefix = a.prefix ? a.localName : '';
         if (declared.has(prefix)) continue;
@@ -252,4 +255,43 @@ function withInheritedContext(element: Element): Element {
     }
   }
   return copy;
+}
+
+/**
+ * xmldsigjs's canonicaliser writes xmlns="" exactly where the attribute stands. c14n writes it
+ * where the default namespace in effect in the output becomes none: inclusive c14n where the
+ * parent's default namespace is not none, exclusive c14n on an unprefixed element in no
+ * namespace whose nearest unprefixed output ancestor is in one. For the time of `run` the
+ * attribute is made to stand there and nowhere else (a redundant xmlns="", or one on a
+ * prefixed element, is otherwise rendered and the digest differs from every other
+ * implementation's); the elements touched get their attributes back in their order.
+ */
+function withEmptyDefaultDeclarations<T>(top: Document | Element, exclusive: boolean, run: () => T): T {
+  const touched: Array<{ element: Element; attributes: Attr[] }> = [];
+  const visit = (element: Element, parentDefault: string, outputDefault: string): void => {
+    const declaration = element.getAttributeNodeNS(XMLNS_NS, 'xmlns');
+    const inScope = declaration ? declaration.value : parentDefault;
+    const unprefixed = !element.prefix;
+    const needed = exclusive ? unprefixed && !element.namespaceURI && outputDefault !== '' : inScope === '' && parentDefault !== '';
+    if (needed !== (declaration?.value === '')) {
+      touched.push({ element, attributes: attributesOf(element) });
+      if (declaration) element.removeAttributeNode(declaration);
+      if (needed) element.setAttributeNS(XMLNS_NS, 'xmlns', '');
+    }
+    const childOutputDefault = unprefixed ? (element.namespaceURI ?? '') : outputDefault;
+    for (let n = element.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType === ELEMENT_NODE) visit(n as Element, inScope, childOutputDefault);
+    }
+  };
+  const root = top.nodeType === ELEMENT_NODE ? (top as Element) : (top as Document).documentElement;
+  // The apex has no output ancestor: nothing to undeclare there.
+  if (root) visit(root, '', '');
+  try {
+    return run();
+  } finally {
+    for (const { element, attributes } of touched) {
+      for (const a of attributesOf(element)) element.removeAttributeNode(a);
+      for (const a of attributes) element.setAttributeNodeNS(a);
+    }
+  }
 }

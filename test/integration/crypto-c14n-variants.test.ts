@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { C14N_ALGORITHMS, DSIG_NS } from '../../src/crypto/algorithms.js';
 import { canonicalDocument, canonicalSignedInfo } from '../../src/crypto/profile.js';
+import { signPacket } from '../../src/crypto/sign.js';
 import { verifyPacket, type Verification } from '../../src/crypto/verify.js';
 import { parseXml } from '../../src/envelope/xml.js';
 import type { ErrorCode } from '../../src/errors.js';
@@ -27,6 +28,7 @@ import {
   INCL_C14N,
   INCL_C14N_WITH_COMMENTS,
   OFFICE,
+  identityOf,
   organ,
   signWithXmlsec1,
   signatureTemplate,
@@ -148,6 +150,25 @@ t.test('inclusive c14n of SignedInfo renders what is in scope where the signatur
       t.same((await verifyPacket(signed, store)).report.errors, [], `${name}: valid in lienthong`);
     }
   });
+});
+
+t.test('xmlns="" where a peer\'s serialiser left one too many: rendered only where c14n says, both ways', async (t) => {
+  const dir = t.testdir();
+  // Plain's xmlns="" undeclares edXML's default namespace; Inner's repeats it and is not rendered.
+  const extension = '<x:PhuLuc xmlns:x="urn:vi:phu-luc"><Plain xmlns=""><Inner xmlns="">t</Inner></Plain></x:PhuLuc>';
+  const unsignedExt = unsignedDocument(OFFICE).replace('</edXML:edXMLEnvelope>', `${extension}</edXML:edXMLEnvelope>`);
+  for (const c14n of [INCL_C14N, EXC_C14N]) {
+    const name = c14n === INCL_C14N ? 'inclusive' : 'exclusive';
+    const signed = signWithXmlsec1(dir, unsignedExt, organ(OFFICE), { canonicalization: c14n, transforms: [ENVELOPED, c14n] }, [], `xmlns-${name}`);
+    const theirs = xmlsec1Octets(write(dir, `xmlns-${name}.xml`, signed));
+    t.equal(theirs.status, 0, `${name}: xmlsec1 verifies its signature`);
+    t.match(theirs.preDigest, '<Plain xmlns=""><Inner>t</Inner></Plain>', `${name}: xmlsec1 renders the first xmlns="" only`);
+    t.equal(lienthongOctets(signed, c14n, c14n).preDigest, theirs.preDigest, `${name}: lienthong digests the same octets`);
+    t.same((await verifyPacket(signed, store)).report.errors, [], `${name}: valid in lienthong`);
+  }
+  const ours = await signPacket(unsignedExt, await identityOf(OFFICE));
+  t.ok(ours.includes('<Plain xmlns=""><Inner xmlns="">t</Inner></Plain>'), 'lienthong signs the packet as written');
+  t.ok(xmlsec1Says(dir, 'xmlns-lienthong.xml', ours), 'and xmlsec1 verifies lienthong\'s signature');
 });
 
 t.test('canonicalisations outside the allow-list are still refused with SIG_ALGORITHM, by name', async (t) => {
