@@ -50,7 +50,7 @@ export async function benchUrgency(backlog = 10_000, urgentCount = 40): Promise<
       if (inFlight.size >= 32) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
-    const queue = exchange.names.agencyQueue(B.organId, 'normal');
+    const queue = exchange.names.agencyQueue(exchange.hub.directory.get(B.organId) ?? { organId: B.organId, queueToken: '' }, 'normal');
     await until(async () => ((await exchange.api.getQueue(queue))?.messages ?? 0) >= backlog, 900_000, `${backlog} documents in ${queue}`);
     const fillSeconds = (performance.now() - fillStart) / 1000;
 

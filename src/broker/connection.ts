@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { LtError } from '../errors.js';
+import { QUEUE_TOKEN_PARAMETER } from './names.js';
 
 export interface BrokerPart {
   /** Name used in logs. */
@@ -32,22 +33,24 @@ export interface BrokerConnectionEvents {
   retry: [{ attempt: number; delay: number; error: Error }];
 }
 
-/** `amqp://user:pass@host:port/vhost` with the password hidden, for messages and logs. */
+/** `amqp://user:pass@host:port/vhost` with the password (and an edge's queue token) hidden, for messages and logs. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    if (u.searchParams.has(QUEUE_TOKEN_PARAMETER)) u.searchParams.set(QUEUE_TOKEN_PARAMETER, '***');
     return u.toString();
   } catch {
     return '(unparseable AMQP URL)';
   }
 }
 
-/** The same AMQP URL for another broker user. */
-export function withCredentials(url: string, user: string, password: string): string {
+/** The same AMQP URL for another broker user (an agency's, with the token of its queue names). */
+export function withCredentials(url: string, user: string, password: string, queueToken?: string): string {
   const u = new URL(url);
   u.username = encodeURIComponent(user);
   u.password = encodeURIComponent(password);
+  if (queueToken) u.searchParams.set(QUEUE_TOKEN_PARAMETER, queueToken);
   return u.toString();
 }
 

@@ -2,9 +2,28 @@
  * The one builder of broker resource names. Every exchange, queue and user name starts with
  * the configured prefix, so several deployments, and every test run, can share one broker.
  */
+import { LtError } from '../errors.js';
+
 export const DEFAULT_PREFIX = 'lt';
 
 export type Lane = 'urgent' | 'normal';
+
+/**
+ * Whose delivery queues: RabbitMQ checks no permission on a passive `queue.declare`, so any
+ * broker user who can guess a queue's name can read its depth and consumers. An agency's
+ * queues therefore carry a random token issued at `agency add` (empty for an agency
+ * provisioned before tokens existed: the old, guessable names).
+ */
+export interface QueueOwner {
+  organId: string;
+  queueToken: string;
+}
+
+/** What `agency add` generates: URL-safe, no dot (a queue name's separator). */
+export const QUEUE_TOKEN_PATTERN = /^[A-Za-z0-9_-]{0,64}$/;
+
+/** The AMQP URL parameter that hands an edge its queue token with its credentials (amqplib ignores it). */
+export const QUEUE_TOKEN_PARAMETER = 'queueToken';
 
 export interface ResourceNames {
   prefix: string;
@@ -17,7 +36,8 @@ export interface ResourceNames {
   /** Dead-letter exchange and the queue collecting what could not be processed. */
   dead: string;
   deadLetters: string;
-  agencyQueue(organId: string, lane: Lane): string;
+  agencyQueue(owner: QueueOwner, lane: Lane): string;
+  /** Routing keys stay organ ids: binding keys are not secret, queue names are. */
   deliverKey(organId: string, lane: Lane): string;
   /** The RabbitMQ user of an agency's edge. */
   agencyUser(organId: string): string;
@@ -41,7 +61,12 @@ export function resourceNames(prefix: string = DEFAULT_PREFIX): ResourceNames {
     deliver: `${prefix}.deliver`,
     dead: `${prefix}.dead`,
     deadLetters: `${prefix}.dead-letters`,
-    agencyQueue: (organId, lane) => `${prefix}.agency.${organId}${lane === 'urgent' ? '.urgent' : ''}`,
+    agencyQueue: ({ organId, queueToken }, lane) => {
+      if (!QUEUE_TOKEN_PATTERN.test(queueToken)) {
+        throw new LtError('CONFIG_INVALID', `the queue token of ${organId} must be up to 64 letters, digits, "-" or "_"; copy it again from "agency add" (the queueToken of the AMQP URL)`);
+      }
+      return `${prefix}.agency.${organId}${queueToken ? `.${queueToken}` : ''}${lane === 'urgent' ? '.urgent' : ''}`;
+    },
     deliverKey: (organId, lane) => `${organId}${lane === 'urgent' ? '.urgent' : ''}`,
     agencyUser: (organId) => `${userPrefix}${organId}`,
     organOfUser: (user) => (user.startsWith(userPrefix) ? user.slice(userPrefix.length) : undefined),

@@ -7,7 +7,7 @@
  */
 import type { Channel } from 'amqplib';
 import type { ManagementClient } from './management.js';
-import { escapeForPermission, type Lane, type ResourceNames } from './names.js';
+import { escapeForPermission, type Lane, type QueueOwner, type ResourceNames } from './names.js';
 
 /** Deliveries of one message before it is dead-lettered as poison. */
 export const DELIVERY_LIMIT = 20;
@@ -40,34 +40,35 @@ export async function declareHubTopology(channel: Channel, names: ResourceNames)
 }
 
 /** An agency's two delivery lanes, bound to the deliver exchange. */
-export async function declareAgencyQueues(channel: Channel, names: ResourceNames, organId: string): Promise<void> {
+export async function declareAgencyQueues(channel: Channel, names: ResourceNames, owner: QueueOwner): Promise<void> {
   for (const lane of LANES) {
-    const queue = names.agencyQueue(organId, lane);
+    const queue = names.agencyQueue(owner, lane);
     await channel.assertQueue(queue, { durable: true, arguments: quorumQueueArguments(names) });
-    await channel.bindQueue(queue, names.deliver, names.deliverKey(organId, lane));
+    await channel.bindQueue(queue, names.deliver, names.deliverKey(owner.organId, lane));
   }
 }
 
 /** The same queues and bindings through the management API (provisioning from the CLI). */
-export async function provisionAgencyQueues(api: ManagementClient, names: ResourceNames, organId: string): Promise<void> {
+export async function provisionAgencyQueues(api: ManagementClient, names: ResourceNames, owner: QueueOwner): Promise<void> {
   await api.putExchange(names.deliver, 'direct');
   await api.putExchange(names.dead, 'fanout');
   for (const lane of LANES) {
-    const queue = names.agencyQueue(organId, lane);
+    const queue = names.agencyQueue(owner, lane);
     await api.putQueue(queue, quorumQueueArguments(names));
-    await api.bindQueue(names.deliver, queue, names.deliverKey(organId, lane));
+    await api.bindQueue(names.deliver, queue, names.deliverKey(owner.organId, lane));
   }
 }
 
 /**
  * An agency's edge may write to the submit exchange and read its own two queues, nothing else
- * (no configure: it cannot declare, delete or re-bind anything).
+ * (no configure: it cannot declare, delete or re-bind anything). The read pattern names the
+ * queues exactly, token included, so it matches neither the old guessable names nor another token.
  */
-export function agencyPermissions(names: ResourceNames, organId: string): { configure: string; write: string; read: string } {
+export function agencyPermissions(names: ResourceNames, owner: QueueOwner): { configure: string; write: string; read: string } {
   return {
     configure: '^$',
     write: `^${escapeForPermission(names.submit)}$`,
-    read: `^${escapeForPermission(names.agencyQueue(organId, 'normal'))}(\\.urgent)?$`,
+    read: `^${escapeForPermission(names.agencyQueue(owner, 'normal'))}(\\.urgent)?$`,
   };
 }
 

@@ -6,7 +6,7 @@
  * says so instead of failing the page.
  */
 import type { QueueInfo } from '../broker/management.js';
-import type { Lane, ResourceNames } from '../broker/names.js';
+import type { Lane, QueueOwner, ResourceNames } from '../broker/names.js';
 import type { Db } from '../store/db.js';
 
 export interface QueueSource {
@@ -116,11 +116,14 @@ export class QueueMonitor {
     const at = now.toISOString();
     if ('error' in answer) return { ok: false, at, staleAfterMinutes, error: answer.error };
     const byName = new Map(answer.queues.map((q) => [q.name, q]));
-    const lane = (organId: string, l: Lane): LaneState | null => laneState(byName.get(names.agencyQueue(organId, l)));
-    const agencies = (db.prepare("SELECT organ_id, name, status FROM agencies WHERE status <> 'removed' AND kind = 'agency' ORDER BY organ_id").all() as Array<{ organ_id: string; name: string; status: string }>).map(
+    const lane = (owner: QueueOwner, l: Lane): LaneState | null => laneState(byName.get(names.agencyQueue(owner, l)));
+    const agencies = (
+      db.prepare("SELECT organ_id, name, status, queue_token FROM agencies WHERE status <> 'removed' AND kind = 'agency' ORDER BY organ_id").all() as Array<{ organ_id: string; name: string; status: string; queue_token: string }>
+    ).map(
       (a): AgencyQueues => {
-        const urgent = lane(a.organ_id, 'urgent');
-        const normal = lane(a.organ_id, 'normal');
+        const owner = { organId: a.organ_id, queueToken: a.queue_token };
+        const urgent = lane(owner, 'urgent');
+        const normal = lane(owner, 'normal');
         const { stale, since } = a.status === 'active' ? staleness([urgent, normal], now, staleAfterMinutes * 60_000) : { stale: null, since: null };
         return { organId: a.organ_id, name: a.name, status: a.status, urgent, normal, stale, staleSince: since };
       },

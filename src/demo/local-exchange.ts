@@ -153,14 +153,15 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
       return edge;
     },
     async addAgency(spec) {
-      const { password } = await addAgency({ db: hub.db, api, names, actor: 'local-exchange' }, { organId: spec.organId, name: spec.organName });
+      const { agency, password } = await addAgency({ db: hub.db, api, names, actor: 'local-exchange' }, { organId: spec.organId, name: spec.organName });
       const config: EdgeConfig = {
-        amqpUrl: withCredentials(amqpUrl, names.agencyUser(spec.organId), password),
+        amqpUrl: withCredentials(amqpUrl, agency.brokerUser, password, agency.queueToken),
         prefix,
         organId: spec.organId,
         organization: { organId: spec.organId, organName: spec.organName },
         hubOrganId: hubConfig.organId,
-        brokerUser: names.agencyUser(spec.organId),
+        brokerUser: agency.brokerUser,
+        queueToken: agency.queueToken,
         dataDir: join(dir, spec.organId),
         identity: spec.identity ?? {
           key: devPath('agencies', `${spec.organId}.key.pem`),

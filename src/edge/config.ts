@@ -14,6 +14,7 @@ import {
   type IdentityFiles,
   type TrustFileConfig,
 } from '../config.js';
+import { QUEUE_TOKEN_PARAMETER, QUEUE_TOKEN_PATTERN } from '../broker/names.js';
 import { isOrganId } from '../envelope/values.js';
 import type { Organization } from '../envelope/types.js';
 import type { RecallPolicy } from './lifecycle.js';
@@ -44,6 +45,11 @@ export interface EdgeConfig extends BrokerSettings, NodeSettings {
   hubOrganId: string;
   /** Broker user the edge publishes as (AMQP user-id); the user name of the AMQP URL. */
   brokerUser: string;
+  /**
+   * The random part of this agency's queue names, from `agency add`: the `queueToken`
+   * parameter of the AMQP URL, which travels with the password. Empty: the old names.
+   */
+  queueToken: string;
   /** SQLite database and blob store. Env LT_DATA_DIR. */
   dataDir: string;
   identity: IdentityFiles;
@@ -87,6 +93,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
     organization,
     hubOrganId,
     brokerUser: typeof raw.brokerUser === 'string' ? raw.brokerUser : userOf(broker.amqpUrl),
+    queueToken: queueTokenOf(broker.amqpUrl, file),
     dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : `var/edge-${organId}`)),
     identity: identityFiles(raw.identity, baseDir, file),
     trust: trustFiles(raw.trust, baseDir, file),
@@ -102,6 +109,19 @@ function userOf(url: string): string {
   } catch {
     return '';
   }
+}
+
+function queueTokenOf(url: string, file: string): string {
+  let token: string;
+  try {
+    token = new URL(url).searchParams.get(QUEUE_TOKEN_PARAMETER) ?? '';
+  } catch {
+    return '';
+  }
+  if (!QUEUE_TOKEN_PATTERN.test(token)) {
+    throw new LtError('CONFIG_INVALID', `${file}: the ${QUEUE_TOKEN_PARAMETER} of the AMQP URL (amqpUrl / AMQP_URL) is not one "agency add" writes; copy the URL it printed again`, { path: 'amqpUrl' });
+  }
+  return token;
 }
 
 export function edgeDatabasePath(config: Pick<EdgeConfig, 'dataDir'>): string {

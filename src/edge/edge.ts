@@ -143,8 +143,8 @@ export class Edge {
     this.consumer = new LaneConsumer({
       name: `edge-${this.config.organId}-inbox`,
       queues: [
-        { queue: this.names.agencyQueue(this.config.organId, 'urgent'), lane: 'urgent', prefetch: this.config.concurrency },
-        { queue: this.names.agencyQueue(this.config.organId, 'normal'), lane: 'normal', prefetch: this.config.concurrency },
+        { queue: this.names.agencyQueue(this.config, 'urgent'), lane: 'urgent', prefetch: this.config.concurrency },
+        { queue: this.names.agencyQueue(this.config, 'normal'), lane: 'normal', prefetch: this.config.concurrency },
       ],
       concurrency: this.config.concurrency,
       handler: inbox.handle,

@@ -11,6 +11,8 @@ export interface Agency {
   name: string;
   parentId: string | null;
   brokerUser: string;
+  /** Random part of its queue names (`P.agency.<organId>.<token>`); empty for the old names. */
+  queueToken: string;
   status: AgencyStatus;
   kind: DirectoryKind;
   /** PEM of the entry's signing certificate, when known. */
@@ -24,6 +26,7 @@ interface Row {
   name: string;
   parent_id: string | null;
   broker_user: string;
+  queue_token: string;
   status: AgencyStatus;
   kind: DirectoryKind;
   certificate: string | null;
@@ -36,6 +39,7 @@ const toAgency = (r: Row): Agency => ({
   name: r.name,
   parentId: r.parent_id,
   brokerUser: r.broker_user,
+  queueToken: r.queue_token,
   status: r.status,
   kind: r.kind,
   certificate: r.certificate,
@@ -77,7 +81,7 @@ export class Directory {
     return (this.db.prepare(sql).all(...args) as Row[]).map(toAgency);
   }
 
-  insert(agency: { organId: string; name: string; parentId?: string; brokerUser: string }, now: Date): Agency {
+  insert(agency: { organId: string; name: string; parentId?: string; brokerUser: string; queueToken: string }, now: Date): Agency {
     const existing = this.get(agency.organId);
     if (existing && existing.status !== 'removed') {
       throw new LtError('AGENCY_EXISTS', `agency ${agency.organId} is already registered (${existing.status}); use "agency resume" or remove it first`);
@@ -88,12 +92,12 @@ export class Directory {
     const at = now.toISOString();
     this.db
       .prepare(
-        `INSERT INTO agencies (organ_id, name, parent_id, broker_user, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'active', ?, ?)
+        `INSERT INTO agencies (organ_id, name, parent_id, broker_user, queue_token, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
          ON CONFLICT (organ_id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id,
-           broker_user = excluded.broker_user, status = 'active', updated_at = excluded.updated_at`,
+           broker_user = excluded.broker_user, queue_token = excluded.queue_token, status = 'active', updated_at = excluded.updated_at`,
       )
-      .run(agency.organId, agency.name, agency.parentId ?? null, agency.brokerUser, at, at);
+      .run(agency.organId, agency.name, agency.parentId ?? null, agency.brokerUser, agency.queueToken, at, at);
     return this.get(agency.organId) as Agency;
   }
 

@@ -94,8 +94,8 @@ export class Hub {
       // The hub owns the topology: declare it (and every active agency's lanes) on each channel.
       topology: async (channel) => {
         await declareHubTopology(channel, names);
-        for (const agency of this.directory.list({ status: 'active', kind: 'agency' })) await declareAgencyQueues(channel, names, agency.organId);
-        for (const agency of this.directory.list({ status: 'suspended', kind: 'agency' })) await declareAgencyQueues(channel, names, agency.organId);
+        for (const agency of this.directory.list({ status: 'active', kind: 'agency' })) await declareAgencyQueues(channel, names, agency);
+        for (const agency of this.directory.list({ status: 'suspended', kind: 'agency' })) await declareAgencyQueues(channel, names, agency);
       },
     });
     const router = (this.router = new Router({
@@ -148,9 +148,11 @@ export class Hub {
   /** Re-declare an agency's queues now (after `agency add` while the hub runs). */
   async declareAgency(organId: string): Promise<void> {
     if (!this.connection) return;
+    const agency = this.directory.get(organId);
+    if (!agency || agency.kind !== 'agency') throw new LtError('AGENCY_UNKNOWN', `agency ${organId} is not registered; run "agency add" first`);
     const channel = await this.connection.channel();
     try {
-      await declareAgencyQueues(channel, this.names, organId);
+      await declareAgencyQueues(channel, this.names, agency);
     } finally {
       await channel.close().catch(() => {});
     }

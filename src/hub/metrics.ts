@@ -43,7 +43,12 @@ export class HubMetrics {
       const queues = (): Promise<Array<{ name: string; messages: number; consumers: number }>> => {
         snapshot ??= api
           .listQueues()
-          .then((all) => all.filter((q) => deps.names.owns(q.name)))
+          .then((all) => {
+            // Scrapers and whoever reads them are no reason to learn the agencies' queue tokens.
+            const tokens = (deps.db.prepare("SELECT queue_token FROM agencies WHERE queue_token <> ''").all() as Array<{ queue_token: string }>).map((r) => `.${r.queue_token}`);
+            const untokened = (name: string): string => tokens.reduce((n, token) => n.replace(token, ''), name);
+            return all.filter((q) => deps.names.owns(q.name)).map((q) => ({ ...q, name: untokened(q.name) }));
+          })
           .catch(() => [])
           .finally(() => setTimeout(() => (snapshot = undefined), 1000).unref());
         return snapshot;

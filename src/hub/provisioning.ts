@@ -41,12 +41,14 @@ export async function addAgency(
   }
   const user = ctx.names.agencyUser(input.organId);
   const password = input.password ?? newSecret();
+  // Fresh at every add: an agency removed and added again (re-provisioned) gets new names too.
+  const owner = { organId: input.organId, queueToken: newSecret(16) };
   await ctx.api.putUser(user, password);
-  await ctx.api.setPermissions(user, agencyPermissions(ctx.names, input.organId));
-  await provisionAgencyQueues(ctx.api, ctx.names, input.organId);
+  await ctx.api.setPermissions(user, agencyPermissions(ctx.names, owner));
+  await provisionAgencyQueues(ctx.api, ctx.names, owner);
   const now = ctx.now?.() ?? new Date();
   const agency = ctx.db.transaction(() => {
-    const a = directory.insert({ organId: input.organId, name: input.name, brokerUser: user, ...(input.parentId ? { parentId: input.parentId } : {}) }, now);
+    const a = directory.insert({ organId: input.organId, name: input.name, brokerUser: user, queueToken: owner.queueToken, ...(input.parentId ? { parentId: input.parentId } : {}) }, now);
     appendAudit(ctx.db, { actor: ctx.actor, action: 'agency.add', subject: input.organId, details: { name: input.name, parentId: input.parentId ?? null, brokerUser: user } }, now);
     return a;
   }).immediate();
@@ -75,7 +77,7 @@ export async function removeAgency(ctx: ProvisioningContext, organId: string): P
   if (existing.status === 'active') setAgencyStatus(ctx, organId, 'suspended');
   const waiting: string[] = [];
   for (const lane of LANES) {
-    const queue = await ctx.api.getQueue(ctx.names.agencyQueue(organId, lane));
+    const queue = await ctx.api.getQueue(ctx.names.agencyQueue(existing, lane));
     if (queue && queue.messages > 0) waiting.push(`${queue.name}: ${queue.messages}`);
   }
   if (waiting.length > 0) {
@@ -84,7 +86,7 @@ export async function removeAgency(ctx: ProvisioningContext, organId: string): P
       `agency ${organId} still has undelivered packets (${waiting.join(', ')}); it is now suspended (no new documents reach it): let its edge drain the queues, then remove it again`,
     );
   }
-  for (const lane of LANES) await ctx.api.deleteQueue(ctx.names.agencyQueue(organId, lane));
+  for (const lane of LANES) await ctx.api.deleteQueue(ctx.names.agencyQueue(existing, lane));
   await ctx.api.deleteUser(existing.brokerUser);
   const now = ctx.now?.() ?? new Date();
   return ctx.db.transaction(() => {

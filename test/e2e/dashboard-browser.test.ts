@@ -84,7 +84,7 @@ if (!existsSync(CHROMIUM)) {
     // agency (its broker user was made by hand); once registered, the replay routes it.
     const brokerUser = exchange.names.agencyUser(LATE);
     await exchange.api.putUser(brokerUser, 'made-by-hand-before-registration');
-    await exchange.api.setPermissions(brokerUser, agencyPermissions(exchange.names, LATE));
+    await exchange.api.setPermissions(brokerUser, agencyPermissions(exchange.names, { organId: LATE, queueToken: '' }));
     const early = documentPacket(LATE, [B], 129, { code: { codeNumber: '129', codeNotation: 'UBND-P5' } });
     const earlyId = randomUUID();
     const ward = await amqp.connect(withCredentials(exchange.amqpUrl, brokerUser, 'made-by-hand-before-registration'));

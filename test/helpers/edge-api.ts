@@ -130,7 +130,7 @@ export async function inboxFeed(t: Test, edge: Edge, options: { clock?: () => Da
       properties: { ...options, messageId: envelope.packetId, type: envelope.type, userId: undefined, headers: options.headers },
     } as unknown as ConsumeMessage;
     const lane: Lane = envelope.lane;
-    return inbox.handle({ lane, queue: edge.names.agencyQueue(edge.config.organId, lane), message });
+    return inbox.handle({ lane, queue: edge.names.agencyQueue(edge.config, lane), message });
   };
   const handOver = async (from: Edge, packetId: string): Promise<Verdict> => {
     const row = from.records.outboxEntry(packetId);

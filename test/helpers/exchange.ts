@@ -223,6 +223,13 @@ export async function publishAs(
   }
 }
 
+/** The name of one of an agency's queues, token included, as the hub's directory knows it. */
+export function agencyQueueOf(exchange: LocalExchange, organId: string, lane: Lane): string {
+  const owner = exchange.hub.directory.get(organId);
+  if (!owner) throw new Error(`${organId} is not provisioned in this exchange`);
+  return exchange.names.agencyQueue(owner, lane);
+}
+
 /** Take `count` messages from one of an agency's own queues, with its own credentials (acked). */
 export async function takeFromQueue(t: Test, exchange: LocalExchange, organId: string, lane: Lane, count: number, timeoutMs = 30_000): Promise<ConsumeMessage[]> {
   const connection = await connectAs(t, exchange, organId);
@@ -230,10 +237,11 @@ export async function takeFromQueue(t: Test, exchange: LocalExchange, organId: s
     const channel = await connection.createChannel();
     const taken: ConsumeMessage[] = [];
     await channel.prefetch(count);
-    await channel.consume(exchange.names.agencyQueue(organId, lane), (message) => {
+    const queue = agencyQueueOf(exchange, organId, lane);
+    await channel.consume(queue, (message) => {
       if (message && taken.length < count) taken.push(message);
     });
-    await waitFor(`${count} message(s) in ${exchange.names.agencyQueue(organId, lane)}`, () => taken.length >= count, { timeoutMs, describe: () => taken.length });
+    await waitFor(`${count} message(s) in ${queue}`, () => taken.length >= count, { timeoutMs, describe: () => taken.length });
     for (const message of taken) channel.ack(message);
     await channel.close();
     return taken;

@@ -326,7 +326,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
         cwd: REPO,
         env: childEnv(),
       });
-      const added = JSON.parse(stdout) as { brokerUser: string; password: string };
+      const added = JSON.parse(stdout) as { brokerUser: string; password: string; queueToken: string };
       if (!added.password || !added.brokerUser) throw new Error(`agency add ${agency.organId} printed no password: ${stdout}`);
       const configPath = join(dir, `edge-${agency.organId}.json`);
       writeFileSync(
@@ -336,7 +336,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
             organId: agency.organId,
             organization: { organId: agency.organId, organName: agency.organName },
             hubOrganId: DEV_HUB.organId,
-            amqpUrl: withCredentials(amqpUrl, added.brokerUser, added.password),
+            amqpUrl: withCredentials(amqpUrl, added.brokerUser, added.password, added.queueToken),
             prefix,
             dataDir: join(dir, agency.organId),
             identity: {

@@ -161,7 +161,9 @@ async function queueDepths(cluster: Cluster): Promise<Record<string, number>> {
   const connection = await amqp.connect(process.env.AMQP_URL ?? DEFAULT_AMQP_URL);
   try {
     const names = cluster.names;
-    const queues = [names.hubInbound.urgent, names.hubInbound.normal, names.deadLetters, ...[A, B].flatMap((o) => [names.agencyQueue(o, 'urgent'), names.agencyQueue(o, 'normal')])];
+    const owner = (organId: string): { organId: string; queueToken: string } =>
+      readDb(cluster.hubDb, (db) => ({ organId, queueToken: (db.prepare('SELECT queue_token FROM agencies WHERE organ_id = ?').get(organId) as { queue_token: string }).queue_token }));
+    const queues = [names.hubInbound.urgent, names.hubInbound.normal, names.deadLetters, ...[A, B].flatMap((o) => [names.agencyQueue(owner(o), 'urgent'), names.agencyQueue(owner(o), 'normal')])];
     const depths: Record<string, number> = {};
     for (const queue of queues) {
       const channel = await connection.createChannel();

@@ -16,6 +16,7 @@ import {
   A,
   B,
   agency,
+  agencyQueueOf,
   connectAs,
   documentPacket,
   headersOf,
@@ -61,11 +62,11 @@ t.test("an agency's broker user can reach nothing but its own queues and the sub
   const connection = await connectAs(t, exchange, A);
   const channel = () => connection.createChannel();
   const confirmChannel = () => connection.createConfirmChannel();
-  const queueB = names.agencyQueue(B, 'normal');
+  const queueB = agencyQueueOf(exchange, B, 'normal');
   const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
   await t.test("consuming B's queue: ACCESS_REFUSED (403), channel closed", async (t) => {
-    for (const queue of [queueB, names.agencyQueue(B, 'urgent'), names.hubInbound.normal, names.deadLetters]) {
+    for (const queue of [queueB, agencyQueueOf(exchange, B, 'urgent'), names.hubInbound.normal, names.deadLetters]) {
       const error = await refusedBy(t, channel, (ch) => ch.consume(queue, () => {}));
       t.equal(error?.code, 403, queue);
       t.match(error?.message, new RegExp(`ACCESS_REFUSED - access to queue '${escaped(queue)}' in vhost '/' refused for user '${escaped(userA)}'`));
@@ -92,13 +93,13 @@ t.test("an agency's broker user can reach nothing but its own queues and the sub
   });
 
   await t.test('declaring a queue, or binding its own queue to B’s deliveries: ACCESS_REFUSED (403)', async (t) => {
-    const extra = `${names.agencyQueue(A, 'normal')}.extra`;
+    const extra = `${agencyQueueOf(exchange, A, 'normal')}.extra`;
     const declared = await refusedBy(t, channel, (ch) => ch.assertQueue(extra, { durable: true }));
     t.equal(declared?.code, 403);
     t.match(declared?.message, new RegExp(`ACCESS_REFUSED - access to queue '${escaped(extra)}' in vhost '/' refused for user '${escaped(userA)}'`));
-    const own = await refusedBy(t, channel, (ch) => ch.assertQueue(names.agencyQueue(A, 'normal'), { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
+    const own = await refusedBy(t, channel, (ch) => ch.assertQueue(agencyQueueOf(exchange, A, 'normal'), { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
     t.equal(own?.code, 403, 'not even re-declaring its own queue (no configure permission)');
-    const bound = await refusedBy(t, channel, (ch) => ch.bindQueue(names.agencyQueue(A, 'normal'), names.deliver, names.deliverKey(B, 'normal')));
+    const bound = await refusedBy(t, channel, (ch) => ch.bindQueue(agencyQueueOf(exchange, A, 'normal'), names.deliver, names.deliverKey(B, 'normal')));
     t.equal(bound?.code, 403, "binding its own queue to B's routing key");
     t.match(bound?.message, /ACCESS_REFUSED/);
     const deleted = await refusedBy(t, channel, (ch) => ch.deleteQueue(queueB));
@@ -110,8 +111,8 @@ t.test("an agency's broker user can reach nothing but its own queues and the sub
   await t.test('its own two queues: consumed; the submit exchange: published to as itself, and routed', async (t) => {
     const ch = await channel();
     for (const lane of ['urgent', 'normal'] as const) {
-      const { consumerTag } = await ch.consume(names.agencyQueue(A, lane), () => {});
-      t.ok(consumerTag, `consuming ${names.agencyQueue(A, lane)}`);
+      const { consumerTag } = await ch.consume(agencyQueueOf(exchange, A, lane), () => {});
+      t.ok(consumerTag, `consuming ${agencyQueueOf(exchange, A, lane)}`);
       await ch.cancel(consumerTag);
     }
     await ch.close();

@@ -55,6 +55,9 @@ const X = '000.00.66.H12';
 const XSS_NAME = '<script>alert(1)</script>';
 const XSS_SUBJECT = '<img src=x onerror=alert(1)>';
 const names = resourceNames('lt');
+/** B was provisioned with a queue token, the others before tokens existed (the old names). */
+const QUEUE_TOKENS: Record<string, string> = { [B]: 'Tq3v8xZk1mB0fQ7wYc2hJd' };
+const owner = (organId: string): { organId: string; queueToken: string } => ({ organId, queueToken: QUEUE_TOKENS[organId] ?? '' });
 
 /** A Vietnamese local time "2026-03-02 09:00" as the ISO instant the hub stores. */
 function local(text: string): string {
@@ -89,7 +92,7 @@ async function seed(t: Test): Promise<Seeded> {
     [D, 'Sở Thông tin và Truyền thông'],
     [X, XSS_NAME],
   ] as const) {
-    directory.insert({ organId, name, brokerUser: names.agencyUser(organId) }, setup);
+    directory.insert({ organId, name, brokerUser: names.agencyUser(organId), queueToken: owner(organId).queueToken }, setup);
   }
   setAgencyStatus({ db, actor: 'cli:test', now: () => new Date(local('2026-03-01 08:00')) }, D, 'suspended');
   addUser(db, { name: 'alice', role: 'operator', password: PASSWORDS.alice }, 'cli:test', setup);
@@ -220,7 +223,7 @@ async function seed(t: Test): Promise<Seeded> {
   await deadLetters.collect({
     lane: 'normal',
     queue: names.deadLetters,
-    message: message(names.agencyQueue(B, 'normal'), 'delivery_limit', { messageId: 'bbbbbbbb-0000-4000-8000-000000000002', routingKey: B, documentId: docs.d1 as string, from: A }),
+    message: message(names.agencyQueue(owner(B), 'normal'), 'delivery_limit', { messageId: 'bbbbbbbb-0000-4000-8000-000000000002', routingKey: B, documentId: docs.d1 as string, from: A }),
   });
   return { db, dir, deadLetters, published, routed, docs };
 }
@@ -238,16 +241,16 @@ function brokerQueues(now: Date): QueueInfo[] {
     ...(idleMinutes !== undefined ? { idle_since: ago(idleMinutes) } : {}),
   });
   return [
-    q(names.agencyQueue(A, 'urgent'), 0, 1),
-    q(names.agencyQueue(A, 'normal'), 0, 1),
-    q(names.agencyQueue(B, 'urgent'), 0, 1),
-    q(names.agencyQueue(B, 'normal'), 2, 1, 120),
-    q(names.agencyQueue(C, 'urgent'), 0, 0, 60),
-    q(names.agencyQueue(C, 'normal'), 1, 0, 60),
-    q(names.agencyQueue(D, 'urgent'), 0, 0, 600),
-    q(names.agencyQueue(D, 'normal'), 0, 0, 600),
-    q(names.agencyQueue(X, 'urgent'), 0, 0, 5),
-    q(names.agencyQueue(X, 'normal'), 0, 0, 5),
+    q(names.agencyQueue(owner(A), 'urgent'), 0, 1),
+    q(names.agencyQueue(owner(A), 'normal'), 0, 1),
+    q(names.agencyQueue(owner(B), 'urgent'), 0, 1),
+    q(names.agencyQueue(owner(B), 'normal'), 2, 1, 120),
+    q(names.agencyQueue(owner(C), 'urgent'), 0, 0, 60),
+    q(names.agencyQueue(owner(C), 'normal'), 1, 0, 60),
+    q(names.agencyQueue(owner(D), 'urgent'), 0, 0, 600),
+    q(names.agencyQueue(owner(D), 'normal'), 0, 0, 600),
+    q(names.agencyQueue(owner(X), 'urgent'), 0, 0, 5),
+    q(names.agencyQueue(owner(X), 'normal'), 0, 0, 5),
     q(names.hubInbound.urgent, 0, 1),
     q(names.hubInbound.normal, 3, 1),
     q(names.deadLetters, 0, 1),
@@ -680,7 +683,7 @@ t.test('dead letters: listed with their reason; an operator replays or discards 
   const list = (await h.call({ url: '/api/dead-letters', as: alice })).json() as { total: number; items: Array<Record<string, unknown>> };
   t.equal(list.total, 2);
   t.match(list.items, [
-    { id: 2, queue: names.agencyQueue(B, 'normal'), reason: 'delivery_limit', packetId: 'bbbbbbbb-0000-4000-8000-000000000002', documentId: h.docs.d1, sender: A, status: 'pending', receivedAt: local('2026-03-06 11:00') },
+    { id: 2, queue: names.agencyQueue(owner(B), 'normal'), reason: 'delivery_limit', packetId: 'bbbbbbbb-0000-4000-8000-000000000002', documentId: h.docs.d1, sender: A, status: 'pending', receivedAt: local('2026-03-06 11:00') },
     { id: 1, queue: names.hubInbound.normal, reason: 'rejected', packetId: 'aaaaaaaa-0000-4000-8000-000000000001', documentId: null, sender: null, status: 'pending' },
   ]);
   const page = await h.call({ url: '/dead-letters', as: alice });
@@ -699,7 +702,7 @@ t.test('dead letters: listed with their reason; an operator replays or discards 
 
   const replay = await h.call({ method: 'POST', url: '/api/dead-letters/2/replay', payload: {}, headers: { 'x-csrf-token': alice.csrf }, as: alice });
   t.equal(replay.statusCode, 200, replay.body);
-  t.match(replay.json(), { outcome: `delivered again to ${names.agencyQueue(B, 'normal')}`, deadLetter: { id: 2, status: 'replayed', resolvedBy: 'operator:alice' } });
+  t.match(replay.json(), { outcome: `delivered again to ${names.agencyQueue(owner(B), 'normal')}`, deadLetter: { id: 2, status: 'replayed', resolvedBy: 'operator:alice' } });
   t.equal(h.published.length, 1, 'delivered again to the agency queue it died in');
   t.match(h.published[0], { exchange: names.deliver, routingKey: B });
   t.same(auditTail(h.db), { actor: 'operator:alice', action: 'dead-letter.replay', subject: '2' });

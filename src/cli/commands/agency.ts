@@ -16,9 +16,10 @@ export const agencyCommand: Command = {
   lienthong agency remove <organId> --config hub.json
 
 "add" registers the agency in the hub directory and, through the RabbitMQ management API,
-creates its broker user with a generated password (shown once: give it to the agency's IT for
-its edge configuration), its two quorum queues (urgent and normal) bound to the deliver
-exchange, and permissions to write to the submit exchange and read its own queues only.
+creates its broker user with a generated password, its two quorum queues (urgent and normal)
+named with a random token nobody else can guess, bound to the deliver exchange, and
+permissions to write to the submit exchange and read those two queues only. The edge's AMQP
+URL carries both (password, ?queueToken=...): it is shown once; give it to the agency's IT.
 "suspend" makes the hub refuse the agency's packets and bounce documents addressed to it;
 "resume" undoes it. "remove" deletes the queues and the broker user, and is refused while a
 queue still holds packets. Every change is recorded in the audit trail.
@@ -29,8 +30,8 @@ Options:
   --parent ID      the parent agency's organ id (add)
   --status S       list only agencies in this state
   --search TEXT    list only agencies whose id or name contains TEXT
-  --write-url FILE (add) write the edge's AMQP URL, password included, to FILE (mode 600)
-                   instead of printing the password
+  --write-url FILE (add) write the edge's AMQP URL, password and queue token included, to
+                   FILE (mode 600) instead of printing them
   --url-host HOST  (add) host name to put in that URL (default: the hub's)
   --json           machine-readable output
   -h, --help       this help`,
@@ -66,20 +67,21 @@ Options:
               name: requireOption(values.name, '--name'),
               ...(values.parent ? { parentId: values.parent } : {}),
             });
-            if (values['write-url']) {
-              const { withCredentials } = await import('../../broker/connection.js');
-              const url = new URL(withCredentials(config.amqpUrl, agency.brokerUser, password));
-              if (values['url-host']) url.hostname = values['url-host'];
-              await writeOutput(values['write-url'], `${url.toString()}\n`, 0o600);
-            }
-            if (values.json) writeJson(io, { agency, brokerUser: agency.brokerUser, password });
+            const { withCredentials } = await import('../../broker/connection.js');
+            // The queue token travels inside the edge's AMQP URL, with the password.
+            const url = new URL(withCredentials(config.amqpUrl, agency.brokerUser, password, agency.queueToken));
+            if (values['url-host']) url.hostname = values['url-host'];
+            if (values['write-url']) await writeOutput(values['write-url'], `${url.toString()}\n`, 0o600);
+            if (values.json) writeJson(io, { agency, brokerUser: agency.brokerUser, password, queueToken: agency.queueToken, amqpUrl: url.toString() });
             else if (values['write-url']) {
-              io.stdout.write(`registered ${agency.organId} "${agency.name}"; its AMQP URL (with the password) is in ${values['write-url']}\n`);
+              io.stdout.write(`registered ${agency.organId} "${agency.name}"; its AMQP URL (with the password and queue token) is in ${values['write-url']}\n`);
             } else {
               io.stdout.write(`registered ${agency.organId} "${agency.name}"\n`);
               io.stdout.write(`broker user: ${agency.brokerUser}\n`);
               io.stdout.write(`password:    ${password}\n`);
-              io.stdout.write('The password is shown once: put it in the edge configuration now (amqpUrl).\n');
+              io.stdout.write(`queue token: ${agency.queueToken}\n`);
+              io.stdout.write(`AMQP URL:    ${url.toString()}\n`);
+              io.stdout.write('Shown once: put the AMQP URL (password and queue token included) in the edge configuration now (amqpUrl or AMQP_URL).\n');
             }
             return EXIT_OK;
           }

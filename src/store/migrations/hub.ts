@@ -144,4 +144,19 @@ ALTER TABLE agencies ADD COLUMN kind TEXT NOT NULL DEFAULT 'agency' CHECK (kind 
 ALTER TABLE agencies ADD COLUMN certificate TEXT;
 `,
   },
+  {
+    version: 6,
+    name: 'unguessable queue names, validated dead-letter publishers',
+    sql: `
+-- The random part of an agency's queue names (empty: provisioned before, the old names until
+-- it is provisioned again).
+ALTER TABLE agencies ADD COLUMN queue_token TEXT NOT NULL DEFAULT '';
+-- A dead letter's sender was the x-lt-from header, a claim any publisher can write; the broker
+-- user RabbitMQ validated (AMQP user-id) is kept beside it, and the claim under its own name.
+ALTER TABLE dead_letters ADD COLUMN publisher TEXT;
+ALTER TABLE dead_letters ADD COLUMN claimed_from TEXT;
+UPDATE dead_letters SET publisher = json_extract(properties, '$.userId'),
+  claimed_from = json_extract(properties, '$.headers."x-lt-from"');
+`,
+  },
 ];
