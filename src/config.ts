@@ -119,6 +119,26 @@ export function optionalNumber(raw: Record<string, unknown>, key: string, fallba
   return value;
 }
 
+/**
+ * Fastify's `trustProxy`: whose X-Forwarded-For to believe for the client address (the login
+ * limits count per address, logs name it). false (default): nobody's, the TCP peer is the
+ * client; true: anyone's (only when every request comes through a proxy that overwrites the
+ * header); or the proxies' addresses/CIDRs (`"127.0.0.1"`, `["10.0.0.5"]`, `"loopback"`).
+ */
+export type TrustProxy = boolean | string | string[];
+
+export function trustProxySetting(value: unknown, file: string, path: string): TrustProxy {
+  if (value === undefined) return false;
+  const ok =
+    typeof value === 'boolean' ||
+    (typeof value === 'string' && value.trim() !== '') ||
+    (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v.trim() !== ''));
+  if (!ok) {
+    throw new LtError('CONFIG_INVALID', `${file}: "${path}" must be false (default), true, or the proxies' addresses, e.g. "127.0.0.1" or ["10.0.0.5"]`, { path });
+  }
+  return value as TrustProxy;
+}
+
 export function brokerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): BrokerSettings {
   return {
     amqpUrl: env.AMQP_URL ?? (typeof raw.amqpUrl === 'string' ? raw.amqpUrl : DEFAULT_AMQP_URL),

@@ -138,9 +138,9 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: log.child({ component: 'dashboard' }) as unknown as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
-    // Behind a reverse proxy on the same machine, the client's address is in X-Forwarded-For
-    // (the login limits count per address); from anywhere else that header is ignored.
-    trustProxy: 'loopback',
+    // The login limits count per client address: a forwarded address is believed only from the
+    // proxies the operator named (dashboard.trustProxy), else anyone could pick a fresh one per try.
+    trustProxy: deps.settings.trustProxy ?? false,
     // No line per request: every open overview polls every 5 s. Actions and failures are logged.
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: (error, request, reply) => {

@@ -9,6 +9,8 @@ import {
   resolvePath,
   trustFiles,
   nodeSettings,
+  trustProxySetting,
+  type TrustProxy,
   type BrokerSettings,
   type NodeSettings,
   type IdentityFiles,
@@ -34,6 +36,8 @@ export interface EdgeApiConfig {
   bodyLimit: number;
   /** Requests per API key and window. Default 600 per minute; false turns it off. */
   rateLimit?: { max: number; timeWindow: number } | false;
+  /** Whose X-Forwarded-For names the client (logs). Default false: nobody's. */
+  trustProxy?: TrustProxy;
 }
 
 export interface EdgeConfig extends BrokerSettings, NodeSettings {
@@ -83,6 +87,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
           port: port ?? 8080,
           keys: Array.isArray(apiRaw?.keys) ? apiRaw.keys : [],
           bodyLimit: apiRaw?.bodyLimit ?? 48 * 1024 * 1024,
+          trustProxy: trustProxySetting(apiRaw?.trustProxy, file, 'api.trustProxy'),
           ...(apiRaw?.rateLimit !== undefined ? { rateLimit: apiRaw.rateLimit } : {}),
         }
       : undefined;

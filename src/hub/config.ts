@@ -10,6 +10,8 @@ import {
   resolvePath,
   trustFiles,
   nodeSettings,
+  trustProxySetting,
+  type TrustProxy,
   type BrokerSettings,
   type NodeSettings,
   type IdentityFiles,
@@ -41,6 +43,8 @@ export interface DashboardConfig {
   secureCookies: boolean;
   /** When set, /metrics needs `Authorization: Bearer <token>`; absent = public. Env LT_METRICS_TOKEN. */
   metricsToken?: string;
+  /** Whose X-Forwarded-For names the client (login limits per address). Default false: nobody's. */
+  trustProxy?: TrustProxy;
 }
 
 export async function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
@@ -66,11 +70,11 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
     dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : 'var/hub')),
     identity: identityFiles(raw.identity, baseDir, file),
     trust: trustFiles(raw.trust, baseDir, file),
-    ...dashboardConfig(raw.dashboard as Partial<DashboardConfig> | undefined, env),
+    ...dashboardConfig(raw.dashboard as Partial<DashboardConfig> | undefined, env, file),
   };
 }
 
-function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.ProcessEnv): { dashboard?: DashboardConfig } {
+function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.ProcessEnv, file: string): { dashboard?: DashboardConfig } {
   if (!raw && !env.LT_DASHBOARD_PORT) return {};
   const metricsToken = env.LT_METRICS_TOKEN ?? raw?.metricsToken;
   return {
@@ -80,6 +84,7 @@ function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.
       staleAfterMinutes: raw?.staleAfterMinutes ?? 30,
       secureCookies: raw?.secureCookies ?? false,
       ...(metricsToken ? { metricsToken } : {}),
+      trustProxy: trustProxySetting(raw?.trustProxy, file, 'dashboard.trustProxy'),
     },
   };
 }

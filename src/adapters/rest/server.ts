@@ -52,6 +52,8 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.bodyLimit,
+    // A forwarded client address is believed only from the proxies named in edge.json (api.trustProxy).
+    trustProxy: config.trustProxy ?? false,
     // DocumentIds are long once URL-encoded (%2C, %2F).
     routerOptions: { maxParamLength: 1000 },
     // Unknown properties are refused (a misspelt field is an error, not silently dropped).
