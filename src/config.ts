@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LtError } from './errors.js';
 import { readInput } from './files.js';
 import type { IdentityMaterial } from './crypto/jobs.js';
+import { REVOCATION_POLICIES, type RevocationPolicy, type TrustFiles } from './crypto/trust.js';
 import { DEFAULT_PREFIX } from './broker/names.js';
 import type { CalendarConfig } from './envelope/calendar.js';
 import type { StaffInfo } from './envelope/types.js';
@@ -22,12 +23,11 @@ export interface IdentityFiles {
   chain?: string;
 }
 
-/** PEM files of the trust configuration. */
-export interface TrustFileConfig {
-  anchors: string[];
-  intermediates?: string[];
-  crls?: string[];
-}
+/**
+ * PEM files of the trust configuration, the revocation policy (default `require`) and `dev`
+ * (development anchors allowed, default false).
+ */
+export type TrustFileConfig = TrustFiles;
 
 export interface BrokerSettings {
   /** AMQP URL. Env AMQP_URL. Default amqp://guest:guest@127.0.0.1:5672. */
@@ -164,7 +164,14 @@ export function trustFiles(raw: unknown, baseDir: string, file: string): TrustFi
     throw new LtError('CONFIG_INVALID', `${file}: "trust.anchors" must list at least one root CA certificate (PEM)`, { path: 'trust.anchors' });
   }
   const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').map((p) => resolvePath(baseDir, p)) : []);
-  return { anchors: list(o.anchors), intermediates: list(o.intermediates), crls: list(o.crls) };
+  const revocation = o.revocation ?? 'require';
+  if (!REVOCATION_POLICIES.includes(revocation)) {
+    throw new LtError('CONFIG_INVALID', `${file}: "trust.revocation" must be "require" (refuse a signer whose revocation cannot be checked) or "best-effort"`, { path: 'trust.revocation' });
+  }
+  if (o.dev !== undefined && typeof o.dev !== 'boolean') {
+    throw new LtError('CONFIG_INVALID', `${file}: "trust.dev" must be true or false (true allows the development certificates of certs-dev/)`, { path: 'trust.dev' });
+  }
+  return { anchors: list(o.anchors), intermediates: list(o.intermediates), crls: list(o.crls), revocation: revocation as RevocationPolicy, dev: o.dev === true };
 }
 
 export async function loadIdentityMaterial(files: IdentityFiles): Promise<IdentityMaterial> {

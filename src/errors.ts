@@ -45,6 +45,7 @@ export const ERROR_CATALOGUE = {
   CERT_REVOKED: { status: 422, summary: 'The signer certificate is revoked' },
   CERT_USAGE: { status: 422, summary: 'A certificate may not be used for this purpose' },
   CRL_INVALID: { status: 422, summary: 'A certificate revocation list is not usable' },
+  REVOCATION_UNKNOWN: { status: 422, summary: 'Whether a certificate is revoked cannot be established, and the revocation policy requires it' },
   CERT_ORGAN_MISMATCH: { status: 422, summary: 'The signer certificate does not belong to the sending agency' },
   KEY_INVALID: { status: 400, summary: 'The private key could not be used' },
   // Status machine

@@ -88,6 +88,11 @@ export interface DevPkiManifest {
 
 export const DEV_PKI_WARNING = 'DEVELOPMENT/TEST keys and certificates - NEVER use them in production';
 export const DEFAULT_DEV_PKI_DIR = 'certs-dev';
+/**
+ * The organisation of the development CAs. Hubs and edges recognise development anchors by it
+ * (trust.ts) and refuse them outside a configuration that says `"dev": true`.
+ */
+export const DEV_PKI_ORGANIZATION = 'lienthong development';
 
 /** userId (RFC 4519 `uid`), where Vietnamese agency certificates carry the organ id. */
 /** The subject attribute carrying the organ id (see certificates.ts). */
@@ -195,7 +200,7 @@ function randomSerial(): string {
 }
 
 function caName(cn: string): x509.Name {
-  return new x509.Name([{ C: ['VN'] }, { O: ['lienthong development'] }, { CN: [cn] }]);
+  return new x509.Name([{ C: ['VN'] }, { O: [DEV_PKI_ORGANIZATION] }, { CN: [cn] }]);
 }
 
 // @peculiar/x509 knows no "UID" short name (its string parser throws on it), so the OID is
@@ -351,6 +356,10 @@ function readme(m: DevPkiManifest): string {
 **Every private key in this directory is public (it is committed to the repository). These are
 development and test keys and certificates. NEVER use them in production, NEVER trust
 \`root-ca.pem\` outside a test environment, and NEVER sign real documents with them.**
+
+A lienthong hub or edge refuses to start with a trust anchor of this PKI (recognised by the
+organisation \`lienthong development\` of its CAs) unless its configuration says
+\`"trust": {"dev": true}\`, as \`deploy/*.json\`, the demo and the tests do.
 
 In production, agencies sign with certificates issued by the government CA (Ban Cơ yếu Chính
 phủ); this directory only stands in for that CA so that signing and verification can be developed

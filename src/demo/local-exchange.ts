@@ -32,8 +32,15 @@ export function devPath(...parts: string[]): string {
 
 export const DEV_HUB = { organId: '000.00.90.H12', organName: 'Trục liên thông văn bản tỉnh Cà Mau (DEV hub)' };
 
+/** The development root is refused as an anchor unless a configuration says `dev: true`, as this one does. */
 export function devTrust(): TrustFileConfig {
-  return { anchors: [devPath('root-ca.pem')], intermediates: [devPath('issuing-ca.pem')], crls: [devPath('issuing-ca.crl.pem'), devPath('root-ca.crl.pem')] };
+  return {
+    anchors: [devPath('root-ca.pem')],
+    intermediates: [devPath('issuing-ca.pem')],
+    crls: [devPath('issuing-ca.crl.pem'), devPath('root-ca.crl.pem')],
+    revocation: 'require',
+    dev: true,
+  };
 }
 
 export interface AgencySpec {

@@ -13,7 +13,7 @@ import { loadIdentityMaterial } from '../config.js';
 import { loadSigningIdentity } from '../crypto/certificates.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { CryptoPool } from '../crypto/pool.js';
-import { assertOwnCertificate, readTrustFiles } from '../crypto/trust.js';
+import { assertOwnCertificate, readNodeTrust } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { BlobStore } from '../store/blobs.js';
@@ -81,7 +81,7 @@ export class Edge {
     if (this.outboxInstance) return;
     this.identity = await loadIdentityMaterial(this.config.identity);
     const loaded = await loadSigningIdentity(this.identity.keyPem, this.identity.certPem, this.identity.chainPem);
-    const trust = await readTrustFiles(this.config.trust);
+    const trust = await readNodeTrust(this.config.trust);
     await assertOwnCertificate(loaded, trust, this.config.organId, this.clock());
     this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust });
     const scanner = this.config.clamd ? new ClamdScanner({ address: this.config.clamd }) : undefined;

@@ -12,7 +12,7 @@ import { declareAgencyQueues, declareHubTopology } from '../broker/topology.js';
 import { loadIdentityMaterial } from '../config.js';
 import { loadSigningIdentity } from '../crypto/certificates.js';
 import { CryptoPool } from '../crypto/pool.js';
-import { assertOwnCertificate, readTrustFiles } from '../crypto/trust.js';
+import { assertOwnCertificate, readNodeTrust } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { BlobStore } from '../store/blobs.js';
@@ -83,7 +83,7 @@ export class Hub {
     const identity = await loadIdentityMaterial(this.config.identity);
     // Fail at start-up, not at the first bounce, when key and certificate do not belong together.
     const loaded = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem);
-    const trust = await readTrustFiles(this.config.trust);
+    const trust = await readNodeTrust(this.config.trust);
     await assertOwnCertificate(loaded, trust, this.config.organId, (this.options.clock ?? (() => new Date()))());
     // The hub signs bounces as a party of the exchange: it is an entry of its own directory.
     this.directory.registerHub({ organId: this.config.organId, name: this.config.organName, certificatePem: identity.certPem }, (this.options.clock ?? (() => new Date()))());

@@ -256,16 +256,20 @@ export function makeCa(dir: string, name = 'ca', subject = '/C=VN/O=Tu lam/CN=Se
   return { caCertPath, caKeyPath };
 }
 
+/** The extensions of a well-formed agency signing certificate (openssl x509v3_config lines). */
+export const SIGNER_EXTENSIONS = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n';
+
 /**
  * An agency certificate issued by `ca` with `openssl x509 -req`, subject
- * `/UID=<organId>/O=<name>/CN=<name>`, for a key given as PEM file (any flavour openssl reads).
+ * `/UID=<organId>/O=<name>/CN=<name>`, for a key given as PEM file (any flavour openssl reads),
+ * with `extensions` (openssl x509v3_config lines; an empty text gives a certificate without any).
  */
-export function issueCertificate(dir: string, ca: SelfMadeCa, keyPath: string, organId: string, name: string, file: string): string {
+export function issueCertificate(dir: string, ca: SelfMadeCa, keyPath: string, organId: string, name: string, file: string, extensions = SIGNER_EXTENSIONS): string {
   const csr = join(dir, `${file}.csr`);
   const ext = join(dir, `${file}.ext`);
   const certPath = join(dir, `${file}.pem`);
   openssl(dir, 'req', '-new', '-key', keyPath, '-out', csr, '-utf8', '-subj', `/UID=${organId}/O=${name}/CN=${name}`);
-  writeFileSync(ext, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n');
+  writeFileSync(ext, extensions);
   openssl(dir, 'x509', '-req', '-in', csr, '-CA', ca.caCertPath, '-CAkey', ca.caKeyPath, '-CAcreateserial', '-days', '30', '-extfile', ext, '-out', certPath);
   return certPath;
 }
