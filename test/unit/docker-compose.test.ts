@@ -85,3 +85,60 @@ t.test('every file a service mounts exists in the checkout', async (t) => {
     }
   }
 });
+
+t.test('every published port listens on 127.0.0.1 unless the operator exposes it deliberately (README says how)', async (t) => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  for (const [name, service] of Object.entries(services)) {
+    for (const port of service.ports ?? []) {
+      const m = /^\$\{(LT_[A-Z_]+):-127\.0\.0\.1\}:(\d+):(\d+)$/.exec(port);
+      t.ok(m, `${name}: ${port} binds 127.0.0.1 by default`);
+      if (m) t.ok(readme.includes(m[1] as string), `README names ${m[1]}, the way to expose ${name}:${m[3]}`);
+    }
+  }
+});
+
+t.test('the broker administrator goes to the hub and the provisioning only, never to an agency', async (t) => {
+  const admin = /guest|LT_BROKER_ADMIN|RABBITMQ_DEFAULT/;
+  for (const [name, service] of Object.entries(services)) {
+    const args = lienthongArgs(service);
+    if (args?.[0] !== 'edge') continue;
+    const environment = service.environment ?? {};
+    for (const key of ['AMQP_URL', 'LT_MANAGEMENT_URL', 'LT_MANAGEMENT_USER', 'LT_MANAGEMENT_PASSWORD']) t.notOk(key in environment, `${name}: no ${key} in its environment`);
+    t.notMatch(JSON.stringify(environment), admin, `${name}: no administrator credentials in its environment`);
+    t.notMatch((service.command ?? []).join(' '), admin, `${name}: nor in its command`);
+  }
+  const rabbit = services.rabbitmq?.environment ?? {};
+  for (const name of ['hub', 'provision']) {
+    const environment = services[name]?.environment ?? {};
+    t.equal(environment.LT_MANAGEMENT_USER, rabbit.RABBITMQ_DEFAULT_USER, `${name}: the broker's administrator`);
+    t.equal(environment.LT_MANAGEMENT_PASSWORD, rabbit.RABBITMQ_DEFAULT_PASS);
+    t.ok(environment.AMQP_URL?.includes(`${rabbit.RABBITMQ_DEFAULT_USER}:${rabbit.RABBITMQ_DEFAULT_PASS}@rabbitmq:5672`), `${name}: connects as the administrator`);
+  }
+});
+
+t.test('an edge starts only with the AMQP URL provisioned for it, never with a default one', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  for (const [name, service] of Object.entries(services)) {
+    if (lienthongArgs(service)?.[0] !== 'edge') continue;
+    const secrets = mkdtempSync(join(tmpdir(), 'lt-compose-'));
+    t.teardown(() => rmSync(secrets, { recursive: true, force: true }));
+    // The service's own shell line, with compose's $$ unescaped, the secrets volume at a
+    // temporary directory, and the edge replaced by printing the URL it would get.
+    const line = (service.command?.[2] ?? '')
+      .replace(/\$\$/g, '$')
+      .replaceAll('/run/lienthong/', `${secrets}/`)
+      .replace(/exec node bin\/lienthong\.js .*$/, 'exec printenv AMQP_URL');
+    const run = () => spawnSync('sh', ['-c', line], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, encoding: 'utf8' });
+    const missing = run();
+    t.not(missing.status, 0, `${name}: does not start without its provisioned URL`);
+    t.equal(missing.stdout, '', `${name}: and never with another one`);
+    const organId = /\/([^/]+)\.url/.exec(line)?.[1] ?? '';
+    const url = `amqp://lt.agency.${organId}:secret@rabbitmq:5672?queueToken=abc`;
+    writeFileSync(join(secrets, `${organId}.url`), `${url}\n`);
+    const started = run();
+    t.equal(started.status, 0, `${name}: starts with it`);
+    t.equal(started.stdout.trim(), url, `${name}: as its own agency user`);
+  }
+});
