@@ -32,6 +32,15 @@ export interface Permissions {
   read: string;
 }
 
+/** A policy's body as the management API takes and lists it. */
+export interface Policy {
+  pattern: string;
+  /** "queues", "exchanges" or "all". */
+  'apply-to': string;
+  priority: number;
+  definition: Record<string, unknown>;
+}
+
 export class ManagementClient {
   readonly vhost: string;
   private readonly base: string;
@@ -133,5 +142,27 @@ export class ManagementClient {
 
   async listUsers(): Promise<Array<{ name: string }>> {
     return (await this.request<Array<{ name: string }>>('GET', 'users')) ?? [];
+  }
+
+  async putPolicy(name: string, policy: Policy): Promise<void> {
+    await this.request('PUT', `policies/${this.path(this.vhost, name)}`, policy);
+  }
+
+  async listPolicies(): Promise<Array<Policy & { name: string }>> {
+    return (await this.request<Array<Policy & { name: string }>>('GET', `policies/${this.path(this.vhost)}`)) ?? [];
+  }
+
+  async deletePolicy(name: string): Promise<void> {
+    await this.request('DELETE', `policies/${this.path(this.vhost, name)}`, undefined, true);
+  }
+
+  /** Per-user limits (RabbitMQ 3.8.10+): "max-connections", "max-channels" (over all its connections). */
+  async putUserLimit(user: string, limit: 'max-connections' | 'max-channels', value: number): Promise<void> {
+    await this.request('PUT', `user-limits/${this.path(user, limit)}`, { value });
+  }
+
+  async getUserLimits(user: string): Promise<Record<string, number>> {
+    const rows = await this.request<Array<{ user: string; value: Record<string, number> }>>('GET', `user-limits/${this.path(user)}`, undefined, true);
+    return rows?.find((r) => r.user === user)?.value ?? {};
   }
 }

@@ -3,7 +3,8 @@
  * the message (publisher confirm), and rejects when it refuses it or the channel dies first.
  * A window bounds the messages awaiting confirmation; back-pressure (`publish` returning
  * false) waits for `drain`. While the connection is down, publishes wait for it to return.
- * Every message is mandatory: one no queue takes is an error, not a silent loss.
+ * Every message is mandatory: one no queue takes is an error, not a silent loss. A nack (a full
+ * queue) rejects with BROKER_QUEUE_FULL, so that callers can treat it as back-pressure.
  */
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { LtError } from '../errors.js';
@@ -112,7 +113,11 @@ export class ConfirmPublisher implements BrokerPart {
         const key = returnKey(message.exchange, message.routingKey, message.options.messageId);
         const accepted = channel.publish(message.exchange, message.routingKey, message.content, { ...message.options, mandatory: true }, (error) => {
           const unroutable = this.returned.delete(key);
-          if (error) {
+          if (error && isNack(error)) {
+            // RabbitMQ nacks a confirm when a queue is at its byte limit (overflow reject-publish)
+            // and stores nothing: the caller keeps the message and retries it later.
+            reject(new LtError('BROKER_QUEUE_FULL', `${this.name}: the broker refused the message to ${message.exchange}/${message.routingKey}: the queue it routes to is full; it is kept and retried`));
+          } else if (error) {
             reject(new LtError('BROKER_PUBLISH', `${this.name}: the broker did not confirm the message to ${message.exchange}/${message.routingKey}: ${messageOf(error)}`));
           } else if (unroutable) {
             reject(new LtError('BROKER_PUBLISH', `${this.name}: no queue is bound to ${message.exchange} with key ${message.routingKey}; the message was not stored`));
@@ -142,6 +147,11 @@ export class ConfirmPublisher implements BrokerPart {
 
 function returnKey(exchange: string, routingKey: string, messageId: unknown): string {
   return `${exchange}\u0000${routingKey}\u0000${String(messageId ?? '')}`;
+}
+
+/** A negative confirm from the broker, as opposed to a channel that closed before confirming. */
+function isNack(error: unknown): boolean {
+  return error instanceof Error && error.message === 'message nacked'; // amqplib's wording
 }
 
 function messageOf(error: unknown): string {

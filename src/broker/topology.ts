@@ -6,7 +6,7 @@
  * RabbitMQ (PRECONDITION_FAILED), so provisioning and the hub must use the same ones.
  */
 import type { Channel } from 'amqplib';
-import type { ManagementClient } from './management.js';
+import type { ManagementClient, Policy } from './management.js';
 import { escapeForPermission, type Lane, type QueueOwner, type ResourceNames } from './names.js';
 
 /** Deliveries of one message before it is dead-lettered as poison. */
@@ -73,7 +73,66 @@ export function agencyPermissions(names: ResourceNames, owner: QueueOwner): { co
 }
 
 /**
- * Delete everything a deployment prefix owns: queues, exchanges and agency users. For demos
+ * Byte limits of the lanes. A full lane makes RabbitMQ nack the publisher's confirm
+ * (`reject-publish`) instead of dropping anything: the packet stays with whoever published it
+ * (the edge's outbox, the hub's inbound queue) and is retried. The dead-letter queue has no
+ * limit: dead-lettering into a full queue would drop the packet, and the hub empties it at once.
+ */
+export interface QueueLimits {
+  /** Each of the hub's two inbound lanes. */
+  hubLaneBytes: number;
+  /** Each lane of each agency. */
+  agencyLaneBytes: number;
+}
+
+export const DEFAULT_QUEUE_LIMITS: QueueLimits = { hubLaneBytes: 16 * 2 ** 30, agencyLaneBytes: 2 * 2 ** 30 };
+
+/**
+ * The limits as policies, not queue arguments: RabbitMQ refuses to re-declare a queue with other
+ * arguments (PRECONDITION_FAILED), so arguments would break every deployment whose queues exist
+ * and could never be changed afterwards; a policy applies to existing and future queues alike
+ * and takes a new value at the next hub start. The priority is above the default 0 because one
+ * policy only applies to a queue: an operator's catch-all policy must not silently remove these.
+ */
+export function queueLimitPolicies(names: ResourceNames, limits: QueueLimits): Array<{ name: string; policy: Policy }> {
+  const policy = (pattern: string, bytes: number): Policy => ({
+    pattern,
+    'apply-to': 'queues',
+    priority: 10,
+    definition: { 'max-length-bytes': bytes, overflow: 'reject-publish' },
+  });
+  const prefix = escapeForPermission(names.prefix);
+  return [
+    { name: `${names.prefix}.limits.hub-inbound`, policy: policy(`^${prefix}\\.hub\\.inbound(\\.urgent)?$`, limits.hubLaneBytes) },
+    { name: `${names.prefix}.limits.agency`, policy: policy(`^${prefix}\\.agency\\.`, limits.agencyLaneBytes) },
+  ];
+}
+
+export async function applyQueueLimits(api: ManagementClient, names: ResourceNames, limits: QueueLimits): Promise<void> {
+  for (const { name, policy } of queueLimitPolicies(names, limits)) await api.putPolicy(name, policy);
+}
+
+/** Connections and channels one agency's broker user may hold at once. */
+export interface AgencyUserLimits {
+  maxConnections: number;
+  maxChannels: number;
+}
+
+/**
+ * An edge holds one connection with three channels (publisher, one consumer per lane); a
+ * reconnect may overlap the old connection for a moment. The defaults leave room for that and
+ * for an operator's diagnosis client, not for a flood of connections.
+ */
+export const DEFAULT_AGENCY_USER_LIMITS: AgencyUserLimits = { maxConnections: 5, maxChannels: 20 };
+
+export async function provisionAgencyUserLimits(api: ManagementClient, names: ResourceNames, organId: string, limits: AgencyUserLimits): Promise<void> {
+  const user = names.agencyUser(organId);
+  await api.putUserLimit(user, 'max-connections', limits.maxConnections);
+  await api.putUserLimit(user, 'max-channels', limits.maxChannels);
+}
+
+/**
+ * Delete everything a deployment prefix owns: queues, exchanges, agency users and policies. For demos
  * and tests, which each run under their own prefix; never called on a production prefix by
  * lienthong itself.
  */
@@ -81,4 +140,5 @@ export async function deleteDeployment(api: ManagementClient, names: ResourceNam
   for (const queue of await api.listQueues()) if (names.owns(queue.name)) await api.deleteQueue(queue.name);
   for (const exchange of await api.listExchanges()) if (names.owns(exchange.name)) await api.deleteExchange(exchange.name);
   for (const user of await api.listUsers()) if (names.organOfUser(user.name) !== undefined) await api.deleteUser(user.name);
+  for (const policy of await api.listPolicies()) if (names.owns(policy.name)) await api.deletePolicy(policy.name);
 }

@@ -18,7 +18,7 @@ import { DEFAULT_AMQP_URL, DEFAULT_MANAGEMENT_URL, type TrustFileConfig } from '
 import type { EdgeConfig } from '../edge/config.js';
 import { Edge, type EdgeOptions } from '../edge/edge.js';
 import { LtError } from '../errors.js';
-import { vhostOf, type HubConfig } from '../hub/config.js';
+import { quotasOf, vhostOf, type HubConfig } from '../hub/config.js';
 import { Hub, type HubOptions } from '../hub/hub.js';
 import { addAgency } from '../hub/provisioning.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -160,7 +160,7 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
       return edge;
     },
     async addAgency(spec) {
-      const { agency, password } = await addAgency({ db: hub.db, api, names, actor: 'local-exchange' }, { organId: spec.organId, name: spec.organName });
+      const { agency, password } = await addAgency({ db: hub.db, api, names, actor: 'local-exchange', userLimits: quotasOf(hubConfig) }, { organId: spec.organId, name: spec.organName });
       const config: EdgeConfig = {
         amqpUrl: withCredentials(amqpUrl, agency.brokerUser, password, agency.queueToken),
         prefix,

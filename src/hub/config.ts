@@ -19,6 +19,7 @@ import {
 } from '../config.js';
 import { isOrganId } from '../envelope/values.js';
 import type { ManagementOptions } from '../broker/management.js';
+import { DEFAULT_AGENCY_USER_LIMITS, DEFAULT_QUEUE_LIMITS, type AgencyUserLimits, type QueueLimits } from '../broker/topology.js';
 
 export interface HubConfig extends BrokerSettings, NodeSettings {
   /** The hub's own organ id: its certificate's UID, the From of the bounces it signs. */
@@ -32,6 +33,38 @@ export interface HubConfig extends BrokerSettings, NodeSettings {
   trust: TrustFileConfig;
   /** The operators' web dashboard and /metrics; absent = not served. Env LT_DASHBOARD_PORT. */
   dashboard?: DashboardConfig;
+  /** What one agency may take of the broker and the hub. */
+  quotas?: Partial<QuotaConfig>;
+  /** How long the hub keeps the bytes of what it refused or dead-lettered. */
+  retention?: Partial<RetentionConfig>;
+}
+
+export interface QuotaConfig extends QueueLimits, AgencyUserLimits {
+  /** Packets one agency may submit per minute; more are bounced with RATE_LIMITED. 0 = no limit. */
+  packetsPerMinute: number;
+}
+
+export const DEFAULT_QUOTAS: QuotaConfig = { ...DEFAULT_QUEUE_LIMITS, ...DEFAULT_AGENCY_USER_LIMITS, packetsPerMinute: 600 };
+
+export interface RetentionConfig {
+  /** Days after which a refused packet's bytes are deleted (the row and its hash stay). */
+  refusedDays: number;
+  /** Days after which a dead letter's bytes are deleted; a pending one is discarded first. */
+  deadLetterDays: number;
+  /** How often the running hub prunes. */
+  intervalMinutes: number;
+}
+
+export const DEFAULT_RETENTION: RetentionConfig = { refusedDays: 30, deadLetterDays: 30, intervalMinutes: 60 };
+
+/** The quotas in force: the file's values over the defaults. */
+export function quotasOf(config: Pick<HubConfig, 'quotas'>): QuotaConfig {
+  return { ...DEFAULT_QUOTAS, ...config.quotas };
+}
+
+export function retentionOf(config: Pick<HubConfig, 'retention'>): RetentionConfig {
+  const given = config.retention ?? {};
+  return { ...DEFAULT_RETENTION, deadLetterDays: given.refusedDays ?? DEFAULT_RETENTION.deadLetterDays, ...given };
 }
 
 export interface DashboardConfig {
@@ -71,7 +104,28 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
     identity: identityFiles(raw.identity, baseDir, file),
     trust: trustFiles(raw.trust, baseDir, file),
     ...dashboardConfig(raw.dashboard as Partial<DashboardConfig> | undefined, env, file),
+    ...numbersSection(raw, 'quotas', Object.keys(DEFAULT_QUOTAS), file, true),
+    ...numbersSection(raw, 'retention', Object.keys(DEFAULT_RETENTION), file, false),
   };
+}
+
+/** An optional section of numeric settings; unknown keys are refused so that a typo is not a silent default. */
+function numbersSection(raw: Record<string, unknown>, key: 'quotas' | 'retention', known: string[], file: string, zeroAllowed: boolean): Record<string, Record<string, number>> {
+  const section = raw[key];
+  if (section === undefined) return {};
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) {
+    throw new LtError('CONFIG_INVALID', `${file}: "${key}" must be an object of numbers (${known.join(', ')})`, { path: key });
+  }
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(section)) {
+    if (!known.includes(name)) throw new LtError('CONFIG_INVALID', `${file}: "${key}.${name}" is not a setting; known: ${known.join(', ')}`, { path: `${key}.${name}` });
+    const zeroOk = zeroAllowed && name === 'packetsPerMinute';
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !zeroOk)) {
+      throw new LtError('CONFIG_INVALID', `${file}: "${key}.${name}" must be a ${zeroOk ? 'non-negative' : 'positive'} number`, { path: `${key}.${name}` });
+    }
+    out[name] = value;
+  }
+  return { [key]: out };
 }
 
 function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.ProcessEnv, file: string): { dashboard?: DashboardConfig } {

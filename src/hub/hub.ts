@@ -8,7 +8,7 @@ import { LaneConsumer } from '../broker/consumer.js';
 import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
-import { declareAgencyQueues, declareHubTopology } from '../broker/topology.js';
+import { applyQueueLimits, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits } from '../broker/topology.js';
 import { loadIdentityMaterial } from '../config.js';
 import { loadSigningIdentity } from '../crypto/certificates.js';
 import { CryptoPool } from '../crypto/pool.js';
@@ -19,7 +19,8 @@ import { BlobStore } from '../store/blobs.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { HUB_MIGRATIONS } from '../store/migrations/hub.js';
 import type { HubConfig } from './config.js';
-import { hubDatabasePath } from './config.js';
+import { hubDatabasePath, quotasOf, retentionOf } from './config.js';
+import { pruneRetention, type PruneResult } from './retention.js';
 import { Directory } from './directory.js';
 import { Router, type RouteOutcome } from './router.js';
 import { DeadLetters } from './dead-letters.js';
@@ -50,6 +51,10 @@ export class Hub {
   private router: Router | undefined;
   /** Dead letters collected from the broker, to list, replay or discard. */
   readonly deadLetters: DeadLetters;
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  private maintenance: Promise<void> | undefined;
+  /** Queue byte limits and agency user limits are in place on the broker. */
+  private limitsApplied = false;
 
   constructor(
     readonly config: HubConfig,
@@ -107,6 +112,7 @@ export class Hub {
       publisher: this.publisher,
       hub: { organId: this.config.organId, organName: this.config.organName, identity, ...(this.config.staffInfo ? { staffInfo: this.config.staffInfo } : {}) },
       maxPacketBytes: this.config.maxPacketBytes,
+      packetsPerMinute: quotasOf(this.config).packetsPerMinute,
       clock: this.options.clock ?? (() => new Date()),
       log: this.log,
       onRouted: (outcome) => {
@@ -142,7 +148,50 @@ export class Hub {
     await this.connection.add(this.publisher);
     await this.connection.add(this.consumer);
     await this.connection.add(this.deadLetterConsumer);
+    await this.applyLimits();
+    const every = Math.min(2 ** 31 - 1, retentionOf(this.config).intervalMinutes * 60_000); // setInterval's range
+    this.maintenanceTimer = setInterval(() => void this.maintain(), every);
+    this.maintenanceTimer.unref();
+    void this.maintain(); // a hub restarted more often than the interval still prunes
     this.log.info({ prefix: names.prefix, organId: this.config.organId }, 'hub started');
+  }
+
+  /**
+   * The broker side of the quotas, through the management API: byte limits on every lane (a
+   * policy) and connection/channel limits on every agency user, provisioned before they existed
+   * included. Idempotent; a management API that does not answer is retried at the next
+   * maintenance round, the hub routes meanwhile.
+   */
+  private async applyLimits(): Promise<void> {
+    const quotas = quotasOf(this.config);
+    try {
+      await applyQueueLimits(this.management, this.names, quotas);
+      for (const status of ['active', 'suspended'] as const) {
+        for (const agency of this.directory.list({ status, kind: 'agency' })) await provisionAgencyUserLimits(this.management, this.names, agency.organId, quotas);
+      }
+      this.limitsApplied = true;
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, 'cannot set the queue byte limits and agency user limits on the broker; lanes may grow unbounded until it works (retried)');
+    }
+  }
+
+  private maintain(): Promise<void> {
+    this.maintenance ??= (async () => {
+      try {
+        if (!this.limitsApplied) await this.applyLimits();
+        await this.prune();
+      } catch (error) {
+        this.log.error({ err: (error as Error).message }, 'retention failed; retried at the next round');
+      } finally {
+        this.maintenance = undefined;
+      }
+    })();
+    return this.maintenance;
+  }
+
+  /** Release the bytes of refused packets and dead letters older than the retention period. */
+  prune(now: Date = (this.options.clock ?? (() => new Date()))()): Promise<PruneResult> {
+    return pruneRetention({ db: this.db, blobs: this.blobs, names: this.names, log: this.log }, retentionOf(this.config), now);
   }
 
   /** Re-declare an agency's queues now (after `agency add` while the hub runs). */
@@ -159,6 +208,9 @@ export class Hub {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.maintenanceTimer);
+    await this.maintenance;
+    this.router?.stop();
     await this.consumer?.stop();
     await this.deadLetterConsumer?.stop();
     this.publisher?.stop();

@@ -8,7 +8,7 @@ import { LtError } from '../errors.js';
 import { newSecret } from '../ids.js';
 import type { ManagementClient } from '../broker/management.js';
 import type { ResourceNames } from '../broker/names.js';
-import { LANES, agencyPermissions, provisionAgencyQueues } from '../broker/topology.js';
+import { LANES, agencyPermissions, provisionAgencyQueues, provisionAgencyUserLimits, DEFAULT_AGENCY_USER_LIMITS, type AgencyUserLimits } from '../broker/topology.js';
 import { isOrganId } from '../envelope/values.js';
 import { appendAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
@@ -21,6 +21,8 @@ export interface ProvisioningContext {
   /** Who does it, for the audit trail. */
   actor: string;
   now?: () => Date;
+  /** Connections and channels the agency's broker user may hold (default DEFAULT_AGENCY_USER_LIMITS). */
+  userLimits?: AgencyUserLimits;
 }
 
 export async function addAgency(
@@ -44,6 +46,8 @@ export async function addAgency(
   // Fresh at every add: an agency removed and added again (re-provisioned) gets new names too.
   const owner = { organId: input.organId, queueToken: newSecret(16) };
   await ctx.api.putUser(user, password);
+  // Limits before the edge can have the password: a leaked one cannot open a flood of connections.
+  await provisionAgencyUserLimits(ctx.api, ctx.names, input.organId, ctx.userLimits ?? DEFAULT_AGENCY_USER_LIMITS);
   await ctx.api.setPermissions(user, agencyPermissions(ctx.names, owner));
   await provisionAgencyQueues(ctx.api, ctx.names, owner);
   const now = ctx.now?.() ?? new Date();

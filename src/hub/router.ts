@@ -22,7 +22,7 @@ import type { DocumentPacket, Packet, StaffInfo, StatusPacket } from '../envelop
 import { validatePacket } from '../envelope/validate.js';
 import { answeredDocumentOf } from '../envelope/links.js';
 import { isUrgent, parseDocumentId } from '../envelope/values.js';
-import { type ErrorCode } from '../errors.js';
+import { isLtError, LtError, type ErrorCode } from '../errors.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { appendAudit } from '../store/audit.js';
@@ -43,6 +43,13 @@ export interface RouterDeps {
   maxPacketBytes: number;
   /** Refuse signatures claiming to be older than this (live traffic). Default 7 days. */
   maxSignatureAgeMs?: number;
+  /** Packets one agency may submit per minute; more are bounced with RATE_LIMITED. 0 or absent: no limit. */
+  packetsPerMinute?: number;
+  /**
+   * How long a packet waits, unacknowledged, for a full agency queue before it goes back to the
+   * inbound queue (each return counts against its delivery limit). Default 60 s.
+   */
+  backPressureHoldMs?: number;
   clock: () => Date;
   log: Logger;
   /** Told about every decision (metrics, tests). */
@@ -83,9 +90,19 @@ export class Router {
   private readonly records: HubRecords;
   private readonly deliveries: DeliveryLog;
 
+  private readonly rate: RateLimiter | undefined;
+  /** Ends the back-pressure waits when the hub stops. */
+  private readonly stopping = new AbortController();
+
   constructor(private readonly deps: RouterDeps) {
     this.records = new HubRecords(deps.db);
     this.deliveries = new DeliveryLog(deps.db);
+    this.rate = deps.packetsPerMinute ? new RateLimiter(deps.packetsPerMinute) : undefined;
+  }
+
+  /** Stop waiting for full queues: the packets waiting go back to the inbound queue. */
+  stop(): void {
+    this.stopping.abort();
   }
 
   handle = async (delivery: Delivery): Promise<Verdict> => {
@@ -96,6 +113,12 @@ export class Router {
     const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', hash);
     try {
       return await this.route(delivery, props, packetId, hash);
+    } catch (error) {
+      if (!isLtError(error) || error.code !== 'BROKER_QUEUE_FULL') throw error;
+      // The decision is committed and what was confirmed is marked published: the redelivery
+      // publishes only the rest, once the recipient's edge has drained its queue.
+      this.deps.log.warn({ packetId, errorCode: error.code }, `${error.message}; the packet goes back to the inbound queue`);
+      return 'retry';
     } finally {
       const outcome = this.outcomes.get(packetId);
       this.outcomes.delete(packetId);
@@ -132,6 +155,25 @@ export class Router {
     }
     const now = this.deps.clock();
     const claimedDocumentId = props.headers['x-lt-document-id'];
+
+    // Before any verification, the costly part: a flooding agency costs the hub a bounce each.
+    if (this.rate && !this.rate.take(sender.organId)) {
+      return this.refuse(
+        packetId,
+        hash,
+        content,
+        sender.organId,
+        undefined,
+        claimedDocumentId,
+        now,
+        {
+          code: 'RATE_LIMITED',
+          message: `agency ${sender.organId} sent more than ${this.deps.packetsPerMinute} packets in a minute, the hub's limit; send it again later`,
+        },
+        null,
+        false,
+      );
+    }
 
     if (content.length > this.deps.maxPacketBytes) {
       return this.refuse(packetId, hash, content, sender.organId, undefined, claimedDocumentId, now, {
@@ -404,9 +446,11 @@ export class Router {
     now: Date,
     refusal: Refusal,
     report: string | null = null,
+    keepContent = true,
   ): Promise<Verdict> {
     const log = this.deps.log.child({ packetId, documentId });
-    const blob = await this.deps.blobs.put(content);
+    // A packet refused unread (over the rate) is recorded by hash and size only: a flood must not fill the disk.
+    const blob = keepContent ? await this.deps.blobs.put(content) : null;
     const at = now.toISOString();
     const lane: Lane = packet?.kind === 'document' && isUrgent(packet.otherInfo?.priority) ? 'urgent' : 'normal';
     // A bounce must name a document; without one (unreadable packet) only an operator can help.
@@ -433,6 +477,10 @@ export class Router {
       appendAudit(this.deps.db, { actor: sender, action: 'packet.refused', subject: packetId, details: { documentId: documentId ?? null, code: refusal.code, message: refusal.message } }, now);
     }).immediate();
     log.warn({ errorCode: refusal.code, sender }, `packet refused: ${refusal.message}`);
+    if (!bounce && !keepContent) {
+      this.report({ packetId, kind: 'unknown', verdict: 'refused', errorCode: refusal.code, delivered: [], bounced: [] });
+      return 'ack';
+    }
     if (!bounce) {
       this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'dead-letter', errorCode: refusal.code, delivered: [], bounced: [] });
       return 'dead-letter';
@@ -505,25 +553,47 @@ export class Router {
     };
   }
 
-  /** Publish what routing decided for `cause` and is not yet confirmed; mark it published. */
+  /**
+   * Publish what routing decided for `cause` and is not yet confirmed; mark what the broker
+   * confirmed published, so that a retry publishes only the rest (no recipient gets a packet
+   * twice). A full agency queue (BROKER_QUEUE_FULL) is waited for, with backoff, for up to
+   * `backPressureHoldMs`; then the error goes up and the packet back to the inbound queue.
+   */
   private async flush(cause: string): Promise<void> {
-    const rows = this.records.unpublished(cause);
-    if (rows.length === 0) return;
-    await Promise.all(
-      rows.map(async (row) => {
-        const content = await this.deps.blobs.get(row.blob);
-        await this.deps.publisher.publish({
-          exchange: this.deps.names.deliver,
-          routingKey: this.deps.names.deliverKey(row.target, row.lane),
-          content,
-          options: publishOptions(row.envelope, this.deps.clock()),
-        });
-      }),
-    );
-    this.records.markPublished(
-      rows.map((r) => r.id),
-      this.deps.clock().toISOString(),
-    );
+    const holdUntil = Date.now() + (this.deps.backPressureHoldMs ?? 60_000);
+    for (let attempt = 0; ; attempt += 1) {
+      const rows = this.records.unpublished(cause);
+      if (rows.length === 0) return;
+      const results = await Promise.allSettled(
+        rows.map(async (row) => {
+          const content = await this.deps.blobs.get(row.blob);
+          await this.deps.publisher.publish({
+            exchange: this.deps.names.deliver,
+            routingKey: this.deps.names.deliverKey(row.target, row.lane),
+            content,
+            options: publishOptions(row.envelope, this.deps.clock()),
+          });
+        }),
+      );
+      const published = rows.filter((_, i) => results[i]?.status === 'fulfilled');
+      if (published.length > 0) {
+        this.records.markPublished(
+          published.map((r) => r.id),
+          this.deps.clock().toISOString(),
+        );
+      }
+      const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      if (failures.length === 0) return;
+      const other = failures.find((e) => !isLtError(e) || e.code !== 'BROKER_QUEUE_FULL');
+      if (other) throw other;
+      const full = rows.filter((_, i) => results[i]?.status === 'rejected').map((r) => r.target);
+      const wait = Math.min(10_000, 250 * 2 ** attempt);
+      if (this.stopping.signal.aborted || Date.now() + wait > holdUntil) {
+        throw new LtError('BROKER_QUEUE_FULL', `the queue of ${[...new Set(full)].join(', ')} is full: its edge is not taking its packets`);
+      }
+      if (attempt === 0) this.deps.log.warn({ packetId: cause, full }, 'recipient queue full (back-pressure); waiting for its edge to drain it');
+      await abortableDelay(wait, this.stopping.signal);
+    }
   }
 
   /** What the hub says about its hop: beside the packet, never inside the signed XML. */
@@ -538,4 +608,38 @@ export class Router {
 
 function documentIdOf(packet: Packet): string | undefined {
   return packet.kind === 'document' ? packet.documentId : packet.responseFor?.documentId;
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
+/**
+ * Packets per agency per minute, as a token bucket: a burst up to the minute's allowance, then
+ * one packet every 60/limit seconds. Real time, not the router's clock (which tests may fix).
+ * In memory: several hub processes each allow the limit.
+ */
+class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly perMinute: number) {}
+
+  take(key: string): boolean {
+    const now = performance.now();
+    const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
+    bucket.tokens = Math.min(this.perMinute, bucket.tokens + ((now - bucket.at) * this.perMinute) / 60_000);
+    bucket.at = now;
+    this.buckets.set(key, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
 }

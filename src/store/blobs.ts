@@ -1,10 +1,11 @@
 /**
  * Content-addressed storage of packets and attachments outside the database rows: each blob is
- * a file named by its SHA-256, written once (temporary file, fsync, rename), never changed.
+ * a file named by its SHA-256, written once (temporary file, fsync, rename), never changed;
+ * deleted only by retention once no row references it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { open, readFile, rename, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LtError } from '../errors.js';
 
@@ -26,7 +27,13 @@ export class BlobStore {
   async put(data: Uint8Array | string): Promise<string> {
     const hash = sha256Hex(data);
     const path = this.pathOf(hash);
-    if (existsSync(path)) return hash;
+    if (existsSync(path)) {
+      // Marks the blob in use: retention leaves alone what was stored again a moment ago, before
+      // the row that will reference it is committed.
+      const now = new Date();
+      await utimes(path, now, now).catch(() => {});
+      return hash;
+    }
     mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
     const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     const file = await open(temporary, 'w');
@@ -48,6 +55,23 @@ export class BlobStore {
       // Stored data that is gone is a fault of this installation, not a wrong request.
       throw new LtError('IO', `stored content ${hash} is missing from the blob store (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     }
+  }
+
+  /**
+   * Delete a blob (retention) unless it was stored after `idleSince`. The store cannot know who
+   * else holds the hash: the caller checks that no row references it any more. True when the
+   * blob is gone (already gone included).
+   */
+  async remove(hash: string, idleSince: Date): Promise<boolean> {
+    const path = this.pathOf(hash);
+    try {
+      if ((await stat(path)).mtimeMs > idleSince.getTime()) return false;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw error;
+    }
+    await rm(path, { force: true });
+    return true;
   }
 
   async size(hash: string): Promise<number> {

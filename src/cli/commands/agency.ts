@@ -55,7 +55,15 @@ Options:
       const provisioning = await import('../../hub/provisioning.js');
       const { Directory } = await import('../../hub/directory.js');
       return await withHubDatabase(values.config, io, async (db, config) => {
-        const ctx = { db, api: new ManagementClient(config.management), names: resourceNames(config.prefix), actor: `cli:${io.env.USER ?? 'operator'}` };
+        const { quotasOf } = await import('../../hub/config.js');
+        const { maxConnections, maxChannels } = quotasOf(config);
+        const ctx = {
+          db,
+          api: new ManagementClient(config.management),
+          names: resourceNames(config.prefix),
+          actor: `cli:${io.env.USER ?? 'operator'}`,
+          userLimits: { maxConnections, maxChannels },
+        };
         const needId = (): string => {
           if (!organId) throw new LtError('USAGE', `"agency ${action}" needs an organ id`);
           return organId;

@@ -1,4 +1,4 @@
-import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command, type Io } from '../command.js';
+import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command, type Io } from '../command.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { LtError } from '../../errors.js';
 
@@ -8,6 +8,7 @@ export const hubCommand: Command = {
   help: `Usage: lienthong hub --config hub.json
        lienthong hub user add <name> --role operator|viewer --config hub.json [--password-stdin]
        lienthong hub user list --config hub.json
+       lienthong hub prune --config hub.json [--json]
 
 Runs the hub until SIGINT or SIGTERM: declares the broker topology, consumes both inbound lanes
 (urgent first), verifies every packet (sender, signature, certificate, directory), records it
@@ -18,6 +19,10 @@ environment variables (AMQP_URL, LT_PREFIX, LT_DATA_DIR, LT_MANAGEMENT_URL, ...)
 With "dashboard" configured ({host, port, staleAfterMinutes, secureCookies, metricsToken}; env
 LT_DASHBOARD_PORT, 0 = any free port, LT_METRICS_TOKEN), the hub also serves the operators' web
 dashboard and /metrics in the same process, and logs "dashboard listening on <url>" at start.
+"prune" deletes now what the running hub deletes every retention.intervalMinutes: the bytes of
+refused packets older than retention.refusedDays and of dead letters older than
+retention.deadLetterDays (pending ones are discarded first). Rows, hashes and sizes stay; each
+deletion is in the audit trail; bytes another row still references are kept.
 "user add" creates a dashboard login: operators may suspend agencies and replay or discard dead
 letters, viewers only look. The password is read from standard input with --password-stdin,
 otherwise one is generated and shown once.
@@ -26,6 +31,7 @@ Options:
   --config FILE       the hub configuration (required)
   --role ROLE         operator or viewer (user add)
   --password-stdin    read the new user's password from standard input
+  --json              machine-readable output (prune)
   -h, --help          this help`,
   async run(argv, io) {
     try {
@@ -33,8 +39,10 @@ Options:
         config: { type: 'string', short: 'c' },
         role: { type: 'string' },
         'password-stdin': { type: 'boolean' },
+        json: { type: 'boolean' },
       });
       if (positionals[0] === 'user') return await userCommand(positionals.slice(1), values, io);
+      if (positionals[0] === 'prune') return await pruneCommand(positionals.slice(1), values, io);
       if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"; agencies are managed with "lienthong agency ..."`);
       const { loadHubConfig } = await import('../../hub/config.js');
       const { Hub } = await import('../../hub/hub.js');
@@ -51,6 +59,34 @@ Options:
     }
   },
 };
+
+async function pruneCommand(args: string[], values: { config?: string; json?: boolean }, io: Io): Promise<number> {
+  if (args.length > 0) throw new LtError('USAGE', `unexpected argument "${args[0]}"`);
+  const { join } = await import('node:path');
+  const { withHubDatabase } = await import('../open-node.js');
+  const { retentionOf } = await import('../../hub/config.js');
+  const { pruneRetention } = await import('../../hub/retention.js');
+  const { BlobStore } = await import('../../store/blobs.js');
+  const { resourceNames } = await import('../../broker/names.js');
+  const { silentLogger } = await import('../../log.js');
+  return withHubDatabase(values.config, io, async (db, config) => {
+    const retention = retentionOf(config);
+    const result = await pruneRetention(
+      { db, blobs: new BlobStore(join(config.dataDir, 'blobs')), names: resourceNames(config.prefix), log: silentLogger() },
+      retention,
+      new Date(),
+      `cli:${io.env.USER ?? 'operator'}`,
+    );
+    if (values.json) writeJson(io, { retention, ...result });
+    else {
+      io.stdout.write(
+        `released ${result.packets} refused packet(s) older than ${retention.refusedDays} days and ${result.deadLetters} dead letter(s) older than ${retention.deadLetterDays} days` +
+          `${result.discarded ? ` (${result.discarded} pending discarded)` : ''}; deleted ${result.blobsDeleted} blob(s), ${result.bytesDeleted} bytes\n`,
+      );
+    }
+    return EXIT_OK;
+  });
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
