@@ -59,6 +59,7 @@ export const ERROR_CATALOGUE = {
   AGENCY_NOT_EMPTY: { status: 409, summary: 'The agency still has undelivered packets' },
   DOCUMENT_UNKNOWN: { status: 404, summary: 'No such document is known here' },
   DOCUMENT_DUPLICATE: { status: 409, summary: 'A document with this DocumentId was already sent' },
+  DOCUMENT_NOT_OWNED: { status: 422, summary: "The document carries another agency's DocumentId, or updates, replaces or revokes a document another agency sent" },
   PACKET_ID_CONFLICT: { status: 409, summary: 'A different packet with the same packet id was already received' },
   NOT_RECIPIENT: { status: 403, summary: 'The agency is not a party to this document' },
   // Broker

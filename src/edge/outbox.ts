@@ -12,7 +12,7 @@ import { buildPacket } from '../envelope/build.js';
 import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
 import { parsePacket } from '../envelope/parse.js';
 import { DEFAULT_XML_LIMITS } from '../envelope/xml.js';
-import { relatedDocumentOf } from '../envelope/links.js';
+import { firstForeignAct, foreignDocumentIdOf, relatedDocumentOf } from '../envelope/links.js';
 import { INITIAL_STATE } from '../envelope/status-machine.js';
 import type { DocumentPacket, Organization, ResponseFor, StaffInfo, StatusPacket } from '../envelope/types.js';
 import { validatePacket, type Finding } from '../envelope/validate.js';
@@ -118,6 +118,11 @@ export class Outbox {
       const first = validation.errors[0] as Finding;
       throw new ValidationError(`${first.message}${validation.errors.length > 1 ? ` (and ${validation.errors.length - 1} more)` : ''}`, validation.errors);
     }
+    // Before the duplicate check: another organ's number is refused as such, not as "already sent".
+    const squat = foreignDocumentIdOf(packet);
+    if (squat) throw new LtError('DOCUMENT_NOT_OWNED', squat, { documentId: packet.documentId, path: 'documentId' });
+    const foreign = firstForeignAct(packet, (id) => this.records.document(id)?.sender);
+    if (foreign) throw new LtError('DOCUMENT_NOT_OWNED', foreign.reason, { documentId: foreign.documentId, path: 'bussiness' });
     if (this.records.document(packet.documentId)) {
       throw duplicateDocument(packet.documentId);
     }

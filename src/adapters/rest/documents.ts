@@ -175,7 +175,8 @@ export async function documentRoutes(app: FastifyInstance, { edge, bodyLimit }: 
           'file parts), or a ready unsigned edXML packet (application/xml). Answers 202 with the packet id and a Location header. ' +
           'A document with a secrecy mark is refused with 422 PACKET_SECRET; one that breaks the edXML rules with 422 PACKET_INVALID ' +
           'and every finding; an already signed packet with 422 SIG_MULTIPLE; a DocumentId already sent with 422 PACKET_INVALID; ' +
-          'an attachment the malware scanner flags with 422 MALWARE_FOUND (503 SCAN_FAILED when the scanner is unreachable).',
+          'an attachment the malware scanner flags with 422 MALWARE_FOUND (503 SCAN_FAILED when the scanner is unreachable); ' +
+          "a DocumentId under another organ id, or an update, replacement or revocation of a document this agency did not send, with 422 DOCUMENT_NOT_OWNED.",
         body: { content: { 'application/json': { schema: DOCUMENT_INPUT } } },
         response: {
           202: { ...ref('submitted.json'), headers: { location: { type: 'string', description: 'Path of the new document' } } },
