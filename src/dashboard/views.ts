@@ -4,6 +4,7 @@
  * things; viewers do not (the server refuses them anyway).
  */
 import type { DeadLetter } from '../hub/dead-letters.js';
+import { untrustedLine } from '../untrusted.js';
 import type { AgencyActivity, UsageRow } from '../hub/reports.js';
 import type { DeliveryRow, TimelineEvent } from '../store/deliveries.js';
 import type { FoundDocument, JourneyData, OverviewData, ReportData } from './data.js';
@@ -397,7 +398,9 @@ ${
     <td>${deadReason(t, d.reason)}</td>
     <td class="id">${d.packetId ?? ''}</td>
     <td class="id">${d.documentId ? html`<a href="${documentLink(d.documentId)}">${d.documentId}</a>` : ''}</td>
-    <td class="id organ">${d.sender ?? ''}</td>
+    <td class="id organ">${d.sender ?? html`<span class="muted">${t('deadLetters.unverified')}</span>`}${
+      d.claimedFrom !== null && d.claimedFrom !== d.sender ? html`<br><span class="small muted" data-claimed-from>${t('deadLetters.claimed', { from: untrustedLine(d.claimedFrom, 64) })}</span>` : ''
+    }</td>
     <td><span class="badge ${d.status === 'pending' ? 'warn' : d.status === 'replayed' ? 'ok' : ''}">${t(`deadLetters.status.${d.status}`)}</span>${
       d.resolvedBy ? html`<br><span class="small muted">${t('deadLetters.resolved', { user: d.resolvedBy, time: formatTime(d.resolvedAt) })}</span>` : ''
     }</td>

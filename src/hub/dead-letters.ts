@@ -26,7 +26,16 @@ export interface DeadLetter {
   routingKey: string | null;
   packetId: string | null;
   documentId: string | null;
+  /**
+   * Who really published it: the agency of the broker user RabbitMQ validated (AMQP user-id),
+   * or, for what the hub itself delivered to an agency's queue, the sender the hub validated
+   * when it routed the packet (or the hub, for its own bounces). Null when nobody can tell.
+   */
   sender: string | null;
+  /** The validated broker user (AMQP user-id), if the message carried one. */
+  publisher: string | null;
+  /** What the x-lt-from header claims: anyone who can publish can write it. */
+  claimedFrom: string | null;
   type: string | null;
   size: number;
   status: 'pending' | 'replayed' | 'discarded';
@@ -44,6 +53,8 @@ interface Row {
   packet_id: string | null;
   document_id: string | null;
   sender: string | null;
+  publisher: string | null;
+  claimed_from: string | null;
   type: string | null;
   properties: string;
   blob: string;
@@ -63,6 +74,8 @@ const toDeadLetter = (r: Row): DeadLetter => ({
   packetId: r.packet_id,
   documentId: r.document_id,
   sender: r.sender,
+  publisher: r.publisher,
+  claimedFrom: r.claimed_from,
   type: r.type,
   size: r.size,
   status: r.status,
@@ -108,11 +121,12 @@ export class DeadLetters {
     const headers = message.properties.headers ?? {};
     const text = (v: unknown): string | null => (v === undefined || v === null ? null : String(v));
     const at = this.deps.clock();
+    const publisher = text(message.properties.userId);
     this.deps.db.transaction(() => {
       const { lastInsertRowid } = this.deps.db
         .prepare(
-          `INSERT INTO dead_letters (received_at, queue, reason, exchange, routing_key, packet_id, document_id, sender, type, properties, blob, size)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO dead_letters (received_at, queue, reason, exchange, routing_key, packet_id, document_id, sender, publisher, claimed_from, type, properties, blob, size)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           at.toISOString(),
@@ -122,7 +136,9 @@ export class DeadLetters {
           death.routingKey,
           text(message.properties.messageId),
           text(headers['x-lt-document-id']),
-          text(headers['x-lt-from']) ?? text(message.properties.userId),
+          this.validatedSender(publisher, death.exchange, text(message.properties.messageId)),
+          publisher,
+          text(headers['x-lt-from']),
           text(message.properties.type),
           JSON.stringify(storableProperties(message.properties)),
           blob,
@@ -133,6 +149,26 @@ export class DeadLetters {
     this.deps.log.warn({ packetId: message.properties.messageId, documentId: headers['x-lt-document-id'], queue: death.queue, reason: death.reason }, 'packet dead-lettered');
     return 'ack';
   };
+
+  /**
+   * The sender as far as something other than the message's own headers vouches for it. A
+   * message without a user-id was published by the hub only if it went through the deliver
+   * exchange, which no agency may write to; its message id then names what the hub routed.
+   */
+  private validatedSender(publisher: string | null, exchange: string | null, packetId: string | null): string | null {
+    const db = this.deps.db;
+    if (publisher) {
+      const row = db.prepare("SELECT organ_id FROM agencies WHERE broker_user = ? AND kind = 'agency'").get(publisher) as { organ_id: string } | undefined;
+      return row?.organ_id ?? null;
+    }
+    if (exchange !== this.deps.names.deliver || !packetId) return null;
+    const routed = db.prepare("SELECT sender FROM packets WHERE packet_id = ? AND verdict = 'routed'").get(packetId) as { sender: string | null } | undefined;
+    if (routed) return routed.sender;
+    // The hub's own packets (bounces) are in its outbound table under an id of their own, not the cause's.
+    const ownBounce = db.prepare('SELECT 1 FROM outbound WHERE packet_id = ? AND packet_id <> cause').get(packetId) !== undefined;
+    if (!ownBounce) return null;
+    return (db.prepare("SELECT organ_id FROM agencies WHERE kind = 'hub'").get() as { organ_id: string } | undefined)?.organ_id ?? null;
+  }
 
   list(filter: { status?: DeadLetter['status']; limit?: number; offset?: number } = {}): { total: number; items: DeadLetter[] } {
     const where = filter.status ? 'WHERE status = ?' : '';

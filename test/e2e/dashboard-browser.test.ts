@@ -78,7 +78,7 @@ if (!existsSync(CHROMIUM)) {
     }
     await waitFor('the hub collected the dead letter', () => exchange.hub.deadLetters.list({ status: 'pending' }).total === 1, { timeoutMs: 30_000 });
     const deadLetter = exchange.hub.deadLetters.list().items[0];
-    t.match(deadLetter, { queue: exchange.names.hubInbound.normal, reason: 'rejected', sender: '000.00.77.H12' });
+    t.match(deadLetter, { queue: exchange.names.hubInbound.normal, reason: 'rejected', sender: null, claimedFrom: '000.00.77.H12' });
 
     // A dead letter worth replaying: a ward's edge that sent before the operator registered its
     // agency (its broker user was made by hand); once registered, the replay routes it.

@@ -427,7 +427,8 @@ t.test('a session expires after 8 hours; logout deletes it (and needs the CSRF t
 });
 
 t.test('failed logins are rate-limited per user name and per client address', async (t) => {
-  const h = await harness(t, { deps: { loginLimits: { perName: 3, perAddress: 5, windowMs: 60_000 } } });
+  // A reverse proxy on this machine, named in dashboard.trustProxy (test/unit/trust-proxy.test.ts: without it, nobody's header counts).
+  const h = await harness(t, { deps: { loginLimits: { perName: 3, perAddress: 5, windowMs: 60_000 } }, settings: { trustProxy: '127.0.0.1' } });
   const attempt = (name: string, password: string, remoteAddress = '10.0.0.1') =>
     h.call({ method: 'POST', url: '/login', headers: FORM, payload: form({ name, password }), remoteAddress });
   for (let i = 0; i < 3; i++) t.equal((await attempt('alice', 'guess-number-' + i)).statusCode, 401);
@@ -683,7 +684,7 @@ t.test('dead letters: listed with their reason; an operator replays or discards 
   const list = (await h.call({ url: '/api/dead-letters', as: alice })).json() as { total: number; items: Array<Record<string, unknown>> };
   t.equal(list.total, 2);
   t.match(list.items, [
-    { id: 2, queue: names.agencyQueue(owner(B), 'normal'), reason: 'delivery_limit', packetId: 'bbbbbbbb-0000-4000-8000-000000000002', documentId: h.docs.d1, sender: A, status: 'pending', receivedAt: local('2026-03-06 11:00') },
+    { id: 2, queue: names.agencyQueue(owner(B), 'normal'), reason: 'delivery_limit', packetId: 'bbbbbbbb-0000-4000-8000-000000000002', documentId: h.docs.d1, sender: null, claimedFrom: A, status: 'pending', receivedAt: local('2026-03-06 11:00') },
     { id: 1, queue: names.hubInbound.normal, reason: 'rejected', packetId: 'aaaaaaaa-0000-4000-8000-000000000001', documentId: null, sender: null, status: 'pending' },
   ]);
   const page = await h.call({ url: '/dead-letters', as: alice });

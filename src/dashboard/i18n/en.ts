@@ -138,6 +138,8 @@ export const en: Record<MessageKey, string> = {
   'deadLetters.packetId': 'Packet id',
   'deadLetters.documentId': 'Document id',
   'deadLetters.sender': 'Sender',
+  'deadLetters.unverified': 'Not verified',
+  'deadLetters.claimed': 'claims “{from}”',
   'deadLetters.status': 'Status',
   'deadLetters.status.pending': 'Pending',
   'deadLetters.status.replayed': 'Replayed',

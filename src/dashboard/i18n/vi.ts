@@ -139,6 +139,8 @@ export const vi = {
   'deadLetters.packetId': 'Mã gói tin',
   'deadLetters.documentId': 'Mã văn bản',
   'deadLetters.sender': 'Nơi gửi',
+  'deadLetters.unverified': 'Không xác thực được',
+  'deadLetters.claimed': 'tự khai: “{from}”',
   'deadLetters.status': 'Trạng thái',
   'deadLetters.status.pending': 'Chờ xử lý',
   'deadLetters.status.replayed': 'Đã phát lại',

@@ -157,6 +157,13 @@ ALTER TABLE dead_letters ADD COLUMN publisher TEXT;
 ALTER TABLE dead_letters ADD COLUMN claimed_from TEXT;
 UPDATE dead_letters SET publisher = json_extract(properties, '$.userId'),
   claimed_from = json_extract(properties, '$.headers."x-lt-from"');
+-- The sender becomes what something other than the headers vouches for (as DeadLetters.collect
+-- decides it): the agency of the validated user, or what the hub itself routed.
+UPDATE dead_letters SET sender = CASE
+  WHEN publisher IS NOT NULL THEN (SELECT organ_id FROM agencies WHERE broker_user = dead_letters.publisher AND kind = 'agency')
+  ELSE (SELECT sender FROM packets WHERE packets.packet_id = dead_letters.packet_id AND verdict = 'routed'
+        AND dead_letters.exchange LIKE '%.deliver')
+END;
 `,
   },
 ];
