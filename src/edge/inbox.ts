@@ -11,7 +11,7 @@ import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/statu
 import type { DocumentPacket, StatusPacket } from '../envelope/types.js';
 import { validatePacket } from '../envelope/validate.js';
 import { isUrgent } from '../envelope/values.js';
-import { relatedDocumentOf, replacedDocumentsFor } from '../envelope/links.js';
+import { actedOnDocumentsOf, foreignActOn, relatedDocumentOf, replacedDocumentsFor } from '../envelope/links.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { sha256Hex, type BlobStore } from '../store/blobs.js';
@@ -112,6 +112,7 @@ export class Inbox {
     }
     const blob = await this.deps.blobs.put(content);
     const attachments = problem ? [] : await Promise.all((packet.attachments ?? []).map(async (a) => ({ a, sha256: await this.deps.blobs.put(a.content) })));
+    const foreign = problem ? new Map<string, string>() : this.foreignActs(packet);
     const reply = await this.deps.outbox.prepareStatus({
       target: sender,
       responseFor: {
@@ -136,8 +137,11 @@ export class Inbox {
         errorCode: problem?.code ?? null,
         ...evidence.columns,
       });
+      const columns = documentColumnsOf(packet);
       this.records.insertDocument({
-        ...documentColumnsOf(packet),
+        ...columns,
+        // An ignored claim links nothing: the other organ's document keeps its chain.
+        relatedDocument: columns.relatedDocument && foreign.has(columns.relatedDocument) ? null : columns.relatedDocument,
         direction: 'in',
         sender,
         packetId,
@@ -154,8 +158,12 @@ export class Inbox {
       this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: problem ? '02' : '01' }, problem ? '02' : '01', at, reply.packetId, reply.description);
       this.deps.outbox.queueStatus(reply, at);
       if (!problem) {
-        this.linkToOriginal(packet, packetId, at);
-        this.linkToLaterArrivals(documentId, packetId, at);
+        for (const [original, reason] of foreign) {
+          this.deliveries.note(documentId, this.deps.organId, 'reference-ignored', at, packetId, reason);
+          log.warn({ errorCode: 'DOCUMENT_NOT_OWNED', original, sender }, `reference ignored: ${reason}`);
+        }
+        this.linkToOriginal(packet, packetId, at, foreign);
+        this.linkToLaterArrivals(documentId, sender, packetId, at);
       }
     }).immediate();
     this.deps.outbox.queued();
@@ -256,24 +264,45 @@ export class Inbox {
    * An update, replacement or revocation marks the original document in this inbox: a replaced
    * or revoked one is superseded (it stays readable for the record), an updated one notes it.
    */
-  private linkToOriginal(packet: DocumentPacket, packetId: string, at: string): void {
+  private linkToOriginal(packet: DocumentPacket, packetId: string, at: string, foreign: ReadonlyMap<string, string>): void {
     const type = packet.bussiness?.bussinessDocType;
     const targets = type === '3' ? replacedDocumentsFor(packet, this.deps.organId) : type === '1' || type === '2' ? [relatedDocumentOf(packet)] : [];
     const event = type === '3' ? 'superseded' : type === '1' ? 'revoked' : 'updated';
     for (const original of targets) {
-      if (!original || !this.records.document(original)) continue;
+      if (!original || foreign.has(original) || !this.records.document(original)) continue;
       if (type !== '2') this.records.setSupersededBy(original, packet.documentId);
       this.deliveries.note(original, this.deps.organId, event, at, packetId, `${event} by ${packet.documentId}`);
     }
   }
 
   /**
+   * The documents `packet` updates, replaces or revokes without owning them here, with why: its
+   * sender did not send them (as this edge knows them) or, unseen, they carry another organ's id.
+   * The hub refuses these; checked again so that an older or compromised hub cannot make one
+   * agency supersede another's documents in this inbox.
+   */
+  private foreignActs(packet: DocumentPacket): Map<string, string> {
+    const foreign = new Map<string, string>();
+    for (const original of actedOnDocumentsOf(packet)) {
+      const reason = foreignActOn(packet, original, this.records.document(original)?.sender);
+      if (reason) foreign.set(original, reason);
+    }
+    return foreign;
+  }
+
+  /**
    * A replacement or revocation can overtake its original (an urgent replacement of a normal
    * document): when the original arrives, what already refers to it marks it.
    */
-  private linkToLaterArrivals(documentId: string, packetId: string, at: string): void {
+  private linkToLaterArrivals(documentId: string, sender: string, packetId: string, at: string): void {
     for (const later of this.records.documentsReferring('related_document', documentId)) {
       if (later.direction !== 'in' || later.verdict === 'rejected') continue;
+      if (later.sender !== sender) {
+        // It named this document's number before the document came, but another organ sent it.
+        const reason = `${later.sender} may not act on document ${documentId}: it was sent by ${sender}, and only its sender can update, replace or revoke it`;
+        this.deliveries.note(later.documentId, this.deps.organId, 'reference-ignored', at, packetId, reason);
+        continue;
+      }
       if (later.bussinessType === '3' || later.bussinessType === '1') {
         this.records.setSupersededBy(documentId, later.documentId);
         const event = later.bussinessType === '3' ? 'superseded' : 'revoked';

@@ -20,7 +20,7 @@ import { composeStatus } from '../envelope/compose.js';
 import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
 import type { DocumentPacket, Packet, StaffInfo, StatusPacket } from '../envelope/types.js';
 import { validatePacket } from '../envelope/validate.js';
-import { answeredDocumentOf } from '../envelope/links.js';
+import { answeredDocumentOf, firstForeignAct, foreignDocumentIdOf } from '../envelope/links.js';
 import { isUrgent, parseDocumentId } from '../envelope/values.js';
 import { isLtError, LtError, type ErrorCode } from '../errors.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
@@ -243,6 +243,10 @@ export class Router {
     log: Logger,
     report: string,
   ): Promise<Verdict> {
+    // Ownership before the duplicate check: a squatted number is named as a squat, and the
+    // sender here is the broker-validated one (check() made From equal to it).
+    const ownership = this.ownershipRefusal(packet);
+    if (ownership) return this.refuse(packetId, hash, content, sender, packet, packet.documentId, now, ownership, report);
     if (this.records.document(packet.documentId)) {
       return this.refuse(packetId, hash, content, sender, packet, packet.documentId, now, {
         code: 'DOCUMENT_DUPLICATE',
@@ -343,6 +347,18 @@ export class Router {
     log.info({ delivered: deliverable, bounced: bounced.map((b) => b.organId), lane }, 'document routed');
     this.report({ packetId, kind: 'document', verdict: 'routed', documentId: packet.documentId, delivered: deliverable, bounced: bounced.map((b) => b.organId) });
     return 'ack';
+  }
+
+  /**
+   * An organ's DocumentIds, and the updates, replacements and revocations of its documents, are
+   * its own: otherwise one agency could take another's next number (its real document would
+   * then bounce as a duplicate) or revoke another's document at every recipient.
+   */
+  private ownershipRefusal(packet: DocumentPacket): Refusal | undefined {
+    const squat = foreignDocumentIdOf(packet);
+    if (squat) return { code: 'DOCUMENT_NOT_OWNED', message: squat };
+    const foreign = firstForeignAct(packet, (id) => this.records.document(id)?.sender);
+    return foreign ? { code: 'DOCUMENT_NOT_OWNED', message: foreign.reason } : undefined;
   }
 
   private async routeStatus(
