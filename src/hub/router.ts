@@ -47,7 +47,10 @@ export interface RouterDeps {
   packetsPerMinute?: number;
   /**
    * How long a packet waits, unacknowledged, for a full agency queue before it goes back to the
-   * inbound queue (each return counts against its delivery limit). Default 60 s.
+   * inbound queue. Each return counts against its delivery limit (20: a queue full for some
+   * 100 minutes dead-letters the packet, which an operator replays), so the wait is long; it
+   * stays well under RabbitMQ's consumer_timeout (30 min), which would close the channel.
+   * Default 5 min.
    */
   backPressureHoldMs?: number;
   clock: () => Date;
@@ -576,7 +579,7 @@ export class Router {
    * `backPressureHoldMs`; then the error goes up and the packet back to the inbound queue.
    */
   private async flush(cause: string): Promise<void> {
-    const holdUntil = Date.now() + (this.deps.backPressureHoldMs ?? 60_000);
+    const holdUntil = Date.now() + (this.deps.backPressureHoldMs ?? 300_000);
     for (let attempt = 0; ; attempt += 1) {
       const rows = this.records.unpublished(cause);
       if (rows.length === 0) return;
@@ -603,7 +606,7 @@ export class Router {
       const other = failures.find((e) => !isLtError(e) || e.code !== 'BROKER_QUEUE_FULL');
       if (other) throw other;
       const full = rows.filter((_, i) => results[i]?.status === 'rejected').map((r) => r.target);
-      const wait = Math.min(10_000, 250 * 2 ** attempt);
+      const wait = Math.min(15_000, 250 * 2 ** attempt);
       if (this.stopping.signal.aborted || Date.now() + wait > holdUntil) {
         throw new LtError('BROKER_QUEUE_FULL', `the queue of ${[...new Set(full)].join(', ')} is full: its edge is not taking its packets`);
       }
