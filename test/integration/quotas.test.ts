@@ -17,7 +17,7 @@ import amqp from 'amqplib';
 import t from 'tap';
 import type { Submitted } from '../../src/edge/outbox.js';
 import { verifyAuditChain } from '../../src/store/audit.js';
-import { A, B, agency, documentPacket, hubPacket, inboxOf, letter, openExchange, publishAs, signAs, stageAt, waitFor } from '../helpers/exchange.js';
+import { A, B, C, agency, documentPacket, hubPacket, inboxOf, letter, openExchange, publishAs, signAs, stageAt, waitFor } from '../helpers/exchange.js';
 
 const DAY_MS = 86_400_000;
 
@@ -85,6 +85,29 @@ t.test("a full recipient queue: the sender's outbox keeps its packets; after the
   t.equal((exchange.hub.db.prepare('SELECT COUNT(*) AS n FROM outbound WHERE published_at IS NULL').get() as { n: number }).n, 0, 'the hub published everything it decided');
   t.equal(deadLetters(), 0, 'still nothing dead-lettered');
   await waitFor('A sees every document arrive', () => sent.every((s) => stageAt(a, s.documentId, B) === '01'), { timeoutMs: 60_000 });
+});
+
+t.test('one recipient’s queue full: the others get the document at once and once, the full one after its drain', async (t) => {
+  const { exchange, received, startEdge } = await openExchange(t, [agency(A), agency(B), agency(C, { start: false })], {
+    hubConfig: { quotas: { agencyLaneBytes: 1 } },
+  });
+  const a = exchange.edge(A);
+  const first = await a.outbox.submitDocument(letter([C], 'F1'), 'test');
+  await waitFor('C’s queue full', async () => (await agencyQueueDepth(exchange.api, exchange.prefix, C)) >= 1);
+  const both = await a.outbox.submitDocument(letter([B, C], 'F2'), 'test');
+  await waitFor('the document in B’s inbox while C’s queue is full', () => inboxOf(exchange.edge(B)).documentIds.includes(both.documentId));
+  const outbound = () => exchange.hub.db.prepare('SELECT target, published_at FROM outbound WHERE cause = ? ORDER BY target').all(both.packetId) as Array<{ target: string; published_at: string | null }>;
+  t.match(outbound(), [{ target: B, published_at: String }, { target: C, published_at: null }], 'B’s copy is marked published, C’s waits');
+
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // a few more tries against C's full queue
+  const c = await startEdge(C);
+  await waitFor('both documents in C’s inbox', () => inboxOf(c).total === 2, { timeoutMs: 60_000 });
+  t.same(inboxOf(c).documentIds.sort(), [first.documentId, both.documentId].sort());
+  t.match(outbound(), [{ target: B, published_at: String }, { target: C, published_at: String }]);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.same((received.get(B) ?? []).filter((e) => e.type === 'dropped'), [], 'B never received it twice');
+  t.equal((received.get(B) ?? []).filter((e) => e.type === 'document').length, 1);
+  t.equal((exchange.hub.db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n, 0);
 });
 
 t.test("an agency's broker user: connection and channel limits, enforced by RabbitMQ", async (t) => {
