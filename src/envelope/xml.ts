@@ -354,14 +354,15 @@ const PROCESSING_INSTRUCTION_NODE = 7;
  * them is not content and is not kept.
  */
 export function serializeDocument(doc: Document): string {
-  const parts = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  // Concatenated, not joined: join() copies a 30 MB root into a new string at once, `+` does not.
+  let text = '<?xml version="1.0" encoding="UTF-8"?>';
   for (let n = doc.firstChild; n; n = n.nextSibling) {
     if (n.nodeType === TEXT_NODE) continue;
     // xmldom keeps the declaration as a PI named "xml", and accepts it nowhere but first.
     if (n.nodeType === PROCESSING_INSTRUCTION_NODE && n.nodeName === 'xml') continue;
-    parts.push(serializeXml(n));
+    text += `\n${serializeXml(n)}`;
   }
-  return `${parts.join('\n')}\n`;
+  return `${text}\n`;
 }
 
 // --- Writing -------------------------------------------------------------------------------
