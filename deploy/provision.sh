@@ -1,7 +1,8 @@
 #!/bin/sh
 # Registers the two demo agencies in the hub directory (idempotent) and writes each edge's
-# AMQP URL, with the generated broker password, to $LT_SECRETS (a volume shared with the
-# edges), so that no password is ever written into a committed file.
+# AMQP URL, with the generated broker password and the token of its queue names, to
+# $LT_SECRETS (a volume shared with the edges), so that no password is ever written into a
+# committed file. An edge gets its own URL only, never the broker administrator's.
 set -eu
 secrets="${LT_SECRETS:-/run/lienthong}"
 mkdir -p "$secrets"

@@ -67,6 +67,8 @@ export const ERROR_CATALOGUE = {
   BROKER_MANAGEMENT: { status: 502, summary: 'The RabbitMQ management API refused or failed a request' },
   BROKER_PUBLISH: { status: 503, summary: 'The broker did not confirm a published message' },
   BROKER_QUEUE_FULL: { status: 503, summary: 'The destination queue is at its byte limit; the message was kept by its sender and is retried later' },
+  // Worker threads
+  WORKER_OUT_OF_MEMORY: { status: 422, summary: 'Handling the input needed more memory than a crypto worker thread may use; the worker was replaced' },
   // Doors
   CONFIG_INVALID: { status: 500, summary: 'The configuration is not usable' },
   AUTH_REQUIRED: { status: 401, summary: 'A valid API key is required' },

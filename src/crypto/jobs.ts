@@ -2,6 +2,9 @@
  * The work a crypto thread does, as plain data in and out. Used by the worker threads and,
  * unchanged, in-thread where blocking does not matter (CLI, tests).
  */
+import { parsePacket } from '../envelope/parse.js';
+import type { Packet } from '../envelope/types.js';
+import { DEFAULT_XML_LIMITS, type XmlLimits } from '../envelope/xml.js';
 import { LtError, asLtError, type ErrorCode, type ErrorContext } from '../errors.js';
 import { loadSigningIdentity, type SigningIdentity } from './certificates.js';
 import { signPacket } from './sign.js';
@@ -17,11 +20,13 @@ export interface IdentityMaterial {
 
 export type CryptoJob =
   | { op: 'sign'; xml: Uint8Array | string; identity: IdentityMaterial }
-  | { op: 'verify'; xml: Uint8Array | string; options?: Omit<VerifyOptions, 'now'> & { now?: number } };
+  | { op: 'verify'; xml: Uint8Array | string; options?: Omit<VerifyOptions, 'now'> & { now?: number } }
+  | { op: 'parse'; xml: Uint8Array | string; limits?: XmlLimits };
 
 export type CryptoJobResult =
   | { ok: true; op: 'sign'; xml: string }
   | { ok: true; op: 'verify'; verification: Verification }
+  | { ok: true; op: 'parse'; packet: Packet }
   | { ok: false; error: { code: ErrorCode; message: string; context: ErrorContext } };
 
 /** Parses keys and trust anchors once per thread, not once per packet. */
@@ -36,6 +41,9 @@ export class CryptoJobRunner {
       if (job.op === 'sign') {
         const identity = await this.identity(job.identity);
         return { ok: true, op: 'sign', xml: await signPacket(job.xml, identity) };
+      }
+      if (job.op === 'parse') {
+        return { ok: true, op: 'parse', packet: parsePacket(job.xml, job.limits ?? DEFAULT_XML_LIMITS) };
       }
       const options: VerifyOptions = { ...job.options, now: job.options?.now !== undefined ? new Date(job.options.now) : new Date() };
       const verification = await verifyPacket(job.xml, this.store(), options);

@@ -1,10 +1,13 @@
 /**
- * Signing and verification off the main thread. Canonicalising a 20 MB packet takes long
- * enough to stall a hub's event loop (heartbeats, HTTP), so the work runs in a few worker
- * threads behind a small async API.
+ * Signing, verification and every parse of untrusted XML off the main thread. Canonicalising a
+ * 20 MB packet takes long enough to stall a hub's event loop (heartbeats, HTTP), so the work
+ * runs in a few worker threads behind a small async API. Each worker runs one job at a time
+ * under a heap cap, so a job that exhausts it takes down only itself.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { Packet } from '../envelope/types.js';
+import type { XmlLimits } from '../envelope/xml.js';
 import { LtError } from '../errors.js';
 import type { CryptoEngineName } from './engine.js';
 import { unwrapResult, type CryptoJob, type CryptoJobResult, type IdentityMaterial } from './jobs.js';
@@ -18,11 +21,32 @@ export interface CryptoPoolOptions {
   trust?: TrustMaterial;
   /** WebCrypto implementation. Default "node". */
   engine?: CryptoEngineName;
+  /**
+   * Heap of each worker thread (V8 old generation), MiB. A job that needs more kills its
+   * worker instead of the process: that job alone fails with WORKER_OUT_OF_MEMORY and a new
+   * worker takes the next one. Default DEFAULT_WORKER_HEAP_MB.
+   */
+  heapMb?: number;
+}
+
+/**
+ * Signing, verifying and parsing a 32 MiB packet (the largest accepted, its text held as
+ * two-byte characters) succeed with 160 MiB of worker heap and fail with 128 (bench/parsing.ts
+ * tries both): 512 leaves room for the unexpected without letting one packet take the machine.
+ */
+export const DEFAULT_WORKER_HEAP_MB = 512;
+
+interface Task {
+  id: number;
+  job: CryptoJob;
+  resolve: (result: CryptoJobResult) => void;
 }
 
 interface Slot {
   worker: Worker;
-  pending: Map<number, (result: CryptoJobResult) => void>;
+  /** The one job the worker runs: when it dies, that job, and only that one, fails. */
+  task: Task | undefined;
+  dead: boolean;
 }
 
 // Under the TypeScript loaders used by tests and benchmarks the sources are .ts files.
@@ -35,65 +59,98 @@ const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.m
  * the benchmarks) do not on Node 20, so there a tiny bootstrap registers tsx inside the worker
  * before importing worker.ts.
  */
-function createWorker(workerData: unknown): Worker {
+function createWorker(workerData: unknown, resourceLimits: ResourceLimits): Worker {
   if (FROM_SOURCE && process.execArgv.some((a) => /(^|[/=])tsx(\/|$)/.test(a) || a === 'tsx')) {
     const bootstrap =
       "import { workerData } from 'node:worker_threads';" +
       'const { register } = await import(workerData.tsx); register(); await import(workerData.entry);';
     return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
       workerData: { ...(workerData as object), tsx: import.meta.resolve('tsx/esm/api'), entry: WORKER_URL.href },
+      resourceLimits,
     });
   }
-  return new Worker(WORKER_URL, { workerData });
+  return new Worker(WORKER_URL, { workerData, resourceLimits });
 }
 
 export class CryptoPool {
-  private readonly slots: Slot[];
+  /** A slot is empty after its worker died, until a job needs it: a worker that cannot start is not restarted in a loop. */
+  private readonly slots: Array<Slot | undefined>;
+  private readonly queue: Task[] = [];
+  private readonly heapMb: number;
   private nextId = 1;
   private closed = false;
 
-  constructor(options: CryptoPoolOptions = {}) {
+  constructor(private readonly options: CryptoPoolOptions = {}) {
     const size = Math.max(1, options.size ?? Math.min(2, availableParallelism()));
-    this.slots = Array.from({ length: size }, () => this.spawn(options));
+    this.heapMb = options.heapMb ?? DEFAULT_WORKER_HEAP_MB;
+    this.slots = Array.from({ length: size }, () => this.spawn());
   }
 
-  private spawn(options: CryptoPoolOptions): Slot {
-    const worker = createWorker({ trust: options.trust, engine: options.engine });
-    const slot: Slot = { worker, pending: new Map() };
+  private spawn(): Slot {
+    const worker = createWorker({ trust: this.options.trust, engine: this.options.engine }, { maxOldGenerationSizeMb: this.heapMb });
+    const slot: Slot = { worker, task: undefined, dead: false };
     worker.on('message', ({ id, result }: { id: number; result: CryptoJobResult }) => {
-      const resolve = slot.pending.get(id);
-      slot.pending.delete(id);
-      resolve?.(result);
+      const task = slot.task;
+      if (task?.id !== id) return;
+      slot.task = undefined;
+      task.resolve(result);
+      this.dispatch();
     });
-    const failAll = (error: Error): void => {
-      for (const resolve of slot.pending.values()) {
-        resolve({ ok: false, error: { code: 'INTERNAL', message: `crypto worker failed: ${error.message}`, context: {} } });
-      }
-      slot.pending.clear();
-      if (!this.closed) {
-        const index = this.slots.indexOf(slot);
-        if (index !== -1) this.slots[index] = this.spawn(options);
-      }
+    const died = (error: Error & { code?: string }): void => {
+      if (slot.dead) return;
+      slot.dead = true;
+      const index = this.slots.indexOf(slot);
+      if (index !== -1) this.slots[index] = undefined;
+      const task = slot.task;
+      slot.task = undefined;
+      if (task) task.resolve({ ok: false, error: this.failure(task.job, error) });
+      this.dispatch();
     };
-    worker.on('error', failAll);
-    worker.on('exit', (code) => {
-      if (slot.pending.size > 0 || (!this.closed && code !== 0)) failAll(new Error(`exited with code ${code}`));
-    });
+    // On running out of heap a worker emits 'error' (ERR_WORKER_OUT_OF_MEMORY), then 'exit'.
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`exited with code ${code}`)));
     worker.unref();
     return slot;
   }
 
+  private failure(job: CryptoJob, error: Error & { code?: string }): Extract<CryptoJobResult, { ok: false }>['error'] {
+    if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return {
+        code: 'WORKER_OUT_OF_MEMORY',
+        message:
+          `the ${job.op} job needed more than the ${this.heapMb} MiB of heap a crypto worker may use, and was stopped; ` +
+          'a packet within the parsing limits needs far less, so the input is hostile or cryptoHeapMb is set too low',
+        context: {},
+      };
+    }
+    return { code: 'INTERNAL', message: `crypto worker failed: ${error.message}`, context: {} };
+  }
+
+  /** Hand queued jobs to idle workers, starting a worker where one died. */
+  private dispatch(): void {
+    if (this.closed) return;
+    for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
+      let slot = this.slots[i];
+      if (!slot) {
+        slot = this.spawn();
+        this.slots[i] = slot;
+      }
+      if (slot.task) continue;
+      const task = this.queue.shift() as Task;
+      slot.task = task;
+      slot.worker.ref();
+      slot.worker.postMessage({ id: task.id, job: task.job });
+    }
+    // An idle worker must not keep the process alive.
+    for (const slot of this.slots) if (slot && !slot.task) slot.worker.unref();
+  }
+
   private run(job: CryptoJob): Promise<CryptoJobResult> {
     if (this.closed) return Promise.reject(new LtError('INTERNAL', 'the crypto pool is closed'));
-    const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-    const id = this.nextId++;
     return new Promise((resolve) => {
-      slot.pending.set(id, resolve);
-      if (slot.pending.size === 1) slot.worker.ref();
-      slot.worker.postMessage({ id, job });
-    }).finally(() => {
-      if (slot.pending.size === 0) slot.worker.unref();
-    }) as Promise<CryptoJobResult>;
+      this.queue.push({ id: this.nextId++, job, resolve });
+      this.dispatch();
+    });
   }
 
   /** Sign an unsigned packet; resolves to the signed XML text. */
@@ -112,8 +169,20 @@ export class CryptoPool {
     return (unwrapResult(await this.run(job)) as { verification: Verification }).verification;
   }
 
+  /**
+   * Read an untrusted packet (size, parsing budget, DOM, edXML model) in a worker, so that the
+   * caller's thread never parses it; the model is plain data.
+   */
+  async parsePacket(xml: Uint8Array | string, limits?: XmlLimits): Promise<Packet> {
+    const job: CryptoJob = limits ? { op: 'parse', xml, limits } : { op: 'parse', xml };
+    return (unwrapResult(await this.run(job)) as { packet: Packet }).packet;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const task of this.queue.splice(0)) {
+      task.resolve({ ok: false, error: { code: 'INTERNAL', message: 'the crypto pool was closed before the job ran', context: {} } });
+    }
+    await Promise.all(this.slots.map((s) => s?.worker.terminate()));
   }
 }

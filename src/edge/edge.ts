@@ -187,7 +187,7 @@ export class Edge {
   async evidence(documentId: string): Promise<Buffer> {
     if (!this.identity) throw new LtError('INTERNAL', 'the edge is not open; call open() first');
     const input = await collectEdgeEvidence(
-      { db: this.db, blobs: this.blobs, records: this.records, organId: this.config.organId, hubOrganId: this.config.hubOrganId },
+      { db: this.db, blobs: this.blobs, records: this.records, organId: this.config.organId, hubOrganId: this.config.hubOrganId, readPacket: (bytes) => this.outbox.readPacket(bytes) },
       documentId,
     );
     return buildEvidence(input, this.identity, this.clock());

@@ -4,7 +4,7 @@
  * verification report made at receipt and the hub's hop.
  */
 import type { VerificationReport } from '../crypto/verify.js';
-import { parsePacket } from '../envelope/parse.js';
+import type { Packet } from '../envelope/types.js';
 import { LtError } from '../errors.js';
 import type { EvidenceInput, EvidencePacket } from '../evidence/bundle.js';
 import type { BlobStore } from '../store/blobs.js';
@@ -30,7 +30,15 @@ interface SentRow {
 }
 
 export async function collectEdgeEvidence(
-  deps: { db: Db; blobs: BlobStore; records: EdgeRecords; organId: string; hubOrganId: string },
+  deps: {
+    db: Db;
+    blobs: BlobStore;
+    records: EdgeRecords;
+    organId: string;
+    hubOrganId: string;
+    /** Reads a received status packet off the caller's thread (Outbox.readPacket): another agency wrote it. */
+    readPacket: (bytes: Uint8Array) => Promise<Packet>;
+  },
   documentId: string,
 ): Promise<EvidenceInput> {
   const document = deps.records.document(documentId);
@@ -65,7 +73,7 @@ export async function collectEdgeEvidence(
   for (const r of received) {
     if (r.kind !== 'status' || !r.blob) continue;
     const bytes = await deps.blobs.get(r.blob);
-    const packet = parsePacket(bytes);
+    const packet = await deps.readPacket(bytes);
     const statusCode = packet.kind === 'status' ? packet.statusCode : undefined;
     const from = r.sender ?? packet.from?.organId ?? '';
     packets.push({

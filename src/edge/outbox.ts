@@ -10,11 +10,10 @@ import type { CryptoPool } from '../crypto/pool.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { buildPacket } from '../envelope/build.js';
 import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
-import { parsePacket } from '../envelope/parse.js';
 import { DEFAULT_XML_LIMITS } from '../envelope/xml.js';
 import { firstForeignAct, foreignDocumentIdOf, relatedDocumentOf } from '../envelope/links.js';
 import { INITIAL_STATE } from '../envelope/status-machine.js';
-import type { DocumentPacket, Organization, ResponseFor, StaffInfo, StatusPacket } from '../envelope/types.js';
+import type { DocumentPacket, Organization, Packet, ResponseFor, StaffInfo, StatusPacket } from '../envelope/types.js';
 import { validatePacket, type Finding } from '../envelope/validate.js';
 import { isUrgent } from '../envelope/values.js';
 import { DSIG_NS } from '../crypto/algorithms.js';
@@ -98,9 +97,17 @@ export class Outbox {
     return this.submitPacket(packet, client);
   }
 
+  /**
+   * Read untrusted edXML (a submitted packet, a stored packet another agency wrote) in a crypto
+   * worker: parsing up to 32 MiB on this thread would stall every request the edge serves.
+   */
+  readPacket(xml: Uint8Array | string): Promise<Packet> {
+    return this.deps.pool.parsePacket(xml, { ...DEFAULT_XML_LIMITS, maxBytes: this.deps.maxPacketBytes ?? DEFAULT_XML_LIMITS.maxBytes });
+  }
+
   /** Submit a ready, unsigned edXML document packet (the agency system built it). */
   async submitXml(xml: Uint8Array | string, client: string): Promise<Submitted> {
-    const packet = parsePacket(xml, { ...DEFAULT_XML_LIMITS, maxBytes: this.deps.maxPacketBytes ?? DEFAULT_XML_LIMITS.maxBytes });
+    const packet = await this.readPacket(xml);
     if (packet.kind !== 'document') throw new LtError('PACKET_INVALID', 'only document packets can be submitted; statuses are sent through the status actions');
     if (typeof xml !== 'string' ? Buffer.from(xml).includes(DSIG_NS) : xml.includes(DSIG_NS)) {
       throw new LtError('PACKET_INVALID', 'the packet is already signed; submit it unsigned, the edge signs it with the agency certificate');

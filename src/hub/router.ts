@@ -24,6 +24,7 @@ import { answeredDocumentOf, firstForeignAct, foreignDocumentIdOf } from '../env
 import { isUrgent, parseDocumentId } from '../envelope/values.js';
 import { isLtError, LtError, type ErrorCode } from '../errors.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
+import { untrustedLine } from '../untrusted.js';
 import type { Logger } from '../log.js';
 import { appendAudit } from '../store/audit.js';
 import { sha256Hex, type BlobStore } from '../store/blobs.js';
@@ -472,15 +473,20 @@ export class Router {
     const blob = keepContent ? await this.deps.blobs.put(content) : null;
     const at = now.toISOString();
     const lane: Lane = packet?.kind === 'document' && isUrgent(packet.otherInfo?.priority) ? 'urgent' : 'normal';
-    // A bounce must name a document; without one (unreadable packet) only an operator can help.
-    const bounce = documentId ? await this.bounce(packetId, sender, packet, sender, refusal, lane, now, documentId) : undefined;
+    // A DocumentId read only from the x-lt-document-id header of a packet the hub did not read is
+    // the sender's claim and may name anyone's document: the refused packet is not filed under
+    // it, and the bounce says it is a claim. A bounce must name a document; without one that is
+    // at least a well-formed DocumentId, only an operator can help.
+    const claimedOnly = packet === undefined && documentId !== undefined;
+    const answerable = documentId !== undefined && (!claimedOnly || parseDocumentId(documentId) !== undefined);
+    const bounce = answerable ? await this.bounce(packetId, sender, packet, sender, refusal, lane, now, documentId, claimedOnly) : undefined;
     this.deps.db.transaction(() => {
       this.records.insertPacket({
         packetId,
         kind: packet?.kind ?? 'unknown',
         sender,
         claimedFrom: packet?.from?.organId ?? null,
-        documentId: documentId ?? null,
+        documentId: claimedOnly ? null : (documentId ?? null),
         statusCode: packet?.kind === 'status' ? packet.statusCode : null,
         priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
         sha256: hash,
@@ -493,7 +499,21 @@ export class Router {
         verification: report,
       });
       if (bounce) this.records.insertOutbound({ ...bounce, cause: packetId }, at);
-      appendAudit(this.deps.db, { actor: sender, action: 'packet.refused', subject: packetId, details: { documentId: documentId ?? null, code: refusal.code, message: refusal.message } }, now);
+      appendAudit(
+        this.deps.db,
+        {
+          actor: sender,
+          action: 'packet.refused',
+          subject: packetId,
+          details: {
+            documentId: claimedOnly ? null : (documentId ?? null),
+            ...(claimedOnly ? { claimedDocumentId: untrustedLine(documentId, CLAIM_MAX) } : {}),
+            code: refusal.code,
+            message: refusal.message,
+          },
+        },
+        now,
+      );
     }).immediate();
     log.warn({ errorCode: refusal.code, sender }, `packet refused: ${refusal.message}`);
     if (!bounce && !keepContent) {
@@ -514,7 +534,9 @@ export class Router {
    * ResponseFor names the document by its issuer (so any peer matches it to the document); the
    * Description names who could not be reached (`about`, or the whole packet) and why. The
    * recipient concerned also travels, for lienthong's edges, in the x-lt-bounce header, which
-   * only the hub can publish.
+   * only the hub can publish. The reason may repeat what the sender wrote (its From, its
+   * recipients, a parser's complaint), so it is quoted, on one line and bounded: the hub signs
+   * this text. `claimedOnly`: the DocumentId is the header's claim, not read from the packet.
    */
   private async bounce(
     cause: string,
@@ -525,16 +547,21 @@ export class Router {
     lane: Lane,
     now: Date,
     documentId = packet ? documentIdOf(packet) : undefined,
+    claimedOnly = false,
   ): Promise<Planned> {
     const document = packet?.kind === 'document' ? packet : undefined;
-    const known = documentId ? this.records.document(documentId) : undefined;
+    // What the hub knows of a document is not lent to a claim about it.
+    const known = documentId && !claimedOnly ? this.records.document(documentId) : undefined;
     const issuer = document?.from.organId ?? known?.sender ?? (documentId ? parseDocumentId(documentId)?.organId : undefined) ?? sender;
     const code = document ? `${document.code.codeNumber}/${document.code.codeNotation}` : (known?.code ?? (documentId ? parseDocumentId(documentId)?.code : undefined));
     const promulgationDate = document?.promulgationInfo?.promulgationDate ?? (documentId ? parseDocumentId(documentId)?.date : undefined);
     const what =
       about === sender
         ? `Trục liên thông ${this.deps.hub.organId} từ chối gói tin của ${sender}`
-        : `Không chuyển được văn bản tới ${about}`;
+        : `Không chuyển được văn bản tới ${untrustedLine(about, 64)}`;
+    const claim = claimedOnly
+      ? ` (gói tin không đọc được; mã văn bản "${untrustedLine(documentId as string, CLAIM_MAX)}" chỉ do tiêu đề x-lt-document-id khai, không phải của gói tin)`
+      : '';
     const status = composeStatus(
       {
         from: { organId: this.deps.hub.organId, organName: this.deps.hub.organName },
@@ -546,7 +573,7 @@ export class Router {
         },
         ...(this.deps.hub.staffInfo ? { staffInfo: this.deps.hub.staffInfo } : {}),
         statusCode: '02',
-        description: `${what}: [${refusal.code}] ${refusal.message}`.slice(0, 1000),
+        description: `${what}: [${refusal.code}] "${untrustedLine(refusal.message, REASON_MAX)}"${claim}`,
       },
       now,
     );
@@ -624,6 +651,10 @@ export class Router {
     this.outcomes.set(outcome.packetId, outcome);
   }
 }
+
+/** Longest reason a bounce repeats, and longest claimed DocumentId it quotes (characters). */
+const REASON_MAX = 300;
+const CLAIM_MAX = 200;
 
 function documentIdOf(packet: Packet): string | undefined {
   return packet.kind === 'document' ? packet.documentId : packet.responseFor?.documentId;

@@ -175,7 +175,7 @@ t.test('an unknown recipient is bounced to the sender; the known ones get the do
   ]);
 
   const bouncedAtA = a.document(sent.documentId)?.timeline.find((e) => e.recipient === UNKNOWN && e.event === 'bounced');
-  t.equal(bouncedAtA?.description, `Không chuyển được văn bản tới ${UNKNOWN}: [AGENCY_UNKNOWN] ${hubSays[0]?.description}`, "A's edge shows the hub's reason");
+  t.equal(bouncedAtA?.description, `Không chuyển được văn bản tới ${UNKNOWN}: [AGENCY_UNKNOWN] "${hubSays[0]?.description}"`, "A's edge shows the hub's reason, quoted");
   const packet = hubPacket(exchange, sent.packetId);
   t.equal(packet?.verdict, 'routed', 'the packet itself was routed (to the known recipients)');
 
@@ -206,7 +206,7 @@ t.test('a suspended recipient is bounced; a suspended sender is refused with a b
     describe: () => a.document(toSuspended.documentId)?.deliveries,
   });
   const reason = a.document(toSuspended.documentId)?.timeline.find((e) => e.recipient === C && e.event === 'bounced')?.description;
-  t.match(reason, /tới 000\.00\.31\.H12: \[AGENCY_SUSPENDED\] recipient 000\.00\.31\.H12 is suspended/);
+  t.match(reason, /tới 000\.00\.31\.H12: \[AGENCY_SUSPENDED\] "recipient 000\.00\.31\.H12 is suspended/);
   t.equal(inboxOf(exchange.edge(C)).total, 0, 'nothing reached the suspended agency');
   t.same(hubDeliveries(exchange, toSuspended.documentId).find((d) => d.recipient === C), { recipient: C, stage: 'bounced' });
 
@@ -216,7 +216,7 @@ t.test('a suspended recipient is bounced; a suspended sender is refused with a b
   const refused = hubPacket(exchange, fromSuspended.packetId);
   t.equal(refused?.verdict, 'refused');
   t.equal(refused?.error_code, 'AGENCY_SUSPENDED');
-  t.match(a.document(fromSuspended.documentId)?.timeline.find((e) => e.event === 'bounced')?.description, /từ chối gói tin của 000\.00\.01\.H12: \[AGENCY_SUSPENDED\] agency 000\.00\.01\.H12 is suspended/);
+  t.match(a.document(fromSuspended.documentId)?.timeline.find((e) => e.event === 'bounced')?.description, /từ chối gói tin của 000\.00\.01\.H12: \[AGENCY_SUSPENDED\] "agency 000\.00\.01\.H12 is suspended/);
   t.same(hubDeliveries(exchange, fromSuspended.documentId), [], 'the hub delivered it to no one');
 
   // Back in service: the next document goes through.

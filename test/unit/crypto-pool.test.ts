@@ -16,7 +16,7 @@ import { CryptoPool } from '../../src/crypto/pool.js';
 import { signPacket } from '../../src/crypto/sign.js';
 import { createTrustStore } from '../../src/crypto/trust.js';
 import { verifyPacket, type Verification } from '../../src/crypto/verify.js';
-import { buildPacket } from '../../src/envelope/index.js';
+import { buildPacket, DEFAULT_XML_LIMITS, parsePacket } from '../../src/envelope/index.js';
 import { LtError } from '../../src/errors.js';
 import { FINANCE, ICT, OFFICE, REPO, REVOKED, documentFrom, identityMaterial, trustMaterial, unsignedDocument } from '../helpers/pki.js';
 
@@ -173,6 +173,37 @@ t.test('the main thread keeps running while the pool signs and verifies a ~20 MB
   t.equal(inThread.result, signing.result, 'and gives the same signed packet');
   const back = verifying.result.packet?.kind === 'document' ? verifying.result.packet.attachments?.[0]?.content : undefined;
   t.ok(back && Buffer.from(back).equals(Buffer.from(attachment)), 'and carries the attachment byte for byte');
+});
+
+t.test('the pool reads untrusted packets as parsePacket does, and refuses bombs with their codes', async (t) => {
+  const unsigned = unsignedDocument(OFFICE);
+  t.same(await pool.parsePacket(unsigned), parsePacket(unsigned), 'the same packet model, attachments as bytes');
+  t.same(await pool.parsePacket(Buffer.from(unsigned)), parsePacket(unsigned), 'from bytes as from text');
+  const bomb = unsigned.replace('<edXML:edXMLBody>', `${'<!---->'.repeat(4 * 1024 * 1024)}<edXML:edXMLBody>`);
+  const start = performance.now();
+  await t.rejects(pool.parsePacket(bomb), { name: 'LtError', code: 'XML_TOO_MANY_COMMENTS' }, 'a 28 MiB comment bomb: XML_TOO_MANY_COMMENTS');
+  t.ok(performance.now() - start < 5000, 'refused by the pre-scan, not after parsing');
+  await t.rejects(pool.parsePacket(unsigned, { ...DEFAULT_XML_LIMITS, maxBytes: 100 }), { code: 'XML_TOO_LARGE' }, 'the caller\'s limits travel to the worker');
+  await t.rejects(pool.parsePacket('<x/>'), { code: 'XML_NOT_EDXML' });
+});
+
+t.test('a job that exhausts its worker\'s heap fails alone, with WORKER_OUT_OF_MEMORY; the pool replaces the worker', async (t) => {
+  // A real cap, far below the default: 99 000 element and attribute nodes, within the parsing
+  // budget, need more than 64 MiB of DOM (and less than 96), while a small packet fits, even
+  // with the test's TypeScript loader in the worker. (A cap smaller than one single allocation,
+  // such as the 40 MB text of a 20 MiB packet, would abort the whole process: V8 gives a worker
+  // only a little room past its limit to stop. The default cap is far above any such allocation.)
+  const capped = new CryptoPool({ trust, size: 1, heapMb: 64 });
+  t.teardown(() => capped.close());
+  const unsigned = unsignedDocument(OFFICE);
+  const heavy = unsigned.replace('<edXML:edXMLBody>', `${'<x a="1" b="2"/>'.repeat(33_000)}<edXML:edXMLBody>`);
+
+  // One worker: the small jobs wait behind the heavy one.
+  const [crashed, parsed, verified] = await Promise.allSettled([capped.parsePacket(heavy), capped.parsePacket(unsigned), capped.verify(unsigned)]);
+  t.match(crashed, { status: 'rejected', reason: { name: 'LtError', code: 'WORKER_OUT_OF_MEMORY', message: /parse job needed more than the 64 MiB/ } }, 'the job that exhausted the heap fails with a clear error');
+  t.equal(parsed.status === 'fulfilled' && parsed.value.kind, 'document', 'the job queued behind it runs, on a new worker');
+  t.same(verified.status === 'fulfilled' && verified.value.report.errors.map((e) => e.code), ['SIG_MISSING'], 'and so does the next');
+  t.equal((await pool.parsePacket(heavy)).kind, 'document', 'under the default cap the same packet is read');
 });
 
 t.test('close() lets the process exit', async (t) => {

@@ -480,6 +480,46 @@ t.test('the limit per API key answers 429 once reached, for that key only', asyn
   t.equal((await a.call({ method: 'GET', url: '/api/v1/health', key: null })).statusCode, 200, 'health is not limited');
 });
 
+t.test('an XML bomb is refused with 400 and its code, read off the main thread: /health keeps answering', async (t) => {
+  const a = await api(t);
+  const unsigned = unsignedDocument(OFFICE, { code: { codeNumber: '311', codeNotation: 'UBND-VP' } });
+  // The crypto worker is started (under the tests' TypeScript loader, seconds), not timed.
+  t.equal((await a.edge.outbox.readPacket(unsigned)).kind, 'document');
+  // Under the 8 MiB body limit. Parsed on the main thread, before the parsing budget, a bomb
+  // like the first held /health for 30 s.
+  const bombs: Array<[string, string, string]> = [
+    ['a million empty comments', unsigned.replace('<edXML:edXMLBody>', `${'<!---->'.repeat(1_100_000)}<edXML:edXMLBody>`), 'XML_TOO_MANY_COMMENTS'],
+    ['one 7 MiB comment', unsigned.replace('<edXML:edXMLBody>', `<!--${'x'.repeat(7 * 1024 * 1024)}--><edXML:edXMLBody>`), 'XML_COMMENTS_TOO_LARGE'],
+    ['7 MiB of whitespace between elements', unsigned.replace('<edXML:edXMLBody>', `${' '.repeat(7 * 1024 * 1024)}<edXML:edXMLBody>`), 'XML_WHITESPACE_TOO_LARGE'],
+  ];
+  for (const [what, payload, code] of bombs) {
+    let finished = false;
+    const start = performance.now();
+    const submitted = a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload }).finally(() => {
+      finished = true;
+    });
+    const latencies: number[] = [];
+    const statuses = new Set<number>();
+    while (!finished) {
+      const asked = performance.now();
+      statuses.add((await a.call({ method: 'GET', url: '/api/v1/health', key: null })).statusCode);
+      latencies.push(performance.now() - asked);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    t.same([...statuses], [200], `${what}: /health answered 200 meanwhile`);
+    const r = await submitted;
+    const ms = performance.now() - start;
+    t.equal(r.statusCode, 400, `${what}: 400`);
+    t.equal(r.json().error.code, code, `${what}: ${code}`);
+    t.match(r.json().error.message, /remove them|without padding/, 'with what to do about it');
+    t.ok(ms < 5000, `${what}: refused in ${ms.toFixed(0)} ms`);
+    // Generous for a shared machine: bench/parsing.ts measures the real figure.
+    const longest = Math.max(...latencies);
+    t.ok(longest < 1000, `${what}: /health answered ${latencies.length} times meanwhile, the slowest in ${longest.toFixed(0)} ms`);
+  }
+  t.equal(a.edge.records.document(documentIdOf('311')), undefined, 'nothing was queued');
+});
+
 t.test('a body over the configured limit is refused with 413', async (t) => {
   const a = await api(t, { bodyLimit: 64 * 1024 });
   const big = Buffer.alloc(80 * 1024, 7).toString('base64');

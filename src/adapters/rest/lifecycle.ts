@@ -15,9 +15,7 @@ import type { RecipientAction } from '../../edge/lifecycle.js';
 import type { Submitted } from '../../edge/outbox.js';
 import type { DocumentRow } from '../../edge/records.js';
 import type { AttachmentInput, DocumentInput } from '../../envelope/compose.js';
-import { parsePacket } from '../../envelope/parse.js';
 import type { Bussiness, DocumentPacket, Organization, Packet } from '../../envelope/types.js';
-import { DEFAULT_XML_LIMITS } from '../../envelope/xml.js';
 import { LtError } from '../../errors.js';
 import { DeliveryLog } from '../../store/deliveries.js';
 import { documentInput, ERRORS, multipartBody, readMultipart, type AttachmentInputJson, type DocumentInputJson } from './documents.js';
@@ -94,7 +92,7 @@ export async function lifecycleRoutes(app: FastifyInstance, { edge, bodyLimit }:
   const storedPacket = async (document: DocumentRow): Promise<DocumentPacket> => {
     let packet: Packet;
     try {
-      packet = parsePacket(await edge.blobs.get(document.blob), { ...DEFAULT_XML_LIMITS, maxBytes: edge.config.maxPacketBytes });
+      packet = await edge.outbox.readPacket(await edge.blobs.get(document.blob));
     } catch (error) {
       throw new LtError('IO', `the stored packet of document ${document.documentId} cannot be read`, { documentId: document.documentId, packetId: document.packetId }, { cause: error });
     }
