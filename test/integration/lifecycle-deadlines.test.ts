@@ -353,9 +353,9 @@ t.test('the sender is told which recipients need paper: Paper = 1, and recipient
   );
   t.equal(exchange.edge(B).document(withPaper)?.document.paper, true, 'B knows a paper original follows');
   t.same(list(toUnknown).map((p) => p.recipient), [UNKNOWN], 'the unconnected recipient only, not B');
-  t.match(list(toUnknown)[0]?.reason, /^chưa kết nối: \[AGENCY_UNKNOWN\] recipient 000\.00\.77\.H12 is not connected to this hub; send it on paper/, "with the hub's reason");
+  t.match(list(toUnknown)[0]?.reason, /^chưa kết nối: Không chuyển được văn bản tới 000\.00\.77\.H12: \[AGENCY_UNKNOWN\] "recipient 000\.00\.77\.H12 is not connected to this hub; send it on paper"$/, "with the hub's reason");
   t.same(list(toSuspended).map((p) => p.recipient), [C], 'a suspended recipient too');
-  t.match(list(toSuspended)[0]?.reason, /^chưa kết nối: \[AGENCY_SUSPENDED\]/);
+  t.match(list(toSuspended)[0]?.reason, /^chưa kết nối: Không chuyển được văn bản tới 000\.00\.31\.H12: \[AGENCY_SUSPENDED\] "/);
   t.same(list(plain), [], 'a delivered document without Paper needs no paper');
   t.equal(paper.length, 4, 'nothing else is listed');
 });
