@@ -1,12 +1,14 @@
 /** `npm run bench`: every benchmark, figures printed; never part of the test run. */
 import { benchCrypto } from './crypto.js';
 import { benchExchange } from './exchange.js';
+import { benchRevocation } from './revocation.js';
 import { benchUrgency } from './urgency.js';
 
 const only = process.argv.slice(2);
 const benches: Array<[string, () => Promise<string>]> = [
   ['crypto', () => benchCrypto()],
   ['exchange', () => benchExchange()],
+  ['revocation', () => benchRevocation()],
   ['urgency', () => benchUrgency(Number(process.env.LT_BENCH_BACKLOG ?? 10_000))],
 ];
 

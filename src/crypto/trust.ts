@@ -114,7 +114,10 @@ export function createTrustStore(material: TrustMaterial): TrustStore {
     if (blocks.length === 0) throw new LtError('CRL_INVALID', 'a CRL file holds no "BEGIN X509 CRL" block');
     for (const der of blocks) {
       try {
-        const crl = new x509.X509Crl(der);
+        // A CA's CRL names every certificate it revoked, a few ASN.1 nodes each: asn1js's default
+        // budget of 10 000 nodes refuses a CRL of more than about 2 000 entries. A CRL is a file
+        // the operator configured, so its budget is its own size (a node takes two bytes at least).
+        const crl = new x509.X509Crl(der, { berOptions: { maxNodes: Math.max(10_000, der.length), maxContentLength: Math.max(16 * 1024 * 1024, der.length) } });
         listedSerials(crl);
         crls.push(crl);
       } catch (error) {

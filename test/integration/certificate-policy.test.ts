@@ -172,6 +172,19 @@ t.test('revocation: require refuses what cannot be established, best-effort acce
   }
 });
 
+t.test('a CRL of thousands of entries (beyond asn1js\'s default node budget) is read, and a listed signer is revoked', async (t) => {
+  const dir = t.testdir();
+  const office = organ(OFFICE).serialNumber.toUpperCase();
+  const serials = [...Array.from({ length: 3000 }, (_, i) => (0x10000000 + i).toString(16).toUpperCase()), office];
+  writeFileSync(join(dir, 'index.txt'), serials.map((serial) => `R\t351231000000Z\t250101000000Z,keyCompromise\t${serial}\tunknown\t/CN=revoked`).join('\n') + '\n');
+  writeFileSync(join(dir, 'crlnumber'), '1000\n');
+  writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca = dev\n[dev]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\n');
+  openssl(dir, 'ca', '-config', 'ca.cnf', '-gencrl', '-crldays', '30', '-cert', join(CERTS, 'issuing-ca.pem'), '-keyfile', join(CERTS, 'issuing-ca.key.pem'), '-out', 'big.crl.pem');
+  const store = createTrustStore(devMaterial([readFileSync(join(dir, 'big.crl.pem'), 'utf8'), certsFile('root-ca.crl.pem')], 'require'));
+  const v = await verifyPacket(await signPacket(unsignedDocument(OFFICE), await identityOf(OFFICE)), store);
+  t.same(codes(v), ['CERT_REVOKED'], 'the signer, listed last of 3 001 entries, is revoked');
+});
+
 t.test('lienthong verify --revocation: require by default with --crl, best-effort without; either can be chosen', async (t) => {
   const dir = t.testdir();
   writeFileSync(join(dir, 'signed.xml'), await signPacket(unsignedDocument(OFFICE), await identityOf(OFFICE)));
