@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LtError } from './errors.js';
 import { readInput } from './files.js';
 import type { IdentityMaterial } from './crypto/jobs.js';
+import { DEFAULT_WORKER_HEAP_MB } from './crypto/pool.js';
 import { REVOCATION_POLICIES, type RevocationPolicy, type TrustFiles } from './crypto/trust.js';
 import { DEFAULT_PREFIX } from './broker/names.js';
 import type { CalendarConfig } from './envelope/calendar.js';
@@ -42,6 +43,11 @@ export interface NodeSettings {
   maxPacketBytes: number;
   /** Worker threads signing and verifying. Default 2. */
   cryptoThreads: number;
+  /**
+   * Heap of each crypto worker thread, MiB; a job needing more fails alone (WORKER_OUT_OF_MEMORY).
+   * Default: the pool's, DEFAULT_WORKER_HEAP_MB (512), sized for 32 MiB packets.
+   */
+  cryptoHeapMb?: number;
   /** Packets handled at the same time (per lane prefetch). Default: hub 8, edge 4. */
   concurrency: number;
   /** SQLite synchronous mode: "normal" (default) or "full". */
@@ -58,9 +64,23 @@ export interface NodeSettings {
 }
 
 export function nodeSettings(raw: Record<string, unknown>, file: string, defaultConcurrency: number): NodeSettings {
+  const maxPacketBytes = optionalNumber(raw, 'maxPacketBytes', 32 * 1024 * 1024, file);
+  const cryptoHeapMb = optionalNumber(raw, 'cryptoHeapMb', DEFAULT_WORKER_HEAP_MB, file);
+  // A 32 MiB packet needs about 160 MiB of worker heap. Near a cap, one allocation of a large
+  // packet's text does not fit the little room V8 leaves a worker to stop, and the whole
+  // process ends instead of the job: hence a margin, not just the need.
+  const neededMb = Math.ceil((8 * maxPacketBytes) / (1024 * 1024));
+  if (cryptoHeapMb < neededMb) {
+    throw new LtError(
+      'CONFIG_INVALID',
+      `${file}: "cryptoHeapMb" is ${cryptoHeapMb}, under the ${neededMb} MiB (8 × maxPacketBytes) a crypto worker needs for the largest accepted packet; raise it or lower maxPacketBytes`,
+      { path: raw.cryptoHeapMb !== undefined ? 'cryptoHeapMb' : 'maxPacketBytes' },
+    );
+  }
   return {
-    maxPacketBytes: optionalNumber(raw, 'maxPacketBytes', 32 * 1024 * 1024, file),
+    maxPacketBytes,
     cryptoThreads: optionalNumber(raw, 'cryptoThreads', 2, file),
+    ...(raw.cryptoHeapMb !== undefined ? { cryptoHeapMb } : {}),
     concurrency: optionalNumber(raw, 'concurrency', defaultConcurrency, file),
     synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
     calendar: (raw.calendar as CalendarConfig | undefined) ?? {},

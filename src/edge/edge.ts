@@ -83,7 +83,7 @@ export class Edge {
     const loaded = await loadSigningIdentity(this.identity.keyPem, this.identity.certPem, this.identity.chainPem);
     const trust = await readNodeTrust(this.config.trust);
     await assertOwnCertificate(loaded, trust, this.config.organId, this.clock());
-    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust });
+    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
     const scanner = this.config.clamd ? new ClamdScanner({ address: this.config.clamd }) : undefined;
     if (scanner) this.log.info({ scanner: scanner.description }, 'attachments are scanned for malware before signing');
     else this.log.warn('malware scanning is off: no ClamAV daemon configured (clamd / LT_CLAMD); attachments are sent unscanned');

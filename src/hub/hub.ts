@@ -92,7 +92,7 @@ export class Hub {
     await assertOwnCertificate(loaded, trust, this.config.organId, (this.options.clock ?? (() => new Date()))());
     // The hub signs bounces as a party of the exchange: it is an entry of its own directory.
     this.directory.registerHub({ organId: this.config.organId, name: this.config.organName, certificatePem: identity.certPem }, (this.options.clock ?? (() => new Date()))());
-    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust });
+    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
     const names = this.names;
     this.publisher = new ConfirmPublisher({
       name: 'hub-publisher',
