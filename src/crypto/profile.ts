@@ -284,9 +284,9 @@ function withEmptyDefaultDeclarations<T>(top: Document | Element, exclusive: boo
     }
   };
   const root = top.nodeType === ELEMENT_NODE ? (top as Element) : (top as Document).documentElement;
-  // The apex has no output ancestor: nothing to undeclare there.
-  if (root) visit(root, '', '');
   try {
+    // The apex has no output ancestor: nothing to undeclare there.
+    if (root) visit(root, '', '');
     return run();
   } finally {
     for (const { element, attributes } of touched) {
