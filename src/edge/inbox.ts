@@ -356,7 +356,10 @@ export class Inbox {
       if (refused?.kind === 'status') {
         return refused.recipients.map((recipient) => ({ recipient: direction === 'in' ? this.deps.organId : recipient, event: 'refused-by-hub' as const }));
       }
-      const about = bouncedRecipient ?? this.deps.organId;
+      // Without the header (a hub of another make, or an older lienthong, whose bounce named the
+      // recipient in ResponseFor/OrganId) a recipient named there is taken at its word.
+      const named = packet.responseFor.organId;
+      const about = bouncedRecipient ?? (named !== this.deps.organId && this.deliveries.state(documentId, named) ? named : this.deps.organId);
       const recipients =
         about === this.deps.organId
           ? this.deliveries
