@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, figures printed; never part of the test run. */
 import { benchCrypto } from './crypto.js';
 import { benchExchange } from './exchange.js';
+import { benchParsing } from './parsing.js';
 import { benchRevocation } from './revocation.js';
 import { benchUrgency } from './urgency.js';
 
@@ -8,6 +9,7 @@ const only = process.argv.slice(2);
 const benches: Array<[string, () => Promise<string>]> = [
   ['crypto', () => benchCrypto()],
   ['exchange', () => benchExchange()],
+  ['parsing', () => benchParsing()],
   ['revocation', () => benchRevocation()],
   ['urgency', () => benchUrgency(Number(process.env.LT_BENCH_BACKLOG ?? 10_000))],
 ];
