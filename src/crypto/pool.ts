@@ -39,6 +39,8 @@ export const DEFAULT_WORKER_HEAP_MB = 512;
 interface Task {
   id: number;
   job: CryptoJob;
+  /** The caller gives up its bytes: they move to the worker without a copy. */
+  handOver: boolean;
   resolve: (result: CryptoJobResult) => void;
 }
 
@@ -70,6 +72,29 @@ function createWorker(workerData: unknown, resourceLimits: ResourceLimits): Work
     });
   }
   return new Worker(WORKER_URL, { workerData, resourceLimits });
+}
+
+/**
+ * Large input bytes go to the worker in one copy the worker reads in place: posted as they are,
+ * they are copied twice (serialised, then deserialised), 60 MiB more for a 30 MiB packet.
+ */
+function sharedInput(job: CryptoJob): CryptoJob {
+  if (typeof job.xml === 'string' || job.xml.byteLength < 1024 * 1024) return job;
+  const shared = new Uint8Array(new SharedArrayBuffer(job.xml.byteLength));
+  shared.set(job.xml);
+  return { ...job, xml: shared };
+}
+
+/**
+ * The buffer to move to the worker instead of copying: even one copy of 30 MiB stalls this
+ * thread for 100 ms and more (fresh pages). Only bytes that own their whole ArrayBuffer can
+ * move: a small Buffer shares Node's pool with others.
+ */
+function movable(task: Task): ArrayBuffer | undefined {
+  const xml = task.job.xml;
+  if (!task.handOver || typeof xml === 'string') return undefined;
+  const buffer = xml.buffer;
+  return buffer instanceof ArrayBuffer && xml.byteOffset === 0 && xml.byteLength === buffer.byteLength ? buffer : undefined;
 }
 
 export class CryptoPool {
@@ -139,16 +164,18 @@ export class CryptoPool {
       const task = this.queue.shift() as Task;
       slot.task = task;
       slot.worker.ref();
-      slot.worker.postMessage({ id: task.id, job: task.job });
+      const moved = movable(task);
+      if (moved) slot.worker.postMessage({ id: task.id, job: task.job }, [moved]);
+      else slot.worker.postMessage({ id: task.id, job: sharedInput(task.job) });
     }
     // An idle worker must not keep the process alive.
     for (const slot of this.slots) if (slot && !slot.task) slot.worker.unref();
   }
 
-  private run(job: CryptoJob): Promise<CryptoJobResult> {
+  private run(job: CryptoJob, handOver = false): Promise<CryptoJobResult> {
     if (this.closed) return Promise.reject(new LtError('INTERNAL', 'the crypto pool is closed'));
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, job, resolve });
+      this.queue.push({ id: this.nextId++, job, handOver, resolve });
       this.dispatch();
     });
   }
@@ -171,11 +198,12 @@ export class CryptoPool {
 
   /**
    * Read an untrusted packet (size, parsing budget, DOM, edXML model) in a worker, so that the
-   * caller's thread never parses it; the model is plain data.
+   * caller's thread never parses it; the model is plain data. With `handOver` the caller gives
+   * up `xml`: bytes that own their ArrayBuffer move to the worker and are empty afterwards.
    */
-  async parsePacket(xml: Uint8Array | string, limits?: XmlLimits): Promise<Packet> {
+  async parsePacket(xml: Uint8Array | string, limits?: XmlLimits, options: { handOver?: boolean } = {}): Promise<Packet> {
     const job: CryptoJob = limits ? { op: 'parse', xml, limits } : { op: 'parse', xml };
-    return (unwrapResult(await this.run(job)) as { packet: Packet }).packet;
+    return (unwrapResult(await this.run(job, options.handOver === true)) as { packet: Packet }).packet;
   }
 
   async close(): Promise<void> {

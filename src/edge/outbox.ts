@@ -101,15 +101,19 @@ export class Outbox {
    * Read untrusted edXML (a submitted packet, a stored packet another agency wrote) in a crypto
    * worker: parsing up to 32 MiB on this thread would stall every request the edge serves.
    */
-  readPacket(xml: Uint8Array | string): Promise<Packet> {
-    return this.deps.pool.parsePacket(xml, { ...DEFAULT_XML_LIMITS, maxBytes: this.deps.maxPacketBytes ?? DEFAULT_XML_LIMITS.maxBytes });
+  readPacket(xml: Uint8Array | string, options: { handOver?: boolean } = {}): Promise<Packet> {
+    return this.deps.pool.parsePacket(xml, { ...DEFAULT_XML_LIMITS, maxBytes: this.deps.maxPacketBytes ?? DEFAULT_XML_LIMITS.maxBytes }, options);
   }
 
-  /** Submit a ready, unsigned edXML document packet (the agency system built it). */
+  /**
+   * Submit a ready, unsigned edXML document packet (the agency system built it). The bytes are
+   * handed over to the crypto worker: the caller must not use `xml` afterwards.
+   */
   async submitXml(xml: Uint8Array | string, client: string): Promise<Submitted> {
-    const packet = await this.readPacket(xml);
+    const signed = typeof xml !== 'string' ? Buffer.from(xml.buffer, xml.byteOffset, xml.byteLength).includes(DSIG_NS) : xml.includes(DSIG_NS);
+    const packet = await this.readPacket(xml, { handOver: true });
     if (packet.kind !== 'document') throw new LtError('PACKET_INVALID', 'only document packets can be submitted; statuses are sent through the status actions');
-    if (typeof xml !== 'string' ? Buffer.from(xml).includes(DSIG_NS) : xml.includes(DSIG_NS)) {
+    if (signed) {
       throw new LtError('PACKET_INVALID', 'the packet is already signed; submit it unsigned, the edge signs it with the agency certificate');
     }
     if (packet.from?.organId !== this.deps.organization.organId) {

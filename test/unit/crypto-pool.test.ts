@@ -185,6 +185,14 @@ t.test('the pool reads untrusted packets as parsePacket does, and refuses bombs 
   t.ok(performance.now() - start < 5000, 'refused by the pre-scan, not after parsing');
   await t.rejects(pool.parsePacket(unsigned, { ...DEFAULT_XML_LIMITS, maxBytes: 100 }), { code: 'XML_TOO_LARGE' }, 'the caller\'s limits travel to the worker');
   await t.rejects(pool.parsePacket('<x/>'), { code: 'XML_NOT_EDXML' });
+
+  // Handed over, bytes that own their memory move to the worker instead of being copied.
+  const owned = new Uint8Array(Buffer.from(unsigned));
+  t.same(await pool.parsePacket(owned, undefined, { handOver: true }), parsePacket(unsigned), 'handed over: the same packet');
+  t.equal(owned.byteLength, 0, 'and the bytes moved: the caller\'s view is empty');
+  const pooled = Buffer.from('<x/>');
+  await t.rejects(pool.parsePacket(pooled, undefined, { handOver: true }), { code: 'XML_NOT_EDXML' });
+  t.equal(pooled.toString(), '<x/>', 'a small Buffer shares Node\'s pool with others: it is copied, never moved');
 });
 
 t.test('a job that exhausts its worker\'s heap fails alone, with WORKER_OUT_OF_MEMORY; the pool replaces the worker', async (t) => {
