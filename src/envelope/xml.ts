@@ -7,6 +7,7 @@
  * entities, billion laughs, external entities/XXE) and undeclared entity references. Only then
  * does @xmldom/xmldom (the DOM xmldsigjs works on) parse.
  */
+import { isUtf8 } from 'node:buffer';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
 
@@ -58,10 +59,50 @@ const PREDEFINED_ENTITIES = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
 /** Characters XML 1.0 forbids in a document (NUL is refused earlier, as an encoding problem). */
 // eslint-disable-next-line no-control-regex
 const ILLEGAL_INPUT_CHAR = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+/**
+ * How much of the start is read for the encoding declaration. A real declaration is under 100
+ * bytes; a bound keeps a hostile "<?xml " followed by megabytes without a "?" from being decoded
+ * just to look for it (such an input is refused by the scan anyway).
+ */
+const DECLARATION_HEAD_BYTES = 64 * 1024;
 
 /** Bytes (or an already decoded string) to text, refusing what is not UTF-8. */
 export function decodeXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): string {
-  const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
+  if (typeof input === 'string') return admitString(input, limits);
+  const { bytes, start } = admitBytes(input, limits);
+  return bytes.toString('utf8', start);
+}
+
+/**
+ * The checks that need no decoding: size, byte-order mark, UTF-8 validity, NUL, declared
+ * encoding. Returns the bytes as a Buffer view (no copy) and where the text starts, past the BOM.
+ */
+function admitBytes(input: Uint8Array, limits: XmlLimits): { bytes: Buffer; start: number } {
+  refuseSize(input.byteLength, limits);
+  if (input[0] === 0xfe && input[1] === 0xff) throw utf16();
+  if (input[0] === 0xff && input[1] === 0xfe) throw utf16();
+  const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (!isUtf8(bytes)) throw new LtError('XML_ENCODING', 'XML input is not valid UTF-8; re-save the file as UTF-8');
+  // Two BOMs are skipped, as before reading bytes directly: the decoder took one, the text check the next.
+  let start = 0;
+  if (hasBom(bytes, start)) start += 3;
+  if (hasBom(bytes, start)) start += 3;
+  if (bytes.indexOf(0, start) !== -1) throw nul();
+  if (startsWith(bytes, XML_DECL, start)) {
+    refuseDeclaredEncoding(bytes.toString('utf8', start, Math.min(bytes.length, start + DECLARATION_HEAD_BYTES)));
+  }
+  return { bytes, start };
+}
+
+function admitString(input: string, limits: XmlLimits): string {
+  refuseSize(Buffer.byteLength(input, 'utf8'), limits);
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  if (text.includes('\u0000')) throw nul();
+  refuseDeclaredEncoding(text.slice(0, DECLARATION_HEAD_BYTES));
+  return text;
+}
+
+function refuseSize(size: number, limits: XmlLimits): void {
   if (size > limits.maxBytes) {
     throw new LtError(
       'XML_TOO_LARGE',
@@ -69,91 +110,110 @@ export function decodeXml(input: Uint8Array | string, limits: XmlLimits = DEFAUL
         'send large attachments separately or raise the configured limit',
     );
   }
-  let text: string;
-  if (typeof input === 'string') {
-    text = input;
-  } else {
-    if (input[0] === 0xfe && input[1] === 0xff) throw utf16();
-    if (input[0] === 0xff && input[1] === 0xfe) throw utf16();
-    try {
-      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(input);
-    } catch {
-      throw new LtError('XML_ENCODING', 'XML input is not valid UTF-8; re-save the file as UTF-8');
-    }
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.includes('\u0000')) {
-    throw new LtError('XML_ENCODING', 'XML input contains NUL characters (UTF-16 or UTF-32 without a byte-order mark, or binary data); only UTF-8 is accepted');
-  }
-  const declared = /^<\?xml\s[^?]*encoding\s*=\s*["']([^"']+)["']/.exec(text)?.[1];
+}
+
+function refuseDeclaredEncoding(head: string): void {
+  const declared = /^<\?xml\s[^?]*encoding\s*=\s*["']([^"']+)["']/.exec(head)?.[1];
   if (declared !== undefined && !/^utf-?8$/i.test(declared)) {
     throw new LtError('XML_ENCODING', `XML declares encoding "${declared}"; only UTF-8 is accepted`);
   }
-  return text;
 }
+
+function refuseIllegalCharacters(text: string): void {
+  const illegal = ILLEGAL_INPUT_CHAR.exec(text);
+  if (illegal) {
+    throw new LtError('XML_MALFORMED', `XML input contains the character U+${illegal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at offset ${illegal.index}, which XML does not allow`);
+  }
+}
+
+const hasBom = (bytes: Buffer, at: number): boolean => bytes[at] === 0xef && bytes[at + 1] === 0xbb && bytes[at + 2] === 0xbf;
 
 function utf16(): LtError {
   return new LtError('XML_ENCODING', 'XML input is UTF-16; only UTF-8 is accepted');
 }
 
+function nul(): LtError {
+  return new LtError('XML_ENCODING', 'XML input contains NUL characters (UTF-16 or UTF-32 without a byte-order mark, or binary data); only UTF-8 is accepted');
+}
+
 /**
- * Linear scan that refuses what a DOM must never see. It does not check well-formedness
- * (the parser does); it only guarantees the parser will not be asked to do something dangerous
- * or unbounded: every node the parser would build, and every byte of content that is not
- * element text, is counted against `limits` before a single node exists.
+ * The pre-scan of a string: encoded once, then the same byte scan `parseXml` runs on bytes.
+ * Refuses what a DOM must never see (see `scanMarkup`) and characters XML does not allow.
  */
 export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): void {
-  const illegal = ILLEGAL_INPUT_CHAR.exec(text);
-  if (illegal) {
-    throw new LtError('XML_MALFORMED', `XML input contains the character U+${illegal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at offset ${illegal.index}, which XML does not allow`);
-  }
-  const budget = new ParsingBudget(text, limits);
+  scanMarkup(Buffer.from(text, 'utf8'), 0, limits);
+  refuseIllegalCharacters(text);
+}
+
+const XML_DECL = Buffer.from('<?xml');
+const COMMENT_END = Buffer.from('-->');
+const CDATA_END = Buffer.from(']]>');
+const PI_END = Buffer.from('?>');
+const COMMENT_START = Buffer.from('<!--');
+const CDATA_START = Buffer.from('<![CDATA[');
+const ENTITY_START = Buffer.from('<!ENTITY');
+const DOCTYPE = Buffer.from('<!DOCTYPE');
+const GT = Buffer.from('>');
+
+/**
+ * Linear scan of UTF-8 bytes that refuses what a DOM must never see. It does not check
+ * well-formedness (the parser does); it only guarantees the parser will not be asked to do
+ * something dangerous or unbounded: every node the parser would build, and every byte of content
+ * that is not element text, is counted against `limits` before a single node exists. It reads
+ * bytes, not text, so that a bomb is refused before it is decoded: 30 MiB of Vietnamese comments
+ * would be a 60 MiB string. All markup is ASCII, and in UTF-8 no byte of a multi-byte character
+ * is ASCII, so markup is found byte by byte. Offsets in messages are counted in characters of the
+ * decoded text (UTF-16 units), as the text the parser sees.
+ */
+function scanMarkup(bytes: Buffer, start: number, limits: XmlLimits): void {
+  const budget = new ParsingBudget(bytes, limits);
+  const offset = (at: number): number => utf16Offset(bytes, start, at);
   let depth = 0;
-  let i = 0;
-  const n = text.length;
+  let i = start;
+  const n = bytes.length;
   // The next "&" at or after the scan position, remembered so that segments without one cost
   // nothing: searching from every segment to the next "&" would be quadratic.
-  let nextAmp = text.indexOf('&');
+  let nextAmp = bytes.indexOf(0x26, start);
   const entitiesIn = (from: number, to: number): void => {
-    if (nextAmp !== -1 && nextAmp < from) nextAmp = text.indexOf('&', from);
-    if (nextAmp !== -1 && nextAmp < to) checkEntities(text, nextAmp, to);
+    if (nextAmp !== -1 && nextAmp < from) nextAmp = bytes.indexOf(0x26, from);
+    if (nextAmp !== -1 && nextAmp < to) checkEntities(bytes, nextAmp, to, offset);
   };
   while (i < n) {
-    const lt = text.indexOf('<', i);
+    const lt = bytes.indexOf(0x3c, i);
     const segmentEnd = lt === -1 ? n : lt;
     if (segmentEnd > i) budget.text(i, segmentEnd);
     entitiesIn(i, segmentEnd);
     if (lt === -1) break;
-    const next = text.charCodeAt(lt + 1);
+    const next = bytes[lt + 1];
     if (next === 0x21 /* ! */) {
-      if (text.startsWith('<!--', lt)) {
-        i = skipTo(text, '-->', lt + 4);
+      if (startsWith(bytes, COMMENT_START, lt)) {
+        i = skipTo(bytes, COMMENT_END, lt + 4);
         budget.comment(lt, i);
-      } else if (text.startsWith('<![CDATA[', lt)) {
-        i = skipTo(text, ']]>', lt + 9);
+      } else if (startsWith(bytes, CDATA_START, lt)) {
+        i = skipTo(bytes, CDATA_END, lt + 9);
         budget.cdata(lt + 9, i - 3);
-      } else if (/^<!DOCTYPE/i.test(text.slice(lt, lt + 9))) {
+      } else if (startsWithIgnoringAsciiCase(bytes, DOCTYPE, lt)) {
         throw new LtError('XML_DOCTYPE', 'XML input contains a DOCTYPE declaration; remove it (edXML packets never need one)');
-      } else if (text.startsWith('<!ENTITY', lt)) {
+      } else if (startsWith(bytes, ENTITY_START, lt)) {
         throw new LtError('XML_ENTITY', 'XML input declares an entity; entity declarations are not allowed');
       } else {
-        throw new LtError('XML_MALFORMED', `XML input has a markup declaration at offset ${lt}; only elements, comments and CDATA are allowed`);
+        throw new LtError('XML_MALFORMED', `XML input has a markup declaration at offset ${offset(lt)}; only elements, comments and CDATA are allowed`);
       }
     } else if (next === 0x3f /* ? */) {
-      i = skipTo(text, '?>', lt + 2);
+      i = skipTo(bytes, PI_END, lt + 2);
       // The declaration is a node to xmldom but no processing instruction of the author's; a PI
       // named "xml-stylesheet" (or anything after the start) is one.
-      if (lt === 0 && /^<\?xml\s/.test(text.slice(0, 6))) budget.nodes(1);
+      if (lt === start && startsWith(bytes, XML_DECL, lt) && isSpaceAt(bytes, lt + 5)) budget.nodes(1);
       else budget.comment(lt, i);
     } else if (next === 0x2f /* / */) {
       depth -= 1;
       // Past the end tag's ">": what follows it is the next text node, the name is not text.
-      i = skipTo(text, '>', lt + 2);
+      i = skipTo(bytes, GT, lt + 2);
     } else {
-      const end = endOfTag(text, lt + 1);
+      const end = endOfTag(bytes, lt + 1, offset);
       entitiesIn(lt, end);
-      budget.nodes(1 + countAttributes(text, lt, end));
-      if (text.charCodeAt(end - 1) !== 0x2f /* self-closing */) {
+      budget.nodes(1 + countAttributes(bytes, lt, end));
+      if (bytes[end - 1] !== 0x2f /* self-closing */) {
         depth += 1;
         if (depth > limits.maxDepth) {
           throw new LtError('XML_TOO_DEEP', `XML input nests elements deeper than ${limits.maxDepth} levels`);
@@ -164,6 +224,7 @@ export function preScanXml(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS)
   }
 }
 
+
 /** What the pre-scan has counted so far, refused the moment one limit is passed. */
 class ParsingBudget {
   private nodeCount = 0;
@@ -173,7 +234,7 @@ class ParsingBudget {
   private whitespaceBytes = 0;
 
   constructor(
-    private readonly source: string,
+    private readonly source: Buffer,
     private readonly limits: XmlLimits,
   ) {}
 
@@ -207,7 +268,7 @@ class ParsingBudget {
         `XML input has more than ${this.limits.maxCommentNodes} comments and processing instructions; edXML needs none, remove them`,
       );
     }
-    this.commentBytes += this.utf8Bytes(from, to, this.limits.maxCommentBytes - this.commentBytes);
+    this.commentBytes += to - from;
     if (this.commentBytes > this.limits.maxCommentBytes) {
       throw new LtError(
         'XML_COMMENTS_TOO_LARGE',
@@ -219,7 +280,7 @@ class ParsingBudget {
   /** The content source[from..to] of a CDATA section. */
   cdata(from: number, to: number): void {
     this.nodes(1);
-    this.cdataBytes += this.utf8Bytes(from, to, this.limits.maxCdataBytes - this.cdataBytes);
+    this.cdataBytes += to - from;
     if (this.cdataBytes > this.limits.maxCdataBytes) {
       throw new LtError(
         'XML_CDATA_TOO_LARGE',
@@ -227,36 +288,62 @@ class ParsingBudget {
       );
     }
   }
-
-  /**
-   * UTF-8 size of source[from..to], or just past `room` when that is already certain from its
-   * length (one UTF-16 unit is at least one byte): a 30 MiB comment is never copied to be measured.
-   */
-  private utf8Bytes(from: number, to: number, room: number): number {
-    if (to - from > room) return to - from;
-    return Buffer.byteLength(this.source.slice(from, to), 'utf8');
-  }
 }
 
-function isWhitespaceOnly(text: string, from: number, to: number): boolean {
+/** UTF-16 length of the UTF-8 bytes[from..to]: every byte but continuation bytes, two for a 4-byte sequence. */
+function utf16Offset(bytes: Buffer, from: number, to: number): number {
+  let units = 0;
   for (let j = from; j < to; j++) {
-    const c = text.charCodeAt(j);
+    const b = bytes[j] as number;
+    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
+  }
+  return units;
+}
+
+function startsWith(bytes: Buffer, prefix: Buffer, at: number): boolean {
+  if (at + prefix.length > bytes.length) return false;
+  for (let j = 0; j < prefix.length; j++) if (bytes[at + j] !== prefix[j]) return false;
+  return true;
+}
+
+/** `prefix` is upper-case ASCII: lower-case letters are matched by clearing their 0x20 bit. */
+function startsWithIgnoringAsciiCase(bytes: Buffer, prefix: Buffer, at: number): boolean {
+  if (at + prefix.length > bytes.length) return false;
+  for (let j = 0; j < prefix.length; j++) {
+    const b = bytes[at + j] as number;
+    const p = prefix[j] as number;
+    if (b !== p && !(p >= 0x41 && p <= 0x5a && b === (p | 0x20))) return false;
+  }
+  return true;
+}
+
+/** Whether the character at `at` is JavaScript whitespace (`\s`), as the declaration is recognised by. */
+function isSpaceAt(bytes: Buffer, at: number): boolean {
+  const b = bytes[at];
+  if (b === undefined) return false;
+  if (b < 0x80) return b === 0x20 || (b >= 0x09 && b <= 0x0d);
+  return /^\s/.test(bytes.toString('utf8', at, Math.min(bytes.length, at + 4)));
+}
+
+function isWhitespaceOnly(bytes: Buffer, from: number, to: number): boolean {
+  for (let j = from; j < to; j++) {
+    const c = bytes[j];
     if (c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
   }
   return true;
 }
 
-function skipTo(text: string, terminator: string, from: number): number {
-  const at = text.indexOf(terminator, from);
-  if (at === -1) throw new LtError('XML_MALFORMED', `XML input ends inside a construct that needs "${terminator}"`);
+function skipTo(bytes: Buffer, terminator: Buffer, from: number): number {
+  const at = bytes.indexOf(terminator, from);
+  if (at === -1) throw new LtError('XML_MALFORMED', `XML input ends inside a construct that needs "${terminator.toString('latin1')}"`);
   return at + terminator.length;
 }
 
 /** Index of the `>` that closes the start tag beginning at `from`, quotes respected. */
-function endOfTag(text: string, from: number): number {
+function endOfTag(bytes: Buffer, from: number, offset: (at: number) => number): number {
   let quote = 0;
-  for (let j = from; j < text.length; j++) {
-    const c = text.charCodeAt(j);
+  for (let j = from; j < bytes.length; j++) {
+    const c = bytes[j];
     if (quote !== 0) {
       if (c === quote) quote = 0;
     } else if (c === 0x22 || c === 0x27) {
@@ -267,15 +354,15 @@ function endOfTag(text: string, from: number): number {
       break;
     }
   }
-  throw new LtError('XML_MALFORMED', `XML input has an unterminated tag at offset ${from - 1}`);
+  throw new LtError('XML_MALFORMED', `XML input has an unterminated tag at offset ${offset(from - 1)}`);
 }
 
-/** Attributes of the start tag text[from..to]: the "=" outside quoted values. */
-function countAttributes(text: string, from: number, to: number): number {
+/** Attributes of the start tag bytes[from..to]: the "=" outside quoted values. */
+function countAttributes(bytes: Buffer, from: number, to: number): number {
   let count = 0;
   let quote = 0;
   for (let j = from; j < to; j++) {
-    const c = text.charCodeAt(j);
+    const c = bytes[j];
     if (quote !== 0) {
       if (c === quote) quote = 0;
     } else if (c === 0x22 || c === 0x27) {
@@ -287,18 +374,25 @@ function countAttributes(text: string, from: number, to: number): number {
   return count;
 }
 
-function checkEntities(text: string, from: number, to: number): void {
-  let amp = text.indexOf('&', from);
+/**
+ * A reference's name is at most 11 characters (UTF-16 units) before its ";". A UTF-8 byte is at
+ * least a third of a unit, so a ";" more than 36 bytes on is past that without decoding anything.
+ */
+const MAX_REFERENCE_BYTES = 36;
+
+function checkEntities(bytes: Buffer, from: number, to: number, offset: (at: number) => number): void {
+  let amp = bytes.indexOf(0x26, from);
   while (amp !== -1 && amp < to) {
-    const semi = text.indexOf(';', amp);
-    const name = semi === -1 || semi - amp > 12 ? '' : text.slice(amp + 1, semi);
+    const semi = bytes.indexOf(0x3b, amp);
+    const decoded = semi === -1 || semi - amp > MAX_REFERENCE_BYTES ? '' : bytes.toString('utf8', amp + 1, semi);
+    const name = decoded.length + 1 > 12 ? '' : decoded;
     if (!PREDEFINED_ENTITIES.has(name) && !/^#(?:[0-9]{1,7}|x[0-9a-fA-F]{1,6})$/.test(name)) {
-      throw new LtError('XML_ENTITY', `XML input uses an undeclared entity reference "&${name || '…'}" at offset ${amp}; escape "&" as "&amp;"`);
+      throw new LtError('XML_ENTITY', `XML input uses an undeclared entity reference "&${name || '…'}" at offset ${offset(amp)}; escape "&" as "&amp;"`);
     }
     if (name.startsWith('#') && !isXmlChar(name[1] === 'x' ? parseInt(name.slice(2), 16) : Number(name.slice(1)))) {
-      throw new LtError('XML_MALFORMED', `XML input has a character reference "&${name};" at offset ${amp} to a character XML does not allow`);
+      throw new LtError('XML_MALFORMED', `XML input has a character reference "&${name};" at offset ${offset(amp)} to a character XML does not allow`);
     }
-    amp = text.indexOf('&', semi);
+    amp = bytes.indexOf(0x26, semi);
   }
 }
 
@@ -307,10 +401,27 @@ function isXmlChar(cp: number): boolean {
   return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
+/**
+ * Input to text a DOM may be built from. Bytes are scanned before they are decoded: what the
+ * budget refuses is never decoded. The characters XML does not allow are looked for in the
+ * decoded text of what passed.
+ */
+function admitXml(input: Uint8Array | string, limits: XmlLimits): string {
+  if (typeof input === 'string') {
+    const text = admitString(input, limits);
+    preScanXml(text, limits);
+    return text;
+  }
+  const { bytes, start } = admitBytes(input, limits);
+  scanMarkup(bytes, start, limits);
+  const text = bytes.toString('utf8', start);
+  refuseIllegalCharacters(text);
+  return text;
+}
+
 /** Parse untrusted XML into a DOM Document, after the safety pre-scan. */
 export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): Document {
-  const text = decodeXml(input, limits);
-  preScanXml(text, limits);
+  const text = admitXml(input, limits);
   const problems: string[] = [];
   const parser = new DOMParser({
     // XML 1.0 line ends (§2.11). xmldom's default applies the XML 1.1 rule, which also turns
