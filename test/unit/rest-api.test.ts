@@ -7,6 +7,7 @@
  * one shape of schemas/api/error.json.
  */
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { createEdgeApi } from '../../src/adapters/rest/server.js';
@@ -269,6 +270,13 @@ t.test('a ready unsigned edXML packet can be submitted as application/xml; a sig
   const textXml = unsignedDocument(OFFICE, { code: { codeNumber: '302', codeNotation: 'UBND-VP' }, to: [{ organId: FINANCE }] });
   t.equal((await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'text/xml; charset=utf-8' }, payload: textXml })).statusCode, 202, 'text/xml too');
 
+  // A client streaming its body sends no Content-Length: the chunks are put together at the end.
+  const streamed = Buffer.from(unsignedDocument(OFFICE, { code: { codeNumber: '304', codeNotation: 'UBND-VP' }, to: [{ organId: FINANCE }] }));
+  const chunks = Readable.from([streamed.subarray(0, 1000), streamed.subarray(1000, 5000), streamed.subarray(5000)]);
+  const s = await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload: chunks });
+  t.equal(s.statusCode, 202, `streamed, without Content-Length: ${s.body}`);
+  t.equal(s.json().documentId, documentIdOf('304'));
+
   const signed = await signPacket(unsignedDocument(OFFICE, { code: { codeNumber: '303', codeNotation: 'UBND-VP' } }), await identityOf(OFFICE));
   const refused = await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload: signed });
   t.equal(refused.statusCode, 422, 'an already signed packet: 422');
@@ -527,6 +535,8 @@ t.test('a body over the configured limit is refused with 413', async (t) => {
   t.equal(json.statusCode, 413, 'JSON');
   const xml = await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload: `<x>${big}</x>` });
   t.equal(xml.statusCode, 413, 'XML');
+  const streamed = await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload: Readable.from([Buffer.from(`<x>${big}`), Buffer.from('</x>')]) });
+  t.equal(streamed.statusCode, 413, 'XML streamed without Content-Length');
   const form = new FormData();
   form.append('metadata', JSON.stringify(metadata('702')));
   form.append('file', new Blob([Buffer.alloc(40 * 1024)]), 'a.bin');
