@@ -143,18 +143,21 @@ t.test('the main thread keeps running while the pool signs and verifies a ~20 MB
     }
   };
 
-  // A responsiveness property, not a benchmark. The machine may be shared (tap runs two test
-  // files at once), so a scheduler hiccup gets up to three attempts; a pool that really ran the
-  // work on the main thread would freeze the loop for the whole job on every attempt.
-  const BOUND_MS = 200;
+  // A responsiveness property, not a benchmark: the main thread must not be held for most of
+  // the job. Judged relative to the job's own duration, because on a loaded machine (tap runs
+  // two test files at once, CI machines are shared) both grow together, while an absolute bound
+  // measures the load. A pool that ran the work on this thread holds it for most of the job
+  // (the in-thread run below shows how much); a scheduler hiccup gets up to three attempts.
+  const MAX_SHARE = 0.4;
   const responsive = async <T>(what: string, work: () => Promise<T>): Promise<{ result: T; longestGap: number }> => {
-    const gaps: string[] = [];
+    const shares: string[] = [];
     for (let attempt = 1; ; attempt++) {
       const run = await watch(work);
-      gaps.push(run.longestGap.toFixed(1));
+      const share = run.longestGap / run.ms;
+      shares.push(`${run.longestGap.toFixed(0)}/${run.ms.toFixed(0)} ms`);
       t.comment(`${what}: ${run.ms.toFixed(0)} ms, ${run.ticks} ticks, longest gap ${run.longestGap.toFixed(1)} ms`);
-      if (run.longestGap < BOUND_MS || attempt === 3) {
-        t.ok(run.longestGap < BOUND_MS, `the 10 ms timer kept ticking while ${what} (longest gap ${gaps.join(', ')} ms < ${BOUND_MS} ms)`);
+      if (share < MAX_SHARE || attempt === 3) {
+        t.ok(share < MAX_SHARE, `the 10 ms timer kept ticking while ${what}: its longest gap is under ${MAX_SHARE * 100} % of the job (${shares.join(', ')})`);
         t.ok(run.ticks > 0, 'it ticked');
         return run;
       }
@@ -170,6 +173,7 @@ t.test('the main thread keeps running while the pool signs and verifies a ~20 MB
   const inThread = await watch(() => signPacket(unsigned, identity));
   t.comment(`in-thread signing: ${inThread.ms.toFixed(0)} ms, longest gap ${inThread.longestGap.toFixed(1)} ms`);
   t.ok(inThread.longestGap > signing.longestGap, `signing in the main thread stalls the timer far longer (${inThread.longestGap.toFixed(0)} ms)`);
+  t.ok(inThread.longestGap / inThread.ms >= MAX_SHARE, `the instrument tells: in the main thread the longest gap is ${((100 * inThread.longestGap) / inThread.ms).toFixed(0)} % of the job`);
   t.equal(inThread.result, signing.result, 'and gives the same signed packet');
   const back = verifying.result.packet?.kind === 'document' ? verifying.result.packet.attachments?.[0]?.content : undefined;
   t.ok(back && Buffer.from(back).equals(Buffer.from(attachment)), 'and carries the attachment byte for byte');
