@@ -24,6 +24,8 @@ export interface QueueInfo {
   arguments: Record<string, unknown>;
   /** Seconds since the epoch, or an ISO date, of the last consumer activity (when reported). */
   idle_since?: string;
+  /** The policy in force on the queue; RabbitMQ applies a new policy to existing queues asynchronously. */
+  policy?: string | null;
 }
 
 export interface Permissions {
