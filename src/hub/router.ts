@@ -638,6 +638,7 @@ export class Router {
         throw new LtError('BROKER_QUEUE_FULL', `the queue of ${[...new Set(full)].join(', ')} is full: its edge is not taking its packets`);
       }
       if (attempt === 0) this.deps.log.warn({ packetId: cause, full }, 'recipient queue full (back-pressure); waiting for its edge to drain it');
+      else this.deps.log.debug({ packetId: cause, full, attempt }, 'recipient queue still full; trying again');
       await abortableDelay(wait, this.stopping.signal);
     }
   }
