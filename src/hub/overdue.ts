@@ -1,13 +1,16 @@
 /**
  * What is late across the province, per agency, from the hub's records: receipts not given by
- * the end of the working day of arrival (urgent: within minutes), processing past DueDate.
+ * the end of the working day of arrival (urgent: within minutes), documents that arrived (01)
+ * but were not accepted (03) by that same deadline, processing past DueDate. The same rules as
+ * the edges' `Lifecycle.overdue`, so that `overdue --hub` and the edges list the same delays.
  */
 import { processingDue, receiptDue, type WorkingCalendar } from '../envelope/calendar.js';
 import { isUrgent } from '../envelope/values.js';
 import type { Db } from '../store/db.js';
 
 export interface HubOverdueItem {
-  kind: 'receipt' | 'processing';
+  /** receipt: no 01 yet; acceptance: 01 but no 03 (the văn thư registers what arrived the same working day); processing: past DueDate. */
+  kind: 'receipt' | 'acceptance' | 'processing';
   /** The agency that is late. */
   organId: string;
   documentId: string;
@@ -20,6 +23,7 @@ export interface HubOverdueItem {
 export interface AgencyOverdue {
   organId: string;
   receipts: number;
+  acceptances: number;
   processing: number;
   items: HubOverdueItem[];
 }
@@ -45,17 +49,18 @@ export function hubOverdue(db: Db, calendar: WorkingCalendar, now: Date, urgentR
   }>;
   const byAgency = new Map<string, AgencyOverdue>();
   const add = (item: HubOverdueItem): void => {
-    const entry = byAgency.get(item.organId) ?? { organId: item.organId, receipts: 0, processing: 0, items: [] };
+    const entry = byAgency.get(item.organId) ?? { organId: item.organId, receipts: 0, acceptances: 0, processing: 0, items: [] };
     if (item.kind === 'receipt') entry.receipts += 1;
+    else if (item.kind === 'acceptance') entry.acceptances += 1;
     else entry.processing += 1;
     entry.items.push(item);
     byAgency.set(item.organId, entry);
   };
   for (const r of rows) {
     const base = { organId: r.recipient, documentId: r.document_id, sender: r.sender, subject: r.subject, stage: r.stage };
-    if (r.stage === 'delivered' && r.delivered_at) {
+    if ((r.stage === 'delivered' || r.stage === '01') && r.delivered_at) {
       const due = receiptDue(calendar, new Date(r.delivered_at), isUrgent(r.priority), urgentReceiptMinutes);
-      if (now > due) add({ ...base, kind: 'receipt', due: due.toISOString() });
+      if (now > due) add({ ...base, kind: r.stage === 'delivered' ? 'receipt' : 'acceptance', due: due.toISOString() });
     }
     const processing = processingDue(r.due_date);
     if (processing && now > processing) add({ ...base, kind: 'processing', due: processing.toISOString() });

@@ -91,11 +91,13 @@ t.test('receipt (01) is due by the end of the working day of arrival; a hỏa t�
   const b = await startEdgeWithClock(exchange, B, { clock: clock.now });
   await waitFor('both 01 at A', () => stageAt(a, normal, B) === '01' && stageAt(a, urgent, B) === '01');
   await waitFor('both 01 at the hub', () => hubDelivery(exchange, normal, B)?.stage === '01' && hubDelivery(exchange, urgent, B)?.stage === '01');
-  t.same(lateAtHub(exchange, vn('2026-12-02 00:01')), [], 'the hub: nothing late once B acknowledged');
+  // Received, not yet accepted (03) by the end of the day of arrival: late for acceptance, at the hub as at A.
+  const notAccepted = (late: Late): Late => ({ ...late, kind: 'acceptance', stage: '01' });
+  t.same(lateAtHub(exchange, vn('2026-12-02 00:01')), [notAccepted(normalLate), notAccepted(urgentLate)].sort(byDocument), 'the hub: no receipt late once B acknowledged, both not accepted');
   t.same(
-    lateAtEdge(a, vn('2026-12-02 00:01')).filter((x) => x.kind === 'receipt'),
-    [],
-    'A: no receipt late either',
+    lateAtEdge(a, vn('2026-12-02 00:01')).map(({ kind, documentId, due, stage }) => ({ kind, documentId, due, stage })),
+    lateAtHub(exchange, vn('2026-12-02 00:01')).map(({ kind, documentId, due, stage }) => ({ kind, documentId, due, stage })),
+    'A lists the same acceptances, due at the same times',
   );
   // And once B's văn thư has registered both (03), nothing at all.
   await b.lifecycle.act(normal, { code: '03' });
