@@ -75,6 +75,7 @@ export const ERROR_CATALOGUE = {
   LOGIN_REQUIRED: { status: 401, summary: 'Log in to the dashboard first' },
   FORBIDDEN: { status: 403, summary: 'Your role does not allow this action' },
   USER_EXISTS: { status: 409, summary: 'A user with this name already exists' },
+  USER_LAST_OPERATOR: { status: 409, summary: 'The last operator of the dashboard cannot be removed' },
   AUDIT_CHAIN_BROKEN: { status: 500, summary: 'The audit trail was changed after it was written' },
   EVIDENCE_INVALID: { status: 422, summary: 'The evidence file is incomplete or was changed after it was written' },
   DEAD_LETTER_RESOLVED: { status: 409, summary: 'The dead letter was already replayed or discarded' },

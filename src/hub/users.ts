@@ -66,3 +66,45 @@ export function authenticate(db: Db, name: string, password: string): User | und
   if (!row || !ok || row.disabled === 1) return undefined;
   return { name: row.name, role: row.role, createdAt: row.created_at, disabled: false };
 }
+
+/** Sessions of `name` end now (dashboard logins are rows of `sessions`); returns how many. */
+function endSessions(db: Db, name: string): number {
+  return db.prepare('DELETE FROM sessions WHERE user = ?').run(name).changes;
+}
+
+function requireUser(db: Db, name: string): { role: Role } {
+  const row = db.prepare('SELECT role FROM users WHERE name = ?').get(name) as { role: Role } | undefined;
+  if (!row) throw new LtError('NOT_FOUND', `no dashboard user ${name}; "lienthong hub user list" shows who exists`);
+  return row;
+}
+
+/**
+ * Remove a dashboard login and end its sessions. The last operator is kept: without one nobody
+ * could replay a dead letter or suspend an agency from the dashboard.
+ */
+export function removeUser(db: Db, name: string, actor: string, now = new Date()): { sessionsEnded: number } {
+  return db.transaction(() => {
+    const { role } = requireUser(db, name);
+    if (role === 'operator') {
+      const others = (db.prepare("SELECT COUNT(*) AS n FROM users WHERE role = 'operator' AND disabled = 0 AND name <> ?").get(name) as { n: number }).n;
+      if (others === 0) throw new LtError('USER_LAST_OPERATOR', `${name} is the last operator; add another operator ("lienthong hub user add <name> --role operator") before removing this one`);
+    }
+    const sessionsEnded = endSessions(db, name);
+    db.prepare('DELETE FROM users WHERE name = ?').run(name);
+    appendAudit(db, { actor, action: 'user.remove', subject: name, details: { role, sessionsEnded } }, now);
+    return { sessionsEnded };
+  }).immediate();
+}
+
+/** A new password for a dashboard login; its open sessions end (whoever held them logs in again). */
+export function setPassword(db: Db, name: string, password: string, actor: string, now = new Date()): { sessionsEnded: number } {
+  if (password.length < 10) throw new LtError('USAGE', 'the password needs at least 10 characters');
+  const hash = hashPassword(password);
+  return db.transaction(() => {
+    requireUser(db, name);
+    db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?').run(hash, now.toISOString(), name);
+    const sessionsEnded = endSessions(db, name);
+    appendAudit(db, { actor, action: 'user.password', subject: name, details: { sessionsEnded } }, now);
+    return { sessionsEnded };
+  }).immediate();
+}

@@ -8,6 +8,8 @@ export const hubCommand: Command = {
   help: `Usage: lienthong hub --config hub.json
        lienthong hub user add <name> --role operator|viewer --config hub.json [--password-stdin]
        lienthong hub user list --config hub.json
+       lienthong hub user password <name> --config hub.json [--password-stdin]
+       lienthong hub user remove <name> --config hub.json
        lienthong hub prune --config hub.json [--json]
 
 Runs the hub until SIGINT or SIGTERM: declares the broker topology, consumes both inbound lanes
@@ -25,12 +27,15 @@ retention.deadLetterDays (pending ones are discarded first). Rows, hashes and si
 deletion is in the audit trail; bytes another row still references are kept.
 "user add" creates a dashboard login: operators may suspend agencies and replay or discard dead
 letters, viewers only look. The password is read from standard input with --password-stdin,
-otherwise one is generated and shown once.
+otherwise one is generated and shown once. "user password" sets a new password, read from
+standard input (or asked for twice, not echoed, on a terminal; never from the command line), and
+ends the user's open sessions. "user remove" deletes a login and ends its sessions; the last
+operator cannot be removed. Every change is in the audit trail.
 
 Options:
   --config FILE       the hub configuration (required)
   --role ROLE         operator or viewer (user add)
-  --password-stdin    read the new user's password from standard input
+  --password-stdin    read the password from standard input (user add, user password)
   --json              machine-readable output (prune)
   -h, --help          this help`,
   async run(argv, io) {
@@ -94,28 +99,80 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+/** One line typed on the terminal without echo (raw mode); Ctrl-C or Ctrl-D gives up. */
+async function askHidden(io: Io, prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  io.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.resume();
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let typed = '';
+      const onData = (chunk: Buffer): void => {
+        for (const char of chunk.toString('utf8')) {
+          if (char === '\r' || char === '\n') return finish(() => resolve(typed));
+          if (char === '\u0003' || char === '\u0004') return finish(() => reject(new LtError('USAGE', 'no password entered; nothing changed')));
+          typed = char === '\u007f' || char === '\b' ? typed.slice(0, -1) : typed + char;
+        }
+      };
+      const finish = (done: () => void): void => {
+        stdin.off('data', onData);
+        done();
+      };
+      stdin.on('data', onData);
+    });
+  } finally {
+    stdin.setRawMode(false);
+    stdin.pause();
+    io.stderr.write('\n');
+  }
+}
+
+/** A password from standard input, or asked for twice on a terminal; never from argv. */
+async function readPassword(io: Io, fromStdin: boolean): Promise<string> {
+  if (fromStdin || !process.stdin.isTTY) return readStdin();
+  const first = await askHidden(io, 'New password: ');
+  const again = await askHidden(io, 'Once more: ');
+  if (first !== again) throw new LtError('USAGE', 'the two passwords differ; nothing changed');
+  return first;
+}
+
 async function userCommand(args: string[], values: { config?: string; role?: string; 'password-stdin'?: boolean }, io: Io): Promise<number> {
   const [action, name, ...extra] = args;
-  if (extra.length > 0) throw new LtError('USAGE', `unexpected argument "${extra[0]}"`);
+  if (extra.length > 0) throw new LtError('USAGE', `unexpected argument "${extra[0]}"; a password is never given on the command line`);
   const { loadHubConfig, hubDatabasePath } = await import('../../hub/config.js');
   const { openDatabase } = await import('../../store/db.js');
   const { HUB_MIGRATIONS } = await import('../../store/migrations/hub.js');
   const users = await import('../../hub/users.js');
   const config = await loadHubConfig(requireOption(values.config, '--config'), io.env);
+  const actor = `cli:${io.env.USER ?? 'operator'}`;
+  // Asked before the database is opened: a person typing holds no lock on it.
+  const password = action === 'password' && name ? await readPassword(io, values['password-stdin'] === true) : undefined;
   const db = openDatabase(hubDatabasePath(config), HUB_MIGRATIONS);
   try {
     if (action === 'list') {
       for (const u of users.listUsers(db)) io.stdout.write(`${u.name.padEnd(24)} ${u.role.padEnd(9)} since ${u.createdAt}${u.disabled ? ' (disabled)' : ''}\n`);
       return EXIT_OK;
     }
-    if (action !== 'add' || !name) throw new LtError('USAGE', 'lienthong hub user add <name> --role operator|viewer --config hub.json');
+    if ((action === 'remove' || action === 'password') && !name) throw new LtError('USAGE', `lienthong hub user ${action} <name> --config hub.json`);
+    if (action === 'remove' && name) {
+      const { sessionsEnded } = users.removeUser(db, name, actor);
+      io.stdout.write(`user ${name} removed${sessionsEnded ? `; ${sessionsEnded} open session(s) ended` : ''}\n`);
+      return EXIT_OK;
+    }
+    if (action === 'password' && name && password !== undefined) {
+      const { sessionsEnded } = users.setPassword(db, name, password, actor);
+      io.stdout.write(`password of ${name} changed${sessionsEnded ? `; ${sessionsEnded} open session(s) ended` : ''}\n`);
+      return EXIT_OK;
+    }
+    if (action !== 'add' || !name) throw new LtError('USAGE', 'the user actions are add, list, password and remove: lienthong hub user add <name> --role operator|viewer --config hub.json');
     const role = requireOption(values.role, '--role');
     if (role !== 'operator' && role !== 'viewer') throw new LtError('USAGE', '--role is operator or viewer');
     const generated = !values['password-stdin'];
-    const password = generated ? (await import('../../ids.js')).newSecret() : await readStdin();
-    users.addUser(db, { name, role, password }, `cli:${io.env.USER ?? 'operator'}`);
+    const initial = generated ? (await import('../../ids.js')).newSecret() : await readStdin();
+    users.addUser(db, { name, role, password: initial }, actor);
     io.stdout.write(`user ${name} (${role}) created\n`);
-    if (generated) io.stdout.write(`password: ${password}\n(shown once)\n`);
+    if (generated) io.stdout.write(`password: ${initial}\n(shown once)\n`);
     return EXIT_OK;
   } finally {
     db.close();
