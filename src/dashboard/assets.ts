@@ -96,6 +96,11 @@ td form.inline button { padding: .25rem .6rem; font-size: .85rem; }
 .timeline time { color: var(--muted); font-size: .85rem; display: block; }
 .timeline .note { display: block; font-size: .85rem; color: var(--muted); }
 .stale-list { margin: 0; padding-left: 1.2rem; }
+details.detail { font-size: .85rem; color: var(--muted); margin-top: .2rem; }
+details.detail summary { cursor: pointer; }
+details.detail [lang="en"] { overflow-wrap: anywhere; }
+td.reason { min-width: 14rem; }
+pre.payload { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .75rem; margin: 0; max-height: 70vh; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; }
 .chart { margin: 1.25rem 0 0; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .75rem; }
 .chart svg { width: 100%; max-width: 760px; height: auto; display: block; }
 .chart figcaption { color: var(--muted); font-size: .85rem; margin-top: .4rem; }
@@ -106,8 +111,10 @@ td form.inline button { padding: .25rem .6rem; font-size: .85rem; }
 @media (max-width: 700px) {
   html { font-size: 14px; }
   .top { padding: .5rem .75rem; }
-  .nav { order: 3; flex-basis: 100%; overflow-x: auto; flex-wrap: nowrap; }
+  /* Every menu item on screen: the menu wraps onto a second line rather than scrolling out of sight. */
+  .nav { order: 3; flex-basis: 100%; flex-wrap: wrap; }
   .nav a { white-space: nowrap; }
+  td.reason { min-width: 11rem; }
   main { padding: 1rem .6rem 2rem; }
   .stat .value { font-size: 1.6rem; }
   .stats { grid-template-columns: repeat(2, 1fr); }
@@ -176,9 +183,15 @@ export const DASHBOARD_JS = `
     var stale = document.getElementById('stale');
     rows.textContent = '';
     stale.textContent = '';
-    if (!q.ok) { hubLine.textContent = ''; return; }
+    if (!q.ok) {
+      // Empty tables would read as "no agencies": say why there are no figures (as the server does).
+      hubLine.textContent = '';
+      var why = el('tr', 'unreachable'); var whyCell = el('td', 'alert-inline', fmt('queues.unreachableRow')); whyCell.colSpan = 4; why.appendChild(whyCell); rows.appendChild(why);
+      stale.appendChild(el('p', 'alert-inline', fmt('stale.unknown')));
+      return;
+    }
     function n(l) { return l ? numbers.format(l.messages) : '—'; }
-    hubLine.textContent = fmt('queues.hub', { urgent: n(q.hub.inboundUrgent), normal: n(q.hub.inboundNormal), dead: n(q.hub.deadLetters) });
+    hubLine.textContent = fmt('queues.hub', { urgent: n(q.hub.inboundUrgent), normal: n(q.hub.inboundNormal) });
     if (q.agencies.length === 0) {
       var empty = el('tr'); var cell = el('td', 'muted', fmt('queues.none')); cell.colSpan = 4; empty.appendChild(cell); rows.appendChild(empty);
     }
@@ -214,7 +227,7 @@ export const DASHBOARD_JS = `
     if (document.hidden) { setTimeout(refresh, 5000); return; }
     fetch('/api/overview', { credentials: 'same-origin', headers: { accept: 'application/json' } })
       .then(function (response) {
-        if (response.status === 401) { window.location.href = '/login?next=%2F'; throw new Error('logged out'); }
+        if (response.status === 401) { window.location.href = '/login?expired=1&next=%2F'; throw new Error('logged out'); }
         if (!response.ok) throw new Error('HTTP ' + response.status);
         return response.json();
       })

@@ -19,6 +19,21 @@ export function formatTime(iso: string | null | undefined, seconds = false): str
   return `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${time}`;
 }
 
+/** The zone every local time is in, as printed beside a time where a reader could doubt it (CLI). */
+export const LOCAL_ZONE = `+${pad(Math.floor(VN_UTC_OFFSET_MINUTES / 60))}:${pad(VN_UTC_OFFSET_MINUTES % 60)}`;
+
+/** dd/MM/yyyy HH:mm (+07:00): a local time that says which zone it is in. */
+export function formatZonedTime(iso: string): string {
+  return `${formatTime(iso)} (${LOCAL_ZONE})`;
+}
+
+/** The same instant as ISO 8601 in local time, e.g. 2026-03-03T23:59:59.999+07:00 (JSON output). */
+export function isoLocal(iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  return `${new Date(ms + OFFSET_MS).toISOString().slice(0, -1)}${LOCAL_ZONE}`;
+}
+
 /** yyyy-mm-dd → dd/MM/yyyy */
 export function formatDay(day: string): string {
   const [y, m, d] = day.split('-');
@@ -80,4 +95,21 @@ export function formatRate(lang: Lang, rate: number | null): string {
 
 export function formatHours(lang: Lang, hours: number | null): string {
   return hours === null ? '—' : formatNumber(lang, Math.round(hours * 10) / 10, 1);
+}
+
+/** How much of a dead letter's bytes the page shows (the whole is downloaded). */
+export const PAYLOAD_SHOWN_BYTES = 64 * 1024;
+
+// Controls other than tab and line breaks, bidirectional overrides and invisible marks.
+const HIDDEN_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * Bytes someone else sent, as text an operator can read safely: decoded as UTF-8 (a broken
+ * sequence becomes U+FFFD), cut at `cap` bytes, and every character that could hide or reorder
+ * what is shown written out as ⟨U+XXXX⟩. The page escapes the result like any other text.
+ */
+export function payloadText(bytes: Uint8Array, cap = PAYLOAD_SHOWN_BYTES): { text: string; shown: number; size: number } {
+  const shown = Math.min(bytes.length, cap);
+  const text = new TextDecoder('utf-8').decode(bytes.subarray(0, shown));
+  return { text: text.replace(HIDDEN_CHARACTERS, (c) => `⟨U+${(c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}⟩`), shown, size: bytes.length };
 }

@@ -26,14 +26,26 @@ import type { DashboardConfig } from '../hub/config.js';
 import type { Hub } from '../hub/hub.js';
 import { ManagementClient } from '../broker/management.js';
 import { setAgencyStatus } from '../hub/provisioning.js';
+import { appendAudit } from '../store/audit.js';
 import { authenticate } from '../hub/users.js';
 import { silentLogger, type Logger } from '../log.js';
 import { usageCsv } from '../hub/reports.js';
 import type { Db } from '../store/db.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
-import { agenciesData, agencyNames, findData, journeyData, overviewData, reportData, type DataContext, type DeadLetterStore } from './data.js';
-import { localDay, reportPeriod } from './format.js';
-import { DEFAULT_LANG, isLang, translator, type Lang, type MessageKey, type Translate } from './i18n.js';
+import {
+  agenciesData,
+  agencyNames,
+  deadLetterDetail,
+  explainDeadLetters,
+  findData,
+  journeyData,
+  overviewData,
+  reportData,
+  type DataContext,
+  type DeadLetterStore,
+} from './data.js';
+import { localDay, payloadText, reportPeriod } from './format.js';
+import { DEFAULT_LANG, explainCode, isLang, translator, type Lang, type MessageKey, type Translate } from './i18n.js';
 import { QueueMonitor, type QueueSource } from './queues.js';
 import {
   DEFAULT_LOGIN_LIMITS,
@@ -48,7 +60,20 @@ import {
   type LoginLimits,
   type Session,
 } from './sessions.js';
-import { agenciesPage, deadLettersPage, documentSearchPage, errorPage, journeyPage, loginPage, overviewPage, reportPage, type PageContext } from './views.js';
+import {
+  agenciesPage,
+  deadLetterPage,
+  deadLetterPayloadPage,
+  deadLettersPage,
+  documentSearchPage,
+  errorPage,
+  journeyPage,
+  loginPage,
+  overviewPage,
+  reportPage,
+  usageCsvHeader,
+  type PageContext,
+} from './views.js';
 
 /** Who may use a route: anyone, any logged-in user, or operators only. */
 export type Access = 'public' | 'viewer' | 'operator';
@@ -57,6 +82,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     dashboardSession?: Session;
     dashboardLang?: Lang;
+    /** A session cookie came with the request but opens no session (expired, logged out elsewhere, user removed). */
+    dashboardSessionEnded?: boolean;
   }
   interface FastifyContextConfig {
     access?: Access;
@@ -117,6 +144,11 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
+/** An error whose text for the page is already in the page's language (the API keeps the English message). */
+function shownAs<E extends LtError>(error: E, text: string): E & { shown: string } {
+  return Object.assign(error, { shown: text });
+}
+
 const DONE: Record<string, MessageKey> = { suspended: 'done.suspended', resumed: 'done.resumed', replayed: 'done.replayed', discarded: 'done.discarded' };
 
 export function createDashboard(deps: DashboardDeps): FastifyInstance {
@@ -132,7 +164,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     clock,
     ...(deps.queueCacheMs !== undefined ? { cacheMs: deps.queueCacheMs } : {}),
   });
-  const data: DataContext = { db: deps.db, calendar: workingCalendar(deps.hub.calendar), urgentReceiptMinutes: deps.hub.urgentReceiptMinutes, monitor, clock };
+  const data: DataContext = { db: deps.db, names: deps.names, calendar: workingCalendar(deps.hub.calendar), urgentReceiptMinutes: deps.hub.urgentReceiptMinutes, monitor, clock };
   const secure = deps.settings.secureCookies;
 
   const app = Fastify({
@@ -150,6 +182,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
   });
   app.decorateRequest('dashboardSession', undefined);
   app.decorateRequest('dashboardLang', undefined);
+  app.decorateRequest('dashboardSessionEnded', undefined);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
@@ -177,6 +210,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     const cookies = parseCookies(request.headers.cookie);
     request.dashboardLang = isLang(cookies[LANG_COOKIE]) ? cookies[LANG_COOKIE] : DEFAULT_LANG;
     request.dashboardSession = sessions.get(cookies[SESSION_COOKIE]);
+    request.dashboardSessionEnded = !request.dashboardSession && Boolean(cookies[SESSION_COOKIE]);
     // A browser tells us when another site made it send this request: never let that change anything.
     if (CHANGES.has(request.method) && request.headers['sec-fetch-site'] === 'cross-site') {
       throw Object.assign(new LtError('FORBIDDEN', 'cross-site requests may not change anything here'), { csrf: true });
@@ -210,19 +244,26 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     if (isApi(request)) return reply.status(status).type('application/json; charset=utf-8').send(body);
     if (body.error.code === 'LOGIN_REQUIRED') {
       const next = request.method === 'GET' ? localPath(request.url) : '/';
+      // "Your session expired" only to whom had one: a first visit has no cookie at all.
+      if (!request.dashboardSessionEnded) return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
+      void reply.header('set-cookie', serializeCookie(SESSION_COOKIE, '', { httpOnly: true, secure, sameSite: 'Strict', maxAgeSeconds: 0 }));
       return reply.redirect(`/login?expired=1&next=${encodeURIComponent(next)}`, 303);
     }
     const tr = t(request);
+    const shown = (error as { shown?: unknown }).shown;
     const message =
-      body.error.code === 'FORBIDDEN'
-        ? (error as { csrf?: boolean }).csrf
-          ? tr('error.csrf')
-          : tr('error.forbidden')
-        : body.error.code === 'NOT_FOUND'
-          ? tr('error.notFound')
-          : body.error.message;
+      typeof shown === 'string'
+        ? shown
+        : body.error.code === 'FORBIDDEN'
+          ? (error as { csrf?: boolean }).csrf
+            ? tr('error.csrf')
+            : tr('error.forbidden')
+          : body.error.code === 'NOT_FOUND'
+            ? tr('error.notFound')
+            : (explainCode(request.dashboardLang ?? DEFAULT_LANG, body.error.code) ?? body.error.message);
     const back = localPath(field(request.body, 'back') ?? '/', '/');
-    return sendPage(reply, errorPage(pageContext(request), status, message, back), status);
+    const detail = message === body.error.message ? undefined : { code: body.error.code, message: body.error.message };
+    return sendPage(reply, errorPage(pageContext(request), status, message, back, detail), status);
   });
   app.setNotFoundHandler((request, reply) => {
     const error = new LtError('NOT_FOUND', `no such resource: ${request.method} ${request.url.split('?')[0]}`);
@@ -348,7 +389,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
   app.get('/document', async (request, reply) => {
     const id = query(request, 'id') ?? '';
     const journey = id ? journeyData(data, id) : undefined;
-    if (!journey) throw new LtError('DOCUMENT_UNKNOWN', t(request)('documents.notFound', { id }), { documentId: id });
+    if (!journey) throw shownAs(new LtError('DOCUMENT_UNKNOWN', `no document ${id} is known to this hub`, { documentId: id }), t(request)('documents.notFound', { id }));
     return sendPage(reply, journeyPage(pageContext(request), journey));
   });
 
@@ -369,8 +410,38 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
 
   app.get('/dead-letters', async (request, reply) => {
     const status = deadLetterStatus(request);
-    const list = deps.deadLetters().list({ ...(status ? { status } : {}), limit: 200 });
+    const list = explainDeadLetters(data, deps.deadLetters().list({ ...(status ? { status } : {}), limit: 200 }));
     return sendPage(reply, deadLettersPage(pageContext(request, flashOf(request)), status === 'pending' ? 'pending' : 'all', list));
+  });
+
+  const detailOf = async (request: FastifyRequest) => {
+    const id = deadLetterId(request);
+    const detail = await deadLetterDetail(data, deps.deadLetters(), id);
+    if (!detail) throw new LtError('NOT_FOUND', `no dead letter ${id}`);
+    return detail;
+  };
+  app.get('/dead-letters/:id', async (request, reply) => sendPage(reply, deadLetterPage(pageContext(request), await detailOf(request))));
+
+  /** The bytes of a dead letter, for operators only: they may hold a document's content, so every look is audited. */
+  const payloadFor = async (request: FastifyRequest, action: 'dead-letter.payload-view' | 'dead-letter.payload-download') => {
+    const session = request.dashboardSession as Session;
+    const detail = await detailOf(request);
+    const bytes = await deps.deadLetters().payload(detail.deadLetter.id);
+    if (!bytes) throw shownAs(new LtError('NOT_FOUND', `the bytes of dead letter ${detail.deadLetter.id} were deleted by retention`), t(request)('deadLetters.payload.pruned'));
+    appendAudit(deps.db, { actor: ACTOR(session), action, subject: String(detail.deadLetter.id), details: { size: bytes.length } }, clock());
+    request.log.info({ user: session.user, deadLetter: detail.deadLetter.id, action }, 'dead letter payload shown');
+    return { detail, bytes };
+  };
+  app.get('/dead-letters/:id/payload', operatorRoute, async (request, reply) => {
+    const { detail, bytes } = await payloadFor(request, 'dead-letter.payload-view');
+    return sendPage(reply, deadLetterPayloadPage(pageContext(request), detail, payloadText(bytes)));
+  });
+  app.get('/dead-letters/:id/download', operatorRoute, async (request, reply) => {
+    const { detail, bytes } = await payloadFor(request, 'dead-letter.payload-download');
+    return reply
+      .type('application/octet-stream')
+      .header('content-disposition', `attachment; filename="dead-letter-${detail.deadLetter.id}.bin"`)
+      .send(bytes);
   });
 
   const deadLetterId = (request: FastifyRequest): number => {
@@ -381,7 +452,14 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
   const replay = async (request: FastifyRequest): Promise<{ outcome: string }> => {
     const session = request.dashboardSession as Session;
     const id = deadLetterId(request);
-    const result = await deps.deadLetters().replay(id, ACTOR(session));
+    const result = await deps
+      .deadLetters()
+      .replay(id, ACTOR(session))
+      .catch((error: unknown) => {
+        // The router refused it again: say so in the page's language, with where to read why.
+        if (error instanceof LtError && error.code === 'PACKET_INVALID') throw shownAs(error, t(request)('deadLetters.replayRefused', { id }));
+        throw error;
+      });
     request.log.info({ user: session.user, deadLetter: id, outcome: result.outcome }, 'dead letter replayed from the dashboard');
     return result;
   };
@@ -421,7 +499,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="lienthong-usage-${p.from}-${p.to}.csv"`)
-      .send(usageCsv(report.rows));
+      .send(usageCsv(report.rows, usageCsvHeader(t(request))));
   });
 
   // --- JSON API ---------------------------------------------------------------------------------
@@ -440,8 +518,9 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
   });
   app.get('/api/dead-letters', async (request) => {
     const status = query(request, 'status') === undefined ? undefined : deadLetterStatus(request);
-    return deps.deadLetters().list({ ...(status ? { status } : {}), limit: page(request, 'limit', 500, 50), offset: page(request, 'offset', 1_000_000, 0) });
+    return explainDeadLetters(data, deps.deadLetters().list({ ...(status ? { status } : {}), limit: page(request, 'limit', 500, 50), offset: page(request, 'offset', 1_000_000, 0) }));
   });
+  app.get('/api/dead-letters/:id', async (request) => detailOf(request));
   app.post('/api/dead-letters/:id/replay', operatorRoute, async (request) => {
     const result = await replay(request);
     return { ...result, deadLetter: deps.deadLetters().get(deadLetterId(request)) };

@@ -3,14 +3,14 @@
  * with one stylesheet and one small script (assets.ts). Operators see the buttons that change
  * things; viewers do not (the server refuses them anyway).
  */
-import type { DeadLetter } from '../hub/dead-letters.js';
+import type { DeadLetterCause } from '../hub/dead-letter-cause.js';
 import { untrustedLine } from '../untrusted.js';
-import type { AgencyActivity, UsageRow } from '../hub/reports.js';
-import type { DeliveryRow, TimelineEvent } from '../store/deliveries.js';
-import type { FoundDocument, JourneyData, OverviewData, ReportData } from './data.js';
+import type { AgencyActivity, JourneyEvent, UsageRow, USAGE_CSV_COLUMNS } from '../hub/reports.js';
+import type { DeliveryRow } from '../store/deliveries.js';
+import type { DeadLetterDetail, ExplainedDeadLetter, FoundDocument, JourneyData, OverviewData, ReportData } from './data.js';
 import { formatDay, formatHours, formatNumber, formatRate, formatTime } from './format.js';
 import { html, jsonForScript, type Html } from './html.js';
-import { clientMessages, hasMessage, type Lang, type MessageKey, type Translate } from './i18n.js';
+import { clientMessages, explainCode, hasMessage, type Lang, type MessageKey, type Translate } from './i18n.js';
 import type { AgencyQueues, LaneState, QueueSnapshot } from './queues.js';
 import type { Session } from './sessions.js';
 
@@ -44,6 +44,8 @@ const CLIENT_KEYS: readonly MessageKey[] = [
   'queues.ok',
   'queues.hub',
   'queues.none',
+  'queues.unreachableRow',
+  'stale.unknown',
   'stale.noConsumer',
   'stale.notConsuming',
   'stale.none',
@@ -51,6 +53,19 @@ const CLIENT_KEYS: readonly MessageKey[] = [
   'status.suspended',
   'status.removed',
 ];
+
+/**
+ * An error the hub recorded, for a reader of `ctx.lang`: the code in words (the i18n catalogue),
+ * the code itself, and the original message (English, as the hub's log has it) folded away as
+ * detail. The message can quote what a sender wrote, so it is shown as one bounded line.
+ */
+export function explained(ctx: { t: Translate; lang: Lang }, code: string | null | undefined, message: string | null | undefined): Html {
+  const words = code ? explainCode(ctx.lang, code) : undefined;
+  const original = message ? untrustedLine(message, 2000) : '';
+  return html`<span class="cause"${code ? html` data-code="${code}"` : ''}>${words ?? (code ? ctx.t('cause.unknownCode') : original)}${
+    code ? html` <span class="id muted">(${code})</span>` : ''
+  }</span>${code && original ? html`<details class="detail"><summary>${ctx.t('cause.original')}</summary><span lang="en">${original}</span></details>` : ''}`;
+}
 
 /** RabbitMQ's x-death reason in words, with the reason itself (what its documentation names). */
 function deadReason(t: Translate, reason: string): Html {
@@ -154,7 +169,8 @@ function staleText(t: Translate, a: AgencyQueues): string {
 }
 
 function queueRows(t: Translate, lang: Lang, snapshot: QueueSnapshot): Html {
-  if (!snapshot.ok) return html``;
+  // An empty table would read as "no agencies": say why there are no figures.
+  if (!snapshot.ok) return html`<tr class="unreachable"><td colspan="4" class="alert-inline">${t('queues.unreachableRow')}</td></tr>`;
   if (snapshot.agencies.length === 0) return html`<tr><td colspan="4" class="muted">${t('queues.none')}</td></tr>`;
   return html`${snapshot.agencies.map(
     (a) => html`<tr class="${a.stale ? 'stale' : ''}">
@@ -165,14 +181,19 @@ function queueRows(t: Translate, lang: Lang, snapshot: QueueSnapshot): Html {
   )}`;
 }
 
+/**
+ * The hub's inbound queues. Dead letters are counted once, by the card (the hub's records of
+ * those waiting for an operator): the broker's dead-letter queue is emptied by the hub as fast
+ * as it fills, and its depth beside the card only contradicted it.
+ */
 function hubQueuesText(t: Translate, lang: Lang, snapshot: QueueSnapshot): string {
   if (!snapshot.ok) return '';
   const n = (l: LaneState | null): string => (l ? formatNumber(lang, l.messages) : '—');
-  return t('queues.hub', { urgent: n(snapshot.hub.inboundUrgent), normal: n(snapshot.hub.inboundNormal), dead: n(snapshot.hub.deadLetters) });
+  return t('queues.hub', { urgent: n(snapshot.hub.inboundUrgent), normal: n(snapshot.hub.inboundNormal) });
 }
 
 function staleList(t: Translate, snapshot: QueueSnapshot): Html {
-  if (!snapshot.ok) return html``;
+  if (!snapshot.ok) return html`<p class="alert-inline">${t('stale.unknown')}</p>`;
   const stale = snapshot.agencies.filter((a) => a.stale);
   if (stale.length === 0) return html`<p class="muted">${t('stale.none')}</p>`;
   return html`<ul class="stale-list">${stale.map((a) => html`<li><span class="id organ">${a.organId}</span> ${a.name} — <span class="badge bad">${staleText(t, a)}</span></li>`)}</ul>`;
@@ -314,7 +335,11 @@ function eventClass(event: string): string {
   return '';
 }
 
-function recipientCard(t: Translate, delivery: DeliveryRow, events: readonly TimelineEvent[], names: Record<string, string>): Html {
+function recipientCard(ctx: PageContext, delivery: DeliveryRow, events: readonly JourneyEvent[], names: Record<string, string>): Html {
+  const { t } = ctx;
+  // A bounce's description is the hub's English message: the code says it in the reader's language.
+  const note = (e: JourneyEvent): Html | string =>
+    e.event === 'bounced' && e.errorCode ? html`<span class="note">${explained(ctx, e.errorCode, e.description)}</span>` : e.description ? html`<span class="note">${e.description}</span>` : '';
   return html`<article class="recipient card" data-recipient="${delivery.recipient}">
   <header>
     <h3>${agencyLabel(delivery.recipient, names)}</h3>
@@ -322,9 +347,7 @@ function recipientCard(t: Translate, delivery: DeliveryRow, events: readonly Tim
     ${delivery.recall !== 'none' ? html`<span class="badge warn" data-recall="${delivery.recall}">${t(`recall.${delivery.recall}`)}</span>` : ''}</p>
   </header>
   <ol class="timeline">${events.map(
-    (e) => html`<li class="${eventClass(e.event)}" data-event="${e.event}"><time datetime="${e.at}">${formatTime(e.at, true)}</time> <strong>${eventLabel(t, e.event)}</strong>${
-      e.description ? html`<span class="note">${e.description}</span>` : ''
-    }</li>`,
+    (e) => html`<li class="${eventClass(e.event)}" data-event="${e.event}"><time datetime="${e.at}">${formatTime(e.at, true)}</time> <strong>${eventLabel(t, e.event)}</strong>${note(e)}</li>`,
   )}</ol>
 </article>`;
 }
@@ -351,7 +374,7 @@ ${
     ? html`<p class="muted">${t('documents.noRecipients')}</p>`
     : html`<div class="recipients">${journey.deliveries.map((d) =>
         recipientCard(
-          t,
+          ctx,
           d,
           journey.timeline.filter((e) => e.recipient === d.recipient),
           journey.names,
@@ -363,10 +386,25 @@ ${
 
 // --- dead letters -----------------------------------------------------------------------------
 
-export function deadLettersPage(ctx: PageContext, status: 'pending' | 'all', list: { total: number; items: DeadLetter[] }): string {
+function deadLetterLink(id: number): string {
+  return `/dead-letters/${id}`;
+}
+
+/** Why it died: the cause the hub knows, else RabbitMQ's reason. */
+function deadLetterCauseCell(ctx: PageContext, reason: string, cause: DeadLetterCause): Html {
+  return cause.code ? html`${explained(ctx, cause.code, cause.message)}<br><span class="small muted">${deadReason(ctx.t, reason)}</span>` : deadReason(ctx.t, reason);
+}
+
+/** An id column: the value, or in words why there is none. */
+function idOrWhyNot(t: Translate, value: string | null, link?: string): Html {
+  if (value === null) return html`<span class="muted small" data-missing>${t('deadLetters.notInHeaders')}</span>`;
+  return link ? html`<a href="${link}">${value}</a>` : html`${value}`;
+}
+
+export function deadLettersPage(ctx: PageContext, status: 'pending' | 'all', list: { total: number; items: ExplainedDeadLetter[] }): string {
   const { t, session, lang } = ctx;
   const operator = isOperator(session);
-  const actionForm = (d: DeadLetter, what: 'replay' | 'discard'): Html =>
+  const actionForm = (d: ExplainedDeadLetter, what: 'replay' | 'discard'): Html =>
     html`<form method="post" action="/dead-letters/${d.id}/${what}" class="inline" data-confirm="${t(what === 'replay' ? 'deadLetters.confirmReplay' : 'deadLetters.confirmDiscard', { id: d.id })}">
       ${csrfField(session)}<input type="hidden" name="back" value="${ctx.path}">
       <button type="submit" class="${what === 'replay' ? 'secondary' : 'danger'}" data-action="${what}">${t(what === 'replay' ? 'deadLetters.replay' : 'deadLetters.discard')}</button>
@@ -386,21 +424,21 @@ ${
     ? html`<p class="muted">${t('deadLetters.none')}</p>`
     : html`<div class="table-wrap"><table class="dead-letters">
   <thead><tr>
-    <th>${t('deadLetters.id')}</th><th>${t('deadLetters.receivedAt')}</th><th>${t('deadLetters.queue')}</th><th>${t('deadLetters.reason')}</th>
-    <th>${t('deadLetters.packetId')}</th><th>${t('deadLetters.documentId')}</th><th>${t('deadLetters.sender')}</th><th>${t('deadLetters.status')}</th>
+    <th>${t('deadLetters.id')}</th><th>${t('deadLetters.receivedAt')}</th><th>${t('deadLetters.reason')}</th>
+    <th>${t('deadLetters.packetId')}</th><th>${t('deadLetters.documentId')}</th><th>${t('deadLetters.sender')}</th><th>${t('deadLetters.queue')}</th><th>${t('deadLetters.status')}</th>
     ${operator ? html`<th>${t('agencies.actions')}</th>` : ''}
   </tr></thead>
   <tbody>${list.items.map(
     (d) => html`<tr data-dead-letter="${d.id}" data-status="${d.status}">
-    <td class="num">${d.id}</td>
+    <td class="num"><a href="${deadLetterLink(d.id)}" title="${t('deadLetters.detail')}">#${d.id}</a></td>
     <td class="nowrap">${formatTime(d.receivedAt, true)}</td>
-    <td class="id">${d.queue}</td>
-    <td>${deadReason(t, d.reason)}</td>
-    <td class="id">${d.packetId ?? ''}</td>
-    <td class="id">${d.documentId ? html`<a href="${documentLink(d.documentId)}">${d.documentId}</a>` : ''}</td>
+    <td class="reason">${deadLetterCauseCell(ctx, d.reason, d.cause)}<br><a class="small" href="${deadLetterLink(d.id)}">${t('deadLetters.detail')}</a></td>
+    <td class="id" data-field="packetId">${idOrWhyNot(t, d.packetId)}</td>
+    <td class="id" data-field="documentId">${idOrWhyNot(t, d.documentId, d.documentId ? documentLink(d.documentId) : undefined)}</td>
     <td class="id organ">${d.sender ?? html`<span class="muted">${t('deadLetters.unverified')}</span>`}${
       d.claimedFrom !== null && d.claimedFrom !== d.sender ? html`<br><span class="small muted" data-claimed-from>${t('deadLetters.claimed', { from: untrustedLine(d.claimedFrom, 64) })}</span>` : ''
     }</td>
+    <td class="id">${d.queue}</td>
     <td><span class="badge ${d.status === 'pending' ? 'warn' : d.status === 'replayed' ? 'ok' : ''}">${t(`deadLetters.status.${d.status}`)}</span>${
       d.resolvedBy ? html`<br><span class="small muted">${t('deadLetters.resolved', { user: d.resolvedBy, time: formatTime(d.resolvedAt) })}</span>` : ''
     }</td>
@@ -409,6 +447,71 @@ ${
   )}</tbody>
 </table></div>`
 }`,
+  );
+}
+
+function organWithName(id: string | null, names: Record<string, string>): Html {
+  if (id === null) return html``;
+  return agencyLabel(id, names);
+}
+
+/** One dead letter: what RabbitMQ and the hub know, what its bytes claim, and (operators) the bytes. */
+export function deadLetterPage(ctx: PageContext, detail: DeadLetterDetail): string {
+  const { t, lang, session } = ctx;
+  const d = detail.deadLetter;
+  const p = detail.payload;
+  const row = (label: string, value: Html | string, field?: string): Html => html`<dt>${label}</dt><dd${field ? html` data-field="${field}"` : ''}>${value}</dd>`;
+  const reading = !p
+    ? html`<p class="muted" data-payload="pruned">${t('deadLetters.payload.pruned')}</p>`
+    : p.readable
+      ? html`<dl class="facts card" data-payload="readable">
+  ${row(t('deadLetters.payload.kind'), t(p.kind === 'document' ? 'deadLetters.payload.kind.document' : 'deadLetters.payload.kind.status'))}
+  ${row(t('deadLetters.payload.from'), p.from ? organWithName(untrustedLine(p.from, 64), detail.names) : html`<span class="muted">${t('deadLetters.unknown')}</span>`, 'payloadFrom')}
+  ${row(t('deadLetters.payload.documentId'), p.documentId ? html`<span class="id">${untrustedLine(p.documentId, 200)}</span>` : html`<span class="muted">${t('deadLetters.unknown')}</span>`, 'payloadDocumentId')}
+  ${p.code ? row(t('documents.code'), untrustedLine(p.code, 100)) : ''}
+  ${p.subject ? row(t('documents.subject'), untrustedLine(p.subject, 500)) : ''}
+  ${p.statusCode ? row(t('documents.stage'), untrustedLine(p.statusCode, 10)) : ''}
+</dl>`
+      : html`<div class="card" data-payload="unreadable"><p>${t('deadLetters.payload.unreadable')}</p><p>${explained(ctx, p.code, p.message)}</p></div>`;
+  const bytes = isOperator(session)
+    ? html`<p><a class="button secondary" href="${deadLetterLink(d.id)}/payload" id="payload-link">${t('deadLetters.payload.view')}</a>
+  <a class="button secondary" href="${deadLetterLink(d.id)}/download" download id="download-link">${t('deadLetters.payload.download')}</a></p>
+<p class="muted small">${t('deadLetters.payload.audited')}</p>`
+    : html`<p class="muted">${t('deadLetters.payload.operatorsOnly')}</p>`;
+  return layout(
+    ctx,
+    'dead-letters',
+    t('deadLetters.detailTitle', { id: d.id }),
+    html`<p><a href="/dead-letters">${t('deadLetters.back')}</a></p>
+<dl class="facts card" data-dead-letter="${d.id}" data-status="${d.status}">
+  ${row(t('deadLetters.cause'), deadLetterCauseCell(ctx, d.reason, d.cause), 'cause')}
+  ${row(t('deadLetters.receivedAt'), formatTime(d.receivedAt, true))}
+  ${row(t('deadLetters.status'), html`${t(`deadLetters.status.${d.status}`)}${d.resolvedBy ? html` — ${t('deadLetters.resolved', { user: d.resolvedBy, time: formatTime(d.resolvedAt) })}` : ''}`)}
+  ${row(t('deadLetters.queue'), html`<span class="id">${d.queue}</span>`)}
+  ${row(t('deadLetters.packetId'), html`<span class="id">${idOrWhyNot(t, d.packetId)}</span>`, 'packetId')}
+  ${row(t('deadLetters.documentId'), html`<span class="id">${idOrWhyNot(t, d.documentId, d.documentId ? documentLink(d.documentId) : undefined)}</span>`, 'documentId')}
+  ${row(t('deadLetters.sender'), d.sender ? organWithName(d.sender, detail.names) : html`<span class="muted">${t('deadLetters.unverified')}</span>`, 'sender')}
+  ${row(t('deadLetters.publisher'), d.publisher ? html`<span class="id">${d.publisher}</span>` : html`<span class="muted">${t('deadLetters.noPublisher')}</span>`, 'publisher')}
+  ${d.claimedFrom !== null ? row(t('deadLetters.claimedFrom'), html`<span class="id">${untrustedLine(d.claimedFrom, 64)}</span>`, 'claimedFrom') : ''}
+  ${row(t('deadLetters.size'), t('deadLetters.bytes', { bytes: formatNumber(lang, d.size) }))}
+</dl>
+<h2>${t('deadLetters.payload.title')}</h2>
+${reading}
+${p ? bytes : ''}`,
+  );
+}
+
+/** The bytes of a dead letter as text (escaped, capped; see format.ts payloadText). */
+export function deadLetterPayloadPage(ctx: PageContext, detail: DeadLetterDetail, payload: { text: string; shown: number; size: number }): string {
+  const { t, lang } = ctx;
+  const id = detail.deadLetter.id;
+  return layout(
+    ctx,
+    'dead-letters',
+    t('deadLetters.payload.pageTitle', { id }),
+    html`<p><a href="${deadLetterLink(id)}">${t('deadLetters.detailTitle', { id })}</a> · <a href="${deadLetterLink(id)}/download" download>${t('deadLetters.payload.download')}</a></p>
+<p class="muted small">${t('deadLetters.payload.shown', { shown: formatNumber(lang, payload.shown), size: formatNumber(lang, payload.size) })}</p>
+<pre class="payload" lang="" translate="no">${payload.text}</pre>`,
   );
 }
 
@@ -492,13 +595,28 @@ ${usageChart(t, lang, report.rows)}`
 
 // --- errors -----------------------------------------------------------------------------------
 
-export function errorPage(ctx: PageContext, status: number, message: string, back: string): string {
+export function errorPage(ctx: PageContext, status: number, message: string, back: string, detail?: { code: string; message: string }): string {
   const { t } = ctx;
   return layout(
     ctx,
     'error',
     t('error.title'),
     html`<p class="alert" role="alert" data-status="${status}">${message}</p>
+${detail ? html`<details class="detail"><summary>${t('error.detail')}</summary><p><span lang="en">${untrustedLine(detail.message, 2000)}</span> <span class="id muted">(${detail.code})</span></p></details>` : ''}
 <p><a href="${back}">${t('error.back')}</a></p>`,
   );
+}
+
+/** The usage CSV's column names in the reader's language. */
+export function usageCsvHeader(t: Translate): Record<(typeof USAGE_CSV_COLUMNS)[number], string> {
+  return {
+    organId: t('agencies.organId'),
+    name: t('agencies.name'),
+    sent: t('reports.sent'),
+    received: t('reports.received'),
+    receiptsOnTime: t('reports.receiptsOnTime'),
+    onTimeRate: t('reports.onTimeRate'),
+    averageHoursToAccept: t('reports.averageHours'),
+    overdue: t('reports.overdue'),
+  };
 }

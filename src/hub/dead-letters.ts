@@ -185,6 +185,13 @@ export class DeadLetters {
     return row ? toDeadLetter(row) : undefined;
   }
 
+  /** The bytes as they died (for an operator to look at), or undefined once retention deleted them. */
+  async payload(id: number): Promise<Buffer | undefined> {
+    const row = this.deps.db.prepare('SELECT blob FROM dead_letters WHERE id = ?').get(id) as { blob: string } | undefined;
+    if (!row) throw new LtError('NOT_FOUND', `no dead letter ${id}`);
+    return row.blob === '' ? undefined : this.deps.blobs.get(row.blob);
+  }
+
   private pending(id: number): Row {
     const row = this.deps.db.prepare('SELECT * FROM dead_letters WHERE id = ?').get(id) as Row | undefined;
     if (!row) throw new LtError('NOT_FOUND', `no dead letter ${id}`);

@@ -98,7 +98,27 @@ export interface DocumentJourney {
   sentAt: string;
   responseFor: string | null;
   deliveries: DeliveryRow[];
-  timeline: TimelineEvent[];
+  timeline: JourneyEvent[];
+}
+
+/** A timeline event; a bounce also carries the error code the hub bounced with (its description is the English message). */
+export interface JourneyEvent extends TimelineEvent {
+  errorCode?: string;
+}
+
+/**
+ * The code of the hub's bounce about `recipient` for the packet `cause`: the bounce it signed and
+ * queued names it in its x-lt-error-code header (router.ts `bounce`).
+ */
+function bounceCode(db: Db, cause: string | null, recipient: string): string | undefined {
+  if (!cause) return undefined;
+  const row = db
+    .prepare(
+      `SELECT json_extract(envelope, '$.extra."x-lt-error-code"') AS code FROM outbound
+        WHERE cause = ? AND type = 'status' AND json_extract(envelope, '$.extra."x-lt-bounce"') = ? LIMIT 1`,
+    )
+    .get(cause, recipient) as { code: string | null } | undefined;
+  return row?.code ?? undefined;
 }
 
 export function documentJourney(db: Db, documentId: string): DocumentJourney | undefined {
@@ -116,7 +136,10 @@ export function documentJourney(db: Db, documentId: string): DocumentJourney | u
     sentAt: doc.sent_at,
     responseFor: doc.response_for,
     deliveries: log.all(documentId),
-    timeline: log.timeline(documentId),
+    timeline: log.timeline(documentId).map((e) => {
+      const code = e.event === 'bounced' ? bounceCode(db, e.packetId, e.recipient) : undefined;
+      return code ? { ...e, errorCode: code } : e;
+    }),
   };
 }
 
@@ -146,7 +169,7 @@ export interface UsageRow {
   onTimeRate: number | null;
   /** Mean time from delivery to acceptance (03), in hours; null when nothing was accepted. */
   averageHoursToAccept: number | null;
-  /** Receipts and processing overdue at the end of the period. */
+  /** Receipts, acceptances and processing overdue at the end of the period (as `overdue --hub` counts them). */
   overdue: number;
 }
 
@@ -169,7 +192,7 @@ export function usageReport(db: Db, calendar: WorkingCalendar, period: { from: D
     )
     .all(from, to) as Array<{ document_id: string; recipient: string; delivered_at: string; priority: string; received_at: string | null; accepted_at: string | null }>;
   const end = period.to < now ? period.to : now;
-  const overdue = new Map(hubOverdue(db, calendar, end, urgentReceiptMinutes).map((a) => [a.organId, a.receipts + a.processing]));
+  const overdue = new Map(hubOverdue(db, calendar, end, urgentReceiptMinutes).map((a) => [a.organId, a.receipts + a.acceptances + a.processing]));
   const byAgency = new Map<string, { received: number; onTime: number; acceptHours: number[] }>();
   for (const d of deliveries) {
     const entry = byAgency.get(d.recipient) ?? { received: 0, onTime: 0, acceptHours: [] };
@@ -198,15 +221,17 @@ export function usageReport(db: Db, calendar: WorkingCalendar, period: { from: D
   });
 }
 
-export function usageCsv(rows: readonly UsageRow[]): string {
+/** The CSV's column names in the order of its cells (the dashboard gives them in the reader's language). */
+export const USAGE_CSV_COLUMNS = ['organId', 'name', 'sent', 'received', 'receiptsOnTime', 'onTimeRate', 'averageHoursToAccept', 'overdue'] as const;
+
+export function usageCsv(rows: readonly UsageRow[], header: Readonly<Record<(typeof USAGE_CSV_COLUMNS)[number], string>>): string {
   const cell = (v: string | number | null): string => {
     let text = v === null ? '' : typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : v;
     // A name starting with = + - @ would be a live formula in a spreadsheet (CSV injection).
     if (typeof v === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
     return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
-  const header = ['organ_id', 'name', 'sent', 'received', 'receipts_on_time', 'on_time_rate', 'average_hours_to_accept', 'overdue'];
-  const lines = rows.map((r) => [r.organId, r.name, r.sent, r.received, r.receiptsOnTime, r.onTimeRate, r.averageHoursToAccept, r.overdue].map(cell).join(','));
+  const lines = rows.map((r) => USAGE_CSV_COLUMNS.map((column) => cell(r[column])).join(','));
   // A byte-order mark so that Excel opens the Vietnamese names as UTF-8.
-  return `\uFEFF${[header.join(','), ...lines].join('\r\n')}\r\n`;
+  return `\uFEFF${[USAGE_CSV_COLUMNS.map((column) => cell(header[column])).join(','), ...lines].join('\r\n')}\r\n`;
 }

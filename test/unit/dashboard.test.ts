@@ -19,10 +19,10 @@
  *   d6 A→X,D   Fri 06/03 09:00            X: nothing yet   D: bounced; subject `<img src=x onerror=alert(1)>`
  *   a packet from C refused today; two dead letters (hub inbound, B's queue).
  * Usage 02/03–06/03: B received 3, 2 receipts on time (2/3), accepted after 2 h and 20 h (11 h),
- * 1 overdue (d2 past its due date); C received 3, 1 on time (1/3), 0.5 h and 1 h (0.75 h),
+ * 2 overdue (d2 past its due date, d3 received but not accepted by the end of its day of arrival); C received 3, 1 on time (1/3), 0.5 h and 1 h (0.75 h),
  * 1 overdue (d5); A sent 5, B sent 1; X received 1, none on time yet.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConsumeMessage } from 'amqplib';
@@ -31,7 +31,9 @@ import t, { type Test } from 'tap';
 import type { QueueInfo } from '../../src/broker/management.js';
 import { resourceNames } from '../../src/broker/names.js';
 import type { ConfirmPublisher, OutgoingMessage } from '../../src/broker/publisher.js';
+import { VI_ERROR_EXPLANATIONS } from '../../src/dashboard/i18n/error-codes-vi.js';
 import { createDashboard, localPath, type DashboardDeps } from '../../src/dashboard/server.js';
+import { ERROR_CATALOGUE } from '../../src/errors.js';
 import type { QueueSource } from '../../src/dashboard/queues.js';
 import { SESSION_COOKIE } from '../../src/dashboard/sessions.js';
 import { transition, type DeliveryEvent } from '../../src/envelope/status-machine.js';
@@ -42,7 +44,7 @@ import { setAgencyStatus } from '../../src/hub/provisioning.js';
 import { HubRecords } from '../../src/hub/records.js';
 import { addUser } from '../../src/hub/users.js';
 import { silentLogger } from '../../src/log.js';
-import { BlobStore } from '../../src/store/blobs.js';
+import { BlobStore, sha256Hex } from '../../src/store/blobs.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
 import { DeliveryLog } from '../../src/store/deliveries.js';
 import { HUB_MIGRATIONS } from '../../src/store/migrations/hub.js';
@@ -335,13 +337,38 @@ function auditTail(db: Db): { actor: string; action: string; subject: string } {
   return db.prepare('SELECT actor, action, subject FROM audit ORDER BY seq DESC LIMIT 1').get() as { actor: string; action: string; subject: string };
 }
 
+/** A dead letter collected the way the hub's consumer collects one. */
+async function collectDeadLetter(h: Seeded, queue: string, content: Buffer, extra: { messageId?: string; userId?: string; documentId?: string; from?: string } = {}): Promise<number> {
+  await h.deadLetters.collect({
+    lane: 'normal',
+    queue: names.deadLetters,
+    message: {
+      content,
+      fields: { deliveryTag: 1, redelivered: false, exchange: names.dead, routingKey: 'normal', consumerTag: 'test' },
+      properties: {
+        messageId: extra.messageId,
+        userId: extra.userId,
+        type: 'edoc',
+        headers: {
+          'x-death': [{ queue, reason: 'rejected', count: 1, exchange: names.submit, 'routing-keys': ['normal'] }],
+          ...(extra.documentId ? { 'x-lt-document-id': extra.documentId } : {}),
+          ...(extra.from ? { 'x-lt-from': extra.from } : {}),
+        },
+      },
+    } as unknown as ConsumeMessage,
+  });
+  return (h.db.prepare('SELECT MAX(id) AS id FROM dead_letters').get() as { id: number }).id;
+}
+
 t.test('without a session: pages redirect to the login page, the API answers 401 LOGIN_REQUIRED', async (t) => {
   const h = await harness(t);
-  for (const url of ['/', '/agencies', '/documents?q=x', '/dead-letters', '/reports']) {
+  for (const url of ['/', '/agencies', '/documents?q=x', '/dead-letters', '/dead-letters/1', '/reports']) {
     const page = await h.call({ url });
     t.equal(page.statusCode, 303, url);
-    t.equal(page.headers.location, `/login?expired=1&next=${encodeURIComponent(url)}`);
+    t.equal(page.headers.location, `/login?next=${encodeURIComponent(url)}`, 'a first visit (no cookie) is no expired session');
   }
+  const first = await h.call({ url: '/login?next=%2F' });
+  t.notMatch(first.body, /hết hạn/, 'the login page of a first visit says nothing about a session');
   for (const url of ['/api/overview', '/api/agencies', '/api/document?id=x', '/api/dead-letters', '/api/report']) {
     const api = await h.call({ url });
     t.equal(api.statusCode, 401, url);
@@ -383,7 +410,8 @@ t.test('login: a wrong password is refused; the right one opens an 8-hour sessio
 
   const home = await h.call({ url: '/', headers: { cookie: cookie.split(';')[0] as string } });
   t.equal(home.statusCode, 200);
-  t.match(home.body, /alice \(quản trị viên\)/);
+  t.match(home.body, /alice \(cán bộ vận hành\)/, 'an operator is a cán bộ vận hành, not an administrator');
+  t.notMatch(home.body, /quản trị viên/);
   const offsite = await h.call({ method: 'POST', url: '/login', headers: FORM, payload: form({ name: 'alice', password: PASSWORDS.alice, next: '//evil.example/x' }) });
   t.equal(offsite.headers.location, '/', 'never redirected to another site');
 
@@ -410,7 +438,8 @@ t.test('a session expires after 8 hours; logout deletes it (and needs the CSRF t
   t.equal((h.db.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n, 0, 'the expired row is gone');
   const page = await h.call({ url: '/agencies', as: alice });
   t.equal(page.statusCode, 303);
-  t.match(page.headers.location, /^\/login\?expired=1/);
+  t.match(page.headers.location, /^\/login\?expired=1/, 'a cookie whose session ended: the login page says it expired');
+  t.match(setCookies(page).join('\n'), /lt_session=; Path=\/; Max-Age=0/, 'and the dead cookie goes');
   t.match((await h.call({ url: page.headers.location as string })).body, /Phiên làm việc đã hết hạn/);
 
   h.clock.now = NOW;
@@ -561,6 +590,8 @@ t.test('overview: the day and week figures, queue depths of both lanes, agencies
   t.match(staleSection, new RegExp(`${C.replace(/\./g, '\\.')}[\\s\\S]*Không có kết nối nhận`));
   t.notMatch(staleSection, new RegExp(A.replace(/\./g, '\\.')));
   t.match(page.body, /2 chờ · 1 kết nối/);
+  t.match(page.body, /<p id="hub-queues" class="muted small">Hàng đợi vào của trục: khẩn 0 · thường 3 gói tin chờ<\/p>/, "the hub's inbound queues");
+  t.notMatch(page.body, /gói tin lỗi \d/, 'dead letters are counted once, by the card (the hub\'s records), never by the broker queue beside it');
   t.match(page.body, /<p id="broker-error" class="alert" role="alert" hidden>/, 'no broker error shown');
   t.match(page.body, /src="\/assets\/dashboard\.js"/, 'the page script refreshes it');
 
@@ -579,7 +610,10 @@ t.test('overview: "broker API unreachable" instead of failing when the managemen
   const alice = await h.login('alice');
   const page = await h.call({ url: '/', as: alice });
   t.equal(page.statusCode, 200);
-  t.match(page.body, /<p id="broker-error" class="alert" role="alert">Không truy cập được API quản trị của RabbitMQ \(broker API unreachable\)/);
+  t.match(page.body, /<p id="broker-error" class="alert" role="alert">Không truy cập được API quản trị của RabbitMQ\./);
+  const rows = /<tbody id="queue-rows">([\s\S]*?)<\/tbody>/.exec(page.body)?.[1] ?? '';
+  t.match(rows, /<td colspan="4" class="alert-inline">Không có số liệu: không truy cập được API quản trị của RabbitMQ\.<\/td>/, 'the empty queue table says why it is empty');
+  t.match(/<div id="stale">([\s\S]*?)<\/div>/.exec(page.body)?.[1] ?? '', /Chưa biết được cơ quan nào ngừng nhận/, 'so does the list of silent agencies');
   t.match(page.body, /data-field="routedThisWeek">6</, 'the database figures are still there');
   const api = await h.call({ url: '/api/overview', as: alice });
   t.equal(api.statusCode, 200);
@@ -719,6 +753,126 @@ t.test('dead letters: listed with their reason; an operator replays or discards 
   t.match(all.body, /data-dead-letter="2" data-status="replayed"[\s\S]*Đã phát lại/);
 });
 
+t.test('dead letters: the cause the hub knows, the ids the bytes carry, the bytes for operators only (audited)', async (t) => {
+  const h = await harness(t);
+  const alice = await h.login('alice');
+  const victor = await h.login('victor');
+  // C's refused packet (CERT_REVOKED, nobody to bounce it to) as it died in the hub's queue; a
+  // real edXML document from a broker user nobody registered; hostile bytes.
+  const refused = (h.db.prepare("SELECT packet_id FROM packets WHERE verdict = 'refused'").get() as { packet_id: string }).packet_id;
+  const refusedBytes = Buffer.from('<edXML refused by the router/>');
+  h.db.prepare('UPDATE packets SET sha256 = ? WHERE packet_id = ?').run(sha256Hex(refusedBytes), refused);
+  const revoked = await collectDeadLetter(h, names.hubInbound.normal, refusedBytes, { messageId: refused, userId: names.agencyUser(C) });
+  // Other bytes under the packet id of d1, which the hub routed.
+  const routedId = (h.db.prepare('SELECT packet_id FROM documents WHERE document_id = ?').get(h.docs.d1) as { packet_id: string }).packet_id;
+  const conflict = await collectDeadLetter(h, names.hubInbound.normal, Buffer.from('<edXML another packet/>'), { messageId: routedId, userId: names.agencyUser(A) });
+  const sample = readFileSync(new URL('../fixtures/samples/edoc_new.edxml', import.meta.url));
+  const stranger = await collectDeadLetter(h, names.hubInbound.normal, sample, { messageId: 'cccccccc-0000-4000-8000-000000000003', userId: 'lt.agency.000.00.99.H12' });
+  const hostile = await collectDeadLetter(h, names.hubInbound.urgent, Buffer.from('<script>alert(1)</script>\u202eevil\u0007 ok'), { messageId: 'eeeeeeee-0000-4000-8000-000000000005' });
+
+  const api = (await h.call({ url: '/api/dead-letters', as: victor })).json() as { items: Array<{ id: number; cause: { code: string | null; message: string | null } }> };
+  const causeOf = (id: number) => api.items.find((d) => d.id === id)?.cause;
+  t.match(causeOf(1), { code: 'SENDER_UNKNOWN', message: /without an AMQP user-id/ }, 'published without a user-id: nobody to answer');
+  t.same(causeOf(2), { code: null, message: null }, "died in B's queue: RabbitMQ's reason is all there is");
+  t.same(causeOf(revoked), { code: 'CERT_REVOKED', message: 'the signer certificate is revoked' }, 'what the router recorded when it refused the packet');
+  t.match(causeOf(stranger), { code: 'SENDER_UNKNOWN', message: /broker user lt\.agency\.000\.00\.99\.H12 belongs to no agency/ });
+  t.match(causeOf(conflict), { code: 'PACKET_ID_CONFLICT', message: new RegExp(`packet id ${routedId} was already used at ${local('2026-03-02 09:00')}`) }, 'a packet id reused by other bytes');
+
+  const list = (await h.call({ url: '/dead-letters', as: victor })).body;
+  const row = (id: number): string => new RegExp(`<tr data-dead-letter="${id}" data-status="pending">([\\s\\S]*?)</tr>`).exec(list)?.[1] ?? '';
+  t.match(row(1), /<span class="cause" data-code="SENDER_UNKNOWN">Tài khoản RabbitMQ đã gửi gói tin không thuộc cơ quan nào/, 'the cause in Vietnamese');
+  t.match(row(1), /<summary>Nguyên văn thông báo \(tiếng Anh\)<\/summary><span lang="en">the packet was published without an AMQP user-id/, 'the original message as detail');
+  t.match(row(1), /Bị từ chối <span class="id muted">\(rejected\)<\/span>/, "and RabbitMQ's reason");
+  t.match(row(1), /data-field="documentId"><span class="muted small" data-missing>không có trong tiêu đề gói tin<\/span>/, 'an empty id column says why');
+  t.match(row(revoked), /Chứng thư số của người ký đã bị thu hồi\. <span class="id muted">\(CERT_REVOKED\)/);
+  t.match(row(2), /Quá số lần giao/);
+  t.match(row(1), /href="\/dead-letters\/1"/, 'a link to its details');
+
+  // Details: what the bytes say (read, not verified) or why they cannot be read.
+  const detail = (await h.call({ url: `/dead-letters/${stranger}`, as: victor })).body;
+  t.match(detail, new RegExp(`<h1>Gói tin lỗi #${stranger}</h1>`));
+  t.match(detail, /data-payload="readable"/);
+  t.match(detail, /data-field="payloadDocumentId"><span class="id">000\.00\.00\.G22,2015\/09\/30,7816\/VPCP-TTĐT<\/span>/, 'the DocumentId the bytes carry');
+  t.match(detail, /data-field="payloadFrom"><span class="id organ">002\.00\.20\.H13<\/span>/, 'and their From');
+  t.match(detail, /data-field="publisher"><span class="id">lt\.agency\.000\.00\.99\.H12<\/span>/);
+  t.match(detail, /Chỉ cán bộ vận hành được xem nội dung gói tin\./, 'a viewer sees no bytes');
+  t.notMatch(detail, /id="payload-link"/);
+  const unreadable = (await h.call({ url: '/dead-letters/1', as: victor })).body;
+  t.match(unreadable, /data-payload="unreadable"[\s\S]*Không đọc được nội dung thành gói tin edXML[\s\S]*data-code="XML_NOT_EDXML"/, 'what could not be read, and why');
+  const json = (await h.call({ url: `/api/dead-letters/${stranger}`, as: victor })).json() as Record<string, unknown>;
+  t.match(json, { deadLetter: { id: stranger, cause: { code: 'SENDER_UNKNOWN' } }, payload: { readable: true, kind: 'document', from: '002.00.20.H13' } });
+  t.equal((await h.call({ url: '/dead-letters/99', as: victor })).statusCode, 404);
+
+  // The bytes: operators only, each look audited.
+  for (const url of [`/dead-letters/${hostile}/payload`, `/dead-letters/${hostile}/download`]) {
+    const r = await h.call({ url, as: victor });
+    t.equal(r.statusCode, 403, `${url}: not for a viewer`);
+  }
+  const before = (h.db.prepare('SELECT COUNT(*) AS n FROM audit').get() as { n: number }).n;
+  const operatorDetail = (await h.call({ url: `/dead-letters/${hostile}`, as: alice })).body;
+  t.match(operatorDetail, new RegExp(`href="/dead-letters/${hostile}/payload" id="payload-link"`), 'an operator gets the link');
+  t.equal((h.db.prepare('SELECT COUNT(*) AS n FROM audit').get() as { n: number }).n, before, 'reading the details is not a look at the bytes');
+  const view = await h.call({ url: `/dead-letters/${hostile}/payload`, as: alice });
+  t.equal(view.statusCode, 200);
+  t.match(view.body, /<pre class="payload" lang="" translate="no">&lt;script&gt;alert\(1\)&lt;\/script&gt;⟨U\+202E⟩evil⟨U\+0007⟩ ok<\/pre>/, 'escaped, hidden characters made visible');
+  t.notMatch(view.body, /<script>alert/);
+  const hostileSize = Buffer.byteLength('<script>alert(1)</script>\u202eevil\u0007 ok');
+  t.match(view.body, new RegExp(`Hiển thị ${hostileSize} trên ${hostileSize} byte`));
+  t.same(auditTail(h.db), { actor: 'operator:alice', action: 'dead-letter.payload-view', subject: String(hostile) });
+  const download = await h.call({ url: `/dead-letters/${stranger}/download`, as: alice });
+  t.equal(download.statusCode, 200);
+  t.equal(download.headers['content-type'], 'application/octet-stream');
+  t.equal(download.headers['content-disposition'], `attachment; filename="dead-letter-${stranger}.bin"`);
+  t.ok(download.rawPayload.equals(sample), 'the bytes as they died');
+  t.same(auditTail(h.db), { actor: 'operator:alice', action: 'dead-letter.payload-download', subject: String(stranger) });
+  const big = await collectDeadLetter(h, names.hubInbound.normal, Buffer.alloc(100_000, 'a'));
+  t.match((await h.call({ url: `/dead-letters/${big}/payload`, as: alice })).body, /Hiển thị 65\.536 trên 100\.000 byte/, 'a big packet is cut on the page');
+
+  // Bytes deleted by retention: said so.
+  h.db.prepare("UPDATE dead_letters SET blob = '' WHERE id = ?").run(revoked);
+  t.match((await h.call({ url: `/dead-letters/${revoked}`, as: alice })).body, /data-payload="pruned">Nội dung gói tin đã bị xóa theo thời hạn lưu trữ\./);
+  const gone = await h.call({ url: `/dead-letters/${revoked}/payload`, as: alice });
+  t.equal(gone.statusCode, 404);
+  t.match(gone.body, /Nội dung gói tin đã bị xóa theo thời hạn lưu trữ\./);
+
+  // An error page in Vietnamese, with the English message as detail.
+  await h.call({ method: 'POST', url: '/dead-letters/2/discard', headers: FORM, payload: form({ _csrf: alice.csrf, back: '/dead-letters' }), as: alice });
+  const twice = await h.call({ method: 'POST', url: '/dead-letters/2/discard', headers: FORM, payload: form({ _csrf: alice.csrf, back: '/dead-letters' }), as: alice });
+  t.equal(twice.statusCode, 409);
+  t.match(twice.body, /<p class="alert" role="alert" data-status="409">Gói tin lỗi này đã được phát lại hoặc hủy trước đó\.<\/p>/);
+  t.match(twice.body, /<summary>Chi tiết kỹ thuật<\/summary><p><span lang="en">dead letter 2 was already discarded by operator:alice/);
+});
+
+t.test('every error code has its Vietnamese explanation', async (t) => {
+  const missing = Object.keys(ERROR_CATALOGUE).filter((code) => !(code in VI_ERROR_EXPLANATIONS));
+  t.same(missing, [], 'src/dashboard/i18n/error-codes-vi.ts explains every code of src/errors.ts');
+});
+
+t.test('a bounce on a timeline: its reason in Vietnamese from the code the hub bounced with, the English message as detail', async (t) => {
+  const h = await harness(t);
+  const victor = await h.login('victor');
+  // d6's bounce to D as the router queues it: a status 02 whose x-lt-error-code names the code.
+  const cause = (h.db.prepare('SELECT packet_id FROM documents WHERE document_id = ?').get(h.docs.d6) as { packet_id: string }).packet_id;
+  new HubRecords(h.db).insertOutbound(
+    {
+      packetId: 'dddddddd-0000-4000-8000-000000000004',
+      cause,
+      target: A,
+      lane: 'normal',
+      type: 'status',
+      blob: '0'.repeat(64),
+      envelope: { packetId: 'dddddddd-0000-4000-8000-000000000004', type: 'status', from: '000.00.90.H12', to: [A], priority: '0', documentId: h.docs.d6 as string, lane: 'normal', extra: { 'x-lt-status': '02', 'x-lt-bounce': D, 'x-lt-error-code': 'AGENCY_SUSPENDED', 'x-lt-cause': cause } },
+    },
+    local('2026-03-06 09:00'),
+  );
+  const page = (await h.call({ url: `/document?id=${encodeURIComponent(h.docs.d6 as string)}`, as: victor })).body;
+  const card = new RegExp(`<article class="recipient card" data-recipient="${D.replace(/\./g, '\\.')}">([\\s\\S]*?)</article>`).exec(page)?.[1] ?? '';
+  t.match(card, /<span class="cause" data-code="AGENCY_SUSPENDED">Cơ quan đang bị tạm ngừng trên trục liên thông; cần gửi bản giấy\./);
+  t.match(card, /<span lang="en">recipient 000\.00\.14\.H12 is suspended in the hub directory; send it on paper<\/span>/);
+  const journey = (await h.call({ url: `/api/document?id=${encodeURIComponent(h.docs.d6 as string)}`, as: victor })).json() as { timeline: Array<{ recipient: string; event: string; errorCode?: string }> };
+  t.match(journey.timeline.find((e) => e.recipient === D), { event: 'bounced', errorCode: 'AGENCY_SUSPENDED' }, 'the API carries the code too');
+});
+
 t.test('usage report: figures worked out by hand, the table, the chart, the CSV', async (t) => {
   const h = await harness(t);
   const victor = await h.login('victor');
@@ -734,7 +888,7 @@ t.test('usage report: figures worked out by hand, the table, the chart, the CSV'
     receiptsDue: 3,
     onTimeRate: 2 / 3,
     averageHoursToAccept: 11,
-    overdue: 1,
+    overdue: 2,
   });
   t.same(rows.get(C), { organId: C, name: 'UBND thành phố Cà Mau', sent: 0, received: 3, receiptsOnTime: 1, receiptsDue: 3, onTimeRate: 1 / 3, averageHoursToAccept: 0.75, overdue: 1 });
   t.same(rows.get(A), { organId: A, name: 'Văn phòng UBND tỉnh Cà Mau', sent: 5, received: 0, receiptsOnTime: 0, receiptsDue: 0, onTimeRate: null, averageHoursToAccept: null, overdue: 0 });
@@ -753,7 +907,7 @@ t.test('usage report: figures worked out by hand, the table, the chart, the CSV'
     const row = new RegExp(`<tr data-organ-id="${organId.replace(/\./g, '\\.')}">([\\s\\S]*?)</tr>`).exec(page.body)?.[1] ?? '';
     return Object.fromEntries([...row.matchAll(/data-field="(\w+)">([^<]*)/g)].map((m) => [m[1], (m[2] as string).trim()]));
   };
-  t.same(cells(B), { sent: '1', received: '3', onTimeRate: '66,7 %', averageHoursToAccept: '11', overdue: '1' });
+  t.same(cells(B), { sent: '1', received: '3', onTimeRate: '66,7 %', averageHoursToAccept: '11', overdue: '2' });
   t.same(cells(C), { sent: '0', received: '3', onTimeRate: '33,3 %', averageHoursToAccept: '0,8', overdue: '1' });
   t.match(page.body, /66,7 % <span class="muted small">\(2\/3\)<\/span>/);
   t.match(page.body, /<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 720 \d+" role="img"/, 'an inline SVG chart');
@@ -775,15 +929,17 @@ t.test('usage report: figures worked out by hand, the table, the chart, the CSV'
     csv.body,
     '\uFEFF' +
       [
-        'organ_id,name,sent,received,receipts_on_time,on_time_rate,average_hours_to_accept,overdue',
+        'Mã định danh,Tên cơ quan,Đã gửi,Đã nhận,Số báo nhận đúng hạn,Tỷ lệ báo nhận đúng hạn,Thời gian tiếp nhận trung bình (giờ),Quá hạn',
         '000.00.01.H12,Văn phòng UBND tỉnh Cà Mau,5,0,0,,,0',
-        '000.00.05.H12,Sở Tài chính,1,3,2,0.667,11,1',
+        '000.00.05.H12,Sở Tài chính,1,3,2,0.667,11,2',
         '000.00.14.H12,Sở Thông tin và Truyền thông,0,0,0,,,0',
         '000.00.31.H12,UBND thành phố Cà Mau,0,3,1,0.333,0.75,1',
         `000.00.66.H12,${XSS_NAME},0,1,0,0,,0`,
       ].join('\r\n') +
       '\r\n',
   );
+  const english = await h.call({ url: '/reports/usage.csv?from=2026-03-02&to=2026-03-06', headers: { cookie: 'lt_lang=en' }, as: victor });
+  t.equal(english.body.split('\r\n')[0], '\uFEFFOrgan id,Name,Sent,Received,Receipts on time,On-time receipt rate,Average time to accept (hours),Overdue', 'the CSV speaks the interface language');
   t.equal((await h.call({ url: '/reports/usage.csv?from=x&to=y', as: victor })).statusCode, 400);
   t.equal((await h.call({ url: '/reports/usage.csv?from=2026-03-02&to=2026-03-06' })).statusCode, 303, 'the CSV needs a login too');
 });
