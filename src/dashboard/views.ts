@@ -73,6 +73,20 @@ function deadReason(t: Translate, reason: string): Html {
   return hasMessage(key) ? html`${t(key)} <span class="id muted">(${reason})</span>` : html`<span class="id">${reason}</span>`;
 }
 
+/**
+ * A catalogue text whose values are markup: user names are data, not words to translate, so
+ * they go in as `translate="no"` spans (the text around them is escaped as usual).
+ */
+function tMarkup(t: Translate, key: MessageKey, values: Record<string, Html | string>): Html {
+  return html`${t(key)
+    .split(/\{(\w+)\}/)
+    .map((part, i) => (i % 2 === 1 ? (values[part] ?? `{${part}}`) : part))}`;
+}
+
+function userName(name: string): Html {
+  return html`<span translate="no">${name}</span>`;
+}
+
 function statusLabel(t: Translate, status: string): string {
   const key = `status.${status}`;
   return hasMessage(key) ? t(key) : status;
@@ -93,7 +107,7 @@ export function layout(ctx: PageContext, page: PageId, title: string, body: Html
         (item) => html`<a href="${item.href}"${item.id === page ? html` aria-current="page"` : ''}>${t(item.key)}</a>`,
       )}</nav>
       <div class="who">
-        <span class="user" data-role="${session.role}">${t('nav.signedInAs', { user: session.user, role: t(`role.${session.role}`) })}</span>
+        <span class="user" data-role="${session.role}">${tMarkup(t, 'nav.signedInAs', { user: userName(session.user), role: t(`role.${session.role}`) })}</span>
         <form method="post" action="/logout" class="inline">${csrfField(session)}<button type="submit" class="link">${t('nav.logout')}</button></form>
       </div>`
     : '';
@@ -115,7 +129,7 @@ export function layout(ctx: PageContext, page: PageId, title: string, body: Html
 </head>
 <body data-page="${page}">
 <header class="top">
-  <div class="brand"><a href="/">${t('app.short')}</a><span class="hub-name">${ctx.hubName}</span></div>
+  <div class="brand"><a href="/">${t('app.short')}</a><span class="hub-name" translate="no">${ctx.hubName}</span></div>
   ${nav}
   ${langSwitch}
 </header>
@@ -392,7 +406,7 @@ function deadLetterLink(id: number): string {
 
 /** Why it died: the cause the hub knows, else RabbitMQ's reason. */
 function deadLetterCauseCell(ctx: PageContext, reason: string, cause: DeadLetterCause): Html {
-  return cause.code ? html`${explained(ctx, cause.code, cause.message)}<br><span class="small muted">${deadReason(ctx.t, reason)}</span>` : deadReason(ctx.t, reason);
+  return cause.code ? html`${explained(ctx, cause.code, cause.message)}<div class="small muted">${deadReason(ctx.t, reason)}</div>` : deadReason(ctx.t, reason);
 }
 
 /** An id column: the value, or in words why there is none. */
@@ -440,7 +454,7 @@ ${
     }</td>
     <td class="id">${d.queue}</td>
     <td><span class="badge ${d.status === 'pending' ? 'warn' : d.status === 'replayed' ? 'ok' : ''}">${t(`deadLetters.status.${d.status}`)}</span>${
-      d.resolvedBy ? html`<br><span class="small muted">${t('deadLetters.resolved', { user: d.resolvedBy, time: formatTime(d.resolvedAt) })}</span>` : ''
+      d.resolvedBy ? html`<br><span class="small muted">${tMarkup(t, 'deadLetters.resolved', { user: userName(d.resolvedBy), time: formatTime(d.resolvedAt) })}</span>` : ''
     }</td>
     ${operator ? html`<td class="nowrap">${d.status === 'pending' ? html`${actionForm(d, 'replay')} ${actionForm(d, 'discard')}` : ''}</td>` : ''}
   </tr>`,
@@ -486,7 +500,7 @@ export function deadLetterPage(ctx: PageContext, detail: DeadLetterDetail): stri
 <dl class="facts card" data-dead-letter="${d.id}" data-status="${d.status}">
   ${row(t('deadLetters.cause'), deadLetterCauseCell(ctx, d.reason, d.cause), 'cause')}
   ${row(t('deadLetters.receivedAt'), formatTime(d.receivedAt, true))}
-  ${row(t('deadLetters.status'), html`${t(`deadLetters.status.${d.status}`)}${d.resolvedBy ? html` — ${t('deadLetters.resolved', { user: d.resolvedBy, time: formatTime(d.resolvedAt) })}` : ''}`)}
+  ${row(t('deadLetters.status'), html`${t(`deadLetters.status.${d.status}`)}${d.resolvedBy ? html` — ${tMarkup(t, 'deadLetters.resolved', { user: userName(d.resolvedBy), time: formatTime(d.resolvedAt) })}` : ''}`)}
   ${row(t('deadLetters.queue'), html`<span class="id">${d.queue}</span>`)}
   ${row(t('deadLetters.packetId'), html`<span class="id">${idOrWhyNot(t, d.packetId)}</span>`, 'packetId')}
   ${row(t('deadLetters.documentId'), html`<span class="id">${idOrWhyNot(t, d.documentId, d.documentId ? documentLink(d.documentId) : undefined)}</span>`, 'documentId')}

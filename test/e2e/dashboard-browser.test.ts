@@ -5,8 +5,12 @@
  * RabbitMQ, and a dead letter made the way a stranger would make one (a packet published to
  * the submit exchange without a user-id: the hub dead-letters it as SENDER_UNKNOWN and
  * collects it). In the browser: log in, read the overview (and watch it refresh itself), find
- * a document and read its recipients' timelines, try to replay the dead letter (the router
- * refuses it again) and discard it, download the usage CSV, switch to English.
+ * a document and read its recipients' timelines, read why the dead letter died and look at its
+ * bytes, try to replay it (the router refuses it again) and discard it, download the usage CSV,
+ * switch to English, use a phone (375 px). Every page visited in Vietnamese is searched for
+ * English: the words of the English catalogue that are not Vietnamese too must not show, except
+ * in what is marked as another language (the original English of an error, folded away as
+ * detail), identifiers, and names from the configuration.
  *
  * On failure, screenshots of the page go to a temporary directory whose path is printed.
  * LT_UPDATE_SCREENSHOTS=1 also writes docs/dashboard-overview.png (the overview at laptop
@@ -20,6 +24,8 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
+import { en } from '../../src/dashboard/i18n/en.js';
+import { vi } from '../../src/dashboard/i18n/vi.js';
 import { addUser } from '../../src/hub/users.js';
 import { A, B, agency, documentPacket, hubDeliveries, letter, openExchange, signAs, stageAt, waitFor } from '../helpers/exchange.js';
 import { publishOptions } from '../../src/broker/message.js';
@@ -35,6 +41,33 @@ const CITY = '000.00.31.H12'; // UBND thành phố Cà Mau: provisioned, its edg
 const UNKNOWN = '000.00.77.H12'; // in no directory: bounced
 const LATE = '000.21.31.H12'; // UBND phường 5: its edge sends before the operator registers it
 const PASSWORD = 'operator-password-for-the-browser';
+
+/** Words (3+ letters) of the English catalogue that the Vietnamese one does not use as well (RabbitMQ, API, CSV...). */
+function englishWords(): Set<string> {
+  const words = (texts: string[]): string[] => texts.flatMap((text) => text.replace(/\{\w+\}/g, ' ').match(/[A-Za-z]{3,}/g) ?? []).map((w) => w.toLowerCase());
+  const vietnamese = new Set(words(Object.values(vi)));
+  return new Set(words(Object.values(en)).filter((w) => !vietnamese.has(w)));
+}
+const ENGLISH = englishWords();
+
+/**
+ * The text a person sees on the page, without what is declared another language or no language
+ * to translate: [lang] other than vi (an error's original English, the raw bytes of a packet),
+ * identifiers (.id: queue names, packet and document ids) and [translate="no"] (configured names).
+ */
+async function visibleText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const parent = node.parentElement;
+      if (!parent || parent.closest('script, style, .id, [translate="no"], [lang]:not([lang="vi"])')) continue;
+      if (!parent.checkVisibility()) continue;
+      out.push(node.textContent ?? '');
+    }
+    return out.join(' ');
+  });
+}
 
 if (!existsSync(CHROMIUM)) {
   t.fail(`${CHROMIUM} is missing: install Debian's Chromium ("apt-get install -y chromium"; .ci/run does) or set LT_CHROMIUM`);
@@ -108,6 +141,11 @@ if (!existsSync(CHROMIUM)) {
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true, locale: 'vi-VN' });
     const page: Page = await context.newPage();
     page.on('dialog', (dialog) => void dialog.accept());
+    /** Fails on English words in what the current (Vietnamese) page shows. */
+    const onlyVietnamese = async (what: string): Promise<void> => {
+      const found = [...new Set((await visibleText(page)).match(/[A-Za-z]{3,}/g) ?? [])].filter((w) => ENGLISH.has(w.toLowerCase()));
+      t.same(found, [], `${what}: no English in the Vietnamese interface (${page.url().replace(url, '')})`);
+    };
     let shots = 0;
     const shot = async (name: string): Promise<void> => {
       const dir = process.env.LT_DASHBOARD_SHOTS;
@@ -126,7 +164,9 @@ if (!existsSync(CHROMIUM)) {
 
     // Log in.
     await page.goto(`${url}/`);
-    t.match(page.url(), /\/login\?expired=1&next=%2F$/, 'sent to the login page');
+    t.match(page.url(), /\/login\?next=%2F$/, 'sent to the login page');
+    t.notOk(await page.getByText(/hết hạn/).count(), 'a first visit: no "session expired"');
+    await onlyVietnamese('the login page');
     await page.getByLabel('Tên đăng nhập').fill('operator');
     await page.getByLabel('Mật khẩu').fill('wrong password!');
     await page.getByRole('button', { name: 'Đăng nhập' }).click();
@@ -151,6 +191,9 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('#stale').getByText(CITY).waitFor();
     t.notOk(await page.locator('#stale').getByText(A).count(), 'A is not listed as silent');
     t.ok(await page.locator('#broker-error').isHidden(), 'the broker API answers');
+    t.match(await page.locator('#hub-queues').textContent(), /^Hàng đợi vào của trục: khẩn \d+ · thường \d+ gói tin chờ$/, 'dead letters are counted by the card alone');
+    t.match(await page.locator('.user').textContent(), /operator \(cán bộ vận hành\)/);
+    await onlyVietnamese('the overview');
 
     await shot('overview');
     if (process.env.LT_UPDATE_SCREENSHOTS === '1') {
@@ -176,6 +219,7 @@ if (!existsSync(CHROMIUM)) {
     await page.getByLabel('Tìm theo mã văn bản, số ký hiệu hoặc trích yếu').fill('125/UBND-VP');
     await page.getByRole('button', { name: 'Tìm' }).click();
     await shot('documents');
+    await onlyVietnamese('the documents found');
     await page.getByRole('link', { name: '125/UBND-VP' }).click();
     await page.waitForURL(/\/document\?id=/);
     t.equal(await page.locator('dd.id').textContent(), first.documentId);
@@ -188,7 +232,13 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await page.locator(`article[data-recipient="${CITY}"] [data-stage]`).textContent(), 'Đã chuyển đến', 'CITY: delivered, no receipt');
     t.equal(await page.locator(`article[data-recipient="${B}"] [data-stage]`).textContent(), 'Đã đến (01)');
     t.equal(await page.locator(`article[data-recipient="${UNKNOWN}"] [data-stage]`).textContent(), 'Bị trả lại');
-    t.match(await page.locator(`article[data-recipient="${UNKNOWN}"] .note`).textContent(), /not connected to this hub/, "the bounce's reason");
+    const bounce = page.locator(`article[data-recipient="${UNKNOWN}"] .note`);
+    t.equal(await bounce.locator('[data-code]').getAttribute('data-code'), 'AGENCY_UNKNOWN');
+    await bounce.getByText('Cơ quan nhận chưa kết nối với trục liên thông (không có trong danh bạ); cần gửi bản giấy.').waitFor();
+    t.ok(await bounce.locator('[lang="en"]').isHidden(), 'the English original is folded away');
+    await bounce.getByText('Nguyên văn thông báo (tiếng Anh)').click();
+    t.match(await bounce.locator('[lang="en"]').textContent(), /not connected to this hub/, "the bounce's original reason, on request");
+    await onlyVietnamese('a journey with a bounce');
 
     // The early packet: replayed now that its agency is registered, and delivered.
     await page.getByRole('link', { name: 'Gói tin lỗi', exact: true }).click();
@@ -201,14 +251,34 @@ if (!existsSync(CHROMIUM)) {
     t.pass('the replayed document reached its recipient');
     await page.getByRole('link', { name: 'Gói tin lỗi', exact: true }).click();
 
-    // The stranger's dead letter: replay (the router refuses it again), then discard it.
+    // The stranger's dead letter: why it died, what its bytes are; replay (the router refuses it again), then discard it.
     const row = page.locator(`tr[data-dead-letter="${deadLetter?.id}"]`);
     await shot('dead-letters');
-    t.match(await row.textContent(), /rejected/);
+    await onlyVietnamese('the dead letters');
+    t.match(await row.textContent(), /rejected/, "RabbitMQ's reason");
+    t.equal(await row.locator('.cause').getAttribute('data-code'), 'SENDER_UNKNOWN', 'the cause the hub knows');
+    t.match(await row.locator('.cause').textContent(), /Tài khoản RabbitMQ đã gửi gói tin không thuộc cơ quan nào đã đăng ký/);
+    t.equal(await row.locator('[data-field="packetId"]').textContent(), deadLetter?.packetId);
+    t.equal(await row.locator('[data-field="documentId"]').textContent(), '000.00.77.H12,2026/01/01,1/XX');
     t.match(await row.textContent(), new RegExp(exchange.names.hubInbound.normal.replace(/\./g, '\\.')));
+    await row.getByRole('link', { name: 'Xem chi tiết' }).click();
+    await page.waitForURL(`${url}/dead-letters/${deadLetter?.id}`);
+    await page.locator('[data-payload="unreadable"]').getByText('Không đọc được nội dung thành gói tin edXML', { exact: false }).waitFor();
+    t.equal(await page.locator('[data-payload="unreadable"] [data-code]').getAttribute('data-code'), 'XML_NOT_EDXML', 'what could not be read, and why');
+    t.match(await page.locator('[data-field="publisher"]').textContent(), /không có \(gửi không kèm user-id\)/);
+    await shot('dead-letter');
+    await onlyVietnamese('a dead letter');
+    await page.getByRole('link', { name: 'Xem nội dung' }).click();
+    t.equal(await page.locator('pre.payload').textContent(), '<edXML>not from any agency</edXML>', 'the bytes, as text');
+    t.match(exchange.hub.db.prepare("SELECT actor, action FROM audit WHERE action = 'dead-letter.payload-view' ORDER BY seq DESC").get(), { actor: 'operator:operator' }, 'the look is audited');
+    await onlyVietnamese('the bytes of a dead letter');
+    const [bytes] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Tải về' }).click()]);
+    t.equal(readFileSync((await bytes.path()) as string, 'utf8'), '<edXML>not from any agency</edXML>', 'and downloaded');
+    await page.getByRole('link', { name: 'Gói tin lỗi', exact: true }).click();
     await row.getByRole('button', { name: 'Phát lại' }).click();
-    await page.getByText(/the router refused the packet again/).waitFor();
+    await page.getByText(`Trục vẫn từ chối gói tin lỗi #${deadLetter?.id} khi phát lại`, { exact: false }).waitFor();
     await shot('replay-refused');
+    await onlyVietnamese('the refused replay');
     await page.getByRole('link', { name: 'Quay lại' }).click();
     await row.getByRole('button', { name: 'Hủy', exact: true }).click();
     await page.getByText(`Đã hủy gói tin lỗi #${deadLetter?.id}.`).waitFor();
@@ -221,6 +291,7 @@ if (!existsSync(CHROMIUM)) {
 
     // The usage report of this month, and its CSV.
     await page.getByRole('link', { name: 'Báo cáo', exact: true }).click();
+    await onlyVietnamese('the usage report');
     const aRow = page.locator(`table.report tr[data-organ-id="${A}"]`);
     t.equal(await aRow.locator('[data-field="sent"]').textContent(), '3');
     t.equal(await aRow.locator('[data-field="received"]').textContent(), '2');
@@ -231,7 +302,7 @@ if (!existsSync(CHROMIUM)) {
     t.match(download.suggestedFilename(), /^lienthong-usage-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$/);
     const csv = readFileSync((await download.path()) as string, 'utf8');
     const lines = csv.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
-    t.equal(lines[0], 'organ_id,name,sent,received,receipts_on_time,on_time_rate,average_hours_to_accept,overdue');
+    t.equal(lines[0], 'Mã định danh,Tên cơ quan,Đã gửi,Đã nhận,Số báo nhận đúng hạn,Tỷ lệ báo nhận đúng hạn,Thời gian tiếp nhận trung bình (giờ),Quá hạn', 'in the interface language');
     t.match(lines.find((l) => l.startsWith(`${A},`)), /^000\.00\.01\.H12,Văn phòng UBND tỉnh Cà Mau,3,2,2,1,,0$/);
     t.match(lines.find((l) => l.startsWith(`${B},`)), /^000\.00\.05\.H12,Sở Tài chính tỉnh Cà Mau,1,4,4,1,[0-9.]+,0$/);
     t.match(lines.find((l) => l.startsWith(`${LATE},`)), /^000\.21\.31\.H12,"UBND phường 5, thành phố Cà Mau",1,0,0,,,0$/, 'the ward, registered late');
@@ -249,16 +320,34 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await page.locator('html').getAttribute('lang'), 'en');
     await page.getByRole('button', { name: 'VI', exact: true }).click();
     await page.getByText('Văn bản đã chuyển hôm nay').waitFor();
+    await page.getByRole('link', { name: 'Cơ quan', exact: true }).click();
+    await onlyVietnamese('the agencies');
 
-    // A phone: the same overview fits a narrow screen.
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.reload();
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
-    t.ok(width <= 390, `no horizontal scrolling of the page on a phone (${width} px)`);
+    // A phone (375 px): the page never scrolls sideways, every menu item is on screen, and the
+    // queue table's last column is visible or reachable by scrolling the table itself.
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(`${url}/`);
+    await page.locator('#queue-rows tr').first().waitFor();
     await shot('overview-phone');
-    for (const path of ['/agencies', '/reports', `/document?id=${encodeURIComponent(second.documentId)}`]) {
+    const onScreen = (box: { x: number; width: number } | null): boolean => box !== null && box.x >= 0 && box.x + box.width <= 375;
+    for (const name of ['Tổng quan', 'Cơ quan', 'Văn bản', 'Gói tin lỗi', 'Báo cáo']) {
+      t.ok(onScreen(await page.locator('nav.nav').getByRole('link', { name, exact: true }).boundingBox()), `menu item "${name}" on screen`);
+    }
+    const state = page.locator('table.queues th').nth(3);
+    const stateVisible = onScreen(await state.boundingBox());
+    const scrollsInside = await page.locator('table.queues').evaluate((table) => {
+      const wrap = table.parentElement as HTMLElement;
+      return wrap.scrollWidth > wrap.clientWidth && getComputedStyle(wrap).overflowX === 'auto';
+    });
+    t.ok(stateVisible || scrollsInside, `the queue state column: visible (${stateVisible}) or the table scrolls inside its box (${scrollsInside})`);
+    if (!stateVisible) {
+      await state.scrollIntoViewIfNeeded();
+      t.ok(onScreen(await state.boundingBox()), 'scrolled into view inside the table');
+    }
+    for (const path of ['/', '/agencies', '/dead-letters?status=all', `/dead-letters/${deadLetter?.id}`, '/reports', `/document?id=${encodeURIComponent(second.documentId)}`]) {
       await page.goto(`${url}${path}`);
-      t.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, `${path} fits a phone`);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      t.ok(width <= 375, `${path} fits a phone (${width} px)`);
       await shot(`phone-${path.slice(1, 9).replace(/\W/g, '')}`);
     }
 
