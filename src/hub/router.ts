@@ -151,12 +151,7 @@ export class Router {
     }
 
     const sender = props.userId ? this.deps.directory.byBrokerUser(props.userId) : undefined;
-    if (!sender) {
-      // Nobody to answer: an operator looks at it in the dead letters.
-      log.warn({ userId: props.userId ?? null, errorCode: 'SENDER_UNKNOWN' }, 'packet from a broker user that is no registered agency');
-      this.report({ packetId, kind: 'unknown', verdict: 'dead-letter', errorCode: 'SENDER_UNKNOWN', delivered: [], bounced: [] });
-      return 'dead-letter';
-    }
+    if (!sender) return this.unattributed(packetId, hash, content, props.userId, log);
     const now = this.deps.clock();
     const claimedDocumentId = props.headers['x-lt-document-id'];
 
@@ -207,6 +202,78 @@ export class Router {
     return packet.kind === 'document'
       ? this.routeDocument(packetId, hash, content, packet, sender.organId, now, log, report)
       : this.routeStatus(packetId, hash, content, packet, sender.organId, now, log, delivery.lane, report);
+  }
+
+  /**
+   * A packet published under a broker user that is no agency's (the broker's administrator, the
+   * hub's own, one made by hand): the hub cannot tell who sent it. If it is signed, validly, by a
+   * registered agency, that agency's edge runs with the wrong AMQP URL: the packet is bounced to
+   * that agency, so its edge shows the document bounced with what to fix rather than "sent" for
+   * ever. A bounce only ever goes to the agency whose own certificate signed the packet, and
+   * never about a document the hub already routed (whoever holds a copy of its bytes must not
+   * get it marked bounced at its sender). Anything else goes to the dead letters, its cause
+   * recorded with the packet.
+   */
+  private async unattributed(packetId: string, hash: string, content: Buffer, userId: string | undefined, log: Logger): Promise<Verdict> {
+    const now = this.deps.clock();
+    const publisher = userId === undefined ? 'without a broker user (no AMQP user-id)' : `as broker user "${untrustedLine(userId, 64)}", no agency's`;
+    const deadLetter = (cause: string, packet?: Packet, report: string | null = null): Verdict => {
+      this.recordUnattributed(packetId, hash, content.length, packet, userId, `published ${publisher}: ${cause}`, report, now);
+      log.warn({ userId: userId ?? null, errorCode: 'SENDER_UNKNOWN' }, `packet dead-lettered: published ${publisher}; ${cause}`);
+      this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'dead-letter', errorCode: 'SENDER_UNKNOWN', delivered: [], bounced: [] });
+      return 'dead-letter';
+    };
+    // Verifying costs the hub; one who floods it without an agency's user gets no more of it than an agency.
+    if (this.rate && !this.rate.take(`broker-user:${userId ?? ''}`)) return deadLetter('over the rate limit; not verified');
+    if (content.length > this.deps.maxPacketBytes) return deadLetter(`${content.length} bytes, over the limit of ${this.deps.maxPacketBytes}; not verified`);
+    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 });
+    const packet = verification.packet;
+    const report = JSON.stringify(verification.report);
+    const problem = verification.report.errors[0];
+    if (!packet || problem || verification.report.unsignedTraceHeaders > 0) {
+      return deadLetter(`its signature does not establish a sender (${problem ? `[${problem.code}] ${untrustedLine(problem.message, REASON_MAX)}` : 'unreadable or carrying added TraceHeaders'})`, packet, report);
+    }
+    const signer = packet.from.organId;
+    const agency = this.deps.directory.get(signer);
+    if (agency?.kind !== 'agency') return deadLetter(`signed by ${untrustedLine(signer, 64)}, which is no agency of this hub`, packet, report);
+    if (packet.kind === 'document' && this.records.document(packet.documentId)) {
+      return deadLetter(`a copy of document ${packet.documentId}, which the hub already routed; not bounced`, packet, report);
+    }
+    return this.refuse(packetId, hash, content, signer, packet, documentIdOf(packet), now, {
+      code: 'SENDER_UNKNOWN',
+      message:
+        `published ${publisher}, so the hub cannot tell who sent it and delivered nothing; the edge of ${signer} must connect as ` +
+        `${this.deps.names.agencyUser(signer)} with the AMQP URL "lienthong agency add" printed for it, then send again`,
+    }, report);
+  }
+
+  /** The record (packet row, audit) of an unattributed packet going to the dead letters. */
+  private recordUnattributed(packetId: string, hash: string, size: number, packet: Packet | undefined, userId: string | undefined, cause: string, report: string | null, now: Date): void {
+    this.deps.db.transaction(() => {
+      this.records.insertPacket({
+        packetId,
+        kind: packet?.kind ?? 'unknown',
+        sender: null,
+        claimedFrom: packet?.from?.organId ?? null,
+        // Unattributed, its DocumentId is a claim: the packet is not filed under it.
+        documentId: null,
+        statusCode: packet?.kind === 'status' ? packet.statusCode : null,
+        priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
+        sha256: hash,
+        blob: null, // the dead letters keep the bytes
+        size,
+        receivedAt: now.toISOString(),
+        verdict: 'refused',
+        errorCode: 'SENDER_UNKNOWN',
+        errorMessage: cause,
+        verification: report,
+      });
+      appendAudit(
+        this.deps.db,
+        { actor: 'broker', action: 'packet.refused', subject: packetId, details: { brokerUser: userId === undefined ? null : untrustedLine(userId, 64), code: 'SENDER_UNKNOWN', message: cause } },
+        now,
+      );
+    }).immediate();
   }
 
   /** Identity, signature and content checks, in the order an operator would want them named. */

@@ -134,14 +134,16 @@ t.test("an agency's broker user can reach nothing but its own queues and the sub
     t.equal(hubPacket(exchange, packetId)?.sender, A);
   });
 
-  await t.test('without a user-id nobody can tell the sender: the hub dead-letters it', async (t) => {
+  await t.test('without a user-id or a valid signature nobody can tell the sender: the hub dead-letters it', async (t) => {
     const packet = documentPacket(A, [B], 3);
     const packetId = randomUUID();
+    // Validly signed by A, it would be bounced to A (unattributed-sender.test.ts); changed after signing, it is nobody's.
+    const forged = (await signAs(packet, A)).replace('<edXML:Subject>', '<edXML:Subject>(forged) ');
     const confirm = await confirmChannel();
     confirm.publish(
       names.submit,
       'normal',
-      Buffer.from(await signAs(packet, A)),
+      Buffer.from(forged),
       publishOptions({ packetId, type: 'edoc', from: A, to: [B], priority: '0', documentId: packet.kind === 'document' ? packet.documentId : '', lane: 'normal' }),
     );
     await confirm.waitForConfirms();
@@ -156,6 +158,7 @@ t.test("an agency's broker user can reach nothing but its own queues and the sub
     t.equal(found.documentId, packet.kind === 'document' ? packet.documentId : '');
     t.equal(found.queue, names.hubInbound.normal, 'it died in the hub’s inbound queue');
     t.equal(found.reason, 'rejected', 'refused by the consumer, as RabbitMQ recorded it');
+    t.equal(found.cause?.code, 'SENDER_UNKNOWN', "with the router's cause beside it");
     t.equal(inboxOf(exchange.edge(B)).total, 1, 'B did not get it');
   });
 });
