@@ -31,7 +31,10 @@ export interface IdentityFiles {
 export type TrustFileConfig = TrustFiles;
 
 export interface BrokerSettings {
-  /** AMQP URL. Env AMQP_URL. Default amqp://guest:guest@127.0.0.1:5672. */
+  /**
+   * AMQP URL. Env AMQP_URL. Hub default amqp://guest:guest@127.0.0.1:5672; an edge has none
+   * (empty: not configured), since it must connect as its own agency's broker user.
+   */
   amqpUrl: string;
   /** Prefix of every broker resource. Env LT_PREFIX. Default "lt". */
   prefix: string;
@@ -159,9 +162,10 @@ export function trustProxySetting(value: unknown, file: string, path: string): T
   return value as TrustProxy;
 }
 
-export function brokerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): BrokerSettings {
+/** `fallbackUrl`: the AMQP URL when neither AMQP_URL nor "amqpUrl" gives one ('' for none). */
+export function brokerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, fallbackUrl = DEFAULT_AMQP_URL): BrokerSettings {
   return {
-    amqpUrl: env.AMQP_URL ?? (typeof raw.amqpUrl === 'string' ? raw.amqpUrl : DEFAULT_AMQP_URL),
+    amqpUrl: env.AMQP_URL ?? (typeof raw.amqpUrl === 'string' ? raw.amqpUrl : fallbackUrl),
     prefix: env.LT_PREFIX ?? (typeof raw.prefix === 'string' ? raw.prefix : DEFAULT_PREFIX),
   };
 }

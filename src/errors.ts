@@ -53,6 +53,8 @@ export const ERROR_CATALOGUE = {
   // Exchange: routing, directory, identity
   SENDER_MISMATCH: { status: 403, summary: 'The packet claims a sender other than the agency that published it' },
   SENDER_UNKNOWN: { status: 403, summary: 'The publishing broker user belongs to no registered agency' },
+  BROKER_USER_MISMATCH: { status: 500, summary: "The edge's AMQP URL does not connect as its own agency's broker user" },
+  EDGE_ALREADY_RUNNING: { status: 409, summary: 'Another edge of this agency is already running: it holds the data directory or consumes the queues' },
   AGENCY_UNKNOWN: { status: 404, summary: 'The agency is not in the hub directory' },
   AGENCY_SUSPENDED: { status: 409, summary: 'The agency is suspended in the hub directory' },
   AGENCY_EXISTS: { status: 409, summary: 'The agency is already registered' },

@@ -47,7 +47,10 @@ export interface EdgeConfig extends BrokerSettings, NodeSettings {
   organization: Organization;
   /** The hub's organ id: status 02 from it are bounces. */
   hubOrganId: string;
-  /** Broker user the edge publishes as (AMQP user-id); the user name of the AMQP URL. */
+  /**
+   * Broker user the edge publishes as (AMQP user-id): the user name of the AMQP URL, which must
+   * be the agency's own (`agency add`); `Edge.start` refuses any other.
+   */
   brokerUser: string;
   /**
    * The random part of this agency's queue names, from `agency add`: the `queueToken`
@@ -75,7 +78,9 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
   const organId = requireString(raw, 'organId', file);
   if (!isOrganId(organId)) throw new LtError('CONFIG_INVALID', `${file}: "organId" ${organId} is not an organ id`, { path: 'organId' });
   const hubOrganId = requireString(raw, 'hubOrganId', file);
-  const broker = brokerSettings(raw, env);
+  // No fallback to the broker's administrator: what an edge publishes as any user but its
+  // agency's own, the hub cannot attribute (see broker-identity.ts).
+  const broker = brokerSettings(raw, env, '');
   const organization = { ...((raw.organization as Organization | undefined) ?? {}), organId };
   if (!organization.organName && typeof raw.organName === 'string') organization.organName = raw.organName;
   const apiRaw = raw.api as Partial<EdgeApiConfig> | undefined;
@@ -97,7 +102,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
     organId,
     organization,
     hubOrganId,
-    brokerUser: typeof raw.brokerUser === 'string' ? raw.brokerUser : userOf(broker.amqpUrl),
+    brokerUser: userOf(broker.amqpUrl),
     queueToken: queueTokenOf(broker.amqpUrl, file),
     dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : `var/edge-${organId}`)),
     identity: identityFiles(raw.identity, baseDir, file),

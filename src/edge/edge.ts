@@ -30,6 +30,9 @@ import { buildEvidence } from '../evidence/bundle.js';
 import { collectEdgeEvidence } from './evidence.js';
 import { EdgeRecords, type AttachmentRow, type DocumentQuery, type DocumentRow, type OutboxRow } from './records.js';
 import { Relay } from './relay.js';
+import { assertAgencyBrokerUser } from './broker-identity.js';
+import { assertQueuesFree, lockDataDirectory } from './single-instance.js';
+import type { InstanceLock } from '../store/instance-lock.js';
 
 export interface EdgeOptions {
   clock?: () => Date;
@@ -62,6 +65,8 @@ export class Edge {
   private consumer: LaneConsumer | undefined;
   private publisher: ConfirmPublisher | undefined;
   private relay: Relay | undefined;
+  private lock: InstanceLock | undefined;
+  private stopped = false;
 
   constructor(
     readonly config: EdgeConfig,
@@ -111,8 +116,24 @@ export class Edge {
     });
   }
 
-  /** Open, connect to the broker, start relaying the outbox and consuming the inbox. */
+  /**
+   * Open, connect to the broker, start relaying the outbox and consuming the inbox. Refuses to
+   * start under any broker user but the agency's own, or beside another edge of the agency (on
+   * this data directory, or on its queues from anywhere); a failed start releases everything.
+   */
   async start(): Promise<void> {
+    assertAgencyBrokerUser(this.config, this.names);
+    this.lock = lockDataDirectory(this.config);
+    try {
+      await this.connectAndRun();
+    } catch (error) {
+      await this.release().catch(() => {});
+      throw error;
+    }
+    this.log.info({ prefix: this.names.prefix }, 'edge started');
+  }
+
+  private async connectAndRun(): Promise<void> {
     await this.open();
     const pool = this.pool as CryptoPool;
     this.publisher = new ConfirmPublisher({ name: `edge-${this.config.organId}-publisher` });
@@ -153,12 +174,12 @@ export class Edge {
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),
     });
     this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong edge ${this.config.organId}` });
+    await assertQueuesFree(this.connection, this.config, this.names);
     this.connection.on('down', (error) => this.log.warn({ err: error.message }, 'broker connection lost; reconnecting'));
     this.connection.on('up', () => this.log.info('broker connection restored'));
     await this.connection.add(this.publisher);
     await this.connection.add(this.consumer);
     this.relay.start();
-    this.log.info({ prefix: this.names.prefix }, 'edge started');
   }
 
   get outbox(): Outbox {
@@ -200,12 +221,24 @@ export class Edge {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.stop();
-    await this.relay?.stop();
-    this.publisher?.stop();
-    await this.connection?.close();
-    await this.pool?.close();
-    this.db.close();
+    if (this.stopped) return;
+    await this.release();
     this.log.info('edge stopped');
+  }
+
+  /** Everything started, in reverse; the data directory's lock last. Once. */
+  private async release(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      await this.consumer?.stop();
+      await this.relay?.stop();
+      this.publisher?.stop();
+      await this.connection?.close();
+      await this.pool?.close();
+      this.db.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }
