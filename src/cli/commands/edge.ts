@@ -15,6 +15,13 @@ api.host:api.port (env LT_API_PORT), OpenAPI at /docs, clients authenticated by 
 api.keys (made with "lienthong apikey new <client>"). Logs are JSON lines on stdout. See README
 "Configuration".
 
+It starts only as its agency's own broker user: AMQP_URL (or "amqpUrl") must be the URL
+"lienthong agency add <organId>" printed (BROKER_USER_MISMATCH otherwise), and only once per
+agency: a second edge on the same data directory, or on the agency's queues from anywhere, is
+refused (EDGE_ALREADY_RUNNING). Started through npm (npx), whose shell does not pass signals
+on, it also stops when npm is gone; run "node bin/lienthong.js edge" under a supervisor in
+production.
+
 Options:
   --config FILE  the edge configuration (required)
   -h, --help     this help`,
