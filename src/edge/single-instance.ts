@@ -29,15 +29,28 @@ export function lockDataDirectory(config: Pick<EdgeConfig, 'organId' | 'dataDir'
 /** How long the broker may keep the consumers of an edge whose machine went away: two heartbeats of 15 s. */
 const ORPHAN_CONSUMER_SECONDS = 30;
 
+/**
+ * An edge killed a moment ago (kill -9, then a restart) has its consumers removed by the broker
+ * as it sees the connection close, which a busy broker may do a little after the restart asks:
+ * a consumer still there after this grace is a live edge.
+ */
+const CLOSING_CONSUMER_GRACE_MS = 2000;
+const RECHECK_MS = 250;
+
 export async function assertQueuesFree(connection: BrokerConnection, config: Pick<EdgeConfig, 'organId' | 'queueToken'>, names: ResourceNames): Promise<void> {
   const channel = await connection.channel();
   channel.on('error', () => {}); // a refused check closes the channel; the rejection below says why
+  const graceEnds = Date.now() + CLOSING_CONSUMER_GRACE_MS;
   try {
     for (const lane of ['urgent', 'normal'] as const) {
       const queue = names.agencyQueue(config, lane);
       let consumers: number;
       try {
         ({ consumerCount: consumers } = await channel.checkQueue(queue));
+        while (consumers > 0 && Date.now() < graceEnds) {
+          await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
+          ({ consumerCount: consumers } = await channel.checkQueue(queue));
+        }
       } catch (error) {
         if (!/\b404\b|NOT_FOUND/.test((error as Error).message)) throw error;
         throw new LtError(
