@@ -38,12 +38,6 @@ export interface DeadLetter {
   claimedFrom: string | null;
   type: string | null;
   size: number;
-  /**
-   * Why the hub's router sent it here, when it did (e.g. SENDER_UNKNOWN: published under a
-   * broker user that is no agency's, and not verifiably signed by one); RabbitMQ's `reason`
-   * then only says "rejected".
-   */
-  cause: { code: string; message: string | null } | null;
   status: 'pending' | 'replayed' | 'discarded';
   resolvedAt: string | null;
   resolvedBy: string | null;
@@ -68,13 +62,7 @@ interface Row {
   status: DeadLetter['status'];
   resolved_at: string | null;
   resolved_by: string | null;
-  cause_code: string | null;
-  cause_message: string | null;
 }
-
-/** Dead letters with the cause the router recorded with the packet it refused. */
-const SELECT_WITH_CAUSE = `SELECT d.*, p.error_code AS cause_code, p.error_message AS cause_message
-  FROM dead_letters d LEFT JOIN packets p ON p.packet_id = d.packet_id AND p.verdict = 'refused'`;
 
 const toDeadLetter = (r: Row): DeadLetter => ({
   id: r.id,
@@ -90,7 +78,6 @@ const toDeadLetter = (r: Row): DeadLetter => ({
   claimedFrom: r.claimed_from,
   type: r.type,
   size: r.size,
-  cause: r.cause_code ? { code: r.cause_code, message: r.cause_message } : null,
   status: r.status,
   resolvedAt: r.resolved_at,
   resolvedBy: r.resolved_by,
@@ -184,17 +171,17 @@ export class DeadLetters {
   }
 
   list(filter: { status?: DeadLetter['status']; limit?: number; offset?: number } = {}): { total: number; items: DeadLetter[] } {
-    const where = filter.status ? 'WHERE d.status = ?' : '';
+    const where = filter.status ? 'WHERE status = ?' : '';
     const args = filter.status ? [filter.status] : [];
-    const total = (this.deps.db.prepare(`SELECT COUNT(*) AS n FROM dead_letters d ${where}`).get(...args) as { n: number }).n;
+    const total = (this.deps.db.prepare(`SELECT COUNT(*) AS n FROM dead_letters ${where}`).get(...args) as { n: number }).n;
     const items = (
-      this.deps.db.prepare(`${SELECT_WITH_CAUSE} ${where} ORDER BY d.id DESC LIMIT ? OFFSET ?`).all(...args, filter.limit ?? 50, filter.offset ?? 0) as Row[]
+      this.deps.db.prepare(`SELECT * FROM dead_letters ${where} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, filter.limit ?? 50, filter.offset ?? 0) as Row[]
     ).map(toDeadLetter);
     return { total, items };
   }
 
   get(id: number): DeadLetter | undefined {
-    const row = this.deps.db.prepare(`${SELECT_WITH_CAUSE} WHERE d.id = ?`).get(id) as Row | undefined;
+    const row = this.deps.db.prepare('SELECT * FROM dead_letters WHERE id = ?').get(id) as Row | undefined;
     return row ? toDeadLetter(row) : undefined;
   }
 

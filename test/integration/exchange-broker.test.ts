@@ -29,6 +29,7 @@ import {
   waitFor,
 } from '../helpers/exchange.js';
 import { publishOptions } from '../../src/broker/message.js';
+import { deadLetterCause } from '../../src/hub/dead-letter-cause.js';
 
 type AmqpError = Error & { code?: number };
 
@@ -158,7 +159,7 @@ t.test("an agency's broker user can reach nothing but its own queues and the sub
     t.equal(found.documentId, packet.kind === 'document' ? packet.documentId : '');
     t.equal(found.queue, names.hubInbound.normal, 'it died in the hub’s inbound queue');
     t.equal(found.reason, 'rejected', 'refused by the consumer, as RabbitMQ recorded it');
-    t.equal(found.cause?.code, 'SENDER_UNKNOWN', "with the router's cause beside it");
+    t.equal(deadLetterCause(exchange.hub.db, names, found).code, 'SENDER_UNKNOWN', "with the router's cause beside it");
     t.equal(inboxOf(exchange.edge(B)).total, 1, 'B did not get it');
   });
 });

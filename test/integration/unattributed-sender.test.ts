@@ -18,6 +18,7 @@ import { publishOptions } from '../../src/broker/message.js';
 import { ConfirmPublisher } from '../../src/broker/publisher.js';
 import { Edge } from '../../src/edge/edge.js';
 import { Relay } from '../../src/edge/relay.js';
+import { deadLetterCause } from '../../src/hub/dead-letter-cause.js';
 import { silentLogger } from '../../src/log.js';
 import { A, B, agency, documentPacket, hubOutboundTargets, hubPacket, inboxOf, letter, openExchange, signAs, stageAt, waitFor } from '../helpers/exchange.js';
 
@@ -99,8 +100,9 @@ t.test('a packet published as the broker administrator', async (t) => {
     t.match(outcome, { verdict: 'dead-letter', errorCode: 'SENDER_UNKNOWN', bounced: [] });
     t.same(hubOutboundTargets(exchange, copyId), [], 'no bounce');
     const dead = await waitFor('the copy in the dead letters', () => exchange.hub.deadLetters.list({ status: 'pending' }).items.find((d) => d.packetId === copyId));
-    t.equal(dead.cause?.code, 'SENDER_UNKNOWN');
-    t.match(dead.cause?.message, /already routed/);
+    const cause = deadLetterCause(exchange.hub.db, exchange.names, dead);
+    t.equal(cause.code, 'SENDER_UNKNOWN');
+    t.match(cause.message, /already routed/);
     t.equal(stageAt(a, submitted.documentId, B), '01', "A's document stays as it was");
   });
 
@@ -114,6 +116,6 @@ t.test('a packet published as the broker administrator', async (t) => {
     t.match(outcome, { verdict: 'dead-letter', errorCode: 'SENDER_UNKNOWN' });
     t.same(hubOutboundTargets(exchange, packetId), [], 'no bounce');
     const dead = await waitFor('the packet in the dead letters', () => exchange.hub.deadLetters.list({ status: 'pending' }).items.find((d) => d.packetId === packetId));
-    t.match(dead.cause, { code: 'SENDER_UNKNOWN', message: /without a broker user.*SIG_DIGEST_MISMATCH/ });
+    t.match(deadLetterCause(exchange.hub.db, exchange.names, dead), { code: 'SENDER_UNKNOWN', message: /without a broker user.*SIG_DIGEST_MISMATCH/ });
   });
 });

@@ -64,6 +64,8 @@ export const VI_ERROR_EXPLANATIONS: Partial<Record<ErrorCode, string>> = {
   NOT_RECIPIENT: 'Cơ quan không phải là bên gửi hay bên nhận của văn bản này.',
   // Máy chủ RabbitMQ
   BROKER_UNREACHABLE: 'Không kết nối được máy chủ RabbitMQ.',
+  BROKER_USER_MISMATCH: 'Địa chỉ AMQP của nút biên không đăng nhập bằng tài khoản RabbitMQ của chính cơ quan đó.',
+  EDGE_ALREADY_RUNNING: 'Một nút biên khác của cơ quan này đang chạy: nó giữ thư mục dữ liệu hoặc đang nhận từ các hàng đợi.',
   BROKER_MANAGEMENT: 'API quản trị của RabbitMQ từ chối hoặc không thực hiện được yêu cầu.',
   BROKER_PUBLISH: 'Máy chủ RabbitMQ không xác nhận đã nhận gói tin.',
   BROKER_QUEUE_FULL: 'Hàng đợi nhận đã đầy; gói tin được giữ lại và sẽ gửi lại sau.',
