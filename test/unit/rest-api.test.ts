@@ -106,6 +106,9 @@ t.test('only client systems with a configured API key get in', async (t) => {
   const health = await a.call({ method: 'GET', url: '/api/v1/health', key: null });
   t.equal(health.statusCode, 200, 'health needs no key');
   t.same(health.json(), { status: 'ok', organId: OFFICE });
+  const rootHealth = await a.call({ method: 'GET', url: '/health', key: null });
+  t.equal(rootHealth.statusCode, 200, 'health answers at the root too, where load balancers look, without a key');
+  t.same(rootHealth.json(), health.json(), 'with the same body');
   t.equal((await a.call({ method: 'GET', url: '/docs/json', key: null })).statusCode, 200, 'the OpenAPI document needs no key');
   const ui = await a.call({ method: 'GET', url: '/docs', key: null });
   t.equal(ui.statusCode, 200, 'Swagger UI needs no key');
@@ -450,6 +453,7 @@ t.test('the OpenAPI document at /docs/json describes every route with its schema
       'GET /api/v1/outbox',
       'GET /api/v1/overdue',
       'GET /api/v1/paper',
+      'GET /health',
       'POST /api/v1/documents',
       'POST /api/v1/documents/{documentId}/recall',
       'POST /api/v1/documents/{documentId}/replace',
@@ -457,7 +461,7 @@ t.test('the OpenAPI document at /docs/json describes every route with its schema
       'POST /api/v1/documents/{documentId}/status',
       'POST /api/v1/documents/{documentId}/update',
     ],
-    'every route, and only the API routes',
+    'every route, and only the API routes (and /health at the root)',
   );
   for (const name of ['DocumentInput', 'AttachmentInput', 'Submitted', 'DocumentView', 'DocumentList', 'DocumentSummary', 'Delivery', 'TimelineEvent', 'AttachmentView', 'Error', 'Finding', 'Health']) {
     t.ok(openapi.components.schemas[name], `components.schemas.${name}`);
@@ -467,12 +471,13 @@ t.test('the OpenAPI document at /docs/json describes every route with its schema
   t.equal(post.requestBody.content['application/json'].schema.$ref, '#/components/schemas/DocumentInput');
   t.ok(post.responses['202'], '202 documented');
   t.same(openapi.paths['/api/v1/health'].get.security, [], 'health needs no key');
+  t.same(openapi.paths['/health'].get.security, [], 'nor at the root');
   t.ok(openapi.components.securitySchemes.apiKey && openapi.components.securitySchemes.bearer);
   const parameters = openapi.paths['/api/v1/outbox'].get.parameters.map((p: { name: string }) => p.name).sort();
   t.same(parameters, ['from', 'page', 'pageSize', 'priority', 'q', 'stage', 'to']);
   for (const [path, item] of Object.entries(openapi.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
     for (const [method, operation] of Object.entries(item)) {
-      if (path !== '/api/v1/health') t.ok(operation.responses['4XX'] ?? operation.responses['4xx'], `${method} ${path} documents its errors`);
+      if (path !== '/api/v1/health' && path !== '/health') t.ok(operation.responses['4XX'] ?? operation.responses['4xx'], `${method} ${path} documents its errors`);
     }
   }
 });

@@ -9,11 +9,12 @@ import { isZip, listZip, readZipEntry } from '../../archive/zip.js';
 import type { Edge } from '../../edge/edge.js';
 import type { AttachmentRow } from '../../edge/records.js';
 import type { Submitted } from '../../edge/outbox.js';
-import { contentTypeFor, type AttachmentInput, type DocumentInput } from '../../envelope/compose.js';
-import type { Organization } from '../../envelope/types.js';
+import { contentTypeFor, type AttachmentInput } from '../../envelope/compose.js';
+import { documentInput, type DocumentInputJson } from '../../document-metadata.js';
 import { LtError } from '../../errors.js';
 import { contentDisposition, safeContentType } from './download.js';
-import { notFound, schemaViolation } from './errors.js';
+import { notFound } from './errors.js';
+import { payloadViolation } from '../../payload-schemas.js';
 import { ref } from './schemas.js';
 import { attachmentFiles, attachmentPath, documentPath, documentView, isZipMediaType } from './views.js';
 
@@ -23,16 +24,7 @@ export interface DocumentRoutesOptions {
   bodyLimit: number;
 }
 
-/** An attachment in the JSON body (schemas/api/attachment-input.json). */
-export interface AttachmentInputJson {
-  name: string;
-  contentType?: string;
-  description?: string;
-  contentBase64: string;
-}
-
-/** The JSON body (schemas/api/document-input.json). */
-export type DocumentInputJson = Omit<DocumentInput, 'from' | 'attachments'> & { from?: Organization; attachments?: AttachmentInputJson[] };
+export { documentInput, type AttachmentInputJson, type DocumentInputJson } from '../../document-metadata.js';
 
 type Params = { documentId: string };
 type AttachmentParams = Params & { contentId: string };
@@ -68,67 +60,58 @@ function tooLarge(message: string): Error {
   return Object.assign(new Error(message), { statusCode: 413 });
 }
 
-function decodeBase64(value: string, path: string): Buffer {
-  if (value.length % 4 !== 0) throw new LtError('USAGE', `${path} is not padded base64 (its length must be a multiple of 4)`, { path });
-  return Buffer.from(value, 'base64');
-}
-
-/**
- * The JSON body (and files from multipart parts) as the outbox's input: base64 attachments
- * decoded, file parts appended. Also used for the follow-up bodies (reply, update, replace),
- * whose other fields the caller completes.
- */
-export function documentInput<T extends { attachments?: AttachmentInputJson[] }>(json: T, files: AttachmentInput[] = []): Omit<T, 'attachments'> & { attachments: AttachmentInput[] } {
-  const { attachments, ...metadata } = json;
-  const decoded: AttachmentInput[] = (attachments ?? []).map((a, i) => ({
-    name: a.name,
-    content: decodeBase64(a.contentBase64, `body/attachments/${i}/contentBase64`),
-    ...(a.contentType !== undefined ? { contentType: a.contentType } : {}),
-    ...(a.description !== undefined ? { description: a.description } : {}),
-  }));
-  return { ...metadata, attachments: [...decoded, ...files] };
-}
-
 /**
  * A multipart body: one `metadata` field (JSON, checked against the same schema as the JSON
- * body: DocumentInput, or `schema` for the follow-up routes) and file parts.
+ * body: DocumentInput, or `schema` for the follow-up routes) and file parts. The metadata may
+ * come as a plain field, as a field typed application/json (`curl -F "metadata=<m.json;type=application/json"`,
+ * which @fastify/multipart has already parsed) or as a file part.
  */
 export async function readMultipart<T = DocumentInputJson>(
   request: FastifyRequest,
   bodyLimit: number,
   schema: { $ref: string } = DOCUMENT_INPUT,
 ): Promise<{ metadata: T; files: AttachmentInput[] }> {
-  let metadataText: string | undefined;
+  let metadata: { json: unknown } | { text: string } | undefined;
   const files: AttachmentInput[] = [];
   let total = 0;
-  for await (const part of request.parts()) {
-    if (part.fieldname === 'metadata') {
-      if (metadataText !== undefined) throw new LtError('USAGE', 'the multipart body has more than one "metadata" field', { path: 'metadata' });
-      metadataText = part.type === 'file' ? (await part.toBuffer()).toString('utf8') : String(part.value);
-      total += Buffer.byteLength(metadataText);
-    } else if (part.type === 'file') {
-      const content = await part.toBuffer();
-      total += content.byteLength;
-      if (total > bodyLimit) throw tooLarge(`the multipart body is larger than the limit of ${bodyLimit} bytes`);
-      const mimetype = part.mimetype && part.mimetype !== 'application/octet-stream' ? part.mimetype : undefined;
-      files.push({ name: part.filename || part.fieldname, content, ...(mimetype ? { contentType: mimetype } : {}) });
-    } else {
-      throw new LtError('USAGE', `unexpected multipart field "${part.fieldname}": send "metadata" (the JSON metadata) and file parts`, { path: part.fieldname });
+  try {
+    for await (const part of request.parts()) {
+      if (part.fieldname === 'metadata') {
+        if (metadata !== undefined) throw new LtError('USAGE', 'the multipart body has more than one "metadata" field', { path: 'metadata' });
+        if (part.type === 'file') metadata = { text: (await part.toBuffer()).toString('utf8') };
+        else if (typeof part.value === 'string') metadata = { text: part.value };
+        else metadata = { json: part.value };
+        total += Buffer.byteLength('text' in metadata ? metadata.text : JSON.stringify(metadata.json));
+      } else if (part.type === 'file') {
+        const content = await part.toBuffer();
+        total += content.byteLength;
+        if (total > bodyLimit) throw tooLarge(`the multipart body is larger than the limit of ${bodyLimit} bytes`);
+        const mimetype = part.mimetype && part.mimetype !== 'application/octet-stream' ? part.mimetype : undefined;
+        files.push({ name: part.filename || part.fieldname, content, ...(mimetype ? { contentType: mimetype } : {}) });
+      } else {
+        throw new LtError('USAGE', `unexpected multipart field "${part.fieldname}": send "metadata" (the JSON metadata) and file parts`, { path: part.fieldname });
+      }
+    }
+  } catch (error) {
+    // A field declared application/json that does not parse: @fastify/multipart's 406.
+    if ((error as { code?: unknown }).code === 'FST_INVALID_JSON_FIELD_ERROR') {
+      throw new LtError('USAGE', 'a multipart field declared application/json is not JSON (or it carries a "__proto__" or "constructor" key); send the document metadata as JSON', { path: 'metadata' });
+    }
+    throw error;
+  }
+  if (metadata === undefined) throw new LtError('USAGE', 'the multipart body needs a "metadata" field with the document metadata as JSON', { path: 'metadata' });
+  let value: unknown;
+  if ('json' in metadata) value = metadata.json;
+  else {
+    try {
+      value = JSON.parse(metadata.text);
+    } catch (error) {
+      throw new LtError('USAGE', `the "metadata" field is not JSON: ${(error as Error).message}`, { path: 'metadata' });
     }
   }
-  if (metadataText === undefined) throw new LtError('USAGE', 'the multipart body needs a "metadata" field with the document metadata as JSON', { path: 'metadata' });
-  let metadata: unknown;
-  try {
-    metadata = JSON.parse(metadataText);
-  } catch (error) {
-    throw new LtError('USAGE', `the "metadata" field is not JSON: ${(error as Error).message}`, { path: 'metadata' });
-  }
-  const validate = request.compileValidationSchema(schema, 'body');
-  if (!validate(metadata)) {
-    const { message, path } = schemaViolation('metadata', validate.errors?.[0]);
-    throw new LtError('USAGE', message, { path });
-  }
-  return { metadata: metadata as T, files };
+  const violation = payloadViolation(schema.$ref.replace(/#$/, ''), value, 'metadata');
+  if (violation) throw new LtError('USAGE', violation.message, { path: violation.path });
+  return { metadata: value as T, files };
 }
 
 async function findAttachment(edge: Edge, documentId: string, contentId: string): Promise<{ meta: AttachmentRow; content: Buffer }> {

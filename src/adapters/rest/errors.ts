@@ -13,6 +13,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ERROR_CATALOGUE, LtError, type ErrorCode } from '../../errors.js';
 import type { Finding } from '../../envelope/validate.js';
 import { ValidationError } from '../../edge/outbox.js';
+import { schemaViolation, type SchemaErrorLike } from '../../payload-schemas.js';
+
+export { schemaViolation, type SchemaErrorLike };
 
 export interface ErrorBody {
   error: {
@@ -31,24 +34,6 @@ export interface ErrorAnswer {
 }
 
 type RequestError = FastifyError & { validationContext?: string };
-
-/** The part of an Ajv error the answers use. */
-export interface SchemaErrorLike {
-  instancePath?: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
-
-/** One schema violation as a sentence and a field path: `body/to/0/organId must be string`. */
-export function schemaViolation(part: string, error: SchemaErrorLike | undefined): { message: string; path: string } {
-  const at = `${part}${error?.instancePath ?? ''}`;
-  const property = error?.params?.missingProperty ?? error?.params?.additionalProperty;
-  const extra = typeof error?.params?.additionalProperty === 'string' ? `: "${error.params.additionalProperty}"` : '';
-  return {
-    message: `${at} ${error?.message ?? 'does not match its schema'}${extra}`,
-    path: `${at}${typeof property === 'string' ? `/${property}` : ''}`,
-  };
-}
 
 /** What to answer for a thrown value (pure, for the handler and the tests). */
 export function errorAnswer(error: unknown, requestId: string): ErrorAnswer {

@@ -1,40 +1,13 @@
 /**
- * The JSON Schemas of the REST payloads live in schemas/api/*.json (so that integrators can
- * use them without reading TypeScript); they are read once at startup and added to fastify as
- * shared schemas, referenced from the routes by their `$id` (the file name).
+ * The JSON Schemas of the REST payloads (schemas/api/*.json, read by src/payload-schemas.ts,
+ * which the CLI checks its input with too) are added to fastify as shared schemas, referenced
+ * from the routes by their `$id` (the file name).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { LtError } from '../../errors.js';
+import { apiSchemas, PACKAGE_ROOT } from '../../payload-schemas.js';
 
-/** The package root: the same three levels up from src/adapters/rest/ and dist/adapters/rest/. */
-const PACKAGE_ROOT = new URL('../../../', import.meta.url);
-const API_SCHEMAS = new URL('schemas/api/', PACKAGE_ROOT);
-
-export interface JsonSchema {
-  $id: string;
-  title?: string;
-  [keyword: string]: unknown;
-}
-
-let cached: JsonSchema[] | undefined;
-
-/** Every schema of schemas/api/, each with `$id` equal to its file name. */
-export function apiSchemas(): JsonSchema[] {
-  if (cached) return cached;
-  let files: string[];
-  try {
-    files = readdirSync(API_SCHEMAS).filter((f) => f.endsWith('.json')).sort();
-  } catch (error) {
-    throw new LtError('CONFIG_INVALID', `the REST API schemas are missing in ${API_SCHEMAS.pathname}; the package is incomplete`, {}, { cause: error });
-  }
-  cached = files.map((file) => {
-    const schema = JSON.parse(readFileSync(new URL(file, API_SCHEMAS), 'utf8')) as JsonSchema;
-    if (schema.$id !== file) throw new LtError('CONFIG_INVALID', `schemas/api/${file} must have "$id": "${file}"`, { path: `schemas/api/${file}` });
-    return schema;
-  });
-  return cached;
-}
+export { apiSchemas, type JsonSchema } from '../../payload-schemas.js';
 
 export function addApiSchemas(app: FastifyInstance): void {
   for (const schema of apiSchemas()) app.addSchema(schema);

@@ -4,7 +4,8 @@
  * `inject()` or listen on 127.0.0.1:0.
  *
  *   /docs, /docs/json        OpenAPI (public)
- *   /api/v1/health           liveness (public)
+ *   /health, /api/v1/health  liveness (public): the same answer at the root, where load
+ *                            balancers and container health checks look first
  *   /api/v1/documents ...    submit, read, attachments, packet (API key)
  *   /api/v1/documents/{id}/status, recall, reply, update, replace, thread, chain
  *                            the document's life after sending (API key)
@@ -25,6 +26,7 @@ import { lifecycleRoutes } from './lifecycle.js';
 import { mailboxRoutes } from './mailboxes.js';
 import { registerOpenApi } from './openapi.js';
 import { addApiSchemas } from './schemas.js';
+import { PAYLOAD_VALIDATION } from '../../payload-schemas.js';
 import { API_PREFIX } from './views.js';
 
 export interface RateLimitOptions {
@@ -56,8 +58,8 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
     trustProxy: config.trustProxy ?? false,
     // DocumentIds are long once URL-encoded (%2C, %2F).
     routerOptions: { maxParamLength: 1000 },
-    // Unknown properties are refused (a misspelt field is an error, not silently dropped).
-    ajv: { customOptions: { removeAdditional: false } },
+    // The options the CLI checks its input with too: unknown properties are refused, not dropped.
+    ajv: { customOptions: PAYLOAD_VALIDATION },
     frameworkErrors: (error, request, reply) => {
       const { status, body } = errorAnswer(error, request.id);
       void (reply as FastifyReply).status(status).send(body);
@@ -86,6 +88,7 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
         }),
     });
   }
+  void app.register(healthRoutes, { edge });
   void app.register(
     async (api) => {
       api.addHook('onRequest', authenticate);
