@@ -62,6 +62,8 @@ export const ERROR_CATALOGUE = {
   DOCUMENT_UNKNOWN: { status: 404, summary: 'No such document is known here' },
   DOCUMENT_DUPLICATE: { status: 409, summary: 'A document with this DocumentId was already sent' },
   DOCUMENT_NOT_OWNED: { status: 422, summary: "The document carries another agency's DocumentId, or updates, replaces or revokes a document another agency sent" },
+  NOT_DELIVERED: { status: 422, summary: 'A recipient did not get the document: the hub bounced it or the recipient returned it (02); the reason says why' },
+  ANSWER_TIMEOUT: { status: 504, summary: 'Not every recipient answered within the time waited; the document is not lost: it is queued or on its way' },
   PACKET_ID_CONFLICT: { status: 409, summary: 'A different packet with the same packet id was already received' },
   NOT_RECIPIENT: { status: 403, summary: 'The agency is not a party to this document' },
   // Broker

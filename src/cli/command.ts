@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LtError, asLtError } from '../errors.js';
+import type { Finding } from '../envelope/validate.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
@@ -46,8 +47,11 @@ export function requireOption(value: string | undefined, flag: string): string {
   return value;
 }
 
-/** Print an error as one actionable line and give the exit code it deserves. */
+/** Print an error as one actionable line (after its findings, if any) and give the exit code it deserves. */
 export function reportError(io: Io, verb: string, error: unknown): number {
+  // A refused packet (the outbox's ValidationError) carries every finding, not just the first.
+  const findings = (error as { findings?: unknown } | undefined)?.findings;
+  if (Array.isArray(findings)) writeFindings(io, findings as Finding[]);
   const e = asLtError(error);
   const where = e.context.path ? ` [${e.context.path}]` : '';
   io.stderr.write(`lienthong ${verb}: ${e.message}${where} (${e.code})\n`);
@@ -56,4 +60,9 @@ export function reportError(io: Io, verb: string, error: unknown): number {
 
 export function writeJson(io: Io, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Validation findings, one a line on stderr, as `build`, `send` and `validate` print them. */
+export function writeFindings(io: Io, findings: readonly Finding[]): void {
+  for (const f of findings) io.stderr.write(`${f.severity} ${f.code} ${f.path}: ${f.message}\n`);
 }

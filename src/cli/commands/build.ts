@@ -1,8 +1,8 @@
-import { basename } from 'node:path';
-import { buildPacket, composeDocument, validatePacket, type DocumentInput } from '../../envelope/index.js';
+import { buildPacket, composeDocument, validatePacket } from '../../envelope/index.js';
 import { LtError } from '../../errors.js';
-import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command } from '../command.js';
-import { readInput, readJsonFile, writeOutput } from '../../files.js';
+import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeFindings, type Command } from '../command.js';
+import { writeOutput } from '../../files.js';
+import { readMetadataFile, requireSender } from '../metadata-file.js';
 
 export const buildCommand: Command = {
   name: 'build',
@@ -10,9 +10,11 @@ export const buildCommand: Command = {
   help: `Usage: lienthong build META.json [--attach FILE]... -o OUT.xml
 
 Builds an edXML document packet from JSON metadata (the fields of the edXML MessageHeader in
-camelCase: from, to, code, subject, ...; see README). Missing defaults are filled in: today's
-promulgation date, the DocumentId, the sender's TraceHeader, a "new document" Bussiness block.
-The packet is validated; errors stop the build (exit 1), warnings are printed to stderr.
+camelCase: from, to, code, subject, ...; see README and schemas/api/document-input.json, the
+schema the edge's REST API checks the same metadata with). Missing defaults are filled in:
+today's promulgation date, the DocumentId, the sender's TraceHeader, a "new document" Bussiness
+block. Metadata outside the schema, and a packet that breaks the edXML rules, stop the build
+(exit 1, each finding on stderr); warnings are printed to stderr.
 
 Options:
   --attach FILE   attach a file (repeatable); its name and content type come from the file
@@ -26,17 +28,14 @@ Options:
       });
       if (positionals.length !== 1) throw new LtError('USAGE', 'give exactly one META.json file');
       const out = requireOption(values.out, '--out');
-      const meta = await readJsonFile<DocumentInput>(positionals[0] as string);
-      const attachments = [];
-      for (const file of values.attach ?? []) {
-        attachments.push({ name: basename(file), content: await readInput(file) });
-      }
+      const file = positionals[0] as string;
+      const meta = requireSender(await readMetadataFile(file, values.attach), file);
       const now = new Date();
-      const packet = composeDocument({ ...meta, attachments: [...(meta.attachments ?? []), ...attachments] }, now);
+      const packet = composeDocument(meta, now);
       const result = validatePacket(packet, { now });
-      for (const w of result.warnings) io.stderr.write(`warning ${w.code} ${w.path}: ${w.message}\n`);
+      writeFindings(io, result.warnings);
       if (!result.valid) {
-        for (const e of result.errors) io.stderr.write(`error ${e.code} ${e.path}: ${e.message}\n`);
+        writeFindings(io, result.errors);
         throw new LtError('PACKET_INVALID', `the metadata does not make a valid packet (${result.errors.length} error(s) above); nothing was written`);
       }
       await writeOutput(out, buildPacket(packet));

@@ -1,26 +1,37 @@
-import { basename } from 'node:path';
 import { EXIT_OK, parseCommandArgs, reportError, writeJson, type Command } from '../command.js';
 import { withOpenEdge } from '../open-node.js';
 import { LtError } from '../../errors.js';
-import { readInput, readJsonFile } from '../../files.js';
-import type { DocumentInput } from '../../envelope/compose.js';
+import { readInput } from '../../files.js';
+import { readMetadataFile } from '../metadata-file.js';
+import { awaitAnswers, notReceived } from '../recipient-answers.js';
+import { describeStage } from '../../envelope/status-machine.js';
 
 export const sendCommand: Command = {
   name: 'send',
   summary: "Submit a document to an edge's outbox (signed now, sent by the running edge)",
-  help: `Usage: lienthong send --config edge.json META.json [--attach FILE]... [--json]
-       lienthong send --config edge.json --packet UNSIGNED.xml [--json]
+  help: `Usage: lienthong send --config edge.json META.json [--attach FILE]... [--wait [--timeout S]] [--json]
+       lienthong send --config edge.json --packet UNSIGNED.xml [--wait [--timeout S]] [--json]
 
 Validates the document, signs it with the agency certificate and writes it to the edge's
 outbox in one transaction; prints the packet id and DocumentId. The running edge
 ("lienthong edge") publishes it within a second. META.json is the metadata of
-"lienthong build" ("from" may be omitted: it is the edge's agency).
+"lienthong build" ("from" may be omitted: it is the edge's agency), checked against the schema
+of the REST API's metadata (schemas/api/document-input.json) and then the edXML rules: what
+either refuses is printed, finding by finding, and nothing is queued (exit 1).
+
+With --wait it then follows the document until every recipient has answered: arrived (01), or
+bounced by the hub, or returned (02), printing each answer with the reason; exit 1 when a
+recipient did not get it (NOT_DELIVERED) or did not answer in time (ANSWER_TIMEOUT: the document
+is not lost, "lienthong show" follows it further).
 
 Options:
   --config FILE    the edge configuration (required)
   --attach FILE    attach a file (repeatable)
   --packet FILE    submit a ready, unsigned edXML document packet instead of metadata
-  --json           print {"packetId", "documentId", "lane", "warnings"}
+  --wait           wait for every recipient's answer (needs the running edges and hub)
+  --timeout S      how long --wait waits, in seconds (default 60)
+  --json           print {"packetId", "documentId", "lane", "warnings"} (with --wait, and "answers":
+                   [{"recipient", "stage", "at", "reason"}])
   -h, --help       this help`,
   async run(argv, io) {
     try {
@@ -29,24 +40,37 @@ Options:
         attach: { type: 'string', multiple: true },
         packet: { type: 'string' },
         json: { type: 'boolean' },
+        wait: { type: 'boolean' },
+        timeout: { type: 'string' },
       });
+      const timeoutSeconds = values.timeout === undefined ? 60 : Number(values.timeout);
+      if (!(timeoutSeconds > 0)) throw new LtError('USAGE', `--timeout is a number of seconds, not "${values.timeout}"`);
+      if (values.timeout !== undefined && !values.wait) throw new LtError('USAGE', '--timeout goes with --wait');
       if (values.packet ? positionals.length !== 0 : positionals.length !== 1) {
         throw new LtError('USAGE', 'give one META.json, or --packet FILE');
       }
+      // The input is read and checked before the edge is opened: a bad file costs no key loading.
+      const packet = values.packet !== undefined ? await readInput(values.packet) : undefined;
+      const metadata = packet ? undefined : await readMetadataFile(positionals[0] as string, values.attach);
       return await withOpenEdge(values.config, io, async (edge) => {
-        let submitted;
-        if (values.packet) {
-          submitted = await edge.outbox.submitXml(await readInput(values.packet), 'cli');
-        } else {
-          const meta = await readJsonFile<DocumentInput>(positionals[0] as string);
-          const attachments = [...(meta.attachments ?? [])];
-          for (const file of values.attach ?? []) attachments.push({ name: basename(file), content: await readInput(file) });
-          submitted = await edge.outbox.submitDocument({ ...meta, attachments }, 'cli');
-        }
-        if (values.json) writeJson(io, submitted);
-        else {
+        const submitted = metadata ? await edge.outbox.submitDocument(metadata, 'cli') : await edge.outbox.submitXml(packet as Buffer, 'cli');
+        if (!values.json) {
           for (const w of submitted.warnings) io.stderr.write(`warning ${w.code} ${w.path}: ${w.message}\n`);
           io.stdout.write(`queued ${submitted.documentId} as packet ${submitted.packetId} (${submitted.lane} lane)\n`);
+        }
+        if (!values.wait) {
+          if (values.json) writeJson(io, submitted);
+          return EXIT_OK;
+        }
+        const answers = await awaitAnswers(edge, submitted.documentId, timeoutSeconds * 1000, (a) => {
+          if (!values.json) io.stdout.write(`  ${a.recipient}: ${describeStage(a.stage)} at ${a.at}${a.reason ? `: ${a.reason}` : ''}\n`);
+        });
+        if (values.json) writeJson(io, { ...submitted, answers });
+        const missed = notReceived(answers);
+        if (missed.length > 0) {
+          throw new LtError('NOT_DELIVERED', `${missed.map((a) => `${a.recipient} (${describeStage(a.stage)})`).join(', ')} did not get ${submitted.documentId}; the reasons are above and in "lienthong show"`, {
+            documentId: submitted.documentId,
+          });
         }
         return EXIT_OK;
       });
