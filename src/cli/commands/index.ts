@@ -8,6 +8,9 @@ import { demoCommand } from './demo.js';
 import { edgeCommand } from './edge.js';
 import { evidenceCommand } from './evidence.js';
 import { hubCommand } from './hub.js';
+import { inboxCommand } from './inbox.js';
+import { outboxCommand } from './outbox.js';
+import { showCommand } from './show.js';
 import { overdueCommand } from './overdue.js';
 import { recallCommand } from './recall.js';
 import { sendCommand } from './send.js';
@@ -24,6 +27,9 @@ export const COMMANDS: readonly Command[] = [
   agencyCommand,
   apikeyCommand,
   sendCommand,
+  outboxCommand,
+  inboxCommand,
+  showCommand,
   statusCommand,
   recallCommand,
   overdueCommand,

@@ -4,7 +4,7 @@ import { LtError } from '../../errors.js';
 import { readInput } from '../../files.js';
 import { readMetadataFile } from '../metadata-file.js';
 import { awaitAnswers, notReceived } from '../recipient-answers.js';
-import { describeStage } from '../../envelope/status-machine.js';
+import { localTime, stageWords } from '../display.js';
 
 export const sendCommand: Command = {
   name: 'send',
@@ -63,12 +63,12 @@ Options:
           return EXIT_OK;
         }
         const answers = await awaitAnswers(edge, submitted.documentId, timeoutSeconds * 1000, (a) => {
-          if (!values.json) io.stdout.write(`  ${a.recipient}: ${describeStage(a.stage)} at ${a.at}${a.reason ? `: ${a.reason}` : ''}\n`);
+          if (!values.json) io.stdout.write(`  ${a.recipient}: ${stageWords(a.stage)} at ${localTime(a.at)} (UTC+7)${a.reason ? `: ${a.reason}` : ''}\n`);
         });
         if (values.json) writeJson(io, { ...submitted, answers });
         const missed = notReceived(answers);
         if (missed.length > 0) {
-          throw new LtError('NOT_DELIVERED', `${missed.map((a) => `${a.recipient} (${describeStage(a.stage)})`).join(', ')} did not get ${submitted.documentId}; the reasons are above and in "lienthong show"`, {
+          throw new LtError('NOT_DELIVERED', `${missed.map((a) => `${a.recipient} (${stageWords(a.stage)})`).join(', ')} did not get ${submitted.documentId}; the reasons are above and in "lienthong show"`, {
             documentId: submitted.documentId,
           });
         }

@@ -1,0 +1,3 @@
+import { mailboxCommand } from '../mailbox-list.js';
+
+export const inboxCommand = mailboxCommand('in');
