@@ -77,8 +77,9 @@ function validatorOf(schemaId: string): ValidateFunction {
   let validate = validators.get(schemaId);
   if (validate) return validate;
   if (!ajv) {
-    // The input schemas use no `format`; strict: false keeps the response schemas' formats
-    // (checked by fastify's ajv-formats on the way out) from stopping this instance.
+    // Only input is checked here, and the input schemas use no `format` (fastify adds
+    // ajv-formats for the query strings that do): formats are not validated, and strict: false
+    // lets the other schemas' formats be added without the plugin.
     ajv = new Ajv.default({ ...PAYLOAD_VALIDATION, strict: false, validateFormats: false });
     for (const schema of apiSchemas()) ajv.addSchema(schema);
   }
