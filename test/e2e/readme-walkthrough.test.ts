@@ -7,7 +7,7 @@
  * terminals' commands run one segment after the other, each of which must succeed.
  *
  * What a test must change, and only that: the directory (a fresh one holding the checkout's
- * deploy/, certs-dev/ and examples/, so that var/ starts empty), a broker prefix of its own
+ * bin/, deploy/, certs-dev/ and examples/, so that var/ starts empty), a broker prefix of its own
  * (LT_PREFIX) and any free port for the edges' REST APIs (LT_API_PORT=0), both environment
  * variables the README documents; and `npx lienthong` is this checkout's bin/lienthong.js (npx
  * resolves it so in the checkout root, after installing the checkout into its cache and running
@@ -68,7 +68,7 @@ t.test('the README walkthrough, run as written: a hub, two agencies, a document 
   t.ok(segments.filter((s) => s.ready).length >= 3, 'the hub and both edges stay up in terminals of their own');
   const prefix = `lt-readme-${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  for (const name of ['deploy', 'certs-dev', 'examples']) symlinkSync(join(REPO, name), join(dir, name));
+  for (const name of ['bin', 'deploy', 'certs-dev', 'examples']) symlinkSync(join(REPO, name), join(dir, name));
   const env = childEnv({ LT_PREFIX: prefix, LT_API_PORT: '0', LIENTHONG_CLI: CLI });
   const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
   const api = new ManagementClient(managementOptions(amqpUrl, process.env));
