@@ -86,6 +86,8 @@ export const VI_ERROR_EXPLANATIONS: Partial<Record<ErrorCode, string>> = {
   NOT_FOUND: 'Không tìm thấy.',
   // Chung
   USAGE: 'Lệnh hoặc yêu cầu chưa đúng cách dùng.',
+  NOT_DELIVERED: 'Có nơi nhận không nhận được văn bản: trục liên thông đã trả lại hoặc nơi nhận đã từ chối (02); lý do nói rõ vì sao.',
+  ANSWER_TIMEOUT: 'Chưa phải mọi nơi nhận đều trả lời trong thời gian chờ; văn bản không mất: nó đang trong hàng đợi hoặc trên đường đi.',
   IO: 'Không đọc hoặc ghi được tệp.',
   INTERNAL: 'Lỗi nội bộ ngoài dự kiến.',
 };
