@@ -54,11 +54,13 @@ export class ManagementClient {
     this.auth = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
   }
 
+  /** An API path with each segment encoded: the default vhost "/" is "%2F", never an empty segment. */
   private path(...segments: string[]): string {
     return segments.map((s) => encodeURIComponent(s)).join('/');
   }
 
   private async request<T>(method: string, path: string, body?: unknown, allow404 = false): Promise<T | undefined> {
+    const shown = `RabbitMQ management API: ${method} ${this.base}/api/${path}`;
     let response: Response;
     try {
       response = await fetch(`${this.base}/api/${path}`, {
@@ -68,10 +70,7 @@ export class ManagementClient {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
     } catch (error) {
-      throw new LtError(
-        'BROKER_UNREACHABLE',
-        `cannot reach the RabbitMQ management API at ${this.base}: ${(error as Error).message}. Enable it with "rabbitmq-plugins enable rabbitmq_management"`,
-      );
+      throw this.unreachable(error);
     }
     if (allow404 && response.status === 404) return undefined;
     if (!response.ok) {
@@ -82,11 +81,73 @@ export class ManagementClient {
       } catch {
         // not JSON
       }
-      throw new LtError('BROKER_MANAGEMENT', `RabbitMQ management API: ${method} /api/${decodeURIComponent(path)} answered ${response.status}: ${reason}`);
+      throw await this.refused(response.status, reason, shown, path);
     }
     if (response.status === 204 || response.headers.get('content-length') === '0') return undefined;
     const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      throw new LtError('BROKER_MANAGEMENT_UNREACHABLE', `${shown} answered something other than JSON: check the management URL (management.url, or LT_MANAGEMENT_URL)`);
+    }
+  }
+
+  /** No HTTP answer at all: nothing listens, a host that does not exist, something not HTTP. */
+  private unreachable(error: unknown): LtError {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.message ?? (error as Error).message;
+    const where = `the RabbitMQ management API at ${this.base}`;
+    if (cause?.code === 'ECONNREFUSED') {
+      return new LtError(
+        'BROKER_MANAGEMENT_UNREACHABLE',
+        `cannot reach ${where}: nothing accepts connections there (${detail}). Enable the plugin on the broker ("rabbitmq-plugins enable rabbitmq_management") or correct the port in the management URL (management.url, or LT_MANAGEMENT_URL)`,
+      );
+    }
+    if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') {
+      return new LtError('BROKER_MANAGEMENT_UNREACHABLE', `cannot reach ${where}: the host name is unknown (${detail}). Correct the management URL (management.url, or LT_MANAGEMENT_URL)`);
+    }
+    if ((error as Error).name === 'TimeoutError') {
+      return new LtError('BROKER_MANAGEMENT_UNREACHABLE', `${where} did not answer within ${this.options.timeoutMs ?? 10_000} ms: check the broker's load and the management URL (management.url, or LT_MANAGEMENT_URL)`);
+    }
+    return new LtError(
+      'BROKER_MANAGEMENT_UNREACHABLE',
+      `cannot talk to ${where}: ${detail}. Check that the management URL (management.url, or LT_MANAGEMENT_URL) names the management port (15672 by default), not the AMQP port`,
+    );
+  }
+
+  /** An HTTP error: wrong credentials, a URL where no management API answers, or a refusal. */
+  private async refused(status: number, reason: string, shown: string, path: string): Promise<LtError> {
+    if (status === 401) {
+      const advice = /not.management.user/i.test(reason)
+        ? `the user "${this.options.user}" has no management tag: give it one (rabbitmqctl set_user_tags ${this.options.user} administrator)`
+        : `the user "${this.options.user}" does not exist or its password is wrong: check management.user and management.password (LT_MANAGEMENT_USER, LT_MANAGEMENT_PASSWORD)`;
+      return new LtError('BROKER_MANAGEMENT_LOGIN', `${shown} answered 401 (${reason}): ${advice}`);
+    }
+    if (status === 403) {
+      return new LtError('BROKER_MANAGEMENT', `${shown} answered 403 (${reason}): the user "${this.options.user}" may not do this; provisioning needs the administrator tag (rabbitmqctl set_user_tags ${this.options.user} administrator)`);
+    }
+    // RabbitMQ answers 404 both for a missing object and for a path it does not serve: the
+    // overview, which always exists, tells a wrong management URL from a missing vhost or object.
+    if ((status === 404 || status === 405) && (path === 'overview' || !(await this.answersOverview()))) {
+      return new LtError(
+        'BROKER_MANAGEMENT_UNREACHABLE',
+        `no RabbitMQ management API at ${this.base} (${this.base}/api/overview answered 404): check the management URL (management.url, or LT_MANAGEMENT_URL; e.g. http://127.0.0.1:15672, with the path prefix if the API is served under one) and that the rabbitmq_management plugin is enabled`,
+      );
+    }
+    if (status === 404) {
+      return new LtError('BROKER_MANAGEMENT', `${shown} answered 404 (${reason}): the virtual host "${this.vhost}" or the object does not exist on the broker`);
+    }
+    return new LtError('BROKER_MANAGEMENT', `${shown} answered ${status}: ${reason}`);
+  }
+
+  private async answersOverview(): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.base}/api/overview`, { headers: { authorization: this.auth }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+      await response.body?.cancel();
+      return response.status !== 404;
+    } catch {
+      return false;
+    }
   }
 
   async overview(): Promise<{ rabbitmq_version: string; cluster_name: string }> {

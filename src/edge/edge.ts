@@ -115,7 +115,7 @@ export class Edge {
   async start(): Promise<void> {
     await this.open();
     const pool = this.pool as CryptoPool;
-    this.publisher = new ConfirmPublisher({ name: `edge-${this.config.organId}-publisher` });
+    this.publisher = new ConfirmPublisher({ name: `edge-${this.config.organId}-publisher`, log: this.log });
     this.relay = new Relay({
       records: this.records,
       blobs: this.blobs,
@@ -151,10 +151,9 @@ export class Edge {
       orderKey: documentOrderKey,
       onError: (error, delivery) =>
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),
+      log: this.log,
     });
-    this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong edge ${this.config.organId}` });
-    this.connection.on('down', (error) => this.log.warn({ err: error.message }, 'broker connection lost; reconnecting'));
-    this.connection.on('up', () => this.log.info('broker connection restored'));
+    this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong edge ${this.config.organId}`, log: this.log });
     await this.connection.add(this.publisher);
     await this.connection.add(this.consumer);
     this.relay.start();
