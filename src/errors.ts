@@ -69,6 +69,7 @@ export const ERROR_CATALOGUE = {
   BROKER_ACCESS_REFUSED: { status: 503, summary: 'The RabbitMQ user lacks a permission the operation needs' },
   BROKER_TOPOLOGY_CONFLICT: { status: 503, summary: 'An exchange or queue exists on the broker with the same name but other properties' },
   BROKER_NOT_FOUND: { status: 503, summary: 'An exchange or queue the operation needs does not exist on the broker' },
+  BROKER_CHANNEL_CLOSED: { status: 503, summary: 'The broker closed a channel after refusing an operation on it; a new channel is opened' },
   BROKER_MANAGEMENT: { status: 502, summary: 'The RabbitMQ management API refused or failed a request' },
   BROKER_MANAGEMENT_UNREACHABLE: { status: 503, summary: 'No RabbitMQ management API answers at the configured URL' },
   BROKER_MANAGEMENT_LOGIN: { status: 502, summary: 'The RabbitMQ management API refused the user name or password' },

@@ -51,6 +51,7 @@ export function explainBrokerFailure(error: unknown, url: string, doing = 'conne
   if (error instanceof LtError) return { error, permanent: isPermanentCode(error.code) };
   const where = whereOf(url);
   const shown = redactUrl(url);
+  const rabbit = url ? `RabbitMQ at ${shown}` : 'RabbitMQ';
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
 
@@ -84,7 +85,7 @@ export function explainBrokerFailure(error: unknown, url: string, doing = 'conne
       error,
     );
   }
-  if (code === PRECONDITION_FAILED) {
+  if (code === PRECONDITION_FAILED && /inequivalent arg|cannot (redeclare|change|declare)|durable|exclusive|auto_delete|exchange type|queue type/i.test(message)) {
     return failure(
       'BROKER_TOPOLOGY_CONFLICT',
       `RabbitMQ refused a declaration while ${doing}: ${brokerText(message)}. ` +
@@ -104,26 +105,31 @@ export function explainBrokerFailure(error: unknown, url: string, doing = 'conne
   if (code === RESOURCE_LOCKED) {
     return failure('BROKER_ACCESS_REFUSED', `RabbitMQ refused access while ${doing}: ${brokerText(message)}. Another connection holds the queue exclusively`, false, error);
   }
+  if (typeof code === 'number' && code >= 400 && code < 500) {
+    // Other channel-level refusals (an acknowledgement of an unknown delivery, ...): the
+    // channel is closed, the connection stays; a fresh channel works again.
+    return failure('BROKER_CHANNEL_CLOSED', `RabbitMQ closed a channel while ${doing}: ${brokerText(message)}`, false, error);
+  }
   if (code === CONNECTION_FORCED) {
-    return failure('BROKER_UNREACHABLE', `RabbitMQ at ${where.host} closed the connection while ${doing}: ${brokerText(message)} (the broker is stopping or an operator closed the connection)`, false, error);
+    return failure('BROKER_UNREACHABLE', `RabbitMQ${url ? ` at ${where.host}` : ''} closed the connection while ${doing}: ${brokerText(message)} (the broker is stopping or an operator closed the connection)`, false, error);
   }
   const networkCode = typeof code === 'string' ? code : undefined;
   if (networkCode === 'ENOTFOUND') {
-    return failure('BROKER_UNREACHABLE', `cannot connect to RabbitMQ at ${shown}: the host name is unknown (${message}). Check the host in the AMQP URL (amqpUrl, or AMQP_URL)`, false, error);
+    return failure('BROKER_UNREACHABLE', `cannot connect to ${rabbit}: the host name is unknown (${message}). Check the host in the AMQP URL (amqpUrl, or AMQP_URL)`, false, error);
   }
   if (networkCode === 'ECONNREFUSED') {
     return failure(
       'BROKER_UNREACHABLE',
-      `cannot connect to RabbitMQ at ${shown}: nothing accepts connections there (${message}). ` +
+      `cannot connect to ${rabbit}: nothing accepts connections there (${message}). ` +
         'Start a broker (docker compose up -d rabbitmq, or the Debian package rabbitmq-server), or set AMQP_URL to where it runs',
       false,
       error,
     );
   }
   if ((networkCode && NETWORK_CODES.has(networkCode)) || /Socket closed abruptly|Unexpected close|Heartbeat timeout/.test(message)) {
-    return failure('BROKER_UNREACHABLE', `the connection to RabbitMQ at ${shown} failed while ${doing}: ${message} (the broker stopped, restarted, or the network failed)`, false, error);
+    return failure('BROKER_UNREACHABLE', `the connection to ${rabbit} failed while ${doing}: ${message} (the broker stopped, restarted, or the network failed)`, false, error);
   }
-  return failure('BROKER_UNREACHABLE', `RabbitMQ at ${shown} failed while ${doing}: ${message}`, false, error);
+  return failure('BROKER_UNREACHABLE', `${rabbit} failed while ${doing}: ${message}`, false, error);
 }
 
 function isPermanentCode(code: ErrorCode): boolean {
