@@ -122,14 +122,20 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
       // (a broker stopping, a socket reset) would have no listener and kill the process with a
       // stack trace. The 'close' that follows is what recovery acts on.
       model.on('error', () => {});
+      // Nor does it notice a model that closed during set-up: it would count it as connected.
+      let closedBy: Error | undefined;
+      model.once('close', (error?: Error) => {
+        closedBy = error ?? new Error('the connection closed while it was being set up');
+      });
       // Parts attach before the connection is reported up, so a reconnect heals completely.
       for (const part of connection?.parts ?? []) {
         try {
           await part.attach(model);
         } catch (error) {
-          throw explainBrokerFailure(error, url, `setting up ${part.name}`).error;
+          throw explainBrokerFailure(closedBy ?? error, url, `setting up ${part.name}`).error;
         }
       }
+      if (closedBy) throw explainBrokerFailure(closedBy, url, 'setting up the connection').error;
     };
     const recovering = await amqp.connect(withHeartbeat(url, options.heartbeat ?? 15), {
       noDelay: true, // Nagle's algorithm would hold back every confirm round trip
