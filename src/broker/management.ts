@@ -47,6 +47,8 @@ export class ManagementClient {
   readonly vhost: string;
   private readonly base: string;
   private readonly auth: string;
+  /** A request succeeded: the URL does lead to the management API. */
+  private apiSeen = false;
 
   constructor(private readonly options: ManagementOptions) {
     this.vhost = options.vhost ?? '/';
@@ -72,7 +74,12 @@ export class ManagementClient {
     } catch (error) {
       throw this.unreachable(error);
     }
-    if (allow404 && response.status === 404) return undefined;
+    if (allow404 && response.status === 404) {
+      await response.body?.cancel();
+      // A missing object, unless nothing here is the management API at all.
+      if (this.apiSeen || (await this.answersOverview())) return undefined;
+      throw this.noApiHere();
+    }
     if (!response.ok) {
       const text = await response.text().catch(() => '');
       let reason = text;
@@ -83,6 +90,7 @@ export class ManagementClient {
       }
       throw await this.refused(response.status, reason, shown, path);
     }
+    this.apiSeen = true;
     if (response.status === 204 || response.headers.get('content-length') === '0') return undefined;
     const text = await response.text();
     try {
@@ -126,25 +134,28 @@ export class ManagementClient {
     if (status === 403) {
       return new LtError('BROKER_MANAGEMENT', `${shown} answered 403 (${reason}): the user "${this.options.user}" may not do this; provisioning needs the administrator tag (rabbitmqctl set_user_tags ${this.options.user} administrator)`);
     }
-    // RabbitMQ answers 404 both for a missing object and for a path it does not serve: the
-    // overview, which always exists, tells a wrong management URL from a missing vhost or object.
-    if ((status === 404 || status === 405) && (path === 'overview' || !(await this.answersOverview()))) {
-      return new LtError(
-        'BROKER_MANAGEMENT_UNREACHABLE',
-        `no RabbitMQ management API at ${this.base} (${this.base}/api/overview answered 404): check the management URL (management.url, or LT_MANAGEMENT_URL; e.g. http://127.0.0.1:15672, with the path prefix if the API is served under one) and that the rabbitmq_management plugin is enabled`,
-      );
-    }
+    // A path RabbitMQ does not serve is answered 400, 404 or 405, as are a missing object and a
+    // bad request: the overview, which always exists, tells a wrong management URL apart.
+    if (path === 'overview' ? status === 404 : !this.apiSeen && !(await this.answersOverview())) return this.noApiHere();
     if (status === 404) {
       return new LtError('BROKER_MANAGEMENT', `${shown} answered 404 (${reason}): the virtual host "${this.vhost}" or the object does not exist on the broker`);
     }
     return new LtError('BROKER_MANAGEMENT', `${shown} answered ${status}: ${reason}`);
   }
 
+  private noApiHere(): LtError {
+    return new LtError(
+      'BROKER_MANAGEMENT_UNREACHABLE',
+      `no RabbitMQ management API at ${this.base} (${this.base}/api/overview is not found): check the management URL (management.url, or LT_MANAGEMENT_URL; e.g. http://127.0.0.1:15672, with the path prefix if the API is served under one) and that the rabbitmq_management plugin is enabled`,
+    );
+  }
+
+  /** Whether the overview answers as the API does (a refused password still proves it is there). */
   private async answersOverview(): Promise<boolean> {
     try {
       const response = await fetch(`${this.base}/api/overview`, { headers: { authorization: this.auth }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
       await response.body?.cancel();
-      return response.status !== 404;
+      return response.ok || response.status === 401 || response.status === 403;
     } catch {
       return false;
     }
