@@ -153,9 +153,18 @@ export class Edge {
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),
       log: this.log,
     });
-    this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong edge ${this.config.organId}`, log: this.log });
-    await this.connection.add(this.publisher);
-    await this.connection.add(this.consumer);
+    try {
+      this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong edge ${this.config.organId}`, log: this.log });
+      await this.connection.add(this.publisher);
+      await this.connection.add(this.consumer);
+    } catch (error) {
+      // A refused start leaves nothing running that would keep the process alive.
+      await this.consumer.stop();
+      this.publisher.stop();
+      await this.connection?.close();
+      this.connection = undefined;
+      throw error;
+    }
     this.relay.start();
     this.log.info({ prefix: this.names.prefix }, 'edge started');
   }

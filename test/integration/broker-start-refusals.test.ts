@@ -59,23 +59,27 @@ async function startHub(url: string): Promise<Outcome & { prefix: string }> {
       cryptoThreads: 1,
     }),
   );
-  const child = spawn(process.execPath, [CLI, 'hub', '--config', config], { cwd: REPO, env: childEnv() });
+  return { ...(await runUntilExit('hub', config)), prefix };
+}
+
+/** Run a long-running verb; one that does not refuse runs until a signal, and the tap timeout ends the test then. */
+async function runUntilExit(verb: string, config: string): Promise<Outcome> {
+  const child = spawn(process.execPath, [CLI, verb, '--config', config], { cwd: REPO, env: childEnv() });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  // A hub that does not refuse runs until a signal: the tap timeout ends the test then.
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  return { code, stdout, stderr, prefix };
+  return { code, stdout, stderr };
 }
 
 /** Exit 1 with exactly one line on stderr, carrying `code`, no stack trace and no password. */
-function assertRefused(t: Test, outcome: Outcome, code: string): string {
+function assertRefused(t: Test, outcome: Outcome, code: string, verb = 'hub'): string {
   t.equal(outcome.code, 1, `exit 1 (stderr: ${outcome.stderr})`);
   const lines = outcome.stderr.trimEnd().split('\n');
   t.equal(lines.length, 1, 'one line on stderr');
   const line = lines[0] ?? '';
-  t.match(line, new RegExp(`^lienthong hub: .+ \\(${code}\\)$`), 'a message and its code');
+  t.match(line, new RegExp(`^lienthong ${verb}: .+ \\(${code}\\)$`), 'a message and its code');
   t.notMatch(outcome.stderr + outcome.stdout, /\n\s+at .+:\d+:\d+/, 'no stack trace');
   t.notMatch(outcome.stderr + outcome.stdout, new RegExp(password), 'never the password');
   return line;
@@ -162,4 +166,28 @@ t.test('an exchange declared with other properties is refused with the clash nam
   const line = assertRefused(t, outcome, 'BROKER_TOPOLOGY_CONFLICT');
   t.match(line, `exchange '${names.dead}'`);
   t.match(line, /another prefix/);
+});
+
+t.test('an edge whose lanes the hub has not declared yet is refused, and exits', async (t) => {
+  const prefix = `lt-refuse-${run}-edge`;
+  prefixes.push(prefix);
+  const organId = '000.00.01.H12';
+  const config = join(dir, `${prefix}.json`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      organId,
+      organization: { organId, organName: 'Văn phòng UBND tỉnh Cà Mau' },
+      hubOrganId: DEV_HUB.organId,
+      amqpUrl,
+      prefix,
+      dataDir: join(dir, prefix),
+      identity: { key: devPath('agencies', `${organId}.key.pem`), cert: devPath('agencies', `${organId}.pem`), chain: devPath('issuing-ca.pem') },
+      trust: devTrust(),
+      cryptoThreads: 1,
+    }),
+  );
+  const line = assertRefused(t, await runUntilExit('edge', config), 'BROKER_NOT_FOUND', 'edge');
+  t.match(line, `no queue '${resourceNames(prefix).agencyQueue({ organId, queueToken: '' }, 'urgent')}'`);
+  t.match(line, /the hub declares them/);
 });
