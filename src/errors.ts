@@ -68,7 +68,15 @@ export const ERROR_CATALOGUE = {
   NOT_RECIPIENT: { status: 403, summary: 'The agency is not a party to this document' },
   // Broker
   BROKER_UNREACHABLE: { status: 503, summary: 'The RabbitMQ broker cannot be reached' },
+  BROKER_LOGIN_REFUSED: { status: 503, summary: 'The RabbitMQ broker refused the user name or password' },
+  BROKER_VHOST_REFUSED: { status: 503, summary: 'The RabbitMQ virtual host does not exist or the user has no permissions on it' },
+  BROKER_ACCESS_REFUSED: { status: 503, summary: 'The RabbitMQ user lacks a permission the operation needs' },
+  BROKER_TOPOLOGY_CONFLICT: { status: 503, summary: 'An exchange or queue exists on the broker with the same name but other properties' },
+  BROKER_NOT_FOUND: { status: 503, summary: 'An exchange or queue the operation needs does not exist on the broker' },
+  BROKER_CHANNEL_CLOSED: { status: 503, summary: 'The broker closed a channel after refusing an operation on it; a new channel is opened' },
   BROKER_MANAGEMENT: { status: 502, summary: 'The RabbitMQ management API refused or failed a request' },
+  BROKER_MANAGEMENT_UNREACHABLE: { status: 503, summary: 'No RabbitMQ management API answers at the configured URL' },
+  BROKER_MANAGEMENT_LOGIN: { status: 502, summary: 'The RabbitMQ management API refused the user name or password' },
   BROKER_PUBLISH: { status: 503, summary: 'The broker did not confirm a published message' },
   BROKER_QUEUE_FULL: { status: 503, summary: 'The destination queue is at its byte limit; the message was kept by its sender and is retried later' },
   // Worker threads

@@ -10,7 +10,9 @@
  * delivery limit then dead-letters a packet that keeps failing).
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { createLogger, type Logger } from '../log.js';
 import type { BrokerPart } from './connection.js';
+import { explainBrokerFailure } from './failures.js';
 import type { Lane } from './names.js';
 
 export type Verdict = 'ack' | 'dead-letter' | 'retry';
@@ -43,6 +45,8 @@ export interface LaneConsumerOptions {
    * statuses of one document: a 03 must not overtake its 01). Default: no ordering.
    */
   orderKey?: (delivery: Delivery) => string | undefined;
+  /** Where a lane the broker closed or cancelled is reported. Default: a logger of component "broker". */
+  log?: Logger;
 }
 
 interface Buffered extends Delivery {
@@ -50,13 +54,27 @@ interface Buffered extends Delivery {
   key: string | undefined;
 }
 
+/** Reopening a lane the broker closed: first after 250 ms, doubling up to 30 s. */
+const REOPEN_FIRST_MS = 250;
+const REOPEN_MAX_MS = 30_000;
+
+/** A lane being consumed: its channel and consumer tag. */
+interface OpenLane {
+  channel: Channel;
+  tag: string;
+}
+
 export class LaneConsumer implements BrokerPart {
   readonly name: string;
   private readonly buffers: Record<Lane, Buffered[]> = { urgent: [], normal: [] };
   private running = 0;
   private readonly concurrency: number;
-  private channels: Channel[] = [];
-  private consumerTags: Array<{ channel: Channel; tag: string }> = [];
+  private readonly log: Logger;
+  /** The connection's model while attached. */
+  private model: ChannelModel | undefined;
+  /** Open lanes by queue name; a channel not in here is dead or being closed by us. */
+  private readonly open = new Map<string, OpenLane>();
+  private readonly reopenTimers = new Set<NodeJS.Timeout>();
   private stopped = false;
   private readonly idleWaiters: Array<() => void> = [];
   private readonly runningKeys = new Set<string>();
@@ -64,42 +82,27 @@ export class LaneConsumer implements BrokerPart {
   constructor(private readonly options: LaneConsumerOptions) {
     this.name = options.name;
     this.concurrency = options.concurrency ?? 4;
+    this.log = options.log ?? createLogger('broker');
   }
 
   async attach(model: ChannelModel): Promise<void> {
     if (this.stopped) return;
-    const channels: Channel[] = [];
+    this.model = model;
     try {
-      for (const lane of this.options.queues) {
-        // One channel per queue: its prefetch then bounds exactly that lane.
-        const channel = await model.createChannel();
-        channels.push(channel);
-        channel.on('error', () => {});
-        if (this.options.topology && channels.length === 1) await this.options.topology(channel);
-        await channel.prefetch(lane.prefetch, false);
-        const { consumerTag } = await channel.consume(
-          lane.queue,
-          (message) => {
-            if (!message) return; // consumer cancelled by the broker; the reconnect re-attaches
-            const delivery: Delivery = { lane: lane.lane, queue: lane.queue, message };
-            this.buffers[lane.lane].push({ ...delivery, channel, key: this.options.orderKey?.(delivery) });
-            this.pump();
-          },
-          { noAck: false },
-        );
-        this.consumerTags.push({ channel, tag: consumerTag });
-      }
+      // The topology is declared once per connection, on the first lane's channel.
+      for (const [i, lane] of this.options.queues.entries()) await this.openLane(model, lane, i === 0);
     } catch (error) {
-      for (const c of channels) await c.close().catch(() => {});
+      await this.closeLanes();
+      this.model = undefined;
       throw error;
     }
-    this.channels = channels;
   }
 
   detach(): void {
     // Unacknowledged deliveries go back to their queues with the channel; forget them here.
-    this.channels = [];
-    this.consumerTags = [];
+    this.model = undefined;
+    this.open.clear();
+    this.clearReopenTimers();
     this.buffers.urgent.length = 0;
     this.buffers.normal.length = 0;
   }
@@ -107,7 +110,8 @@ export class LaneConsumer implements BrokerPart {
   /** Stop taking deliveries, finish (and acknowledge) the ones being handled, give back the rest. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const { channel, tag } of this.consumerTags) await channel.cancel(tag).catch(() => {});
+    this.clearReopenTimers();
+    for (const { channel, tag } of this.open.values()) await channel.cancel(tag).catch(() => {});
     for (const d of [...this.buffers.urgent.splice(0), ...this.buffers.normal.splice(0)]) {
       try {
         d.channel.nack(d.message, false, true);
@@ -116,13 +120,116 @@ export class LaneConsumer implements BrokerPart {
       }
     }
     while (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-    const channels = this.channels;
+    await this.closeLanes();
     this.detach();
-    for (const c of channels) await c.close().catch(() => {});
   }
 
   get busy(): number {
     return this.running + this.buffers.urgent.length + this.buffers.normal.length;
+  }
+
+  /** Queues consumed right now (a lane the broker closed is missing until it is reopened). */
+  get consuming(): string[] {
+    return [...this.open.keys()];
+  }
+
+  /** One channel per queue: its prefetch then bounds exactly that lane. */
+  private async openLane(model: ChannelModel, lane: LaneQueue, declare: boolean): Promise<void> {
+    const channel = await model.createChannel();
+    let channelError: Error | undefined;
+    channel.on('error', (error: Error) => {
+      channelError = error; // followed by 'close'
+    });
+    channel.on('close', () => this.laneClosed(model, lane, channel, channelError));
+    if (this.options.topology && declare) await this.options.topology(channel);
+    await channel.prefetch(lane.prefetch, false);
+    const { consumerTag } = await channel.consume(
+      lane.queue,
+      (message) => {
+        if (!message) {
+          this.consumerCancelled(model, lane, channel);
+          return;
+        }
+        const delivery: Delivery = { lane: lane.lane, queue: lane.queue, message };
+        this.buffers[lane.lane].push({ ...delivery, channel, key: this.options.orderKey?.(delivery) });
+        this.pump();
+      },
+      { noAck: false },
+    );
+    this.open.set(lane.queue, { channel, tag: consumerTag });
+  }
+
+  /** Close every open lane ourselves (their 'close' is then not mistaken for the broker's). */
+  private async closeLanes(): Promise<void> {
+    const lanes = [...this.open.values()];
+    this.open.clear();
+    for (const { channel } of lanes) await channel.close().catch(() => {});
+  }
+
+  /**
+   * A lane's channel closed while the connection stays up: the broker closed it (a refused
+   * acknowledgement, a deleted queue...). Reopen it rather than leave the lane dead.
+   */
+  private laneClosed(model: ChannelModel, lane: LaneQueue, channel: Channel, error: Error | undefined): void {
+    if (this.open.get(lane.queue)?.channel !== channel) return; // closed by us, or never opened
+    this.open.delete(lane.queue);
+    this.dropBuffered(channel);
+    // A connection that goes down closes its channels just before it reports the loss: decide
+    // once that report had its chance, so a lost connection is not also logged as a lost lane.
+    setImmediate(() => {
+      if (this.stopped || this.model !== model) return; // the reconnect re-attaches every lane
+      const failure = explainBrokerFailure(error ?? new Error('channel closed'), '', `consuming ${lane.queue}`);
+      this.log.warn({ consumer: this.name, queue: lane.queue, code: failure.error.code, err: failure.error.message }, 'the broker closed a consumer channel; reopening it');
+      this.scheduleReopen(model, lane, 1);
+    });
+  }
+
+  /** The broker cancelled the consumer (its queue was deleted): the channel lives on, idle. */
+  private consumerCancelled(model: ChannelModel, lane: LaneQueue, channel: Channel): void {
+    if (this.open.get(lane.queue)?.channel !== channel) return;
+    this.open.delete(lane.queue);
+    this.dropBuffered(channel);
+    void channel.close().catch(() => {});
+    if (this.stopped || this.model !== model) return;
+    this.log.warn({ consumer: this.name, queue: lane.queue }, 'the broker cancelled a consumer (was its queue deleted?); consuming again');
+    this.scheduleReopen(model, lane, 1);
+  }
+
+  private scheduleReopen(model: ChannelModel, lane: LaneQueue, attempt: number): void {
+    const delay = Math.min(REOPEN_MAX_MS, REOPEN_FIRST_MS * 2 ** (attempt - 1));
+    const timer = setTimeout(() => {
+      this.reopenTimers.delete(timer);
+      if (this.stopped || this.model !== model || this.open.has(lane.queue)) return;
+      this.openLane(model, lane, true).then(
+        () => this.log.info({ consumer: this.name, queue: lane.queue, attempt }, 'consumer channel reopened'),
+        (error: unknown) => {
+          if (this.stopped || this.model !== model) return;
+          const failure = explainBrokerFailure(error, '', `consuming ${lane.queue}`);
+          const next = Math.min(REOPEN_MAX_MS, REOPEN_FIRST_MS * 2 ** attempt);
+          this.log.error(
+            { consumer: this.name, queue: lane.queue, attempt, delayMs: next, code: failure.error.code, err: failure.error.message },
+            `cannot reopen a consumer channel (attempt ${attempt}); retrying in ${next} ms`,
+          );
+          this.scheduleReopen(model, lane, attempt + 1);
+        },
+      );
+    }, delay);
+    this.reopenTimers.add(timer);
+  }
+
+  private clearReopenTimers(): void {
+    for (const timer of this.reopenTimers) clearTimeout(timer);
+    this.reopenTimers.clear();
+  }
+
+  /** Buffered deliveries of a dead channel went back to their queue with it. */
+  private dropBuffered(channel: Channel): void {
+    for (const lane of ['urgent', 'normal'] as const) this.buffers[lane] = this.buffers[lane].filter((d) => d.channel !== channel);
+  }
+
+  private isOpen(channel: Channel): boolean {
+    for (const lane of this.open.values()) if (lane.channel === channel) return true;
+    return false;
   }
 
   /** The oldest urgent delivery, else the oldest normal one, skipping keys being handled. */
@@ -158,7 +265,7 @@ export class LaneConsumer implements BrokerPart {
       verdict = 'retry';
     }
     // A delivery from a channel that has died was already returned to its queue.
-    if (!this.channels.includes(delivery.channel)) return;
+    if (!this.isOpen(delivery.channel)) return;
     try {
       if (verdict === 'ack') delivery.channel.ack(delivery.message);
       else delivery.channel.nack(delivery.message, false, verdict === 'retry');

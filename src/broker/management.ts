@@ -47,6 +47,8 @@ export class ManagementClient {
   readonly vhost: string;
   private readonly base: string;
   private readonly auth: string;
+  /** A request succeeded: the URL does lead to the management API. */
+  private apiSeen = false;
 
   constructor(private readonly options: ManagementOptions) {
     this.vhost = options.vhost ?? '/';
@@ -54,11 +56,13 @@ export class ManagementClient {
     this.auth = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
   }
 
+  /** An API path with each segment encoded: the default vhost "/" is "%2F", never an empty segment. */
   private path(...segments: string[]): string {
     return segments.map((s) => encodeURIComponent(s)).join('/');
   }
 
   private async request<T>(method: string, path: string, body?: unknown, allow404 = false): Promise<T | undefined> {
+    const shown = `RabbitMQ management API: ${method} ${this.base}/api/${path}`;
     let response: Response;
     try {
       response = await fetch(`${this.base}/api/${path}`, {
@@ -68,12 +72,14 @@ export class ManagementClient {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
     } catch (error) {
-      throw new LtError(
-        'BROKER_UNREACHABLE',
-        `cannot reach the RabbitMQ management API at ${this.base}: ${(error as Error).message}. Enable it with "rabbitmq-plugins enable rabbitmq_management"`,
-      );
+      throw this.unreachable(error);
     }
-    if (allow404 && response.status === 404) return undefined;
+    if (allow404 && response.status === 404) {
+      await response.body?.cancel();
+      // A missing object, unless nothing here is the management API at all.
+      if (this.apiSeen || (await this.answersOverview())) return undefined;
+      throw this.noApiHere();
+    }
     if (!response.ok) {
       const text = await response.text().catch(() => '');
       let reason = text;
@@ -82,11 +88,77 @@ export class ManagementClient {
       } catch {
         // not JSON
       }
-      throw new LtError('BROKER_MANAGEMENT', `RabbitMQ management API: ${method} /api/${decodeURIComponent(path)} answered ${response.status}: ${reason}`);
+      throw await this.refused(response.status, reason, shown, path);
     }
+    this.apiSeen = true;
     if (response.status === 204 || response.headers.get('content-length') === '0') return undefined;
     const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      throw new LtError('BROKER_MANAGEMENT_UNREACHABLE', `${shown} answered something other than JSON: check the management URL (management.url, or LT_MANAGEMENT_URL)`);
+    }
+  }
+
+  /** No HTTP answer at all: nothing listens, a host that does not exist, something not HTTP. */
+  private unreachable(error: unknown): LtError {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.message ?? (error as Error).message;
+    const where = `the RabbitMQ management API at ${this.base}`;
+    if (cause?.code === 'ECONNREFUSED') {
+      return new LtError(
+        'BROKER_MANAGEMENT_UNREACHABLE',
+        `cannot reach ${where}: nothing accepts connections there (${detail}). Enable the plugin on the broker ("rabbitmq-plugins enable rabbitmq_management") or correct the port in the management URL (management.url, or LT_MANAGEMENT_URL)`,
+      );
+    }
+    if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') {
+      return new LtError('BROKER_MANAGEMENT_UNREACHABLE', `cannot reach ${where}: the host name is unknown (${detail}). Correct the management URL (management.url, or LT_MANAGEMENT_URL)`);
+    }
+    if ((error as Error).name === 'TimeoutError') {
+      return new LtError('BROKER_MANAGEMENT_UNREACHABLE', `${where} did not answer within ${this.options.timeoutMs ?? 10_000} ms: check the broker's load and the management URL (management.url, or LT_MANAGEMENT_URL)`);
+    }
+    return new LtError(
+      'BROKER_MANAGEMENT_UNREACHABLE',
+      `cannot talk to ${where}: ${detail}. Check that the management URL (management.url, or LT_MANAGEMENT_URL) names the management port (15672 by default), not the AMQP port`,
+    );
+  }
+
+  /** An HTTP error: wrong credentials, a URL where no management API answers, or a refusal. */
+  private async refused(status: number, reason: string, shown: string, path: string): Promise<LtError> {
+    if (status === 401) {
+      const advice = /not.management.user/i.test(reason)
+        ? `the user "${this.options.user}" has no management tag: give it one (rabbitmqctl set_user_tags ${this.options.user} administrator)`
+        : `the user "${this.options.user}" does not exist or its password is wrong: check management.user and management.password (LT_MANAGEMENT_USER, LT_MANAGEMENT_PASSWORD)`;
+      return new LtError('BROKER_MANAGEMENT_LOGIN', `${shown} answered 401 (${reason}): ${advice}`);
+    }
+    if (status === 403) {
+      return new LtError('BROKER_MANAGEMENT', `${shown} answered 403 (${reason}): the user "${this.options.user}" may not do this; provisioning needs the administrator tag (rabbitmqctl set_user_tags ${this.options.user} administrator)`);
+    }
+    // A path RabbitMQ does not serve is answered 400, 404 or 405, as are a missing object and a
+    // bad request: the overview, which always exists, tells a wrong management URL apart.
+    if (path === 'overview' ? status === 404 : !this.apiSeen && !(await this.answersOverview())) return this.noApiHere();
+    if (status === 404) {
+      return new LtError('BROKER_MANAGEMENT', `${shown} answered 404 (${reason}): the virtual host "${this.vhost}" or the object does not exist on the broker`);
+    }
+    return new LtError('BROKER_MANAGEMENT', `${shown} answered ${status}: ${reason}`);
+  }
+
+  private noApiHere(): LtError {
+    return new LtError(
+      'BROKER_MANAGEMENT_UNREACHABLE',
+      `no RabbitMQ management API at ${this.base} (${this.base}/api/overview is not found): check the management URL (management.url, or LT_MANAGEMENT_URL; e.g. http://127.0.0.1:15672, with the path prefix if the API is served under one) and that the rabbitmq_management plugin is enabled`,
+    );
+  }
+
+  /** Whether the overview answers as the API does (a refused password still proves it is there). */
+  private async answersOverview(): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.base}/api/overview`, { headers: { authorization: this.auth }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+      await response.body?.cancel();
+      return response.ok || response.status === 401 || response.status === 403;
+    } catch {
+      return false;
+    }
   }
 
   async overview(): Promise<{ rabbitmq_version: string; cluster_name: string }> {

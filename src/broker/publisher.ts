@@ -8,7 +8,9 @@
  */
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { LtError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
 import type { BrokerPart } from './connection.js';
+import { explainBrokerFailure } from './failures.js';
 
 export interface ConfirmPublisherOptions {
   name: string;
@@ -18,7 +20,13 @@ export interface ConfirmPublisherOptions {
   topology?: (channel: ConfirmChannel) => Promise<void>;
   /** Give up waiting for a connection after this long. Default: wait forever. */
   connectTimeoutMs?: number;
+  /** Where a channel the broker closed is reported. Default: a logger of component "broker". */
+  log?: Logger;
 }
+
+/** Reopening a channel the broker closed: first after 250 ms, doubling up to 30 s. */
+const REOPEN_FIRST_MS = 250;
+const REOPEN_MAX_MS = 30_000;
 
 export interface OutgoingMessage {
   exchange: string;
@@ -41,10 +49,13 @@ export class ConfirmPublisher implements BrokerPart {
   private stopped = false;
   /** Mandatory messages the broker returned as unroutable, awaiting their confirm. */
   private readonly returned = new Set<string>();
+  private readonly log: Logger;
+  private reopenTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ConfirmPublisherOptions) {
     this.name = options.name;
     this.window = options.window ?? 256;
+    this.log = options.log ?? createLogger('broker');
   }
 
   async attach(model: ChannelModel): Promise<void> {
@@ -54,7 +65,10 @@ export class ConfirmPublisher implements BrokerPart {
 
   private async openChannel(model: ChannelModel): Promise<void> {
     const channel = await model.createConfirmChannel();
-    channel.on('error', () => {}); // followed by 'close'
+    let channelError: Error | undefined;
+    channel.on('error', (error: Error) => {
+      channelError = error; // followed by 'close'
+    });
     // RabbitMQ sends basic.return before the confirm of an unroutable mandatory message.
     channel.on('return', (message: { fields: { exchange: string; routingKey: string }; properties: { messageId?: string } }) => {
       this.returned.add(returnKey(message.fields.exchange, message.fields.routingKey, message.properties.messageId));
@@ -62,22 +76,50 @@ export class ConfirmPublisher implements BrokerPart {
     channel.on('close', () => {
       if (this.channel !== channel) return;
       this.channel = undefined;
-      // A channel-level error (e.g. a refused publish) leaves the connection up: reopen.
-      if (!this.stopped && this.model === model) {
-        setTimeout(() => {
-          if (!this.stopped && this.model === model && !this.channel) this.openChannel(model).catch(() => {});
-        }, 250);
-      }
+      // A channel-level error (e.g. a publish to a missing exchange) leaves the connection up:
+      // reopen. A connection that goes down closes its channels just before it reports the
+      // loss; by the time the reopen is due, detach() has told us.
+      this.scheduleReopen(model, 1, channelError);
     });
     if (this.options.topology) await this.options.topology(channel);
     this.channel = channel;
     for (const wake of this.channelWaiters.splice(0)) wake();
   }
 
+  private scheduleReopen(model: ChannelModel, attempt: number, cause: unknown): void {
+    if (this.stopped || this.model !== model) return;
+    const delay = Math.min(REOPEN_MAX_MS, REOPEN_FIRST_MS * 2 ** (attempt - 1));
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      if (this.stopped || this.model !== model || this.channel) return;
+      if (attempt === 1) {
+        const failure = explainBrokerFailure(cause ?? new Error('channel closed'), '', `publishing from ${this.name}`);
+        this.log.warn({ publisher: this.name, code: failure.error.code, err: failure.error.message }, 'the broker closed a publishing channel; reopening it');
+      }
+      this.openChannel(model).then(
+        () => {
+          if (attempt > 1) this.log.info({ publisher: this.name, attempt }, 'publishing channel reopened');
+        },
+        (error: unknown) => {
+          if (this.stopped || this.model !== model) return;
+          const failure = explainBrokerFailure(error, '', `setting up ${this.name}`);
+          this.log.error(
+            { publisher: this.name, attempt, code: failure.error.code, err: failure.error.message },
+            `cannot reopen a publishing channel (attempt ${attempt}); retrying`,
+          );
+          this.scheduleReopen(model, attempt + 1, error);
+        },
+      );
+    }, delay);
+  }
+
   detach(): void {
     this.model = undefined;
     this.channel = undefined;
     this.drainWaiter = undefined;
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
   }
 
   stop(): void {

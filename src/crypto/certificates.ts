@@ -77,9 +77,34 @@ export function keyKindOf(cert: x509.X509Certificate): KeyKind | undefined {
   return undefined;
 }
 
-/** A subject in RFC 2253-like order (as openssl prints it), UID spelled as such. */
-export function describeName(name: string): string {
-  return name.replace(/0\.9\.2342\.19200300\.100\.1\.1=/g, 'UID=');
+/** Attributes @peculiar/x509 knows only by OID, by the short names openssl and RFC 4519 give them. */
+const ATTRIBUTE_NAMES: Record<string, string> = {
+  [UID_OID]: 'UID',
+  '2.5.4.5': 'serialNumber',
+  '2.5.4.9': 'street',
+  '2.5.4.12': 'title',
+  '2.5.4.97': 'organizationIdentifier',
+  '1.2.840.113549.1.9.1': 'emailAddress',
+};
+
+/** RFC 4514 §2.4 escaping of an attribute value. */
+function escapeValue(value: string): string {
+  return value.replace(/[,+"\\<>;]/g, '\\$&').replace(/^[ #]/, '\\$&').replace(/ $/, '\\ ');
+}
+
+/**
+ * The one way a certificate subject or issuer is shown, in messages, reports and files:
+ * readable UTF-8 values, UID (the organ id) and the other attributes by name, never as an OID.
+ * In the certificate's order (C first, as openssl prints it by default), or with `mostSpecificFirst`
+ * in RFC 4514 order (UID first, as `openssl -nameopt RFC2253`).
+ */
+export function describeName(name: x509.Name, options: { mostSpecificFirst?: boolean } = {}): string {
+  const rdns = name.toJSON().map((rdn) =>
+    Object.entries(rdn)
+      .flatMap(([type, values]) => values.map((value) => `${ATTRIBUTE_NAMES[type] ?? type}=${escapeValue(value)}`))
+      .join('+'),
+  );
+  return (options.mostSpecificFirst ? rdns.reverse() : rdns).join(', ');
 }
 
 export interface SigningIdentity {

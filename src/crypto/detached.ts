@@ -57,7 +57,7 @@ export async function verifyDetached(
     result.errors.push({ code: 'SIG_MISSING', message: 'the file carries no signature or no signer certificate' });
     return result;
   }
-  result.signer = describeName(signer.subject);
+  result.signer = describeName(signer.subjectName);
   result.signerOrganId = organIdOf(signer) ?? null;
   const publicKey = createPublicKey(new NodeX509(Buffer.from(signer.rawData)).publicKey.export({ type: 'spki', format: 'pem' }));
   if (signature.algorithm !== 'sha256' || !verifyBytes('sha256', bytes, publicKey, Buffer.from(signature.value, 'base64'))) {

@@ -13,7 +13,7 @@ import { readJsonFile, writeOutput } from '../files.js';
 import { isOrganId } from '../envelope/values.js';
 import { LtError } from '../errors.js';
 import * as x509 from './x509.js';
-import { UID_OID } from './certificates.js';
+import { describeName, UID_OID } from './certificates.js';
 
 /**
  * Always Node's own WebCrypto (native OpenSSL), passed explicitly rather than through
@@ -266,17 +266,6 @@ function crlPem(list: x509.X509Crl): string {
   return `${x509.PemConverter.encode(list.rawData, 'X509 CRL')}\n`;
 }
 
-const SHORT_NAMES: Record<string, string> = { [OID_UID]: 'UID' };
-
-/** RFC 4514 order (most specific first) but readable UTF-8, for organs.json and the README. */
-function rfc2253(name: x509.Name): string {
-  return name
-    .toJSON()
-    .reverse()
-    .flatMap((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((v) => `${SHORT_NAMES[type] ?? type}=${v.replace(/([,+"\\<>;])/g, '\\$1')}`)))
-    .join(', ');
-}
-
 function organFiles(organ: PlannedOrgan): { cert: string; key: string } {
   const base = organ.role === 'hub' ? 'hub' : `${organ.role === 'agency' ? 'agencies' : organ.role}/${organ.organId}`;
   return { cert: `${base}.pem`, key: `${base}.key.pem` };
@@ -310,11 +299,11 @@ async function generate(plan: PlannedOrgan[], now: Date): Promise<Generated> {
     const paths = organFiles(organ);
     files.set(paths.cert, certPem(cert));
     files.set(paths.key, await privateKeyPem(keys));
-    organs.push({ ...organ, subject: rfc2253(cert.subjectName), ...paths, serialNumber: cert.serialNumber, notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString() });
+    organs.push({ ...organ, subject: describeName(cert.subjectName, { mostSpecificFirst: true }), ...paths, serialNumber: cert.serialNumber, notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString() });
   }
 
   const caEntry = (ca: Issued, base: string): DevCaEntry => ({
-    subject: rfc2253(ca.cert.subjectName),
+    subject: describeName(ca.cert.subjectName, { mostSpecificFirst: true }),
     cert: `${base}.pem`,
     key: `${base}.key.pem`,
     crl: `${base}.crl.pem`,

@@ -91,7 +91,7 @@ export async function readNodeTrust(files: TrustFiles, source = 'the configurati
     if (dev) {
       throw new LtError(
         'CONFIG_INVALID',
-        `${source}: the trust anchor ${files.anchors[i] ?? ''} is the development certificate "${describeName(dev.subject)}" of certs-dev/ (lienthong certs init), whose private keys are public; ` +
+        `${source}: the trust anchor ${files.anchors[i] ?? ''} is the development certificate "${describeName(dev.subjectName)}" of certs-dev/ (lienthong certs init), whose private keys are public; ` +
           'trust the government CA\'s root certificate instead, or, for a development or test deployment only, set "trust": {"dev": true}',
         { path: 'trust.anchors' },
       );
@@ -223,13 +223,13 @@ export async function validateChain(
     if (!issuer) {
       problems.push({
         code: 'CERT_UNTRUSTED',
-        message: `no trusted issuer found for "${describeName(current.subject)}" (issued by "${describeName(current.issuer)}"); the certificate does not chain to a configured trust anchor`,
+        message: `no trusted issuer found for "${describeName(current.subjectName)}" (issued by "${describeName(current.issuerName)}"); the certificate does not chain to a configured trust anchor`,
       });
       break;
     }
     const isAnchor = store.anchors.some((a) => sameCertificate(a, issuer as x509.X509Certificate));
     if (!isAnchor && !isCa(issuer)) {
-      problems.push({ code: 'CERT_USAGE', message: `"${describeName(issuer.subject)}" is not a certification authority but issued "${describeName(current.subject)}"` });
+      problems.push({ code: 'CERT_USAGE', message: `"${describeName(issuer.subjectName)}" is not a certification authority but issued "${describeName(current.subjectName)}"` });
       break;
     }
     path.push(issuer);
@@ -249,7 +249,7 @@ export async function validateChain(
       const when = signingTime < cert.notBefore ? `was not yet valid (valid from ${cert.notBefore.toISOString()})` : `had expired on ${cert.notAfter.toISOString()}`;
       problems.push({
         code: 'CERT_EXPIRED',
-        message: `at signing time ${signingTime.toISOString()} the certificate "${describeName(cert.subject)}" ${when}`,
+        message: `at signing time ${signingTime.toISOString()} the certificate "${describeName(cert.subjectName)}" ${when}`,
       });
     }
   }
@@ -290,7 +290,7 @@ const OTHER_EKUS: Readonly<Record<string, string>> = {
  */
 export function signerUsageProblems(signer: x509.X509Certificate): ChainProblem[] {
   const problems: ChainProblem[] = [];
-  const who = `the signer certificate "${describeName(signer.subject)}"`;
+  const who = `the signer certificate "${describeName(signer.subjectName)}"`;
   if (signer.getExtension(x509.BasicConstraintsExtension)?.ca) {
     problems.push({ code: 'CERT_USAGE', message: `${who} is a certification authority (basicConstraints CA:TRUE); documents are signed with an end-entity certificate issued to the agency` });
   }
@@ -414,13 +414,13 @@ async function checkRevocation(
       const date = listing.entries.find((e) => normalizeSerial(e.serialNumber) === serial)?.revocationDate;
       problems.push({
         code: 'CERT_REVOKED',
-        message: `the certificate "${describeName(cert.subject)}" (serial ${cert.serialNumber}) was revoked${date ? ` on ${date.toISOString()}` : ''}`,
+        message: `the certificate "${describeName(cert.subjectName)}" (serial ${cert.serialNumber}) was revoked${date ? ` on ${date.toISOString()}` : ''}`,
       });
       continue;
     }
     if (authentic.some((crl) => crl.nextUpdate !== undefined && crl.nextUpdate >= now)) continue;
 
-    const ca = `"${describeName(cert.issuer)}"`;
+    const ca = `"${describeName(cert.issuerName)}"`;
     const latest = authentic.reduce<x509.X509Crl | undefined>((a, b) => (!a || b.thisUpdate > a.thisUpdate ? b : a), undefined);
     if (latest?.nextUpdate) {
       unknown.push({ code: 'CRL_INVALID', message: `the CRL of ${ca} expired on ${latest.nextUpdate.toISOString()}; install a current CRL` });
@@ -429,12 +429,12 @@ async function checkRevocation(
     } else if (named.length > 0) {
       unknown.push({
         code: 'CRL_INVALID',
-        message: `a CRL names ${ca} as its issuer but is not signed by that CA's key, so it says nothing about "${describeName(cert.subject)}"; ${afterward}`,
+        message: `a CRL names ${ca} as its issuer but is not signed by that CA's key, so it says nothing about "${describeName(cert.subjectName)}"; ${afterward}`,
       });
     } else {
       unknown.push({
         code: 'REVOCATION_UNKNOWN',
-        message: `no CRL of ${ca} is configured, so whether "${describeName(cert.subject)}" is revoked cannot be established; add the CA's current CRL (trust "crls", or --crl) or choose the best-effort revocation policy`,
+        message: `no CRL of ${ca} is configured, so whether "${describeName(cert.subjectName)}" is revoked cannot be established; add the CA's current CRL (trust "crls", or --crl) or choose the best-effort revocation policy`,
       });
     }
   }
@@ -457,6 +457,6 @@ export async function assertOwnCertificate(
   const chain = await validateChain(identity.certificate, identity.chain, createTrustStore(trust), now, now);
   for (const p of chain.problems) problems.push(p.message);
   if (problems.length > 0) {
-    throw new LtError('CONFIG_INVALID', `the signing certificate ${describeName(identity.certificate.subject)} cannot be used: ${problems.join('; ')}`);
+    throw new LtError('CONFIG_INVALID', `the signing certificate ${describeName(identity.certificate.subjectName)} cannot be used: ${problems.join('; ')}`);
   }
 }

@@ -133,8 +133,8 @@ async function runChecks(
   const certificates = parts.certificates.map(certificateFromBase64);
   const signer = pickSigner(certificates);
   report.signer = {
-    subject: describeName(signer.subject),
-    issuer: describeName(signer.issuer),
+    subject: describeName(signer.subjectName),
+    issuer: describeName(signer.issuerName),
     serialNumber: signer.serialNumber,
     organId: organIdOf(signer) ?? null,
     notBefore: signer.notBefore.toISOString(),
@@ -182,7 +182,7 @@ async function runChecks(
     report.checks.organ = 'failed';
     report.errors.push({
       code: 'CERT_ORGAN_MISMATCH',
-      message: `the packet says it is from ${packet.from?.organId ?? '(no From/OrganId)'} but is signed with the certificate of ${certOrgan} ("${describeName(signer.subject)}")`,
+      message: `the packet says it is from ${packet.from?.organId ?? '(no From/OrganId)'} but is signed with the certificate of ${certOrgan} ("${describeName(signer.subjectName)}")`,
     });
   } else {
     report.checks.organ = 'ok';

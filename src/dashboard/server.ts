@@ -28,7 +28,7 @@ import { ManagementClient } from '../broker/management.js';
 import { setAgencyStatus } from '../hub/provisioning.js';
 import { appendAudit } from '../store/audit.js';
 import { authenticate } from '../hub/users.js';
-import { silentLogger, type Logger } from '../log.js';
+import { componentLogger, silentLogger, type Logger } from '../log.js';
 import { usageCsv } from '../hub/reports.js';
 import type { Db } from '../store/db.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
@@ -168,7 +168,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
   const secure = deps.settings.secureCookies;
 
   const app = Fastify({
-    loggerInstance: log.child({ component: 'dashboard' }) as unknown as FastifyBaseLogger,
+    loggerInstance: componentLogger(log, 'dashboard') as unknown as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     // The login limits count per client address: a forwarded address is believed only from the
     // proxies the operator named (dashboard.trustProxy), else anyone could pick a fresh one per try.

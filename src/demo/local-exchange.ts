@@ -113,7 +113,7 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
   const api = new ManagementClient(management);
 
   // Fail early, with the hint, when there is no broker at all.
-  const probe = await BrokerConnection.connect(amqpUrl, { name: 'lienthong probe', initialRetries: 2 });
+  const probe = await BrokerConnection.connect(amqpUrl, { name: 'lienthong probe', initialRetries: 2, log });
   await probe.close();
   await api.overview();
 

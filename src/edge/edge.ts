@@ -136,7 +136,7 @@ export class Edge {
   private async connectAndRun(): Promise<void> {
     await this.open();
     const pool = this.pool as CryptoPool;
-    this.publisher = new ConfirmPublisher({ name: `edge-${this.config.organId}-publisher` });
+    this.publisher = new ConfirmPublisher({ name: `edge-${this.config.organId}-publisher`, log: this.log });
     this.relay = new Relay({
       records: this.records,
       blobs: this.blobs,
@@ -172,11 +172,10 @@ export class Edge {
       orderKey: documentOrderKey,
       onError: (error, delivery) =>
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),
+      log: this.log,
     });
-    this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong edge ${this.config.organId}` });
+    this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong edge ${this.config.organId}`, log: this.log });
     await assertQueuesFree(this.connection, this.config, this.names);
-    this.connection.on('down', (error) => this.log.warn({ err: error.message }, 'broker connection lost; reconnecting'));
-    this.connection.on('up', () => this.log.info('broker connection restored'));
     await this.connection.add(this.publisher);
     await this.connection.add(this.consumer);
     this.relay.start();

@@ -96,6 +96,7 @@ export class Hub {
     const names = this.names;
     this.publisher = new ConfirmPublisher({
       name: 'hub-publisher',
+      log: this.log,
       // The hub owns the topology: declare it (and every active agency's lanes) on each channel.
       topology: async (channel) => {
         await declareHubTopology(channel, names);
@@ -131,6 +132,7 @@ export class Hub {
       // The statuses of one document are routed in the order they came (a 04 must not overtake a 03).
       orderKey: documentOrderKey,
       topology: (channel) => declareHubTopology(channel, names),
+      log: this.log,
       onError: (error, delivery) =>
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'routing failed; the packet will be redelivered'),
     });
@@ -140,14 +142,19 @@ export class Hub {
       concurrency: 1,
       handler: this.deadLetters.collect,
       topology: (channel) => declareHubTopology(channel, names),
+      log: this.log,
       onError: (error) => this.log.error({ err: error }, 'collecting a dead letter failed; it stays in the queue'),
     });
-    this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong hub ${this.config.organId}` });
-    this.connection.on('down', (error) => this.log.warn({ err: error.message }, 'broker connection lost; reconnecting'));
-    this.connection.on('up', () => this.log.info('broker connection restored'));
-    await this.connection.add(this.publisher);
-    await this.connection.add(this.consumer);
-    await this.connection.add(this.deadLetterConsumer);
+    try {
+      this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong hub ${this.config.organId}`, log: this.log });
+      await this.connection.add(this.publisher);
+      await this.connection.add(this.consumer);
+      await this.connection.add(this.deadLetterConsumer);
+    } catch (error) {
+      // A refused start leaves nothing running that would keep the process alive.
+      await this.releaseBroker();
+      throw error;
+    }
     await this.applyLimits();
     const every = Math.min(2 ** 31 - 1, retentionOf(this.config).intervalMinutes * 60_000); // setInterval's range
     this.maintenanceTimer = setInterval(() => void this.maintain(), every);
@@ -210,13 +217,20 @@ export class Hub {
   async stop(): Promise<void> {
     clearInterval(this.maintenanceTimer);
     await this.maintenance;
+    await this.releaseBroker();
+    this.db.close();
+    this.log.info('hub stopped');
+  }
+
+  /** Stop routing and let go of the broker and the crypto workers (the database stays open). */
+  private async releaseBroker(): Promise<void> {
     this.router?.stop();
     await this.consumer?.stop();
     await this.deadLetterConsumer?.stop();
     this.publisher?.stop();
     await this.connection?.close();
     await this.pool?.close();
-    this.db.close();
-    this.log.info('hub stopped');
+    this.connection = undefined;
+    this.pool = undefined;
   }
 }

@@ -17,7 +17,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { EdgeApiConfig } from '../../edge/config.js';
 import type { Edge } from '../../edge/edge.js';
-import type { Logger } from '../../log.js';
+import { componentLogger, type Logger } from '../../log.js';
 import { apiKeyHook } from './auth.js';
 import { documentRoutes } from './documents.js';
 import { errorAnswer, installErrorHandling } from './errors.js';
@@ -50,7 +50,7 @@ export const DEFAULT_RATE_LIMIT = { max: 600, timeWindow: 60_000 } as const;
 export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeApiOptions = {}): FastifyInstance {
   // Checked now, so that a bad key entry stops `lienthong edge` before it listens.
   const authenticate = apiKeyHook(config.keys);
-  const log = (options.log ?? edge.log.child({ component: 'api' })) as unknown as FastifyBaseLogger;
+  const log = (options.log ?? componentLogger(edge.log, 'api')) as unknown as FastifyBaseLogger;
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.bodyLimit,

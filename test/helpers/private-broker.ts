@@ -1,0 +1,107 @@
+/**
+ * A RabbitMQ node of the test's own, for tests that stop or restart a broker: the shared one on
+ * 5672 serves every other test on the machine and is never touched. Its own node name, ports,
+ * data and log directories and Erlang cookie (HOME), no plugins; stopped and removed in
+ * teardown whatever the outcome. Debian's layout (the rabbitmq-server package), run directly,
+ * not through the /usr/sbin wrapper that switches to the rabbitmq user.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Test } from 'tap';
+
+const run = promisify(execFile);
+const SBIN = '/usr/lib/rabbitmq/bin';
+
+export interface PrivateBroker {
+  /** amqp://guest:guest@127.0.0.1:<port> */
+  url: string;
+  node: string;
+  /** Stop the RabbitMQ application (connections are closed, the port stops listening). */
+  stopApp(): Promise<void>;
+  /** Start it again and wait until it accepts connections. */
+  startApp(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startPrivateBroker(t: Test): Promise<PrivateBroker> {
+  if (!existsSync(join(SBIN, 'rabbitmq-server'))) throw new Error(`${SBIN}/rabbitmq-server is missing: install the rabbitmq-server package`);
+  const id = randomBytes(3).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), `lt-rabbit-${id}-`));
+  const node = `lt-test-${id}@localhost`;
+  const port = await freePort();
+  const distPort = await freePort();
+  writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+  writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
+  writeFileSync(join(dir, 'rabbitmq.conf'), '# a private test node: defaults, ports from the environment\n');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir, // its own Erlang cookie
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
+    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+    RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+  };
+  const ctl = (...args: string[]) => run(join(SBIN, 'rabbitmqctl'), ['-n', node, ...args], { env, timeout: 120_000 });
+  const server = spawn(join(SBIN, 'rabbitmq-server'), [], { env, cwd: dir, stdio: 'ignore', detached: true });
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  t.teardown(async () => {
+    await ctl('stop').catch(() => {});
+    if (server.exitCode === null && server.signalCode === null && server.pid) {
+      try {
+        process.kill(-server.pid, 'SIGKILL'); // its own process group: the script and the Erlang VM
+      } catch {
+        // already gone
+      }
+    }
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // rabbitmqctl cannot reach a node that has not registered yet: ask again until it answers
+  // (each question itself waits for the node), or the node has died.
+  const awaitStartup = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ctl('await_startup', '--timeout', '120');
+        return;
+      } catch (error) {
+        if (server.exitCode !== null || server.signalCode !== null || attempt >= 30) throw error;
+      }
+    }
+  };
+  await Promise.race([
+    awaitStartup(),
+    exited.then(() => {
+      throw new Error(`the private RabbitMQ node ${node} exited at start-up; see ${dir}/log`);
+    }),
+  ]);
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    node,
+    async stopApp() {
+      await ctl('stop_app');
+    },
+    async startApp() {
+      await ctl('start_app');
+      await awaitStartup();
+    },
+  };
+}
