@@ -172,6 +172,11 @@ t.test('an edge whose lanes the hub has not declared yet is refused, and exits',
   const prefix = `lt-refuse-${run}-edge`;
   prefixes.push(prefix);
   const organId = '000.00.01.H12';
+  // The agency's own broker user (an edge refuses any other), but no lanes declared for it.
+  const user = resourceNames(prefix).agencyUser(organId);
+  users.push(user);
+  await api.putUser(user, password);
+  await api.setPermissions(user, { configure: '', write: '.*', read: '.*' });
   const config = join(dir, `${prefix}.json`);
   writeFileSync(
     config,
@@ -179,7 +184,7 @@ t.test('an edge whose lanes the hub has not declared yet is refused, and exits',
       organId,
       organization: { organId, organName: 'Văn phòng UBND tỉnh Cà Mau' },
       hubOrganId: DEV_HUB.organId,
-      amqpUrl,
+      amqpUrl: withCredentials(amqpUrl, user, password),
       prefix,
       dataDir: join(dir, prefix),
       identity: { key: devPath('agencies', `${organId}.key.pem`), cert: devPath('agencies', `${organId}.pem`), chain: devPath('issuing-ca.pem') },
@@ -187,7 +192,8 @@ t.test('an edge whose lanes the hub has not declared yet is refused, and exits',
       cryptoThreads: 1,
     }),
   );
-  const line = assertRefused(t, await runUntilExit('edge', config), 'BROKER_NOT_FOUND', 'edge');
-  t.match(line, `no queue '${resourceNames(prefix).agencyQueue({ organId, queueToken: '' }, 'urgent')}'`);
-  t.match(line, /the hub declares them/);
+  // The edge looks for its lanes before it consumes them, and says what provisions them.
+  const line = assertRefused(t, await runUntilExit('edge', config), 'AGENCY_UNKNOWN', 'edge');
+  t.match(line, `the queue ${resourceNames(prefix).agencyQueue({ organId, queueToken: '' }, 'urgent')} does not exist on the broker`);
+  t.match(line, /is not provisioned .*lienthong agency add/);
 });
