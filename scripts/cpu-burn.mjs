@@ -5,6 +5,10 @@
 //   node scripts/cpu-burn.mjs 8                 spin until Ctrl-C / SIGTERM
 //   node scripts/cpu-burn.mjs 8 -- npm test     spin while the command runs, then print its wall
 //                                               time and the load average seen; exit with its code
+//
+// Run it around the suite (the second form), not in another terminal: with Linux's autogroup
+// scheduling each session shares the CPU as one, so spinners in another session take a fixed
+// share from the suite however many they are, where on a CI machine they compete thread by thread.
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
