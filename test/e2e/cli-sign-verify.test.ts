@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { CERTS, OFFICE, PDF_BYTES, REPO, organ, xmlsec1Verify } from '../helpers/pki.js';
+import { EVENT_DEADLINE_MS } from '../helpers/deadline.js';
 
 const BIN = join(REPO, 'bin/lienthong.js');
 const SAMPLES = fileURLToPath(new URL('../fixtures/samples/', import.meta.url));
@@ -27,7 +28,7 @@ interface Run {
 }
 
 function lienthong(cwd: string, ...args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: EVENT_DEADLINE_MS });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -27,7 +27,7 @@ import t from 'tap';
 import { en } from '../../src/dashboard/i18n/en.js';
 import { vi } from '../../src/dashboard/i18n/vi.js';
 import { addUser } from '../../src/hub/users.js';
-import { A, B, agency, documentPacket, hubDeliveries, letter, openExchange, signAs, stageAt, waitFor } from '../helpers/exchange.js';
+import { A, B, EVENT_DEADLINE_MS, agency, documentPacket, hubDeliveries, letter, openExchange, signAs, stageAt, waitFor } from '../helpers/exchange.js';
 import { publishOptions } from '../../src/broker/message.js';
 import { withCredentials } from '../../src/broker/connection.js';
 import { agencyPermissions } from '../../src/broker/topology.js';
@@ -109,7 +109,7 @@ if (!existsSync(CHROMIUM)) {
     } finally {
       await connection.close();
     }
-    await waitFor('the hub collected the dead letter', () => exchange.hub.deadLetters.list({ status: 'pending' }).total === 1, { timeoutMs: 30_000 });
+    await waitFor('the hub collected the dead letter', () => exchange.hub.deadLetters.list({ status: 'pending' }).total === 1);
     const deadLetter = exchange.hub.deadLetters.list().items[0];
     t.match(deadLetter, { queue: exchange.names.hubInbound.normal, reason: 'rejected', sender: null, claimedFrom: '000.00.77.H12' });
 
@@ -134,11 +134,14 @@ if (!existsSync(CHROMIUM)) {
     } finally {
       await ward.close();
     }
-    const lateLetter = await waitFor('the hub dead-lettered the early packet', () => exchange.hub.deadLetters.list({ status: 'pending' }).items.find((d) => d.packetId === earlyId), { timeoutMs: 30_000 });
+    const lateLetter = await waitFor('the hub dead-lettered the early packet', () => exchange.hub.deadLetters.list({ status: 'pending' }).items.find((d) => d.packetId === earlyId));
     await addAgency({ db: exchange.hub.db, api: exchange.api, names: exchange.names, actor: 'test' }, { organId: LATE, name: 'UBND phường 5, thành phố Cà Mau' });
 
-    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: EVENT_DEADLINE_MS });
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true, locale: 'vi-VN' });
+    // Playwright's own 30 s default for every action and wait is a clock a loaded machine beats.
+    context.setDefaultTimeout(EVENT_DEADLINE_MS);
+    context.setDefaultNavigationTimeout(EVENT_DEADLINE_MS);
     const page: Page = await context.newPage();
     page.on('dialog', (dialog) => void dialog.accept());
     /** Fails on English words in what the current (Vietnamese) page shows. */
@@ -186,8 +189,8 @@ if (!existsSync(CHROMIUM)) {
     const cityRow = page.locator('#queue-rows tr', { hasText: CITY });
     // Quorum queue statistics reach the management API a few seconds after the queues exist;
     // the page redraws itself every 5 s until they are there.
-    await cityRow.getByText('Không có kết nối nhận').waitFor({ timeout: 30_000 });
-    await page.locator('#queue-rows tr', { hasText: A }).getByText('Đang nhận').waitFor({ timeout: 30_000 });
+    await cityRow.getByText('Không có kết nối nhận').waitFor({ timeout: EVENT_DEADLINE_MS });
+    await page.locator('#queue-rows tr', { hasText: A }).getByText('Đang nhận').waitFor({ timeout: EVENT_DEADLINE_MS });
     await page.locator('#stale').getByText(CITY).waitFor();
     t.notOk(await page.locator('#stale').getByText(A).count(), 'A is not listed as silent');
     t.ok(await page.locator('#broker-error').isHidden(), 'the broker API answers');
@@ -200,7 +203,7 @@ if (!existsSync(CHROMIUM)) {
       // Let the broker's statistics settle (each edge has taken what was waiting for it).
       await page
         .waitForFunction((city) => Array.from(document.querySelectorAll('#queue-rows tr')).every((tr) => tr.textContent?.includes(city) || !tr.querySelector('td.waiting')), CITY, {
-          timeout: 30_000,
+          timeout: EVENT_DEADLINE_MS,
         })
         .catch(() => {});
       mkdirSync(join(REPO, 'docs'), { recursive: true });
@@ -211,7 +214,7 @@ if (!existsSync(CHROMIUM)) {
     // Live: a new document shows up without reloading the page.
     const updated = await page.locator('#updated').textContent();
     await a.outbox.submitDocument(letter([B], 129), 'test');
-    await page.locator('.stats [data-field="routedToday"]', { hasText: /^5$/ }).waitFor({ timeout: 30_000 });
+    await page.locator('.stats [data-field="routedToday"]', { hasText: /^5$/ }).waitFor({ timeout: EVENT_DEADLINE_MS });
     t.not(await page.locator('#updated').textContent(), updated, 'the "updated at" time moved on');
 
     // Find document 125 and read its timeline.

@@ -6,7 +6,7 @@
  * a misbehaving client: raw AMQP with an agency's own credentials, packets signed in-thread.
  */
 import { readFileSync } from 'node:fs';
-import amqp, { type ChannelModel, type ConsumeMessage, type Message } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type Message } from 'amqplib';
 import type { Test } from 'tap';
 import { publishOptions, type PacketEnvelope } from '../../src/broker/message.js';
 import type { Lane } from '../../src/broker/names.js';
@@ -19,6 +19,7 @@ import type { InboxEvent } from '../../src/edge/inbox.js';
 import { buildPacket, composeDocument, type DocumentInput, type Packet } from '../../src/envelope/index.js';
 import type { RouteOutcome } from '../../src/hub/router.js';
 import { silentLogger } from '../../src/log.js';
+import { EVENT_DEADLINE_MS } from './deadline.js';
 import { identityOf, organ, trustStore } from './pki.js';
 
 /** The agencies of the scenarios (certificates in certs-dev/agencies/). */
@@ -86,22 +87,27 @@ export async function openExchange(t: Test, agencies: AgencySpec[], options: Par
   };
 }
 
+export { EVENT_DEADLINE_MS };
+
 /**
  * Poll `probe` until it returns something other than undefined/false/null; fail with `what`
- * (and the last value `describe` gives) when the deadline passes.
+ * (and the last value `describe` gives) when the deadline passes. `timeoutMs` can lengthen the
+ * deadline for an event known to take long, never shorten it below EVENT_DEADLINE_MS: a short
+ * deadline measures the machine's load, not the code.
  */
 export async function waitFor<T>(
   what: string,
   probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   options: { timeoutMs?: number; intervalMs?: number; describe?: () => unknown } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const timeoutMs = Math.max(options.timeoutMs ?? 0, EVENT_DEADLINE_MS);
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) {
       const last = options.describe ? ` (last seen: ${JSON.stringify(options.describe())})` : '';
-      throw new Error(`timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${what}${last}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`);
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
   }
@@ -223,6 +229,32 @@ export async function publishAs(
   }
 }
 
+export type AmqpError = Error & { code?: number };
+
+/**
+ * What the broker answered `operation` on a fresh channel: the error it closed the channel with,
+ * or undefined when it accepted. No clock decides: after the operation a basic.qos round trip
+ * (which needs no permission) is answered only once the broker has processed every frame sent
+ * before it, so a refusal, even of an unconfirmed publish, has closed the channel by then.
+ * A failure of the client's own (not a channel closed by the broker) is thrown.
+ */
+export async function brokerAnswer<C extends Channel>(open: () => Promise<C>, operation: (channel: C) => unknown): Promise<AmqpError | undefined> {
+  const channel = await open();
+  let refusal: AmqpError | undefined;
+  // amqplib emits 'error' in the same tick as it fails the pending calls: set before any await below resumes.
+  channel.once('error', (error: AmqpError) => (refusal = error));
+  try {
+    await operation(channel);
+    await channel.prefetch(0);
+  } catch (error) {
+    if (refusal) return refusal;
+    throw error;
+  }
+  if (refusal) return refusal;
+  await channel.close().catch(() => {});
+  return undefined;
+}
+
 /** The name of one of an agency's queues, token included, as the hub's directory knows it. */
 export function agencyQueueOf(exchange: LocalExchange, organId: string, lane: Lane): string {
   const owner = exchange.hub.directory.get(organId);
@@ -231,7 +263,7 @@ export function agencyQueueOf(exchange: LocalExchange, organId: string, lane: La
 }
 
 /** Take `count` messages from one of an agency's own queues, with its own credentials (acked). */
-export async function takeFromQueue(t: Test, exchange: LocalExchange, organId: string, lane: Lane, count: number, timeoutMs = 30_000): Promise<ConsumeMessage[]> {
+export async function takeFromQueue(t: Test, exchange: LocalExchange, organId: string, lane: Lane, count: number, timeoutMs = EVENT_DEADLINE_MS): Promise<ConsumeMessage[]> {
   const connection = await connectAs(t, exchange, organId);
   try {
     const channel = await connection.createChannel();

@@ -13,7 +13,7 @@ import type { Test } from 'tap';
 import type { LocalExchange } from '../../src/demo/local-exchange.js';
 import { Edge, type EdgeOptions } from '../../src/edge/edge.js';
 import { silentLogger } from '../../src/log.js';
-import { waitFor } from './exchange.js';
+import { EVENT_DEADLINE_MS, waitFor } from './exchange.js';
 
 // --- time -----------------------------------------------------------------------------------
 
@@ -135,11 +135,13 @@ export function hubDocument(exchange: LocalExchange, documentId: string): { docu
 }
 
 /**
- * Poll `probe` until it holds or `ms` pass, and return its last value either way: for waiting on
- * something a test then asserts, so that a bug shows as a failed assertion, not a timeout.
+ * Poll `probe` until it holds or the deadline passes, and return its last value either way: for
+ * waiting on something a test then asserts, so that a bug shows as a failed assertion, not a
+ * timeout. The deadline is never shorter than EVENT_DEADLINE_MS: it costs nothing when the
+ * event comes, and a busy machine must not turn a slow event into a failure.
  */
-export async function settle<T>(probe: () => T, done: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
+export async function settle<T>(probe: () => T, done: (value: T) => boolean, ms = EVENT_DEADLINE_MS): Promise<T> {
+  const deadline = Date.now() + Math.max(ms, EVENT_DEADLINE_MS);
   for (;;) {
     const value = probe();
     if (done(value) || Date.now() > deadline) return value;
@@ -218,7 +220,6 @@ export async function startClamd(t: Test): Promise<Clamd> {
     rmSync(dir, { recursive: true, force: true });
   });
   await waitFor('clamd to answer PING', async () => child.exitCode === null && existsSync(socket) && (await ping(socket)), {
-    timeoutMs: 30_000,
     intervalMs: 50,
     describe: () => ({ exitCode: child.exitCode, stderr: stderr.slice(-500) }),
   });

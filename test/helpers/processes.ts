@@ -31,6 +31,7 @@ import { DEV_HUB, devPath, devTrust, managementOptions } from '../../src/demo/lo
 import { loadEdgeConfig } from '../../src/edge/config.js';
 import { Edge } from '../../src/edge/edge.js';
 import { silentLogger } from '../../src/log.js';
+import { EVENT_DEADLINE_MS } from './deadline.js';
 
 const run = promisify(execFile);
 
@@ -108,7 +109,7 @@ export class ManagedProcess {
   }
 
   /** Spawn and wait until the log says it is up (throws with the log's tail if it dies first). */
-  async start(timeoutMs = 30_000): Promise<void> {
+  async start(timeoutMs = EVENT_DEADLINE_MS): Promise<void> {
     if (this.disabled) throw new Error(`${this.name}: the cluster is cleaned up; not starting again`);
     if (this.child) throw new Error(`${this.name} is already running (pid ${this.child.pid})`);
     hookExit();
@@ -155,7 +156,7 @@ export class ManagedProcess {
   }
 
   /** SIGTERM (clean stop: finish, ack, close), SIGKILL after `timeoutMs`. */
-  async stop(timeoutMs = 15_000): Promise<void> {
+  async stop(timeoutMs = EVENT_DEADLINE_MS): Promise<void> {
     const child = this.child;
     if (!child) return;
     child.kill('SIGTERM');

@@ -13,19 +13,41 @@ import amqp from 'amqplib';
 import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { DEFAULT_AMQP_URL } from '../../src/config.js';
+import { EVENT_DEADLINE_MS } from '../helpers/deadline.js';
 import { AGENCY_A, AGENCY_B, readDb, startCluster, type Cluster, type ManagedProcess } from '../helpers/processes.js';
 
 const N = Number(process.env.LT_CRASH_DOCS ?? 200);
 /** Documents submitted but not yet in B's inbox, at most: the flow goes on through every crash. */
 const WINDOW = 50;
-const DEADLINE_MS = 90_000;
 const A = AGENCY_A.organId;
 const B = AGENCY_B.organId;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The flow's deadline: EVENT_DEADLINE_MS without progress (a document more at B or an answer
+ * more at A), not a bound on the whole flow, whose duration depends on the machine's load.
+ */
+class Stall {
+  private last = '';
+  private deadline = Date.now() + EVENT_DEADLINE_MS;
+
+  /** Record the current progress; the deadline moves on when it changed. */
+  progress(...counts: number[]): void {
+    const now = counts.join('/');
+    if (now !== this.last) {
+      this.last = now;
+      this.deadline = Date.now() + EVENT_DEADLINE_MS;
+    }
+  }
+
+  get stalled(): boolean {
+    return Date.now() > this.deadline;
+  }
+}
+
 /** Poll `condition` (an exception, e.g. a database being recovered, counts as false). */
-async function until(what: string, condition: () => boolean, deadline: number, aborted: () => boolean = () => false): Promise<void> {
+async function until(what: string, condition: () => boolean, stall: Stall, aborted: () => boolean = () => false): Promise<void> {
   for (;;) {
     try {
       if (condition()) return;
@@ -33,7 +55,7 @@ async function until(what: string, condition: () => boolean, deadline: number, a
       // next round
     }
     if (aborted()) throw new Error(`gave up waiting for ${what}: the test failed meanwhile`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (stall.stalled) throw new Error(`no progress for ${EVENT_DEADLINE_MS} ms waiting for ${what}`);
     await sleep(100);
   }
 }
@@ -76,7 +98,7 @@ async function flow(t: Test, cluster: Cluster, plan: (c: Cluster) => Kill[]): Pr
   t.comment(`hub, ${A} and ${B} up after ${Date.now() - started} ms (prefix ${cluster.prefix})`);
 
   const t0 = Date.now();
-  const deadline = t0 + DEADLINE_MS;
+  const stall = new Stall();
   let received = 0;
   let polling = true;
   let failed = false;
@@ -84,6 +106,7 @@ async function flow(t: Test, cluster: Cluster, plan: (c: Cluster) => Kill[]): Pr
     while (polling) {
       try {
         received = receivedAtB(cluster);
+        stall.progress(received, answeredAtA(cluster));
       } catch {
         // B's database being created or recovered right now: next round
       }
@@ -97,7 +120,7 @@ async function flow(t: Test, cluster: Cluster, plan: (c: Cluster) => Kill[]): Pr
     for (let i = 1; i <= N; i += 1) {
       while (documentIds.length - received >= WINDOW) {
         if (failed) return;
-        if (Date.now() > deadline) throw new Error(`submission stalled at ${documentIds.length}: B's inbox holds ${received}`);
+        if (stall.stalled) throw new Error(`submission stalled at ${documentIds.length}: B's inbox holds ${received}`);
         await sleep(50);
       }
       const submitted = await submitter.outbox.submitDocument(
@@ -117,7 +140,7 @@ async function flow(t: Test, cluster: Cluster, plan: (c: Cluster) => Kill[]): Pr
   const kills: FlowResult['kills'] = [];
   const chaos = (async () => {
     for (const step of plan(cluster)) {
-      await until(`${step.atReceived} documents at B before killing ${step.target.name}`, () => received >= step.atReceived, deadline, () => failed);
+      await until(`${step.atReceived} documents at B before killing ${step.target.name}`, () => received >= step.atReceived, stall, () => failed);
       const down = Date.now();
       const atReceived = received;
       await step.target.kill();
@@ -135,7 +158,7 @@ async function flow(t: Test, cluster: Cluster, plan: (c: Cluster) => Kill[]): Pr
     });
     await cluster.closeSubmitter(submitter);
     t.comment(`${N} documents submitted in ${Date.now() - t0} ms`);
-    await until(`${N} documents at B and ${N} answers 01 at A`, () => receivedAtB(cluster) >= N && answeredAtA(cluster) >= N, deadline);
+    await until(`${N} documents at B and ${N} answers 01 at A`, () => receivedAtB(cluster) >= N && answeredAtA(cluster) >= N, stall);
   } catch (error) {
     const at = (() => {
       try {

@@ -19,6 +19,7 @@ import { createTrustStore, type TrustStore } from '../../src/crypto/trust.js';
 import { verifyPacket, type Verification, type VerifyOptions } from '../../src/crypto/verify.js';
 import { buildPacket, parsePacket, type DocumentPacket } from '../../src/envelope/index.js';
 import type { ErrorCode } from '../../src/errors.js';
+import { withCpuMs } from '../helpers/cpu.js';
 import {
   CITY,
   ECDSA_SHA256,
@@ -441,12 +442,11 @@ t.test('the public SDK samples are unsigned as far as XMLDSig goes: SIG_MISSING,
 t.test('every hostile input of test/fixtures/bad is reported, not thrown, with its stable code', async (t) => {
   const expected = JSON.parse(readFileSync(join(BAD, 'expected.json'), 'utf8')) as { files: Array<{ file: string; parse: string; verify?: string }> };
   for (const exp of expected.files) {
-    const start = performance.now();
-    const v = await verify(t, readFileSync(join(BAD, exp.file)));
-    const ms = performance.now() - start;
+    const bytes = readFileSync(join(BAD, exp.file));
+    const { result: v, cpuMs } = await withCpuMs(() => verify(t, bytes));
     const code = exp.parse === 'ok' ? exp.verify : exp.parse;
     t.same(codes(v), [code], `${exp.file}: ${code}`);
-    t.ok(ms < 1000, `${exp.file}: answered in ${ms.toFixed(1)} ms`);
+    t.ok(cpuMs < 1000, `${exp.file}: answered in ${cpuMs.toFixed(1)} ms of CPU`);
   }
 });
 

@@ -20,7 +20,7 @@ import { parsePacket, type StatusPacket } from '../../src/envelope/index.js';
 import { buildEvidence, checkEvidence } from '../../src/evidence/bundle.js';
 import { collectHubEvidence } from '../../src/hub/evidence.js';
 import type { LocalExchange } from '../../src/demo/local-exchange.js';
-import { A, B, C, agency, letter, openExchange, stageAt, waitFor } from '../helpers/exchange.js';
+import { A, B, C, EVENT_DEADLINE_MS, agency, letter, openExchange, stageAt, waitFor } from '../helpers/exchange.js';
 import { CERTS, HUB, REPO, trustMaterial, xmlsec1Verify } from '../helpers/pki.js';
 
 const UNKNOWN = '000.00.77.H12';
@@ -211,7 +211,7 @@ t.test('every store holds the signed originals: same SHA-256 at sender, hub and 
     writeFileSync(zipFile, files.get(A) as Buffer);
     const cli = spawnSync(process.execPath, [join(REPO, 'bin/lienthong.js'), 'evidence', 'verify', zipFile, '--trust', join(CERTS, 'root-ca.pem'), '--intermediate', join(CERTS, 'issuing-ca.pem')], {
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: EVENT_DEADLINE_MS,
     });
     t.equal(cli.status, 0, '`lienthong evidence verify` exits 0', { stderr: cli.stderr });
     t.match(cli.stdout, /VALID evidence of/);

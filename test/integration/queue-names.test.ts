@@ -13,23 +13,7 @@ import t, { type Test } from 'tap';
 import { main } from '../../src/cli/main.js';
 import { devPath, devTrust } from '../../src/demo/local-exchange.js';
 import { edgeConfigFrom } from '../../src/edge/config.js';
-import { A, B, agency, agencyQueueOf, connectAs, letter, openExchange, stageAt, waitFor } from '../helpers/exchange.js';
-
-type AmqpError = Error & { code?: number };
-
-/** The error the broker closes a fresh channel with, or undefined when it accepted the operation. */
-async function brokerAnswer(open: () => Promise<Channel>, operation: (channel: Channel) => Promise<unknown>): Promise<AmqpError | undefined> {
-  const channel = await open();
-  const closed = new Promise<AmqpError>((resolve) => channel.once('error', (error: AmqpError) => resolve(error)));
-  try {
-    await operation(channel);
-  } catch {
-    // the channel's 'error' event carries the broker's reason
-  }
-  const error = await Promise.race([closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000))]);
-  if (!error) await channel.close().catch(() => {});
-  return error;
-}
+import { A, B, agency, agencyQueueOf, brokerAnswer, connectAs, letter, openExchange, stageAt, waitFor } from '../helpers/exchange.js';
 
 async function permissionsOf(t: Test, management: { url: string; user: string; password: string }, user: string): Promise<{ configure: string; write: string; read: string }> {
   const response = await fetch(`${management.url.replace(/\/+$/, '')}/api/permissions/${encodeURIComponent('/')}/${encodeURIComponent(user)}`, {

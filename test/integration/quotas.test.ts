@@ -77,14 +77,13 @@ t.test("a full recipient queue: the sender's outbox keeps its packets; after the
   // lane fills. A quorum queue checks its limit as it applies publishes, so a burst that arrives
   // together may all be taken before the lane counts as full; from then on every publish is
   // refused. Keep submitting (event-driven, bounded) until A's relay is refused.
-  await waitFor('B’s queue to be full', async () => (await agencyQueueDepth(exchange.api, exchange.prefix, B)) >= 1, { timeoutMs: 120_000 });
-  await waitFor('a packet waiting in the hub’s inbound lane', async () => refused() || (await inboundReady()) >= 1, { timeoutMs: 120_000 });
+  await waitFor('B’s queue to be full', async () => (await agencyQueueDepth(exchange.api, exchange.prefix, B)) >= 1);
+  await waitFor('a packet waiting in the hub’s inbound lane', async () => refused() || (await inboundReady()) >= 1);
   for (let extra = 0; !refused() && extra < 10; extra += 1) {
     await submit();
-    await waitFor('A’s relay to publish or be refused', () => refused() || unsent() === 0, { timeoutMs: 60_000 });
+    await waitFor('A’s relay to publish or be refused', () => refused() || unsent() === 0);
   }
   await waitFor('A’s relay to be refused by the full inbound lane', refused, {
-    timeoutMs: 60_000,
     describe: () => ({ unsent: unsent(), hubPackets: (exchange.hub.db.prepare('SELECT COUNT(*) AS n FROM packets').get() as { n: number }).n }),
   });
   const count = sent.length;
@@ -96,14 +95,14 @@ t.test("a full recipient queue: the sender's outbox keeps its packets; after the
 
   // B's edge comes back and drains its lane: everything flows, once.
   const b = await startEdge(B);
-  await waitFor(`all ${count} documents in B’s inbox`, () => inboxOf(b).total === count, { timeoutMs: 120_000, describe: () => ({ inbox: inboxOf(b).total, unsent: unsent() }) });
-  await waitFor('A’s outbox empty', () => unsent() === 0, { timeoutMs: 60_000 });
+  await waitFor(`all ${count} documents in B’s inbox`, () => inboxOf(b).total === count, { describe: () => ({ inbox: inboxOf(b).total, unsent: unsent() }) });
+  await waitFor('A’s outbox empty', () => unsent() === 0);
   const events = received.get(B) ?? [];
   const documents = events.filter((e) => e.type === 'document').map((e) => (e as { documentId: string }).documentId);
   t.same([...documents].sort(), sent.map((s) => s.documentId).sort(), 'every document reached B, each once');
   t.same(events.filter((e) => e.type === 'dropped'), [], 'no packet reached B twice');
   for (const s of sent) t.equal(hubPacket(exchange, s.packetId)?.verdict, 'routed', `${s.documentId} routed`);
-  await waitFor('A sees every document arrive', () => sent.every((s) => stageAt(a, s.documentId, B) === '01'), { timeoutMs: 60_000 });
+  await waitFor('A sees every document arrive', () => sent.every((s) => stageAt(a, s.documentId, B) === '01'));
   // The hub marks a row published once the broker confirms it, which can be after B has the
   // packet: wait for the marks rather than read them the moment B's inbox is complete.
   const unpublished = () => (exchange.hub.db.prepare('SELECT COUNT(*) AS n FROM outbound WHERE published_at IS NULL').get() as { n: number }).n;
@@ -134,9 +133,9 @@ t.test('one recipient’s queue full: the others get the document at once and on
   t.match(outbound(), [{ target: B, published_at: String }, { target: C, published_at: null }], 'B’s copy is marked published, C’s waits');
 
   // Let the hub try C's full queue again a few times: none of those tries may publish B's copy.
-  await waitFor('the hub to retry C’s full queue twice', () => retries.length >= 2, { timeoutMs: 60_000 });
+  await waitFor('the hub to retry C’s full queue twice', () => retries.length >= 2);
   const c = await startEdge(C);
-  await waitFor('both documents in C’s inbox', () => inboxOf(c).total === 2, { timeoutMs: 60_000 });
+  await waitFor('both documents in C’s inbox', () => inboxOf(c).total === 2);
   t.same(inboxOf(c).documentIds.sort(), [first.documentId, both.documentId].sort());
   await waitFor('C’s copy marked published', () => outbound().every((r) => r.published_at !== null));
   t.match(outbound(), [{ target: B, published_at: String }, { target: C, published_at: String }]);

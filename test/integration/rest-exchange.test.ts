@@ -14,6 +14,7 @@ import { startLocalExchange } from '../../src/demo/local-exchange.js';
 import { parsePacket } from '../../src/envelope/index.js';
 import { silentLogger } from '../../src/log.js';
 import { FINANCE, OFFICE, organ } from '../helpers/pki.js';
+import { EVENT_DEADLINE_MS } from '../helpers/deadline.js';
 
 interface Client {
   base: string;
@@ -21,7 +22,7 @@ interface Client {
   json<T>(path: string): Promise<T>;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = EVENT_DEADLINE_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

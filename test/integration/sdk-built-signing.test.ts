@@ -18,6 +18,7 @@ import { signPacket } from '../../src/crypto/sign.js';
 import { verifyPacket } from '../../src/crypto/verify.js';
 import { parsePacket, validatePacket } from '../../src/envelope/index.js';
 import { CERTS, REPO, identityOf, organ, trustStore, xmlsec1Verify, type ToolRun } from '../helpers/pki.js';
+import { EVENT_DEADLINE_MS } from '../helpers/deadline.js';
 
 const SDK_BUILT = fileURLToPath(new URL('../fixtures/sdk-built/', import.meta.url));
 const XSD = join(REPO, 'schemas/edxml.xsd');
@@ -32,7 +33,7 @@ if (!existsSync(join(REPO, 'dist/cli/main.js'))) {
 }
 
 function lienthong(cwd: string, ...args: string[]): ToolRun {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: EVENT_DEADLINE_MS });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

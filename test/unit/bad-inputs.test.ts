@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EDXML_NS, parsePacket, validatePacket, type Packet } from '../../src/envelope/index.js';
 import { LtError, type ErrorCode } from '../../src/errors.js';
+import { cpuMsSince } from '../helpers/cpu.js';
 
 const BAD_DIR = fileURLToPath(new URL('../fixtures/bad/', import.meta.url));
 const XSD = fileURLToPath(new URL('../../schemas/edxml.xsd', import.meta.url));
-/** A safety bound, not a benchmark. */
+/** A safety bound on the work a hostile input may cost (CPU time, not wall time: see helpers/cpu.ts), not a benchmark. */
 const TIME_LIMIT_MS = 1000;
 
 interface Expectation {
@@ -40,13 +41,14 @@ const hasXmllint = existsSync('/usr/bin/xmllint');
 
 type Outcome = { parsed: true; packet: Packet; ms: number } | { parsed: false; error: unknown; ms: number };
 
+/** Parse `input`; `ms` is the CPU time it cost. */
 function attempt(input: Uint8Array | string): Outcome {
-  const start = performance.now();
+  const start = process.cpuUsage();
   try {
     const packet = parsePacket(input);
-    return { parsed: true, packet, ms: performance.now() - start };
+    return { parsed: true, packet, ms: cpuMsSince(start) };
   } catch (error) {
-    return { parsed: false, error, ms: performance.now() - start };
+    return { parsed: false, error, ms: cpuMsSince(start) };
   }
 }
 
@@ -75,7 +77,7 @@ for (const exp of expected.files) {
   t.test(`${exp.file}: ${exp.attack}`, async (t) => {
     const bytes = readFileSync(join(BAD_DIR, exp.file));
     const outcome = attempt(bytes);
-    t.ok(outcome.ms < TIME_LIMIT_MS, `parsed or refused in ${outcome.ms.toFixed(1)} ms (< ${TIME_LIMIT_MS} ms)`);
+    t.ok(outcome.ms < TIME_LIMIT_MS, `parsed or refused in ${outcome.ms.toFixed(1)} ms of CPU (< ${TIME_LIMIT_MS} ms)`);
 
     if (exp.parse !== 'ok') {
       expectLtError(t, outcome, exp.parse);
@@ -139,7 +141,7 @@ t.test('a 50 MB single-line file is refused with XML_TOO_LARGE before it is deco
   const rssGrowth = process.memoryUsage().rss - rssBefore;
 
   expectLtError(t, outcome, 'XML_TOO_LARGE');
-  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms`);
+  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms of CPU`);
   t.ok(rssGrowth < 200 * 1024 * 1024, `memory grew by ${(rssGrowth / 1024 / 1024).toFixed(1)} MiB (< 200 MiB)`);
   if (!outcome.parsed) t.match((outcome.error as LtError).message, /50\.0 MiB.*32\.0 MiB/, 'names the size and the limit');
 
@@ -152,14 +154,14 @@ t.test('10 000 levels of nesting are refused with XML_TOO_DEEP', async (t) => {
   const text = `<?xml version="1.0" encoding="UTF-8"?><edXML xmlns="${EDXML_NS}">${'<x>'.repeat(levels)}${'</x>'.repeat(levels)}</edXML>`;
   const outcome = attempt(Buffer.from(text));
   expectLtError(t, outcome, 'XML_TOO_DEEP');
-  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms`);
+  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms of CPU`);
 });
 
 t.test('100 001 elements are refused with XML_TOO_MANY_NODES', async (t) => {
   const text = `<edXML xmlns="${EDXML_NS}">${'<x/>'.repeat(100_001)}</edXML>`;
   const outcome = attempt(text);
   expectLtError(t, outcome, 'XML_TOO_MANY_NODES');
-  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms`);
+  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms of CPU`);
 });
 
 t.test('one element with 500 000 attributes is refused with XML_TOO_MANY_NODES', async (t) => {
@@ -168,7 +170,7 @@ t.test('one element with 500 000 attributes is refused with XML_TOO_MANY_NODES',
   const text = `<edXML xmlns="${EDXML_NS}"><x${Array.from({ length: 500_000 }, (_, i) => ` a${i}=""`).join('')}/></edXML>`;
   const outcome = attempt(text);
   expectLtError(t, outcome, 'XML_TOO_MANY_NODES');
-  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms`);
+  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms of CPU`);
 });
 
 t.test('one "&" after many entity-free elements is found in linear time', async (t) => {
@@ -177,7 +179,7 @@ t.test('one "&" after many entity-free elements is found in linear time', async 
   const text = `<edXML xmlns="${EDXML_NS}">${'<x/>'.repeat(90_000)}${'y'.repeat(8_000_000)}&nbsp;</edXML>`;
   const outcome = attempt(text);
   expectLtError(t, outcome, 'XML_ENTITY');
-  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms`);
+  t.ok(outcome.ms < TIME_LIMIT_MS, `refused in ${outcome.ms.toFixed(1)} ms of CPU`);
 });
 
 t.test('30 MiB bombs of comments, PIs, CDATA, whitespace and text nodes are refused before any DOM', async (t) => {
@@ -198,6 +200,6 @@ t.test('30 MiB bombs of comments, PIs, CDATA, whitespace and text nodes are refu
     const outcome = attempt(Buffer.from(text));
     expectLtError(t, outcome, code);
     // Generous: decoding and the character check alone read all 30 MiB.
-    t.ok(outcome.ms < 5 * TIME_LIMIT_MS, `${name}: refused in ${outcome.ms.toFixed(0)} ms`);
+    t.ok(outcome.ms < 5 * TIME_LIMIT_MS, `${name}: refused in ${outcome.ms.toFixed(0)} ms of CPU`);
   }
 });

@@ -517,7 +517,7 @@ t.test('an XML bomb is refused with 400 and its code, read off the main thread: 
       const asked = performance.now();
       statuses.add((await a.call({ method: 'GET', url: '/api/v1/health', key: null })).statusCode);
       latencies.push(performance.now() - asked);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 10)); // pacing the probes, not waiting for anything
     }
     t.same([...statuses], [200], `${what}: /health answered 200 meanwhile`);
     const r = await submitted;
@@ -525,10 +525,16 @@ t.test('an XML bomb is refused with 400 and its code, read off the main thread: 
     t.equal(r.statusCode, 400, `${what}: 400`);
     t.equal(r.json().error.code, code, `${what}: ${code}`);
     t.match(r.json().error.message, /remove them|without padding/, 'with what to do about it');
-    t.ok(ms < 5000, `${what}: refused in ${ms.toFixed(0)} ms`);
-    // Generous for a shared machine: bench/parsing.ts measures the real figure.
+    // A responsiveness property, not a benchmark (bench/parsing.ts measures the real figures):
+    // read on the main thread, the bomb would hold /health for the whole submission (the first
+    // bomb held it 30 s). On a loaded machine both durations grow together, so the slowest
+    // answer is judged against the submission's own duration, or a second on a quiet machine
+    // where the whole submission is quick.
     const longest = Math.max(...latencies);
-    t.ok(longest < 1000, `${what}: /health answered ${latencies.length} times meanwhile, the slowest in ${longest.toFixed(0)} ms`);
+    t.ok(
+      longest < Math.max(1000, ms / 2),
+      `${what}: /health answered ${latencies.length} times meanwhile, the slowest in ${longest.toFixed(0)} ms of the submission's ${ms.toFixed(0)} ms`,
+    );
   }
   t.equal(a.edge.records.document(documentIdOf('311')), undefined, 'nothing was queued');
 });
