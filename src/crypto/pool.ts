@@ -56,19 +56,21 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
 
 /**
- * The worker thread for this process. Compiled code (dist/) needs nothing special; tap's
- * TypeScript hooks reach worker threads by themselves, but tsx's (`node --import tsx`, used by
- * the benchmarks) do not on Node 20, so there a tiny bootstrap registers tsx inside the worker
- * before importing worker.ts.
+ * The worker thread for this process. Compiled code (dist/) needs nothing special. From the
+ * TypeScript sources (tests, benchmarks) a tiny bootstrap registers tsx inside the worker before
+ * importing worker.ts, and the worker does not inherit the parent's loader flags: tap's loaders,
+ * re-run in every worker, cost each one about 2.8 s of CPU against 1 s, and every hub and edge
+ * a test starts has its workers (the suite's largest CPU cost under load).
  */
 function createWorker(workerData: unknown, resourceLimits: ResourceLimits): Worker {
-  if (FROM_SOURCE && process.execArgv.some((a) => /(^|[/=])tsx(\/|$)/.test(a) || a === 'tsx')) {
+  if (FROM_SOURCE) {
     const bootstrap =
       "import { workerData } from 'node:worker_threads';" +
       'const { register } = await import(workerData.tsx); register(); await import(workerData.entry);';
     return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
       workerData: { ...(workerData as object), tsx: import.meta.resolve('tsx/esm/api'), entry: WORKER_URL.href },
       resourceLimits,
+      execArgv: [],
     });
   }
   return new Worker(WORKER_URL, { workerData, resourceLimits });

@@ -204,18 +204,18 @@ t.test('the pool reads untrusted packets as parsePacket does, and refuses bombs 
 
 t.test('a job that exhausts its worker\'s heap fails alone, with WORKER_OUT_OF_MEMORY; the pool replaces the worker', async (t) => {
   // A real cap, far below the default: 99 000 element and attribute nodes, within the parsing
-  // budget, need more than 64 MiB of DOM (and less than 96), while a small packet fits, even
-  // with the test's TypeScript loader in the worker. (A cap smaller than one single allocation,
+  // budget, need more than 32 MiB of DOM, while a small packet fits, even with the test's
+  // TypeScript loader (tsx) in the worker. (A cap smaller than one single allocation,
   // such as the 40 MB text of a 20 MiB packet, would abort the whole process: V8 gives a worker
   // only a little room past its limit to stop. The default cap is far above any such allocation.)
-  const capped = new CryptoPool({ trust, size: 1, heapMb: 64 });
+  const capped = new CryptoPool({ trust, size: 1, heapMb: 32 });
   t.teardown(() => capped.close());
   const unsigned = unsignedDocument(OFFICE);
   const heavy = unsigned.replace('<edXML:edXMLBody>', `${'<x a="1" b="2"/>'.repeat(33_000)}<edXML:edXMLBody>`);
 
   // One worker: the small jobs wait behind the heavy one.
   const [crashed, parsed, verified] = await Promise.allSettled([capped.parsePacket(heavy), capped.parsePacket(unsigned), capped.verify(unsigned)]);
-  t.match(crashed, { status: 'rejected', reason: { name: 'LtError', code: 'WORKER_OUT_OF_MEMORY', message: /parse job needed more than the 64 MiB/ } }, 'the job that exhausted the heap fails with a clear error');
+  t.match(crashed, { status: 'rejected', reason: { name: 'LtError', code: 'WORKER_OUT_OF_MEMORY', message: /parse job needed more than the 32 MiB/ } }, 'the job that exhausted the heap fails with a clear error');
   t.equal(parsed.status === 'fulfilled' && parsed.value.kind, 'document', 'the job queued behind it runs, on a new worker');
   t.same(verified.status === 'fulfilled' && verified.value.report.errors.map((e) => e.code), ['SIG_MISSING'], 'and so does the next');
   t.equal((await pool.parsePacket(heavy)).kind, 'document', 'under the default cap the same packet is read');
