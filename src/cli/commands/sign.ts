@@ -1,5 +1,3 @@
-import { loadSigningIdentity } from '../../crypto/certificates.js';
-import { signPacket } from '../../crypto/sign.js';
 import { LtError } from '../../errors.js';
 import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command } from '../command.js';
 import { readInput, writeOutput } from '../../files.js';
@@ -33,6 +31,9 @@ Options:
       const certFile = requireOption(values.cert, '--cert');
       const out = requireOption(values.out, '--out');
       const input = await readInput(positionals[0] as string);
+      // Loaded here, not at start-up: the crypto libraries cost every other verb ~1 s of CPU.
+      const { loadSigningIdentity } = await import('../../crypto/certificates.js');
+      const { signPacket } = await import('../../crypto/sign.js');
       const identity = await loadSigningIdentity(
         (await readInput(keyFile)).toString('utf8'),
         (await readInput(certFile)).toString('utf8'),

@@ -1,5 +1,4 @@
-import { REVOCATION_POLICIES, createTrustStore, readTrustFiles, type RevocationPolicy } from '../../crypto/trust.js';
-import { verifyPacket } from '../../crypto/verify.js';
+import type { RevocationPolicy } from '../../crypto/trust.js';
 import { LtError } from '../../errors.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, reportError, writeJson, type Command } from '../command.js';
 import { readInput } from '../../files.js';
@@ -43,6 +42,9 @@ Options:
       if (positionals.length !== 1) throw new LtError('USAGE', 'give exactly one packet file to verify');
       if (!values.trust?.length) throw new LtError('USAGE', '--trust ROOT.pem is required');
       const revocation = values.revocation;
+      // Loaded here, not at start-up: the crypto libraries cost every other verb ~1 s of CPU.
+      const { REVOCATION_POLICIES, createTrustStore, readTrustFiles } = await import('../../crypto/trust.js');
+      const { verifyPacket } = await import('../../crypto/verify.js');
       if (revocation !== undefined && !REVOCATION_POLICIES.includes(revocation as RevocationPolicy)) {
         throw new LtError('USAGE', `--revocation must be "require" or "best-effort", not "${revocation}"`);
       }
