@@ -7,7 +7,6 @@
  * finding by finding. The CLI runs as a child process (`node bin/lienthong.js`, the compiled
  * dist/: `npx tsc -p .` first); the REST API over an opened edge through inject().
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,23 +16,16 @@ import { DEV_HUB, devPath, devTrust } from '../../src/demo/local-exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { apiKeyFromCli, openedEdge } from '../helpers/edge-api.js';
 import { FINANCE, OFFICE, REPO } from '../helpers/pki.js';
+import { runCli, type CliRun } from '../helpers/processes.js';
 
-const BIN = join(REPO, 'bin/lienthong.js');
 
 if (!existsSync(join(REPO, 'dist/cli/main.js'))) {
   t.fail('dist/ is not built: run "npx tsc -p ." (npm test does it) before this test');
   process.exit(1);
 }
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function lienthong(cwd: string, ...args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, LT_LOG_LEVEL: 'silent' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function lienthong(cwd: string, ...args: string[]): CliRun {
+  return runCli(cwd, args, { ...process.env, LT_LOG_LEVEL: 'silent' });
 }
 
 /** A working directory of its own (the opened edge of `restAnswers` takes the test's testdir). */

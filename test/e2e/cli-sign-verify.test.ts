@@ -5,15 +5,13 @@
  * recipient would. Exit codes: 0 done/valid, 1 invalid or refused, 2 usage or I/O error, with
  * one line on stderr.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { CERTS, OFFICE, PDF_BYTES, REPO, organ, xmlsec1Verify } from '../helpers/pki.js';
-import { EVENT_DEADLINE_MS } from '../helpers/deadline.js';
+import { runCli, type CliRun } from '../helpers/processes.js';
 
-const BIN = join(REPO, 'bin/lienthong.js');
 const SAMPLES = fileURLToPath(new URL('../fixtures/samples/', import.meta.url));
 
 if (!existsSync(join(REPO, 'dist/cli/main.js'))) {
@@ -21,18 +19,11 @@ if (!existsSync(join(REPO, 'dist/cli/main.js'))) {
   process.exit(1);
 }
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
+function lienthong(cwd: string, ...args: string[]): CliRun {
+  return runCli(cwd, args);
 }
 
-function lienthong(cwd: string, ...args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: EVENT_DEADLINE_MS });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-const stderrLines = (r: Run) => r.stderr.split('\n').filter((l) => l !== '');
+const stderrLines = (r: CliRun) => r.stderr.split('\n').filter((l) => l !== '');
 
 const META = {
   from: { organId: OFFICE, organName: 'Văn phòng UBND tỉnh Cà Mau', email: 'vanphong@camau.gov.vn' },

@@ -8,11 +8,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
+import { freePort } from './processes.js';
 
 const run = promisify(execFile);
 const SBIN = '/usr/lib/rabbitmq/bin';
@@ -27,13 +27,6 @@ export interface PrivateBroker {
   startApp(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export async function startPrivateBroker(t: Test): Promise<PrivateBroker> {
   if (!existsSync(join(SBIN, 'rabbitmq-server'))) throw new Error(`${SBIN}/rabbitmq-server is missing: install the rabbitmq-server package`);

@@ -13,9 +13,10 @@
  * broker and removes the temporary directory, whether the test passed or not; set
  * LT_KEEP_TMP=1 to keep the directory (configs, databases, logs) for a post-mortem.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,28 @@ const run = promisify(execFile);
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(REPO, 'bin', 'lienthong.js');
+
+/** What a one-shot CLI command left behind. */
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built CLI (`lienthong args...`) to its end in `cwd`. */
+export function runCli(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): CliRun {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: EVENT_DEADLINE_MS, env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A TCP port on 127.0.0.1 nobody listened on a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** Sender and recipient of the crash tests (certificates in certs-dev/agencies/). */
 export const AGENCY_A = { organId: '000.00.01.H12', organName: 'Văn phòng UBND tỉnh Cà Mau' };

@@ -8,7 +8,6 @@ import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManagementClient } from '../../src/broker/management.js';
@@ -17,7 +16,7 @@ import { deleteDeployment } from '../../src/broker/topology.js';
 import { withCredentials } from '../../src/broker/url.js';
 import { DEFAULT_AMQP_URL } from '../../src/config.js';
 import { DEV_HUB, devPath, devTrust, managementOptions } from '../../src/demo/local-exchange.js';
-import { CLI, REPO, childEnv } from '../helpers/processes.js';
+import { CLI, REPO, childEnv, freePort } from '../helpers/processes.js';
 
 const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const management = managementOptions(amqpUrl, process.env);
@@ -93,13 +92,6 @@ async function addUser(name: string, permissions?: { configure: string; write: s
   return user;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 t.test('a wrong password is refused at once, naming the user and never the password', async (t) => {
   const user = await addUser('login', { configure: '.*', write: '.*', read: '.*' });
