@@ -216,8 +216,13 @@ t.test('a document that waited out Tết in an offline recipient\'s queue is sti
   const clock = new TestClock(vn('2027-02-04 16:00'));
   const { exchange } = await openExchange(t, [agency(A, { edgeOptions: { clock: clock.now } }), agency(B, { start: false })], { hubOptions: { clock: clock.now } });
   const a = exchange.edge(A);
-  const { documentId } = await a.outbox.submitDocument(letter([B], 751), 'test');
+  const { documentId, packetId } = await a.outbox.submitDocument(letter([B], 751), 'test');
   await waitFor('the hub to deliver it before Tết', () => hubDelivery(exchange, documentId, B)?.stage === 'delivered');
+  // "delivered" is the hub's decision; the packet's timestamp (the moment B's edge judges the
+  // signature's age at) is taken when the broker has it: wait for that before the clock moves on.
+  await waitFor('the hub to have published it to B', () =>
+    exchange.hub.db.prepare('SELECT 1 FROM outbound WHERE cause = ? AND target = ? AND published_at IS NOT NULL').get(packetId, B) !== undefined,
+  );
 
   clock.set(vn('2027-02-12 08:00'));
   const b = await startEdgeWithClock(exchange, B, { clock: clock.now });
