@@ -14,7 +14,7 @@ import { startLocalExchange } from '../../src/demo/local-exchange.js';
 import { parsePacket } from '../../src/envelope/index.js';
 import { silentLogger } from '../../src/log.js';
 import { FINANCE, OFFICE, organ } from '../helpers/pki.js';
-import { EVENT_DEADLINE_MS } from '../helpers/deadline.js';
+import { waitFor } from '../helpers/exchange.js';
 
 interface Client {
   base: string;
@@ -22,15 +22,6 @@ interface Client {
   json<T>(path: string): Promise<T>;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = EVENT_DEADLINE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 t.test('a document submitted through A\'s API reaches B\'s API, attachment and status included', async (t) => {
   const exchange = await startLocalExchange({
@@ -85,7 +76,7 @@ t.test('a document submitted through A\'s API reaches B\'s API, attachment and s
   t.equal(location, `/api/v1/documents/${encodeURIComponent(submitted.documentId)}`);
 
   type Summary = { documentId: string; sender: string; verdict: string | null; urgent: boolean; deliveries: Array<{ recipient: string; stage: string }> };
-  const arrived = await until("the document in B's inbox", async () => {
+  const arrived = await waitFor("the document in B's inbox", async () => {
     const inbox = await b.json<{ total: number; items: Summary[] }>('/api/v1/inbox');
     return inbox.items.find((d) => d.documentId === submitted.documentId);
   });
@@ -114,7 +105,7 @@ t.test('a document submitted through A\'s API reaches B\'s API, attachment and s
   t.equal(parsed.kind === 'document' && parsed.from.organId, OFFICE, "the packet as stored at B is A's");
 
   type View = { deliveries: Array<{ recipient: string; stage: string }>; timeline: Array<{ recipient: string; event: string }> };
-  const seen = await until("B's 01 at A", async () => {
+  const seen = await waitFor("B's 01 at A", async () => {
     const view = await a.json<View>(location);
     return view.deliveries.find((d) => d.recipient === FINANCE)?.stage === '01' ? view : undefined;
   });
