@@ -39,7 +39,7 @@ export interface EdgeReader {
 export async function withEdgeReader<T>(configPath: string | undefined, io: Io, work: (reader: EdgeReader) => T | Promise<T>): Promise<T> {
   const config = requireOption(configPath, '--config');
   const { loadEdgeConfig, edgeDatabasePath } = await import('../edge/config.js');
-  const { EdgeRecords } = await import('../edge/records.js');
+  const { EdgeRecords, toOutbox } = await import('../edge/records.js');
   const { DeliveryLog } = await import('../store/deliveries.js');
   const { openDatabase } = await import('../store/db.js');
   const { EDGE_MIGRATIONS } = await import('../store/migrations/edge.js');
@@ -55,7 +55,7 @@ export async function withEdgeReader<T>(configPath: string | undefined, io: Io, 
   const db = openDatabase(path, EDGE_MIGRATIONS, { readonly: true });
   try {
     assertSchemaCurrent(db, Math.max(...EDGE_MIGRATIONS.map((m) => m.version)), edgeConfig.organId, config);
-    return await work({ config: edgeConfig, records: new EdgeRecords(db), deliveries: new DeliveryLog(db), packets: (documentId) => packetsOf(db, documentId) });
+    return await work({ config: edgeConfig, records: new EdgeRecords(db), deliveries: new DeliveryLog(db), packets: (documentId) => packetsOf(db, documentId, toOutbox) });
   } finally {
     db.close();
   }
@@ -69,23 +69,11 @@ function assertSchemaCurrent(db: Db, known: number, organId: string, config: str
   }
 }
 
-function packetsOf(db: Db, documentId: string): { sent: SentPacketRow[]; received: ReceivedPacketRow[] } {
-  const sent = (db.prepare('SELECT * FROM outbox WHERE document_id = ? ORDER BY created_at, rowid').all(documentId) as Array<Record<string, unknown>>).map(
-    (r): SentPacketRow => ({
-      packetId: r.packet_id as string,
-      kind: r.kind as OutboxRow['kind'],
-      documentId: r.document_id as string,
-      recipients: JSON.parse(r.recipients as string) as string[],
-      priority: r.priority as string,
-      lane: r.lane as OutboxRow['lane'],
-      statusCode: (r.status_code as string | null) ?? null,
-      client: (r.client as string | null) ?? null,
-      createdAt: r.created_at as string,
-      sentAt: (r.sent_at as string | null) ?? null,
-      attempts: r.attempts as number,
-      lastError: (r.last_error as string | null) ?? null,
-    }),
-  );
+function packetsOf(db: Db, documentId: string, toOutbox: (r: Record<string, unknown>) => OutboxRow): { sent: SentPacketRow[]; received: ReceivedPacketRow[] } {
+  const sent = (db.prepare('SELECT * FROM outbox WHERE document_id = ? ORDER BY created_at, rowid').all(documentId) as Array<Record<string, unknown>>).map((r): SentPacketRow => {
+    const { blob: _blob, ...row } = toOutbox(r);
+    return row;
+  });
   const received = (
     db.prepare('SELECT packet_id, kind, sender, received_at, verdict, error_code, hop FROM received_packets WHERE document_id = ? ORDER BY received_at, rowid').all(documentId) as Array<
       Record<string, unknown>

@@ -104,7 +104,8 @@ export function documentColumnsOf(packet: DocumentPacket): Pick<
   };
 }
 
-const toOutbox = (r: Record<string, unknown>): OutboxRow => ({
+/** An outbox row as SQLite returns it, typed (the edge and the read-only CLI read it alike). */
+export const toOutbox = (r: Record<string, unknown>): OutboxRow => ({
   packetId: r.packet_id as string,
   kind: r.kind as OutboxRow['kind'],
   documentId: r.document_id as string,
