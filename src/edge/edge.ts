@@ -16,6 +16,7 @@ import { CryptoPool } from '../crypto/pool.js';
 import { assertOwnCertificate, readNodeTrust } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { HealthBoard } from '../health.js';
 import { BlobStore } from '../store/blobs.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { DeliveryLog, type DeliveryRow, type TimelineEvent } from '../store/deliveries.js';
@@ -55,6 +56,8 @@ export class Edge {
   readonly blobs: BlobStore;
   readonly records: EdgeRecords;
   readonly log: Logger;
+  /** What keeps this edge from doing all its work right now (served at /health). */
+  readonly health: HealthBoard;
   private readonly deliveries: DeliveryLog;
   private readonly clock: () => Date;
   private pool: CryptoPool | undefined;
@@ -75,6 +78,7 @@ export class Edge {
     this.names = resourceNames(config.prefix);
     this.log = options.log ?? createLogger('edge').child({ organId: config.organId });
     this.clock = options.clock ?? (() => new Date());
+    this.health = new HealthBoard(this.log, this.clock);
     this.db = openDatabase(edgeDatabasePath(config), EDGE_MIGRATIONS, { synchronous: config.synchronous });
     this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
     this.records = new EdgeRecords(this.db);

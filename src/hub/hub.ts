@@ -25,6 +25,7 @@ import { Directory } from './directory.js';
 import { Router, type RouteOutcome } from './router.js';
 import { DeadLetters } from './dead-letters.js';
 import { HubMetrics } from './metrics.js';
+import { HealthBoard } from '../health.js';
 import { ManagementClient } from '../broker/management.js';
 
 export interface HubOptions {
@@ -41,6 +42,8 @@ export class Hub {
   readonly log: Logger;
   /** Prometheus metrics of this hub (served by the dashboard at /metrics). */
   readonly metrics: HubMetrics;
+  /** What keeps this hub from doing all its work right now (dashboard, /metrics). */
+  readonly health: HealthBoard;
   /** RabbitMQ's management API (queue depths, consumers, provisioning). */
   readonly management: ManagementClient;
   private pool: CryptoPool | undefined;
@@ -62,6 +65,7 @@ export class Hub {
   ) {
     this.names = resourceNames(config.prefix);
     this.log = options.log ?? createLogger('hub');
+    this.health = new HealthBoard(this.log);
     this.db = openDatabase(hubDatabasePath(config), HUB_MIGRATIONS, { synchronous: config.synchronous });
     this.directory = new Directory(this.db);
     this.blobs = new BlobStore(join(config.dataDir, 'blobs'));

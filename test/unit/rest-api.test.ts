@@ -105,7 +105,7 @@ t.test('only client systems with a configured API key get in', async (t) => {
 
   const health = await a.call({ method: 'GET', url: '/api/v1/health', key: null });
   t.equal(health.statusCode, 200, 'health needs no key');
-  t.same(health.json(), { status: 'ok', organId: OFFICE });
+  t.same(health.json(), { status: 'ok', organId: OFFICE, problems: [] });
   const rootHealth = await a.call({ method: 'GET', url: '/health', key: null });
   t.equal(rootHealth.statusCode, 200, 'health answers at the root too, where load balancers look, without a key');
   t.same(rootHealth.json(), health.json(), 'with the same body');
