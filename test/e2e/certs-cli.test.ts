@@ -2,18 +2,16 @@
  * `lienthong certs` as an operator runs it: the built bin/lienthong.js in a child process, so exit
  * codes and the stdout/stderr split are the real ones. Needs dist/ (`npm test` builds first).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { runCli } from '../helpers/cli.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
-const BIN = join(REPO, 'bin', 'lienthong.js');
 
 function lienthong(args: string[], cwd = REPO) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(cwd, args);
 }
 
 if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) {

@@ -16,7 +16,7 @@ import { DEV_HUB, devPath, devTrust } from '../../src/demo/local-exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { apiKeyFromCli, openedEdge } from '../helpers/edge-api.js';
 import { FINANCE, OFFICE, REPO } from '../helpers/pki.js';
-import { runCli, type CliRun } from '../helpers/processes.js';
+import { childEnv, runCli, type CliRun } from '../helpers/cli.js';
 
 
 if (!existsSync(join(REPO, 'dist/cli/main.js'))) {
@@ -25,7 +25,7 @@ if (!existsSync(join(REPO, 'dist/cli/main.js'))) {
 }
 
 function lienthong(cwd: string, ...args: string[]): CliRun {
-  return runCli(cwd, args, { ...process.env, LT_LOG_LEVEL: 'silent' });
+  return runCli(cwd, args, { env: childEnv({ LT_LOG_LEVEL: 'silent' }) });
 }
 
 /** A working directory of its own (the opened edge of `restAnswers` takes the test's testdir). */

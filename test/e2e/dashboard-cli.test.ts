@@ -6,11 +6,10 @@
  * stops the hub at once with the reason instead of leaving it half up. Needs dist/
  * (`npm test` builds first) and RabbitMQ.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { CLI, ManagedProcess, REPO, childEnv, startCluster } from '../helpers/processes.js';
+import { ManagedProcess, REPO, runCli, startCluster } from '../helpers/processes.js';
 
 const PASSWORD = 'first-operator-password';
 
@@ -19,12 +18,7 @@ if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) {
 } else {
   t.test('lienthong hub serves the dashboard, logs its URL, and closes it on SIGTERM', async (t) => {
     const cluster = await startCluster(t, { prefixBase: 'lt-dash-cli', agencies: [], hubConfig: { dashboard: { host: '127.0.0.1', port: 0 } } });
-    const add = spawnSync(process.execPath, [CLI, 'hub', 'user', 'add', 'chief', '--role', 'operator', '--password-stdin', '--config', cluster.hubConfigPath], {
-      cwd: REPO,
-      env: childEnv(),
-      input: `${PASSWORD}\n`,
-      encoding: 'utf8',
-    });
+    const add = runCli(REPO, ['hub', 'user', 'add', 'chief', '--role', 'operator', '--password-stdin', '--config', cluster.hubConfigPath], { input: `${PASSWORD}\n` });
     t.equal(add.status, 0, add.stderr);
     t.match(add.stdout, /user chief \(operator\) created/);
 

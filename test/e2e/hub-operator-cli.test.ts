@@ -10,7 +10,6 @@
  *    the UTC instant and adds it with the offset.
  * Needs dist/ (`npm test` builds first).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +17,11 @@ import t, { type Test } from 'tap';
 import { Sessions } from '../../src/dashboard/sessions.js';
 import { Directory } from '../../src/hub/directory.js';
 import { HubRecords } from '../../src/hub/records.js';
-import { addUser, authenticate, listUsers } from '../../src/hub/users.js';
+import { authenticate, listUsers } from '../../src/hub/users.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
 import { DeliveryLog } from '../../src/store/deliveries.js';
 import { HUB_MIGRATIONS } from '../../src/store/migrations/hub.js';
-import { CLI, REPO, childEnv } from '../helpers/processes.js';
+import { REPO, runCli, type CliRun } from '../helpers/cli.js';
 
 const A = '000.00.01.H12';
 const B = '000.00.05.H12';
@@ -36,9 +35,8 @@ function hubDir(t: Test): { config: string; database: string } {
   return { config, database: join(dir, 'data', 'hub.sqlite') };
 }
 
-function run(args: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, env: childEnv(), input, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function run(args: string[], input = ''): CliRun {
+  return runCli(REPO, args, { input });
 }
 
 function withDb<T>(path: string, work: (db: Db) => T): T {

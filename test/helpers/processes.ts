@@ -13,13 +13,12 @@
  * broker and removes the temporary directory, whether the test passed or not; set
  * LT_KEEP_TMP=1 to keep the directory (configs, databases, logs) for a post-mortem.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { Test } from 'tap';
@@ -33,24 +32,11 @@ import { loadEdgeConfig } from '../../src/edge/config.js';
 import { Edge } from '../../src/edge/edge.js';
 import { silentLogger } from '../../src/log.js';
 import { EVENT_DEADLINE_MS } from './deadline.js';
+import { CLI, REPO, childEnv } from './cli.js';
 
 const run = promisify(execFile);
 
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = join(REPO, 'bin', 'lienthong.js');
-
-/** What a one-shot CLI command left behind. */
-export interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the built CLI (`lienthong args...`) to its end in `cwd`. */
-export function runCli(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): CliRun {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: EVENT_DEADLINE_MS, env });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+export { CLI, REPO, childEnv, runCli, type CliRun } from './cli.js';
 
 /** A TCP port on 127.0.0.1 nobody listened on a moment ago. */
 export async function freePort(): Promise<number> {
@@ -64,20 +50,6 @@ export async function freePort(): Promise<number> {
 /** Sender and recipient of the crash tests (certificates in certs-dev/agencies/). */
 export const AGENCY_A = { organId: '000.00.01.H12', organName: 'Văn phòng UBND tỉnh Cà Mau' };
 export const AGENCY_B = { organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' };
-
-/**
- * The environment of every child: the test's, minus what would override the configuration
- * files (AMQP_URL would replace each edge's own credentials) and minus tap's coverage hooks
- * (NODE_OPTIONS --import of @tapjs/processinfo), so the children run like production.
- */
-export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(AMQP_URL|LT_[A-Z_]+|NODE_OPTIONS|NODE_V8_COVERAGE|_TAPJS_.*)$/.test(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, LT_LOG_LEVEL: 'info', ...extra };
-}
 
 // Children still running when the test process goes away are killed with it.
 const live = new Set<ChildProcess>();

@@ -7,12 +7,12 @@
  * The hub's hop travels beside the packet (message headers, the hub's and the edge's records).
  * Each node's evidence file of the document checks offline and names every step.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { runCli } from '../helpers/cli.js';
 import { readZip } from '../../src/archive/zip.js';
 import { loadIdentityMaterial } from '../../src/config.js';
 import type { Edge } from '../../src/edge/edge.js';
@@ -20,8 +20,8 @@ import { parsePacket, type StatusPacket } from '../../src/envelope/index.js';
 import { buildEvidence, checkEvidence } from '../../src/evidence/bundle.js';
 import { collectHubEvidence } from '../../src/hub/evidence.js';
 import type { LocalExchange } from '../../src/demo/local-exchange.js';
-import { A, B, C, EVENT_DEADLINE_MS, agency, letter, openExchange, stageAt, waitFor } from '../helpers/exchange.js';
-import { CERTS, HUB, REPO, trustMaterial, xmlsec1Verify } from '../helpers/pki.js';
+import { A, B, C, agency, letter, openExchange, stageAt, waitFor } from '../helpers/exchange.js';
+import { CERTS, HUB, trustMaterial, xmlsec1Verify } from '../helpers/pki.js';
 
 const UNKNOWN = '000.00.77.H12';
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -209,10 +209,7 @@ t.test('every store holds the signed originals: same SHA-256 at sender, hub and 
     // The command an archivist runs, as a process of the built CLI.
     const zipFile = join(dir, 'evidence-A.zip');
     writeFileSync(zipFile, files.get(A) as Buffer);
-    const cli = spawnSync(process.execPath, [join(REPO, 'bin/lienthong.js'), 'evidence', 'verify', zipFile, '--trust', join(CERTS, 'root-ca.pem'), '--intermediate', join(CERTS, 'issuing-ca.pem')], {
-      encoding: 'utf8',
-      timeout: EVENT_DEADLINE_MS,
-    });
+    const cli = runCli(dir, ['evidence', 'verify', zipFile, '--trust', join(CERTS, 'root-ca.pem'), '--intermediate', join(CERTS, 'issuing-ca.pem')]);
     t.equal(cli.status, 0, '`lienthong evidence verify` exits 0', { stderr: cli.stderr });
     t.match(cli.stdout, /VALID evidence of/);
     t.match(cli.stdout, /13 status from 000\.00\.01\.H12/, 'and prints the steps');

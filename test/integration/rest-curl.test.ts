@@ -59,6 +59,6 @@ t.test('curl -F: the metadata part as a field typed application/json, a plain fi
   const root = await curl(dir, `${base}/health`);
   const prefixed = await curl(dir, `${base}/api/v1/health`);
   t.equal(root.status, 200, '/health needs no key');
-  t.same(root.body, { status: 'ok', organId: OFFICE });
+  t.same(root.body, { status: 'ok', organId: OFFICE, problems: [] });
   t.same(root.body, prefixed.body, 'the same answer as /api/v1/health');
 });

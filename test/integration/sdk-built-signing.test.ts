@@ -18,11 +18,10 @@ import { signPacket } from '../../src/crypto/sign.js';
 import { verifyPacket } from '../../src/crypto/verify.js';
 import { parsePacket, validatePacket } from '../../src/envelope/index.js';
 import { CERTS, REPO, identityOf, organ, trustStore, xmlsec1Verify, type ToolRun } from '../helpers/pki.js';
-import { EVENT_DEADLINE_MS } from '../helpers/deadline.js';
+import { runCli } from '../helpers/cli.js';
 
 const SDK_BUILT = fileURLToPath(new URL('../fixtures/sdk-built/', import.meta.url));
 const XSD = join(REPO, 'schemas/edxml.xsd');
-const BIN = join(REPO, 'bin/lienthong.js');
 const FILES = readdirSync(SDK_BUILT).filter((f) => f.endsWith('.edxml')).sort();
 const ALL_OK = { structure: 'ok', digest: 'ok', signatureValue: 'ok', chain: 'ok', validity: 'ok', revocation: 'ok', organ: 'ok' };
 const trustArgs = ['--trust', join(CERTS, 'root-ca.pem'), '--crl', join(CERTS, 'issuing-ca.crl.pem'), '--crl', join(CERTS, 'root-ca.crl.pem')];
@@ -33,8 +32,7 @@ if (!existsSync(join(REPO, 'dist/cli/main.js'))) {
 }
 
 function lienthong(cwd: string, ...args: string[]): ToolRun {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: EVENT_DEADLINE_MS });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(cwd, args);
 }
 
 function xmllint(file: string): ToolRun {

@@ -4,7 +4,7 @@
  * the hub and can be checked offline with only the root certificate.
  */
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { runCli } from '../helpers/cli.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendAudit, verifyAuditChain } from '../../src/store/audit.js';
@@ -13,7 +13,6 @@ import { HUB_MIGRATIONS } from '../../src/store/migrations/hub.js';
 import { checkAuditBundle, exportAuditBundle } from '../../src/hub/audit-bundle.js';
 import { devPath } from '../../src/demo/local-exchange.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const identity = {
   keyPem: readFileSync(devPath('hub.key.pem'), 'utf8'),
   certPem: readFileSync(devPath('hub.pem'), 'utf8'),
@@ -109,7 +108,7 @@ t.test('the CLI: verify, export and check, with exit codes', async (t) => {
     }),
   );
   seeded(dir).close();
-  const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'lienthong.js'), ...args], { encoding: 'utf8', cwd: dir });
+  const cli = (...args: string[]) => runCli(dir, args);
   const ok = cli('audit', 'verify', '--config', config);
   t.equal(ok.status, 0, ok.stderr);
   t.match(ok.stdout, /intact: 10 rows/);

@@ -5,7 +5,6 @@
  * development PKI's organs.json.
  */
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '../../src/crypto/x509.js';
@@ -13,9 +12,9 @@ import { describeName, readCertificates } from '../../src/crypto/certificates.js
 import { appendAudit } from '../../src/store/audit.js';
 import { openDatabase } from '../../src/store/db.js';
 import { HUB_MIGRATIONS } from '../../src/store/migrations/hub.js';
-import { CERTS, HUB, OFFICE, REPO, organ } from '../helpers/pki.js';
+import { CERTS, HUB, OFFICE, organ } from '../helpers/pki.js';
+import { runCli } from '../helpers/cli.js';
 
-const BIN = join(REPO, 'bin', 'lienthong.js');
 const OID = /\d+\.\d+\.\d+\.\d+/;
 
 function certificate(file: string): x509.X509Certificate {
@@ -25,8 +24,7 @@ function certificate(file: string): x509.X509Certificate {
 }
 
 function lienthong(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(cwd, args);
 }
 
 t.test('UID by name, in the certificate order or most specific first (as organs.json)', async (t) => {

@@ -1,0 +1,48 @@
+/**
+ * Running the built CLI (bin/lienthong.js → dist/) as a child process, as a user would. Kept apart
+ * from processes.ts (whole exchanges as processes) so a test that only runs commands loads little.
+ *
+ * Children get `childEnv()`: the test's environment minus tap's hooks. Inheriting tap's
+ * NODE_OPTIONS (`--import @tapjs/processinfo`) made every command cost twice its CPU time, which
+ * on a loaded machine is what makes a suite slow.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EVENT_DEADLINE_MS } from './deadline.js';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(REPO, 'bin', 'lienthong.js');
+
+/** What a one-shot CLI command left behind. */
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built CLI (`lienthong args...`) to its end in `cwd`. */
+export function runCli(cwd: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): CliRun {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: EVENT_DEADLINE_MS,
+    env: options.env ?? childEnv(),
+    ...(options.input !== undefined ? { input: options.input } : {}),
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The environment of every child: the test's, minus what would override the configuration
+ * files (AMQP_URL would replace each edge's own credentials) and minus tap's coverage hooks
+ * (NODE_OPTIONS --import of @tapjs/processinfo), so the children run like production.
+ */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(AMQP_URL|LT_[A-Z_]+|NODE_OPTIONS|NODE_V8_COVERAGE|_TAPJS_.*)$/.test(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, LT_LOG_LEVEL: 'info', ...extra };
+}
