@@ -81,6 +81,10 @@ export const ERROR_CATALOGUE = {
   BROKER_QUEUE_FULL: { status: 503, summary: 'The destination queue is at its byte limit; the message was kept by its sender and is retried later' },
   // Worker threads
   WORKER_OUT_OF_MEMORY: { status: 422, summary: 'Handling the input needed more memory than a crypto worker thread may use; the worker was replaced' },
+  WORKER_FAILED: { status: 503, summary: 'A crypto worker thread stopped while handling the job; a new one is started: try again in a moment' },
+  // Local storage (the node's own data directory and database)
+  STORAGE_FULL: { status: 503, summary: "The node's data directory is full: nothing was stored; try again once space is freed (Retry-After)" },
+  STORAGE_UNAVAILABLE: { status: 503, summary: "The node's storage cannot take writes right now (locked, I/O error, read-only): nothing was stored; try again later (Retry-After)" },
   // Doors
   CONFIG_INVALID: { status: 500, summary: 'The configuration is not usable' },
   AUTH_REQUIRED: { status: 401, summary: 'A valid API key is required' },

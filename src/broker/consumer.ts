@@ -7,9 +7,14 @@
  *
  * The handler's verdict decides the acknowledgement: `ack` after the work is committed,
  * `dead-letter` for what can never succeed, `retry` for a transient failure (the queue's
- * delivery limit then dead-letters a packet that keeps failing).
+ * delivery limit then dead-letters a packet that keeps failing). A failure that is the node's,
+ * not the packet's (a full disk: src/store/faults.ts), is no verdict at all: with a `gate`, the
+ * delivery is held, unacknowledged, every lane stops consuming until the gate opens again, and
+ * then the held deliveries are handled first (src/fault-gate.ts says why holding costs them
+ * nothing toward the delivery limit and returning them would).
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { FaultGate } from '../fault-gate.js';
 import { createLogger, type Logger } from '../log.js';
 import type { BrokerPart } from './connection.js';
 import { explainBrokerFailure } from './failures.js';
@@ -47,21 +52,29 @@ export interface LaneConsumerOptions {
   orderKey?: (delivery: Delivery) => string | undefined;
   /** Where a lane the broker closed or cancelled is reported. Default: a logger of component "broker". */
   log?: Logger;
+  /** The node's gate: local faults pause consuming instead of returning deliveries. */
+  gate?: FaultGate;
 }
 
 interface Buffered extends Delivery {
   channel: Channel;
   key: string | undefined;
+  /** Local faults this delivery met that it may have caused (a crypto worker dying on it). */
+  suspectFaults: number;
 }
+
+/** A delivery a crypto worker died on this often is suspected, no longer held: it goes back, toward the limit. */
+const SUSPECT_FAULTS = 3;
 
 /** Reopening a lane the broker closed: first after 250 ms, doubling up to 30 s. */
 const REOPEN_FIRST_MS = 250;
 const REOPEN_MAX_MS = 30_000;
 
-/** A lane being consumed: its channel and consumer tag. */
+/** A lane's channel, and its consumer tag while it consumes (none while the gate is closed). */
 interface OpenLane {
   channel: Channel;
-  tag: string;
+  lane: LaneQueue;
+  tag: string | undefined;
 }
 
 export class LaneConsumer implements BrokerPart {
@@ -78,11 +91,20 @@ export class LaneConsumer implements BrokerPart {
   private stopped = false;
   private readonly idleWaiters: Array<() => void> = [];
   private readonly runningKeys = new Set<string>();
+  /** The gate is closed: no lane consumes, nothing buffered is handled. */
+  private paused = false;
+  private readonly onPause = (): void => this.pause();
+  private readonly onResume = (): void => this.resume();
 
   constructor(private readonly options: LaneConsumerOptions) {
     this.name = options.name;
     this.concurrency = options.concurrency ?? 4;
     this.log = options.log ?? createLogger('broker');
+    if (options.gate) {
+      this.paused = options.gate.paused !== undefined;
+      options.gate.on('pause', this.onPause);
+      options.gate.on('resume', this.onResume);
+    }
   }
 
   async attach(model: ChannelModel): Promise<void> {
@@ -110,8 +132,10 @@ export class LaneConsumer implements BrokerPart {
   /** Stop taking deliveries, finish (and acknowledge) the ones being handled, give back the rest. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.options.gate?.off('pause', this.onPause);
+    this.options.gate?.off('resume', this.onResume);
     this.clearReopenTimers();
-    for (const { channel, tag } of this.open.values()) await channel.cancel(tag).catch(() => {});
+    for (const lane of this.open.values()) if (lane.tag !== undefined) await lane.channel.cancel(lane.tag).catch(() => {});
     for (const d of [...this.buffers.urgent.splice(0), ...this.buffers.normal.splice(0)]) {
       try {
         d.channel.nack(d.message, false, true);
@@ -128,9 +152,9 @@ export class LaneConsumer implements BrokerPart {
     return this.running + this.buffers.urgent.length + this.buffers.normal.length;
   }
 
-  /** Queues consumed right now (a lane the broker closed is missing until it is reopened). */
+  /** Queues consumed right now (a lane the broker closed is missing until it is reopened, every lane while the gate is closed). */
   get consuming(): string[] {
-    return [...this.open.keys()];
+    return [...this.open.entries()].filter(([, lane]) => lane.tag !== undefined).map(([queue]) => queue);
   }
 
   /** One channel per queue: its prefetch then bounds exactly that lane. */
@@ -143,6 +167,12 @@ export class LaneConsumer implements BrokerPart {
     channel.on('close', () => this.laneClosed(model, lane, channel, channelError));
     if (this.options.topology && declare) await this.options.topology(channel);
     await channel.prefetch(lane.prefetch, false);
+    // While the gate is closed the lane is ready but takes nothing; resume() starts it.
+    const tag = this.paused ? undefined : await this.consume(model, lane, channel);
+    this.open.set(lane.queue, { channel, lane, tag });
+  }
+
+  private async consume(model: ChannelModel, lane: LaneQueue, channel: Channel): Promise<string> {
     const { consumerTag } = await channel.consume(
       lane.queue,
       (message) => {
@@ -151,12 +181,58 @@ export class LaneConsumer implements BrokerPart {
           return;
         }
         const delivery: Delivery = { lane: lane.lane, queue: lane.queue, message };
-        this.buffers[lane.lane].push({ ...delivery, channel, key: this.options.orderKey?.(delivery) });
+        this.buffers[lane.lane].push({ ...delivery, channel, key: this.options.orderKey?.(delivery), suspectFaults: 0 });
         this.pump();
       },
       { noAck: false },
     );
-    this.open.set(lane.queue, { channel, tag: consumerTag });
+    return consumerTag;
+  }
+
+  /**
+   * The gate closed: stop every lane's consumer (basic.cancel) but keep its channel, so that the
+   * deliveries held stay ours, unacknowledged and uncounted, until resume() handles them.
+   */
+  private pause(): void {
+    if (this.paused || this.stopped) return;
+    this.paused = true;
+    for (const lane of this.open.values()) {
+      const tag = lane.tag;
+      if (tag === undefined) continue;
+      lane.tag = undefined;
+      void lane.channel.cancel(tag).catch(() => {}); // a channel closing meanwhile gave them back anyway
+    }
+    this.log.warn({ consumer: this.name, held: this.busy }, 'consuming paused by a local fault; deliveries held, not returned');
+  }
+
+  /** The gate opened: consume again and handle the held deliveries first. */
+  private resume(): void {
+    if (!this.paused || this.stopped) return;
+    this.paused = false;
+    const model = this.model;
+    for (const lane of this.open.values()) {
+      if (lane.tag !== undefined || !model) continue;
+      this.consume(model, lane.lane, lane.channel).then(
+        (tag) => {
+          if (this.open.get(lane.lane.queue) !== lane) return; // the channel died meanwhile: reopened on its own
+          if (this.paused || this.stopped) void lane.channel.cancel(tag).catch(() => {});
+          else lane.tag = tag;
+        },
+        () => {
+          // The channel closed meanwhile; laneClosed() reopens it.
+        },
+      );
+    }
+    this.log.info({ consumer: this.name, held: this.busy }, 'consuming resumed');
+    this.pump();
+  }
+
+  /** Put a delivery back where it came from in its lane's buffer: handled again, in order, after the pause. */
+  private hold(delivery: Buffered): void {
+    const buffer = this.buffers[delivery.lane];
+    const tag = delivery.message.fields.deliveryTag;
+    const index = buffer.findIndex((d) => d.channel === delivery.channel && d.message.fields.deliveryTag > tag);
+    buffer.splice(index === -1 ? buffer.length : index, 0, delivery);
   }
 
   /** Close every open lane ourselves (their 'close' is then not mistaken for the broker's). */
@@ -242,7 +318,7 @@ export class LaneConsumer implements BrokerPart {
   }
 
   private pump(): void {
-    while (this.running < this.concurrency && !this.stopped) {
+    while (this.running < this.concurrency && !this.stopped && !this.paused) {
       const delivery = this.next();
       if (!delivery) return;
       this.running += 1;
@@ -261,6 +337,15 @@ export class LaneConsumer implements BrokerPart {
     try {
       verdict = await this.options.handler(delivery);
     } catch (error) {
+      const gate = this.options.gate;
+      const fault = gate?.classify(error);
+      if (gate && fault && !(fault.packetMayCause && ++delivery.suspectFaults >= SUSPECT_FAULTS)) {
+        // The node's fault: the delivery waits, held, for the node to heal (a dead channel gave it back already).
+        this.log.debug({ consumer: this.name, errorCode: fault.code, packetId: delivery.message.properties.messageId }, 'delivery held by a local fault');
+        if (this.isOpen(delivery.channel)) this.hold(delivery);
+        gate.report(fault);
+        return;
+      }
       this.options.onError?.(error, delivery);
       verdict = 'retry';
     }

@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LtError, asLtError } from '../errors.js';
+import { faultAsError } from '../store/faults.js';
 import type { Finding } from '../envelope/validate.js';
 
 export interface Io {
@@ -25,6 +26,8 @@ export interface Command {
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** The node's storage failed for now (sysexits EX_TEMPFAIL): nothing was stored, the same command may succeed later. */
+export const EXIT_TEMPORARY = 75;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -52,9 +55,11 @@ export function reportError(io: Io, verb: string, error: unknown): number {
   // A refused packet (the outbox's ValidationError) carries every finding, not just the first.
   const findings = (error as { findings?: unknown } | undefined)?.findings;
   if (Array.isArray(findings)) writeFindings(io, findings as Finding[]);
-  const e = asLtError(error);
+  const fault = faultAsError(error);
+  const e = fault ?? asLtError(error);
   const where = e.context.path ? ` [${e.context.path}]` : '';
   io.stderr.write(`lienthong ${verb}: ${e.message}${where} (${e.code})\n`);
+  if (fault) return EXIT_TEMPORARY;
   return e.code === 'USAGE' || e.code === 'IO' ? EXIT_USAGE : EXIT_FAILED;
 }
 

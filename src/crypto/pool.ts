@@ -150,7 +150,8 @@ export class CryptoPool {
         context: {},
       };
     }
-    return { code: 'INTERNAL', message: `crypto worker failed: ${error.message}`, context: {} };
+    // Not the input's doing as far as anyone can tell: the caller may wait and try again (src/store/faults.ts).
+    return { code: 'WORKER_FAILED', message: `crypto worker failed: ${error.message}`, context: {} };
   }
 
   /** Hand queued jobs to idle workers, starting a worker where one died. */

@@ -17,6 +17,7 @@ import { assertOwnCertificate, readNodeTrust } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { HealthBoard } from '../health.js';
+import { FaultGate, nodeProbe } from '../fault-gate.js';
 import { BlobStore } from '../store/blobs.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { DeliveryLog, type DeliveryRow, type TimelineEvent } from '../store/deliveries.js';
@@ -58,6 +59,8 @@ export class Edge {
   readonly log: Logger;
   /** What keeps this edge from doing all its work right now (served at /health). */
   readonly health: HealthBoard;
+  /** Closed by a local fault (full disk...): the inbox waits instead of returning packets. */
+  readonly gate: FaultGate;
   private readonly deliveries: DeliveryLog;
   private readonly clock: () => Date;
   private pool: CryptoPool | undefined;
@@ -83,6 +86,7 @@ export class Edge {
     this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
     this.records = new EdgeRecords(this.db);
     this.deliveries = new DeliveryLog(this.db);
+    this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
   }
 
   /** Load keys and start the crypto workers; enough to submit (e.g. `lienthong send`). */
@@ -174,6 +178,7 @@ export class Edge {
       concurrency: this.config.concurrency,
       handler: inbox.handle,
       orderKey: documentOrderKey,
+      gate: this.gate,
       onError: (error, delivery) =>
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),
       log: this.log,
@@ -233,6 +238,7 @@ export class Edge {
   private async release(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.gate.stop();
     try {
       await this.consumer?.stop();
       await this.relay?.stop();

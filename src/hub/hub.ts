@@ -26,6 +26,7 @@ import { Router, type RouteOutcome } from './router.js';
 import { DeadLetters } from './dead-letters.js';
 import { HubMetrics } from './metrics.js';
 import { HealthBoard } from '../health.js';
+import { FaultGate, nodeProbe } from '../fault-gate.js';
 import { ManagementClient } from '../broker/management.js';
 
 export interface HubOptions {
@@ -44,6 +45,8 @@ export class Hub {
   readonly metrics: HubMetrics;
   /** What keeps this hub from doing all its work right now (dashboard, /metrics). */
   readonly health: HealthBoard;
+  /** Closed by a local fault (full disk...): routing and dead-letter collection wait instead of returning packets. */
+  readonly gate: FaultGate;
   /** RabbitMQ's management API (queue depths, consumers, provisioning). */
   readonly management: ManagementClient;
   private pool: CryptoPool | undefined;
@@ -70,7 +73,8 @@ export class Hub {
     this.directory = new Directory(this.db);
     this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
     this.management = new ManagementClient(config.management);
-    this.metrics = new HubMetrics({ db: this.db, api: this.management, names: this.names });
+    this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
+    this.metrics = new HubMetrics({ db: this.db, api: this.management, names: this.names, health: this.health });
     // Listing works from the start; replaying needs the broker and the router.
     this.deadLetters = new DeadLetters({
       db: this.db,
@@ -133,6 +137,7 @@ export class Hub {
       ],
       concurrency: this.config.concurrency,
       handler: router.handle,
+      gate: this.gate,
       // The statuses of one document are routed in the order they came (a 04 must not overtake a 03).
       orderKey: documentOrderKey,
       topology: (channel) => declareHubTopology(channel, names),
@@ -145,6 +150,7 @@ export class Hub {
       queues: [{ queue: names.deadLetters, lane: 'normal', prefetch: 16 }],
       concurrency: 1,
       handler: this.deadLetters.collect,
+      gate: this.gate,
       topology: (channel) => declareHubTopology(channel, names),
       log: this.log,
       onError: (error) => this.log.error({ err: error }, 'collecting a dead letter failed; it stays in the queue'),
@@ -228,6 +234,7 @@ export class Hub {
 
   /** Stop routing and let go of the broker and the crypto workers (the database stays open). */
   private async releaseBroker(): Promise<void> {
+    this.gate.stop();
     this.router?.stop();
     await this.consumer?.stop();
     await this.deadLetterConsumer?.stop();

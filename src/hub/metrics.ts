@@ -1,12 +1,14 @@
 /**
  * The hub's Prometheus metrics (prom-client), served at /metrics: packets routed and refused
  * by reason, status packets by code, routing latency, queue depths and consumers per queue
- * (read from RabbitMQ's management API at scrape time), pending dead letters.
+ * (read from RabbitMQ's management API at scrape time), pending dead letters, and what keeps
+ * the hub from doing all its work (its health board: a full disk pausing routing...).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ManagementClient } from '../broker/management.js';
 import type { ResourceNames } from '../broker/names.js';
 import type { Db } from '../store/db.js';
+import type { HealthBoard } from '../health.js';
 import type { RouteOutcome } from './router.js';
 
 export class HubMetrics {
@@ -16,7 +18,7 @@ export class HubMetrics {
   private readonly statuses: Counter<'code'>;
   private readonly latency: Histogram<'kind'>;
 
-  constructor(deps: { db: Db; api?: ManagementClient; names: ResourceNames }) {
+  constructor(deps: { db: Db; api?: ManagementClient; names: ResourceNames; health?: HealthBoard }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'lt_hub_process_' });
     this.routed = new Counter({ name: 'lt_packets_routed_total', help: 'Packets routed to their recipients, by kind', labelNames: ['kind'], registers: [this.registry] });
     this.refused = new Counter({ name: 'lt_packets_refused_total', help: 'Packets refused (bounced or dead-lettered), by error code', labelNames: ['reason'], registers: [this.registry] });
@@ -36,6 +38,27 @@ export class HubMetrics {
         this.set((deps.db.prepare("SELECT COUNT(*) AS n FROM dead_letters WHERE status = 'pending'").get() as { n: number }).n);
       },
     });
+    const health = deps.health;
+    if (health) {
+      new Gauge({
+        name: 'lt_health_degraded',
+        help: 'Whether the hub is degraded (1): something keeps it from doing all its work and it waits for it to heal',
+        registers: [this.registry],
+        collect() {
+          this.set(health.snapshot().status === 'degraded' ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'lt_health_problems',
+        help: 'Problems the hub has right now (1 each), by component and error code; e.g. storage STORAGE_FULL while its disk is full',
+        labelNames: ['component', 'code'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const p of health.snapshot().problems) this.set({ component: p.component, code: p.code }, 1);
+        },
+      });
+    }
     const api = deps.api;
     if (api) {
       // One management call per scrape feeds both gauges.

@@ -36,14 +36,20 @@ export class BlobStore {
     }
     mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
     const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    const file = await open(temporary, 'w');
     try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
+      const file = await open(temporary, 'w');
+      try {
+        await file.writeFile(data);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, path);
+    } catch (error) {
+      // A write cut short by a full disk must not keep the space it took: that would keep the disk full.
+      await rm(temporary, { force: true }).catch(() => {});
+      throw error;
     }
-    await rename(temporary, path);
     return hash;
   }
 
@@ -53,7 +59,7 @@ export class BlobStore {
     } catch (error) {
       if (error instanceof LtError) throw error;
       // Stored data that is gone is a fault of this installation, not a wrong request.
-      throw new LtError('IO', `stored content ${hash} is missing from the blob store (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+      throw new LtError('IO', `stored content ${hash} is missing from the blob store (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {}, { cause: error });
     }
   }
 

@@ -6,6 +6,9 @@
  *  - fastify's own request errors: schema validation and malformed JSON → USAGE (400), body too
  *    large → REQUEST_TOO_LARGE, unsupported media type → UNSUPPORTED_MEDIA_TYPE, rate limit →
  *    RATE_LIMITED, each with fastify's 4xx status.
+ *  - a local fault (the edge's disk full, its database locked: src/store/faults.ts): 503
+ *    STORAGE_FULL or STORAGE_UNAVAILABLE with Retry-After; nothing was stored, sending again
+ *    later is safe.
  *  - anything else: 500 INTERNAL with a request id to look up in the edge log; no stack trace
  *    or internal message leaves the server.
  */
@@ -14,6 +17,7 @@ import { ERROR_CATALOGUE, LtError, type ErrorCode } from '../../errors.js';
 import type { Finding } from '../../envelope/validate.js';
 import { ValidationError } from '../../edge/outbox.js';
 import { schemaViolation, type SchemaErrorLike } from '../../payload-schemas.js';
+import { faultAsError, RETRY_AFTER_SECONDS } from '../../store/faults.js';
 
 export { schemaViolation, type SchemaErrorLike };
 
@@ -31,12 +35,16 @@ export interface ErrorBody {
 export interface ErrorAnswer {
   status: number;
   body: ErrorBody;
+  /** Seconds, for a Retry-After header: the same request may succeed then. */
+  retryAfter?: number;
 }
 
 type RequestError = FastifyError & { validationContext?: string };
 
 /** What to answer for a thrown value (pure, for the handler and the tests). */
 export function errorAnswer(error: unknown, requestId: string): ErrorAnswer {
+  const fault = faultAsError(error);
+  if (fault) return { status: fault.status, body: { error: { code: fault.code, message: fault.message } }, retryAfter: RETRY_AFTER_SECONDS };
   if (error instanceof LtError) {
     const body: ErrorBody = { error: { code: error.code, message: error.message } };
     if (error.context.path !== undefined) body.error.path = error.context.path;
@@ -65,8 +73,12 @@ export function notFound(what: string, context: { documentId?: string } = {}): L
 /** Install the error and not-found handlers on the root instance (children inherit them). */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = errorAnswer(error, request.id);
-    if (status >= 500) request.log.error({ err: error, errorCode: body.error.code }, 'request failed');
+    const { status, body, retryAfter } = errorAnswer(error, request.id);
+    if (retryAfter !== undefined) {
+      // The node's own temporary fault, logged once by its health board: one line per request is enough.
+      request.log.warn({ errorCode: body.error.code, status, client: request.apiClient }, body.error.message);
+      void reply.header('retry-after', String(retryAfter));
+    } else if (status >= 500) request.log.error({ err: error, errorCode: body.error.code }, 'request failed');
     else request.log.info({ errorCode: body.error.code, status, client: request.apiClient }, body.error.message);
     return reply.status(status).type('application/json; charset=utf-8').send(body);
   });

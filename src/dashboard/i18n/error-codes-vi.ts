@@ -78,6 +78,9 @@ export const VI_ERROR_EXPLANATIONS: Partial<Record<ErrorCode, string>> = {
   BROKER_PUBLISH: 'Máy chủ RabbitMQ không xác nhận đã nhận gói tin.',
   BROKER_QUEUE_FULL: 'Hàng đợi nhận đã đầy; gói tin được giữ lại và sẽ gửi lại sau.',
   WORKER_OUT_OF_MEMORY: 'Xử lý dữ liệu này cần nhiều bộ nhớ hơn mức cho phép.',
+  WORKER_FAILED: 'Luồng xử lý chữ ký số bị dừng giữa chừng; hệ thống đã khởi động luồng mới, vui lòng thử lại sau ít phút.',
+  STORAGE_FULL: 'Ổ đĩa lưu dữ liệu của nút đã đầy: chưa lưu gì; hãy thử lại sau khi giải phóng dung lượng.',
+  STORAGE_UNAVAILABLE: 'Bộ lưu trữ của nút tạm thời không ghi được (đang khóa, lỗi vào/ra, chỉ đọc): chưa lưu gì; hãy thử lại sau.',
   // Giao diện, cấu hình, người dùng
   CONFIG_INVALID: 'Cấu hình không dùng được.',
   AUTH_REQUIRED: 'Cần khóa API hợp lệ.',

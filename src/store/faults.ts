@@ -1,0 +1,79 @@
+/**
+ * Whose fault is a failure: this node's (its disk is full, its database is locked, a crypto
+ * worker died) or the packet's. A local fault is temporary and says nothing about the packet:
+ * the packet must wait until the node can work again, never be returned to its queue (each
+ * return counts toward the poison limit, which would dead-letter healthy packets within seconds)
+ * and never be refused. Only what is left is the packet's fault.
+ *
+ * Pure: the error (and its `cause` chain) decides, by the codes Node (errno) and SQLite
+ * (better-sqlite3's `SqliteError.code`) give, not by their wording.
+ */
+import { LtError, type ErrorCode } from '../errors.js';
+
+export type FaultComponent = 'storage' | 'crypto';
+
+export interface LocalFault {
+  /** What fails: the node's storage (files, database) or its crypto workers. */
+  component: FaultComponent;
+  code: Extract<ErrorCode, 'STORAGE_FULL' | 'STORAGE_UNAVAILABLE' | 'WORKER_FAILED'>;
+  /** The underlying error's code (ENOSPC, SQLITE_FULL, ...) and message, for the operator. */
+  detail: string;
+  /**
+   * The packet being handled may have caused it after all: a worker that dies on one input
+   * (a crafted packet) looks like a worker that died on its own. Whoever waits on such a fault
+   * gives up after a few occurrences on the same packet.
+   */
+  packetMayCause: boolean;
+}
+
+/** No space or quota left: freeing space ends it. */
+const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
+
+/** The file system or the database cannot be written right now, whatever is written. */
+const UNAVAILABLE = new Set(['EIO', 'EROFS', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EACCES', 'EPERM', 'ENOMEM', 'ESTALE']);
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|READONLY|NOMEM|PROTOCOL|CORRUPT|NOTADB|NOLFS)(_|$)/;
+
+/** The local fault `error` shows, or undefined when nothing says the node, not the packet, failed. */
+export function classifyFault(error: unknown): LocalFault | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string') continue;
+    const detail = `${code}: ${e instanceof Error ? e.message : String(e)}`;
+    if (FULL.has(code)) return { component: 'storage', code: 'STORAGE_FULL', detail, packetMayCause: false };
+    if (UNAVAILABLE.has(code) || SQLITE_UNAVAILABLE.test(code)) return { component: 'storage', code: 'STORAGE_UNAVAILABLE', detail, packetMayCause: false };
+    if (code === 'STORAGE_FULL' || code === 'STORAGE_UNAVAILABLE') return { component: 'storage', code, detail, packetMayCause: false };
+    if (code === 'WORKER_FAILED') return { component: 'crypto', code, detail, packetMayCause: true };
+  }
+  return undefined;
+}
+
+/** What the node does while a fault lasts, for the log and /health. */
+export function faultMessage(fault: LocalFault): string {
+  const what =
+    fault.code === 'STORAGE_FULL'
+      ? 'the data directory is full'
+      : fault.code === 'STORAGE_UNAVAILABLE'
+        ? 'the data directory or database cannot be written'
+        : 'a crypto worker thread failed';
+  return `${what} (${fault.detail.slice(0, 300)}); packets wait in their queues, neither refused nor dead-lettered, and are taken again by themselves once it works`;
+}
+
+/**
+ * A local fault as the error a person sees (REST API, CLI): retryable, and saying that nothing
+ * was stored. Undefined for any other failure, which keeps its own code.
+ */
+export function faultAsError(error: unknown): LtError | undefined {
+  if (error instanceof LtError && (error.code === 'STORAGE_FULL' || error.code === 'STORAGE_UNAVAILABLE' || error.code === 'WORKER_FAILED')) return error;
+  const fault = classifyFault(error);
+  if (!fault) return undefined;
+  const advice =
+    fault.code === 'STORAGE_FULL'
+      ? "the edge's data directory is full: nothing was stored; free space on it (or grow it) and send again"
+      : fault.code === 'STORAGE_UNAVAILABLE'
+        ? "the edge's data directory or database cannot be written right now: nothing was stored; send again in a moment"
+        : 'a crypto worker thread failed and was replaced: nothing was stored; send again';
+  return new LtError(fault.code, `${advice} (${fault.detail.slice(0, 300)})`, {}, { cause: error });
+}
+
+/** Seconds a client should wait before sending again after `error` (the Retry-After of a 503). */
+export const RETRY_AFTER_SECONDS = 30;
