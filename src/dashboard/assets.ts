@@ -178,6 +178,17 @@ export const DASHBOARD_JS = `
     }
     document.getElementById('updated').textContent = fmt('overview.updatedAt', { time: time(o.at, true) });
     document.getElementById('broker-error').hidden = q.ok;
+    var health = body.health || { status: 'ok', problems: [] };
+    var healthList = document.getElementById('health-problems');
+    document.getElementById('health').hidden = health.status === 'ok';
+    healthList.textContent = '';
+    health.problems.forEach(function (p) {
+      var li = el('li');
+      li.appendChild(el('span', 'id', p.component));
+      li.appendChild(document.createTextNode(' — ' + p.code + ': ' + p.message + ' '));
+      li.appendChild(el('span', 'muted small', fmt('health.since', { since: time(p.since, true) })));
+      healthList.appendChild(li);
+    });
     var hubLine = document.getElementById('hub-queues');
     var rows = document.getElementById('queue-rows');
     var stale = document.getElementById('stale');

@@ -8,6 +8,7 @@ import { deadLetterCause, readPayload, type DeadLetterCause, type PayloadReading
 import type { DeadLetter } from '../hub/dead-letters.js';
 import { agencyActivity, documentJourney, findDocuments, overview, usageReport, type AgencyActivity, type DocumentJourney, type Overview, type UsageRow } from '../hub/reports.js';
 import type { Db } from '../store/db.js';
+import type { HealthSnapshot } from '../health.js';
 import type { Period } from './format.js';
 import type { QueueMonitor, QueueSnapshot } from './queues.js';
 
@@ -28,16 +29,19 @@ export interface DataContext {
   urgentReceiptMinutes: number;
   monitor: QueueMonitor;
   clock: () => Date;
+  /** What keeps the hub from doing all its work right now (its health board). */
+  health?: () => HealthSnapshot;
 }
 
 export interface OverviewData {
   overview: Overview;
   queues: QueueSnapshot;
+  health: HealthSnapshot;
 }
 
 export async function overviewData(ctx: DataContext): Promise<OverviewData> {
   const queues = await ctx.monitor.snapshot();
-  return { overview: overview(ctx.db, ctx.clock()), queues };
+  return { overview: overview(ctx.db, ctx.clock()), queues, health: ctx.health?.() ?? { status: 'ok', problems: [] } };
 }
 
 export function agenciesData(ctx: DataContext, search: string | undefined): AgencyActivity[] {

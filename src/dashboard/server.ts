@@ -17,6 +17,7 @@
  * with 403 FORBIDDEN. Errors follow the edge REST API: `{ "error": { "code", "message" } }`
  * with the catalogue's status under /api/, an HTML page elsewhere.
  */
+import type { HealthSnapshot } from '../health.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errorAnswer } from '../adapters/rest/errors.js';
 import type { ResourceNames } from '../broker/names.js';
@@ -101,6 +102,8 @@ export interface DashboardDeps {
   /** The hub's dead letters (a function: they exist once the hub has started). */
   deadLetters: () => DeadLetterStore;
   metrics?: { text(): Promise<string>; contentType: string };
+  /** The hub's health board: its problems head the overview. */
+  health?: () => HealthSnapshot;
   clock?: () => Date;
   log?: Logger;
   loginLimits?: Partial<LoginLimits>;
@@ -164,7 +167,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     clock,
     ...(deps.queueCacheMs !== undefined ? { cacheMs: deps.queueCacheMs } : {}),
   });
-  const data: DataContext = { db: deps.db, names: deps.names, calendar: workingCalendar(deps.hub.calendar), urgentReceiptMinutes: deps.hub.urgentReceiptMinutes, monitor, clock };
+  const data: DataContext = { db: deps.db, names: deps.names, calendar: workingCalendar(deps.hub.calendar), urgentReceiptMinutes: deps.hub.urgentReceiptMinutes, monitor, clock, ...(deps.health ? { health: deps.health } : {}) };
   const secure = deps.settings.secureCookies;
 
   const app = Fastify({
@@ -568,6 +571,7 @@ export function hubDashboardDeps(hub: Hub, clock?: () => Date): DashboardDeps {
     queues: new ManagementClient({ ...hub.config.management, timeoutMs: 3_000 }),
     deadLetters: () => hub.deadLetters,
     metrics: hub.metrics,
+    health: () => hub.health.snapshot(),
     ...(clock ? { clock } : {}),
     log: hub.log,
   };

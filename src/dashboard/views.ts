@@ -37,6 +37,7 @@ const NAV: Array<{ id: PageId; href: string; key: MessageKey }> = [
 
 /** The strings the page script uses to redraw the overview. */
 const CLIENT_KEYS: readonly MessageKey[] = [
+  'health.since',
   'overview.updatedAt',
   'overview.refreshFailed',
   'queues.counts',
@@ -231,6 +232,12 @@ export function overviewPage(ctx: PageContext, data: OverviewData): string {
 </section>
 <p class="muted small"><span id="updated">${t('overview.updatedAt', { time: formatTime(o.at, true) })}</span> · ${t('overview.live')} <span id="refresh-error" class="alert-inline" hidden>${t('overview.refreshFailed')}</span></p>
 <p id="broker-error" class="alert" role="alert"${q.ok ? html` hidden` : ''}>${t('queues.unreachable')}</p>
+<section id="health" class="alert" role="alert"${data.health.status === 'ok' ? html` hidden` : ''}>
+  <h2>${t('health.title')}</h2>
+  <ul id="health-problems">${data.health.problems.map(
+    (p) => html`<li><span class="id">${p.component}</span> — ${explained(ctx, p.code, p.message)} <span class="muted small">${t('health.since', { since: formatTime(p.since, true) })}</span></li>`,
+  )}</ul>
+</section>
 <section>
   <h2>${t('stale.title', { minutes: q.staleAfterMinutes })}</h2>
   <div id="stale">${staleList(t, q)}</div>

@@ -39,6 +39,9 @@ export const en: Record<MessageKey, string> = {
   'overview.live': 'Refreshes every 5 seconds.',
   'overview.refreshFailed': 'Could not refresh; trying again in 5 seconds.',
 
+  'health.title': 'The hub is degraded: it holds what it has, waits for this to end and resumes by itself',
+  'health.since': 'since {since}',
+
   'queues.title': 'Agency queues',
   'queues.agency': 'Agency',
   'queues.urgent': 'Urgent lane',

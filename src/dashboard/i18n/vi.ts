@@ -40,6 +40,9 @@ export const vi = {
   'overview.live': 'Tự động cập nhật mỗi 5 giây.',
   'overview.refreshFailed': 'Không cập nhật được; sẽ thử lại sau 5 giây.',
 
+  'health.title': 'Hub đang hoạt động hạn chế: giữ nguyên các gói tin đang có, chờ sự cố kết thúc và tự hoạt động lại',
+  'health.since': 'từ {since}',
+
   'queues.title': 'Hàng đợi của các cơ quan',
   'queues.agency': 'Cơ quan',
   'queues.urgent': 'Luồng khẩn',
