@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import amqp from 'amqplib';
 import Database from 'better-sqlite3';
 import type { Test } from 'tap';
 import { ManagementClient } from '../../src/broker/management.js';
@@ -221,6 +222,8 @@ export interface ClusterOptions {
   /** Extra fields of hub.json / each edge.json. */
   hubConfig?: Record<string, unknown>;
   edgeConfig?: Record<string, unknown>;
+  /** Extra fields of one agency's edge.json, by organ id, after `edgeConfig` (e.g. a `dataDir` elsewhere). */
+  edgeConfigOf?: Record<string, Record<string, unknown>>;
 }
 
 export interface Cluster {
@@ -271,6 +274,10 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
   const processes: ManagedProcess[] = [];
   const edges = new Map<string, ManagedProcess>();
   const submitters = new Set<Edge>();
+  const dataDirOf = (organId: string): string => {
+    const own = options.edgeConfigOf?.[organId]?.dataDir;
+    return typeof own === 'string' ? own : join(dir, organId);
+  };
 
   let cleaned = false;
   const cleanup = async (): Promise<void> => {
@@ -334,7 +341,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
             hubOrganId: DEV_HUB.organId,
             amqpUrl: withCredentials(amqpUrl, added.brokerUser, added.password, added.queueToken),
             prefix,
-            dataDir: join(dir, agency.organId),
+            dataDir: dataDirOf(agency.organId),
             identity: {
               key: devPath('agencies', `${agency.organId}.key.pem`),
               cert: devPath('agencies', `${agency.organId}.pem`),
@@ -344,6 +351,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
             cryptoThreads: 1,
             concurrency: 4,
             ...options.edgeConfig,
+            ...options.edgeConfigOf?.[agency.organId],
           },
           null,
           2,
@@ -368,7 +376,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
         return edge;
       },
       edgeConfigPath: (organId) => join(dir, `edge-${organId}.json`),
-      edgeDb: (organId) => join(dir, organId, 'edge.sqlite'),
+      edgeDb: (organId) => join(dataDirOf(organId), 'edge.sqlite'),
       async openSubmitter(organId) {
         const config = await loadEdgeConfig(join(dir, `edge-${organId}.json`), childEnv());
         const edge = new Edge(config, { log: silentLogger() });
@@ -391,5 +399,28 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
   } catch (error) {
     await cleanup();
     throw error;
+  }
+}
+
+/**
+ * Ready messages in the hub's lanes, the dead-letter queue and the lanes of `organIds` (the
+ * broker's own count, not the management API's sampled one), by queue name.
+ */
+export async function queueDepths(cluster: Cluster, organIds: readonly string[]): Promise<Record<string, number>> {
+  const connection = await amqp.connect(process.env.AMQP_URL ?? DEFAULT_AMQP_URL);
+  try {
+    const names = cluster.names;
+    const owner = (organId: string): { organId: string; queueToken: string } =>
+      readDb(cluster.hubDb, (db) => ({ organId, queueToken: (db.prepare('SELECT queue_token FROM agencies WHERE organ_id = ?').get(organId) as { queue_token: string }).queue_token }));
+    const queues = [names.hubInbound.urgent, names.hubInbound.normal, names.deadLetters, ...organIds.flatMap((o) => [names.agencyQueue(owner(o), 'urgent'), names.agencyQueue(owner(o), 'normal')])];
+    const depths: Record<string, number> = {};
+    for (const queue of queues) {
+      const channel = await connection.createChannel();
+      depths[queue] = (await channel.checkQueue(queue)).messageCount;
+      await channel.close();
+    }
+    return depths;
+  } finally {
+    await connection.close();
   }
 }

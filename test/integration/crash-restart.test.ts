@@ -9,12 +9,10 @@
  * Needs RabbitMQ (AMQP_URL, default 127.0.0.1:5672, management on 15672) and `npm run build`.
  * LT_CRASH_DOCS sets N (default 200); LT_KEEP_TMP=1 keeps configs, databases and logs.
  */
-import amqp from 'amqplib';
 import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
-import { DEFAULT_AMQP_URL } from '../../src/config.js';
 import { EVENT_DEADLINE_MS } from '../helpers/deadline.js';
-import { AGENCY_A, AGENCY_B, readDb, startCluster, type Cluster, type ManagedProcess } from '../helpers/processes.js';
+import { AGENCY_A, AGENCY_B, queueDepths, readDb, startCluster, type Cluster, type ManagedProcess } from '../helpers/processes.js';
 
 const N = Number(process.env.LT_CRASH_DOCS ?? 200);
 /** Documents submitted but not yet in B's inbox, at most: the flow goes on through every crash. */
@@ -179,26 +177,6 @@ async function flow(t: Test, cluster: Cluster, plan: (c: Cluster) => Kill[]): Pr
   return { documentIds, seconds, kills };
 }
 
-/** Ready messages in every queue of the prefix (the broker's own count, not the management API's sampled one). */
-async function queueDepths(cluster: Cluster): Promise<Record<string, number>> {
-  const connection = await amqp.connect(process.env.AMQP_URL ?? DEFAULT_AMQP_URL);
-  try {
-    const names = cluster.names;
-    const owner = (organId: string): { organId: string; queueToken: string } =>
-      readDb(cluster.hubDb, (db) => ({ organId, queueToken: (db.prepare('SELECT queue_token FROM agencies WHERE organ_id = ?').get(organId) as { queue_token: string }).queue_token }));
-    const queues = [names.hubInbound.urgent, names.hubInbound.normal, names.deadLetters, ...[A, B].flatMap((o) => [names.agencyQueue(owner(o), 'urgent'), names.agencyQueue(owner(o), 'normal')])];
-    const depths: Record<string, number> = {};
-    for (const queue of queues) {
-      const channel = await connection.createChannel();
-      depths[queue] = (await channel.checkQueue(queue)).messageCount;
-      await channel.close();
-    }
-    return depths;
-  } finally {
-    await connection.close();
-  }
-}
-
 /**
  * Redeliveries the broker counted per queue (management API: sampled every few seconds, so a
  * lower bound; for the comment only).
@@ -311,7 +289,7 @@ async function checkExactlyOnce(t: Test, cluster: Cluster, result: FlowResult): 
   t.same(atHub.stages, [{ stage: '01', n: N }], 'hub: every delivery at 01');
 
   // Broker: nothing left over, nothing dead-lettered.
-  const depths = await queueDepths(cluster);
+  const depths = await queueDepths(cluster, [A, B]);
   t.same(
     Object.entries(depths).filter(([, n]) => n > 0),
     [],
