@@ -39,6 +39,7 @@ import { SESSION_COOKIE } from '../../src/dashboard/sessions.js';
 import { transition, type DeliveryEvent } from '../../src/envelope/status-machine.js';
 import { DeadLetters } from '../../src/hub/dead-letters.js';
 import { Directory } from '../../src/hub/directory.js';
+import { HealthBoard } from '../../src/health.js';
 import { HubMetrics } from '../../src/hub/metrics.js';
 import { setAgencyStatus } from '../../src/hub/provisioning.js';
 import { HubRecords } from '../../src/hub/records.js';
@@ -618,6 +619,28 @@ t.test('overview: "broker API unreachable" instead of failing when the managemen
   const api = await h.call({ url: '/api/overview', as: alice });
   t.equal(api.statusCode, 200);
   t.match(api.json(), { overview: { routedThisWeek: 6 }, queues: { ok: false, error: /management API/ } });
+});
+
+t.test('overview: the hub\'s health problems head the page, in Vietnamese, and in /api/overview and /metrics', async (t) => {
+  const health = new HealthBoard(undefined, () => NOW);
+  const metricsDb = openDatabase(':memory:', HUB_MIGRATIONS);
+  t.teardown(() => metricsDb.close());
+  const h = await harness(t, { deps: { health: () => health.snapshot(), metrics: new HubMetrics({ db: metricsDb, names, health }) } });
+  const alice = await h.login('alice');
+  const healthy = await h.call({ url: '/', as: alice });
+  t.match(healthy.body, /<section id="health" class="alert" role="alert" hidden>/, 'nothing to say: hidden');
+  health.raise('storage', 'STORAGE_FULL', 'the data directory is full (ENOSPC: no space left on device); packets wait in their queues');
+  const page = await h.call({ url: '/', as: alice });
+  const section = /<section id="health" class="alert" role="alert">([\s\S]*?)<\/section>/.exec(page.body)?.[1] ?? '';
+  t.match(section, /Hub đang hoạt động hạn chế/);
+  t.match(section, /storage<\/span> — <span class="cause" data-code="STORAGE_FULL">Ổ đĩa lưu dữ liệu của nút đã đầy/, 'the code explained in Vietnamese');
+  t.match(section, /ENOSPC: no space left on device/, 'the node\'s own words beside it');
+  t.match((await h.call({ url: '/api/overview', as: alice })).json(), { health: { status: 'degraded', problems: [{ component: 'storage', code: 'STORAGE_FULL' }] } });
+  const metrics = await h.app.inject({ url: '/metrics' });
+  t.match(metrics.body, /^lt_health_degraded 1$/m);
+  t.match(metrics.body, /^lt_health_problems\{component="storage",code="STORAGE_FULL"\} 1$/m);
+  health.clear('storage');
+  t.match((await h.app.inject({ url: '/metrics' })).body, /^lt_health_degraded 0$/m);
 });
 
 t.test('agencies: activity per agency, search', async (t) => {
