@@ -300,7 +300,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
 
   try {
     const hubConfigPath = join(dir, 'hub.json');
-    const hubDataDir = join(dir, 'hub');
+    const hubDataDir = typeof options.hubConfig?.dataDir === 'string' ? options.hubConfig.dataDir : join(dir, 'hub');
     writeFileSync(
       hubConfigPath,
       `${JSON.stringify(

@@ -7,10 +7,11 @@
  * answer a retryable STORAGE_FULL and store nothing. B's disk is freed: B takes its packets again
  * by itself and answers 01, which now meet A's full disk: A stops taking them (degraded at
  * /health). A's disk is freed: every 01 arrives. In the end every document is at B once with its
- * 01 at A, and nothing was dead-lettered (the hub's records and the broker's queue).
+ * 01 at A, and nothing was dead-lettered (the hub's records and the broker's queue). The hub's
+ * own disk full while documents flow: it stops routing, and routes everything once freed.
  *
  * Needs root (mount -t tmpfs); skipped, saying so, where mounting is refused. Needs RabbitMQ and
- * `npm run build`. LT_DISK_FULL_DOCS sets N (default 150); LT_KEEP_TMP=1 keeps configs and logs.
+ * `npm run build`. LT_DISK_FULL_DOCS sets N (default 100); LT_KEEP_TMP=1 keeps configs and logs.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -21,11 +22,13 @@ import { apiKeyFromCli } from '../helpers/edge-api.js';
 import { waitFor } from '../helpers/exchange.js';
 import { AGENCY_A, AGENCY_B, freePort, queueDepths, readDb, REPO, runCli, startCluster, type Cluster, type ManagedProcess } from '../helpers/processes.js';
 
-const N = Number(process.env.LT_DISK_FULL_DOCS ?? 150);
+const N = Number(process.env.LT_DISK_FULL_DOCS ?? 100);
 const A = AGENCY_A.organId;
 const B = AGENCY_B.organId;
 /** Room for N documents with their attachments, the databases and their WAL several times over. */
 const DISK = '48m';
+/** Documents of the hub's scenario. */
+const N_HUB = Math.max(10, Math.round(N / 3));
 
 /** Why this machine cannot run the test (mounting a tmpfs is refused), or false. */
 function cannotMount(): string | false {
@@ -44,6 +47,7 @@ function cannotMount(): string | false {
 
 /** A fresh directory on a tmpfs of its own, unmounted and removed at teardown. */
 function smallDisk(t: Test, name: string): string {
+  // Before the cluster's cleanup in the teardown order (last registered, first run): unmounted after the processes are gone.
   const dir = mkdtempSync(join(tmpdir(), `lt-disk-${name}-`));
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
   t.teardown(() => {
@@ -220,4 +224,38 @@ t.test('a full disk at the recipient, then at the sender: every document stored 
     t.ok(said.degraded >= 1 && said.recovered === said.degraded, `${edge.name} said its storage failed and that it works again (${said.degraded} time(s) each)`);
     t.same(edge.lines('handling a packet failed; it will be redelivered'), [], `${edge.name} returned no packet to its queue`);
   }
+});
+
+t.test("the hub's disk full while documents flow: it stops routing, says so, and routes everything once freed", { skip }, async (t) => {
+  const diskHub = smallDisk(t, 'hub');
+  const cluster = await startCluster(t, { prefixBase: 'lt-diskfull-hub', hubConfig: { dataDir: diskHub } });
+  await cluster.hub.start();
+  await cluster.edge(A).start();
+  await cluster.edge(B).start();
+  const filler = fill(diskHub);
+  const submitter = await cluster.openSubmitter(A);
+  for (let i = 1; i <= N_HUB; i += 1) {
+    await submitter.outbox.submitDocument({ to: [AGENCY_B], code: { codeNumber: String(i), codeNotation: 'KT-TRUC' }, subject: `V/v trục đầy ổ đĩa, văn bản ${i}/${N_HUB}` }, 'disk-test');
+  }
+  await cluster.closeSubmitter(submitter);
+  await waitFor('the hub to say its storage is full', () => storageLines(cluster.hub).degraded >= 1, { describe: () => cluster.hub.tail(5) });
+  const inbound = async (): Promise<number> => (await queueDepths(cluster, []))[cluster.names.hubInbound.normal] ?? -1;
+  await waitFor("the hub's inbound lane to hold what the hub cannot route", async () => (await inbound()) >= N_HUB - 8);
+  const depth = await inbound();
+  t.equal(receivedAtB(cluster), 0, 'nothing routed while the hub\'s disk was full');
+  rmSync(filler);
+  const resumed = await msUntil('B to receive documents again', () => receivedAtB(cluster) > 0);
+  await waitFor(`all ${N_HUB} answers 01 at A`, () => answeredAtA(cluster) === N_HUB, { describe: () => answeredAtA(cluster) });
+  t.comment(`hub's disk freed: documents flowed again after ${resumed} ms; its inbound lane held ${depth} while full`);
+  await cluster.stopAll();
+  t.equal(hubRouted(cluster, 'document'), N_HUB, `the hub routed each of the ${N_HUB} documents once`);
+  t.equal(readDb(cluster.hubDb, (db) => (db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n), 0, 'the hub recorded no dead letter');
+  t.same(
+    Object.entries(await queueDepths(cluster, [A, B])).filter(([, n]) => n > 0),
+    [],
+    "every queue is empty, the broker's dead-letter queue included",
+  );
+  const said = storageLines(cluster.hub);
+  t.ok(said.degraded >= 1 && said.recovered === said.degraded, `the hub said its storage failed and that it works again (${said.degraded} time(s) each)`);
+  t.same(cluster.hub.lines('routing failed; the packet will be redelivered'), [], 'the hub returned no packet to its queue');
 });
