@@ -118,7 +118,8 @@ export class FaultGate extends EventEmitter<FaultGateEvents> {
     this.fault = undefined;
     this.openedAt = Date.now();
     this.options.health.clear(fault.component);
-    this.options.log.info({ errorCode: fault.code, attempts: this.attempt, pausedMs: Date.now() - this.pausedAt }, 'local fault over: consuming again');
+    // The health board has just logged "recovered"; the probing is detail.
+    this.options.log.debug({ errorCode: fault.code, attempts: this.attempt, pausedMs: Date.now() - this.pausedAt }, 'local fault over: consuming again');
     this.emit('resume');
   }
 }

@@ -75,6 +75,8 @@ interface OpenLane {
   channel: Channel;
   lane: LaneQueue;
   tag: string | undefined;
+  /** basic.consume sent, not yet answered (a pause and resume in between must not start a second consumer). */
+  starting?: boolean;
 }
 
 export class LaneConsumer implements BrokerPart {
@@ -202,7 +204,8 @@ export class LaneConsumer implements BrokerPart {
       lane.tag = undefined;
       void lane.channel.cancel(tag).catch(() => {}); // a channel closing meanwhile gave them back anyway
     }
-    this.log.warn({ consumer: this.name, held: this.busy }, 'consuming paused by a local fault; deliveries held, not returned');
+    // The gate's health board says it once for the node; this is the detail per consumer.
+    this.log.debug({ consumer: this.name, held: this.busy }, 'consuming paused by a local fault; deliveries held, not returned');
   }
 
   /** The gate opened: consume again and handle the held deliveries first. */
@@ -211,19 +214,21 @@ export class LaneConsumer implements BrokerPart {
     this.paused = false;
     const model = this.model;
     for (const lane of this.open.values()) {
-      if (lane.tag !== undefined || !model) continue;
+      if (lane.tag !== undefined || lane.starting || !model) continue;
+      lane.starting = true;
       this.consume(model, lane.lane, lane.channel).then(
         (tag) => {
+          lane.starting = false;
           if (this.open.get(lane.lane.queue) !== lane) return; // the channel died meanwhile: reopened on its own
           if (this.paused || this.stopped) void lane.channel.cancel(tag).catch(() => {});
           else lane.tag = tag;
         },
         () => {
-          // The channel closed meanwhile; laneClosed() reopens it.
+          lane.starting = false; // the channel closed meanwhile; laneClosed() reopens it
         },
       );
     }
-    this.log.info({ consumer: this.name, held: this.busy }, 'consuming resumed');
+    this.log.debug({ consumer: this.name, held: this.busy }, 'consuming resumed');
     this.pump();
   }
 
