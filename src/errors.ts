@@ -103,6 +103,7 @@ export const ERROR_CATALOGUE = {
   USAGE: { status: 400, summary: 'The command or request is not used correctly' },
   IO: { status: 500, summary: 'A file could not be read or written' },
   INTERNAL: { status: 500, summary: 'An unexpected internal error' },
+  PACKET_UNPROCESSABLE: { status: 500, summary: 'Handling the packet failed with an internal error that would repeat on every attempt; it was dead-lettered at once for an operator instead of being retried' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -144,4 +145,22 @@ export function asLtError(value: unknown, fallback: ErrorCode = 'INTERNAL'): LtE
   if (value instanceof LtError) return value;
   const message = value instanceof Error ? value.message : String(value);
   return new LtError(fallback, message, {}, { cause: value });
+}
+
+/** The errors JavaScript raises for a bug: the same code on the same input raises them again. */
+const PROGRAMMING_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError] as const;
+
+/**
+ * Whether handling the same input again would meet the same error: a bug met on this input
+ * (TypeError, RangeError...: a field read that is not there, a value out of range) or a refusal
+ * of the input itself (a code answered with 4xx). Handling a message that failed so must end at
+ * once, in a refusal or a dead letter: sent back to its queue it would fail the same way until
+ * the delivery limit. Anything else (the broker, the disk, SQLite, a worker) may be temporary.
+ */
+export function repeatsOnRetry(error: unknown): boolean {
+  if (error instanceof LtError) return error.status < 500;
+  if (!PROGRAMMING_ERRORS.some((type) => error instanceof type)) return false;
+  // fetch reports a failed connection as a TypeError whose cause is the system error.
+  const cause = (error as Error).cause as { code?: unknown } | undefined;
+  return !(typeof cause?.code === 'string' && /^E[A-Z]+$/.test(cause.code));
 }

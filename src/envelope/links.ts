@@ -4,16 +4,16 @@
  * replacement (3) names the documents it replaces in ReplacementInfoList, possibly per
  * recipient.
  */
-import type { DocumentPacket } from './types.js';
+import type { DocumentPacket, UncheckedDocument } from './types.js';
 import { parseDocumentId } from './values.js';
 
 /** The DocumentId this document answers, if it is a reply. */
-export function answeredDocumentOf(packet: DocumentPacket): string | undefined {
+export function answeredDocumentOf(packet: UncheckedDocument): string | undefined {
   return packet.responseFor?.find((r) => r.documentId)?.documentId;
 }
 
 /** The document an update, replacement or revocation is about. */
-export function relatedDocumentOf(packet: DocumentPacket): string | undefined {
+export function relatedDocumentOf(packet: UncheckedDocument): string | undefined {
   const b = packet.bussiness;
   switch (b?.bussinessDocType) {
     case '1':

@@ -127,7 +127,12 @@ function need(parent: Element, localName: string, parentName: string): Element {
   return matches[0] as Element;
 }
 
-/** Read a packet from an already parsed (and possibly verified) DOM. */
+/**
+ * Read a packet from an already parsed (and possibly verified) DOM. Structure is enforced here
+ * (one of each single element, the bytes of each attachment); presence of the fields is not:
+ * until `validatePacket` passes, the result is an `UncheckedPacket` whatever its static type,
+ * and code that reads a refused packet takes it as one.
+ */
 export function packetFromDocument(doc: Document): Packet {
   const skeleton = locateSkeleton(doc);
   const isStatus = edxmlChild(skeleton.messageHeader, 'StatusCode') !== undefined;
@@ -173,7 +178,13 @@ function bussinessBeforeTraceHeaders(list: Element): boolean {
 function readAttachment(el: Element): Attachment {
   const meta = readFields(el, ATTACHMENT_FIELDS) as unknown as Omit<Attachment, 'content'>;
   const encoded = edxmlChild(el, 'ContentTransferEncoded');
-  const base64 = encoded ? textOf(encoded).replace(/\s+/g, '') : '';
+  if (!encoded) {
+    // The model has no absent content: without this refusal the attachment would read as an empty file.
+    throw new LtError('PACKET_INVALID', `attachment ${meta.contentId ?? '(no ContentId)'} has no ContentTransferEncoded element: its bytes are missing`, {
+      path: 'attachments.content',
+    });
+  }
+  const base64 = textOf(encoded).replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) {
     throw new LtError('PACKET_INVALID', `attachment ${meta.contentId ?? '(no ContentId)'} is not valid base64`, {
       path: 'attachments.content',

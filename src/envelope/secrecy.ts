@@ -6,7 +6,7 @@
  * brackets ("(TỐI MẬT)"), or says "Độ mật: …". Plain words such as "bí mật" or "mật khẩu" in a
  * subject are not marks.
  */
-import type { DocumentPacket } from './types.js';
+import type { UncheckedDocument } from './types.js';
 
 export const SECRECY_LEVELS = ['TUYỆT MẬT', 'TỐI MẬT', 'MẬT'] as const;
 
@@ -41,7 +41,7 @@ export function isSecrecyLevel(value: unknown): boolean {
   return text !== '' && !['0', 'NONE', 'KHÔNG', 'THƯỜNG', 'NORMAL'].includes(text);
 }
 
-export function findSecrecyMarks(p: DocumentPacket): SecrecyMark[] {
+export function findSecrecyMarks(p: UncheckedDocument): SecrecyMark[] {
   const fields: Array<[string, string | undefined]> = [
     ['subject', p.subject],
     ['content', p.content],

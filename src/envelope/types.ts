@@ -199,3 +199,22 @@ export interface StatusPacket {
 }
 
 export type Packet = DocumentPacket | StatusPacket;
+
+/**
+ * A model as read from untrusted bytes, before `validatePacket` judged it: the parser is strict
+ * about structure but not about presence, so any field the packet types declare required may be
+ * absent here. Code that reads a packet which failed (or has not passed) validation, above all
+ * the code that refuses it, takes this type, so that the compiler makes it read every field as
+ * possibly missing: a refusal must never crash on the very packet it refuses.
+ */
+export type Unchecked<T> = T extends Uint8Array
+  ? T | undefined
+  : T extends ReadonlyArray<infer U>
+    ? Array<Unchecked<U>> | undefined
+    : T extends object
+      ? { [K in keyof T]?: Unchecked<T[K]> }
+      : T | undefined;
+
+export type UncheckedDocument = Unchecked<Omit<DocumentPacket, 'kind'>> & { kind: 'document' };
+export type UncheckedStatus = Unchecked<Omit<StatusPacket, 'kind'>> & { kind: 'status' };
+export type UncheckedPacket = UncheckedDocument | UncheckedStatus;

@@ -4,7 +4,7 @@
  *  - error: the packet is refused;
  *  - warning: a deviation real peers send and lienthong tolerates (reported, not refused).
  */
-import type { DocumentPacket, Organization, Packet, StatusPacket } from './types.js';
+import type { Organization, Unchecked, UncheckedDocument, UncheckedPacket, UncheckedStatus } from './types.js';
 import {
   BUSSINESS_DOC_TYPES,
   PRIORITIES,
@@ -101,7 +101,11 @@ class Findings {
   }
 }
 
-export function validatePacket(packet: Packet, options: ValidateOptions = {}): ValidationResult {
+/**
+ * Judge a packet as read from untrusted bytes. Total: whatever the parser left out, the answer is
+ * findings, never an exception; a packet that passes satisfies its `Packet` type.
+ */
+export function validatePacket(packet: UncheckedPacket, options: ValidateOptions = {}): ValidationResult {
   const f = new Findings();
   const now = options.now ?? new Date();
   if (packet.kind === 'document') validateDocument(packet, f, now);
@@ -111,14 +115,14 @@ export function validatePacket(packet: Packet, options: ValidateOptions = {}): V
   return { valid: errors.length === 0, errors, warnings };
 }
 
-function validateOrganization(org: Organization | undefined, path: string, f: Findings): void {
+function validateOrganization(org: Unchecked<Organization> | undefined, path: string, f: Findings): void {
   if (!f.required(org, path, path === 'from' ? 'The sender (From)' : 'A recipient (To)')) return;
-  const o = org as Organization;
+  const o = org as Unchecked<Organization>;
   f.organId(o.organId, `${path}.organId`);
   f.maxLength(o.organName, FIELD_LIMITS.organName, `${path}.organName`, 'OrganName');
 }
 
-function validateDocument(p: DocumentPacket, f: Findings, now: Date): void {
+function validateDocument(p: UncheckedDocument, f: Findings, now: Date): void {
   validateOrganization(p.from, 'from', f);
   const recipients = p.to ?? [];
   if (recipients.length === 0) f.error('REQUIRED', 'to', 'At least one recipient (To) is required (to)');
@@ -186,7 +190,7 @@ function validateDocument(p: DocumentPacket, f: Findings, now: Date): void {
 
   const due = f.date(p.dueDate, 'dueDate', 'DueDate');
   if (due && promulgated && compareDates(due, promulgated) < 0) {
-    f.warn('DUE_BEFORE_PROMULGATION', 'dueDate', `DueDate ${p.dueDate} is before PromulgationDate ${p.promulgationInfo.promulgationDate} (dueDate)`);
+    f.warn('DUE_BEFORE_PROMULGATION', 'dueDate', `DueDate ${p.dueDate} is before PromulgationDate ${p.promulgationInfo?.promulgationDate} (dueDate)`);
   }
 
   if (f.required(p.otherInfo, 'otherInfo', 'OtherInfo')) {
@@ -217,8 +221,9 @@ function validateDocument(p: DocumentPacket, f: Findings, now: Date): void {
     f.date(r.promulgationDate, `responseFor[${i}].promulgationDate`, 'ResponseFor/PromulgationDate');
   });
 
-  if (p.traceHeaders.length === 0) f.warn('TRACE_MISSING', 'traceHeaders', 'the packet has no TraceHeader (traceHeaders)');
-  p.traceHeaders.forEach((t, i) => {
+  const traceHeaders = p.traceHeaders ?? [];
+  if (traceHeaders.length === 0) f.warn('TRACE_MISSING', 'traceHeaders', 'the packet has no TraceHeader (traceHeaders)');
+  traceHeaders.forEach((t, i) => {
     f.organId(t.organId, `traceHeaders[${i}].organId`);
     if (f.required(t.timestamp, `traceHeaders[${i}].timestamp`, 'TraceHeader/Timestamp')) {
       f.timestamp(t.timestamp, `traceHeaders[${i}].timestamp`, 'TraceHeader/Timestamp');
@@ -257,7 +262,7 @@ function validateDocument(p: DocumentPacket, f: Findings, now: Date): void {
   }
 }
 
-function validateAttachments(p: DocumentPacket, f: Findings): void {
+function validateAttachments(p: UncheckedDocument, f: Findings): void {
   const attachments = p.attachments ?? [];
   const manifest = p.manifest ?? [];
   const ids = new Set<string>();
@@ -275,7 +280,7 @@ function validateAttachments(p: DocumentPacket, f: Findings): void {
   });
 }
 
-function validateStatus(p: StatusPacket, f: Findings): void {
+function validateStatus(p: UncheckedStatus, f: Findings): void {
   validateOrganization(p.from, 'from', f);
   if (f.required(p.responseFor, 'responseFor', 'ResponseFor (the document the status is about)')) {
     f.organId(p.responseFor.organId, 'responseFor.organId');

@@ -142,3 +142,13 @@ export function parseDocumentId(value: string): DocumentIdParts | undefined {
 export function formatDocumentId(organId: string, promulgationDate: string, codeNumber: string, codeNotation: string): string {
   return `${organId},${promulgationDate},${codeNumber}/${codeNotation}`;
 }
+
+/**
+ * A document's "số/ký hiệu" from its Code, or undefined when the packet lacks either part (a
+ * refused packet may): never "undefined/…".
+ */
+export function documentCodeOf(code: { codeNumber?: string | undefined; codeNotation?: string | undefined } | undefined): string | undefined {
+  const number = code?.codeNumber?.trim();
+  const notation = code?.codeNotation?.trim();
+  return number && notation ? `${code?.codeNumber}/${code?.codeNotation}` : undefined;
+}

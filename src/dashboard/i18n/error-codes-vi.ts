@@ -101,4 +101,5 @@ export const VI_ERROR_EXPLANATIONS: Partial<Record<ErrorCode, string>> = {
   ANSWER_TIMEOUT: 'Chưa phải mọi nơi nhận đều trả lời trong thời gian chờ; văn bản không mất: nó đang trong hàng đợi hoặc trên đường đi.',
   IO: 'Không đọc hoặc ghi được tệp.',
   INTERNAL: 'Lỗi nội bộ ngoài dự kiến.',
+  PACKET_UNPROCESSABLE: 'Xử lý gói tin gặp lỗi nội bộ sẽ lặp lại ở mọi lần thử; gói tin được chuyển ngay vào hàng thư chết để người vận hành xem xét, không thử lại.',
 };
