@@ -18,11 +18,11 @@ import type { Verification } from '../crypto/verify.js';
 import { buildPacket } from '../envelope/build.js';
 import { composeStatus } from '../envelope/compose.js';
 import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
-import type { DocumentPacket, Packet, StaffInfo, StatusPacket } from '../envelope/types.js';
+import type { DocumentPacket, Packet, StaffInfo, StatusPacket, UncheckedPacket } from '../envelope/types.js';
 import { validatePacket } from '../envelope/validate.js';
 import { answeredDocumentOf, firstForeignAct, foreignDocumentIdOf } from '../envelope/links.js';
-import { isUrgent, parseDocumentId } from '../envelope/values.js';
-import { isLtError, LtError, type ErrorCode } from '../errors.js';
+import { documentCodeOf, isUrgent, parseDocumentId } from '../envelope/values.js';
+import { isLtError, LtError, repeatsOnRetry, type ErrorCode } from '../errors.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
 import { untrustedLine } from '../untrusted.js';
 import type { Logger } from '../log.js';
@@ -118,17 +118,58 @@ export class Router {
     try {
       return await this.route(delivery, props, packetId, hash);
     } catch (error) {
-      if (!isLtError(error) || error.code !== 'BROKER_QUEUE_FULL') throw error;
-      // The decision is committed and what was confirmed is marked published: the redelivery
-      // publishes only the rest, once the recipient's edge has drained its queue.
-      this.deps.log.warn({ packetId, errorCode: error.code }, `${error.message}; the packet goes back to the inbound queue`);
-      return 'retry';
+      if (isLtError(error) && error.code === 'BROKER_QUEUE_FULL') {
+        // The decision is committed and what was confirmed is marked published: the redelivery
+        // publishes only the rest, once the recipient's edge has drained its queue.
+        this.deps.log.warn({ packetId, errorCode: error.code }, `${error.message}; the packet goes back to the inbound queue`);
+        return 'retry';
+      }
+      if (!repeatsOnRetry(error)) throw error;
+      return this.unprocessable(packetId, hash, delivery.message.content.length, props, error);
     } finally {
       const outcome = this.outcomes.get(packetId);
       this.outcomes.delete(packetId);
       if (outcome) this.deps.onRouted?.({ ...outcome, seconds: (performance.now() - started) / 1000 });
     }
   };
+
+  /**
+   * Handling the packet failed in a way every redelivery would repeat (a bug met on this input):
+   * it goes to the dead letters at once, its cause filed with it for the dashboard, instead of
+   * burning twenty deliveries. A packet whose decision was already committed is not refiled: its
+   * redelivery takes the already-routed path, which is not the one that failed. A failure to
+   * file the cause (the disk) is temporary, and sends the packet back instead.
+   */
+  private unprocessable(packetId: string, hash: string, size: number, props: ReceivedProperties, error: unknown): Verdict {
+    if (this.records.packet(packetId)) throw error;
+    const failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const message = `the hub failed to handle the packet (${untrustedLine(failure, REASON_MAX)}) and would fail the same way on every delivery; dead-lettered for an operator`;
+    const sender = props.userId ? (this.deps.directory.byBrokerUser(props.userId)?.organId ?? null) : null;
+    const now = this.deps.clock();
+    this.deps.db.transaction(() => {
+      this.records.insertPacket({
+        packetId,
+        kind: 'unknown',
+        sender,
+        claimedFrom: null,
+        documentId: null,
+        statusCode: null,
+        priority: null,
+        sha256: hash,
+        blob: null, // the dead letters keep the bytes
+        size,
+        receivedAt: now.toISOString(),
+        verdict: 'refused',
+        errorCode: 'PACKET_UNPROCESSABLE',
+        errorMessage: message,
+        verification: null,
+      });
+      appendAudit(this.deps.db, { actor: sender ?? 'broker', action: 'packet.refused', subject: packetId, details: { code: 'PACKET_UNPROCESSABLE', message } }, now);
+    }).immediate();
+    this.deps.log.error({ packetId, errorCode: 'PACKET_UNPROCESSABLE', err: error }, `packet dead-lettered: ${message}`);
+    this.report({ packetId, kind: 'unknown', verdict: 'dead-letter', errorCode: 'PACKET_UNPROCESSABLE', delivered: [], bounced: [] });
+    return 'dead-letter';
+  }
 
   /** The decision about each packet being routed, reported when its routing ends. */
   private readonly outcomes = new Map<string, RouteOutcome>();
@@ -190,15 +231,18 @@ export class Router {
     // The hub reads and judges the packet but never writes into it: what it forwards and stores
     // are the bytes the sender signed; its own hop travels in the message headers and its database.
     const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 });
-    const packet = verification.packet;
+    const unchecked: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
     const refusal = this.check(verification, sender.organId, now);
-    if (refusal || !packet) {
-      return this.refuse(packetId, hash, content, sender.organId, packet, packet ? documentIdOf(packet) : claimedDocumentId, now, refusal ?? {
+    if (refusal || !unchecked) {
+      // A packet without its own DocumentId is answered about the one its header claims, as a claim.
+      return this.refuse(packetId, hash, content, sender.organId, unchecked, documentIdOf(unchecked) ?? claimedDocumentId, now, refusal ?? {
         code: 'XML_NOT_EDXML',
         message: 'the packet cannot be read',
       }, report);
     }
+    // check() validated it: from here on it has every field its type declares.
+    const packet = unchecked as Packet;
     return packet.kind === 'document'
       ? this.routeDocument(packetId, hash, content, packet, sender.organId, now, log, report)
       : this.routeStatus(packetId, hash, content, packet, sender.organId, now, log, delivery.lane, report);
@@ -217,7 +261,7 @@ export class Router {
   private async unattributed(packetId: string, hash: string, content: Buffer, userId: string | undefined, log: Logger): Promise<Verdict> {
     const now = this.deps.clock();
     const publisher = userId === undefined ? 'without a broker user (no AMQP user-id)' : `as broker user "${untrustedLine(userId, 64)}", no agency's`;
-    const deadLetter = (cause: string, packet?: Packet, report: string | null = null): Verdict => {
+    const deadLetter = (cause: string, packet?: UncheckedPacket, report: string | null = null): Verdict => {
       this.recordUnattributed(packetId, hash, content.length, packet, userId, `published ${publisher}: ${cause}`, report, now);
       log.warn({ userId: userId ?? null, errorCode: 'SENDER_UNKNOWN' }, `packet dead-lettered: published ${publisher}; ${cause}`);
       this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'dead-letter', errorCode: 'SENDER_UNKNOWN', delivered: [], bounced: [] });
@@ -227,17 +271,18 @@ export class Router {
     if (this.rate && !this.rate.take(`broker-user:${userId ?? ''}`)) return deadLetter('over the rate limit; not verified');
     if (content.length > this.deps.maxPacketBytes) return deadLetter(`${content.length} bytes, over the limit of ${this.deps.maxPacketBytes}; not verified`);
     const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 });
-    const packet = verification.packet;
+    // Not validated: only a refusal is ever made of it.
+    const packet: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
     const problem = verification.report.errors[0];
-    if (!packet || problem || verification.report.unsignedTraceHeaders > 0) {
+    const signer = packet?.from?.organId;
+    if (!packet || !signer || problem || verification.report.unsignedTraceHeaders > 0) {
       return deadLetter(`its signature does not establish a sender (${problem ? `[${problem.code}] ${untrustedLine(problem.message, REASON_MAX)}` : 'unreadable or carrying added TraceHeaders'})`, packet, report);
     }
-    const signer = packet.from.organId;
     const agency = this.deps.directory.get(signer);
     if (agency?.kind !== 'agency') return deadLetter(`signed by ${untrustedLine(signer, 64)}, which is no agency of this hub`, packet, report);
-    if (packet.kind === 'document' && this.records.document(packet.documentId)) {
-      return deadLetter(`a copy of document ${packet.documentId}, which the hub already routed; not bounced`, packet, report);
+    if (packet.kind === 'document' && packet.documentId !== undefined && this.records.document(packet.documentId)) {
+      return deadLetter(`a copy of document ${untrustedLine(packet.documentId, CLAIM_MAX)}, which the hub already routed; not bounced`, packet, report);
     }
     return this.refuse(packetId, hash, content, signer, packet, documentIdOf(packet), now, {
       code: 'SENDER_UNKNOWN',
@@ -248,7 +293,7 @@ export class Router {
   }
 
   /** The record (packet row, audit) of an unattributed packet going to the dead letters. */
-  private recordUnattributed(packetId: string, hash: string, size: number, packet: Packet | undefined, userId: string | undefined, cause: string, report: string | null, now: Date): void {
+  private recordUnattributed(packetId: string, hash: string, size: number, packet: UncheckedPacket | undefined, userId: string | undefined, cause: string, report: string | null, now: Date): void {
     this.deps.db.transaction(() => {
       this.records.insertPacket({
         packetId,
@@ -257,7 +302,7 @@ export class Router {
         claimedFrom: packet?.from?.organId ?? null,
         // Unattributed, its DocumentId is a claim: the packet is not filed under it.
         documentId: null,
-        statusCode: packet?.kind === 'status' ? packet.statusCode : null,
+        statusCode: packet?.kind === 'status' ? (packet.statusCode ?? null) : null,
         priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
         sha256: hash,
         blob: null, // the dead letters keep the bytes
@@ -528,7 +573,7 @@ export class Router {
     hash: string,
     content: Buffer,
     sender: string,
-    packet: Packet | undefined,
+    packet: UncheckedPacket | undefined,
     documentId: string | undefined,
     now: Date,
     refusal: Refusal,
@@ -544,9 +589,18 @@ export class Router {
     // the sender's claim and may name anyone's document: the refused packet is not filed under
     // it, and the bounce says it is a claim. A bounce must name a document; without one that is
     // at least a well-formed DocumentId, only an operator can help.
-    const claimedOnly = packet === undefined && documentId !== undefined;
-    const answerable = documentId !== undefined && (!claimedOnly || parseDocumentId(documentId) !== undefined);
-    const bounce = answerable ? await this.bounce(packetId, sender, packet, sender, refusal, lane, now, documentId, claimedOnly) : undefined;
+    const claimedOnly = documentId !== undefined && documentId !== documentIdOf(packet);
+    const answerable = documentId !== undefined && documentId.trim() !== '' && (!claimedOnly || parseDocumentId(documentId) !== undefined);
+    let bounce: Planned | undefined;
+    if (answerable) {
+      try {
+        bounce = await this.bounce(packetId, sender, packet, sender, refusal, lane, now, documentId, claimedOnly);
+      } catch (error) {
+        // A refusal must not fail as a whole: without its bounce it still ends, in the dead letters.
+        if (!repeatsOnRetry(error)) throw error;
+        log.error({ errorCode: refusal.code, err: error }, `the bounce for this refused packet could not be made; it goes to the dead letters`);
+      }
+    }
     this.deps.db.transaction(() => {
       this.records.insertPacket({
         packetId,
@@ -554,7 +608,7 @@ export class Router {
         sender,
         claimedFrom: packet?.from?.organId ?? null,
         documentId: claimedOnly ? null : (documentId ?? null),
-        statusCode: packet?.kind === 'status' ? packet.statusCode : null,
+        statusCode: packet?.kind === 'status' ? (packet.statusCode ?? null) : null,
         priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
         sha256: hash,
         blob,
@@ -608,7 +662,7 @@ export class Router {
   private async bounce(
     cause: string,
     sender: string,
-    packet: Packet | undefined,
+    packet: UncheckedPacket | undefined,
     about: string,
     refusal: Refusal,
     lane: Lane,
@@ -616,12 +670,14 @@ export class Router {
     documentId = packet ? documentIdOf(packet) : undefined,
     claimedOnly = false,
   ): Promise<Planned> {
-    const document = packet?.kind === 'document' ? packet : undefined;
+    // A claim about a document takes nothing from the packet: it may not be that document's.
+    const document = packet?.kind === 'document' && !claimedOnly ? packet : undefined;
     // What the hub knows of a document is not lent to a claim about it.
     const known = documentId && !claimedOnly ? this.records.document(documentId) : undefined;
-    const issuer = document?.from.organId ?? known?.sender ?? (documentId ? parseDocumentId(documentId)?.organId : undefined) ?? sender;
-    const code = document ? `${document.code.codeNumber}/${document.code.codeNotation}` : (known?.code ?? (documentId ? parseDocumentId(documentId)?.code : undefined));
-    const promulgationDate = document?.promulgationInfo?.promulgationDate ?? (documentId ? parseDocumentId(documentId)?.date : undefined);
+    const parsedId = documentId ? parseDocumentId(documentId) : undefined;
+    const issuer = nonEmpty(document?.from?.organId) ?? known?.sender ?? parsedId?.organId ?? sender;
+    const code = documentCodeOf(document?.code) ?? known?.code ?? parsedId?.code;
+    const promulgationDate = nonEmpty(document?.promulgationInfo?.promulgationDate) ?? parsedId?.date;
     const what =
       about === sender
         ? `Trục liên thông ${this.deps.hub.organId} từ chối gói tin của ${sender}`
@@ -724,8 +780,12 @@ export class Router {
 const REASON_MAX = 300;
 const CLAIM_MAX = 200;
 
-function documentIdOf(packet: Packet): string | undefined {
-  return packet.kind === 'document' ? packet.documentId : packet.responseFor?.documentId;
+function documentIdOf(packet: UncheckedPacket | undefined): string | undefined {
+  return packet?.kind === 'document' ? packet.documentId : packet?.responseFor?.documentId;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value?.trim() ? value : undefined;
 }
 
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
