@@ -8,9 +8,10 @@ import type { Delivery, Verdict } from '../broker/consumer.js';
 import { readProperties } from '../broker/message.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
-import type { DocumentPacket, StatusPacket } from '../envelope/types.js';
+import type { DocumentPacket, StatusPacket, UncheckedDocument, UncheckedPacket } from '../envelope/types.js';
 import { validatePacket } from '../envelope/validate.js';
-import { isUrgent } from '../envelope/values.js';
+import { documentCodeOf, isUrgent } from '../envelope/values.js';
+import { repeatsOnRetry } from '../errors.js';
 import { actedOnDocumentsOf, foreignActOn, relatedDocumentOf, replacedDocumentsFor } from '../envelope/links.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
 import type { Logger } from '../log.js';
@@ -58,6 +59,18 @@ export class Inbox {
     const content = message.content;
     const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', sha256Hex(content));
     const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
+    try {
+      return await this.receive(message, props, content, packetId, log);
+    } catch (error) {
+      if (!repeatsOnRetry(error)) throw error;
+      // A bug met on this packet meets it again on every redelivery: dead-lettered at once, with why.
+      const failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      log.error({ errorCode: 'PACKET_UNPROCESSABLE', err: error }, 'handling the packet failed in a way every redelivery would repeat');
+      return this.drop(packetId, `handling failed (${failure}) and would fail the same way on every delivery`, 'PACKET_UNPROCESSABLE', log);
+    }
+  };
+
+  private async receive(message: Delivery['message'], props: ReturnType<typeof readProperties>, content: Buffer, packetId: string, log: Logger): Promise<Verdict> {
     if (this.records.hasReceived(packetId)) {
       log.info('duplicate delivery dropped');
       this.deps.onReceived?.({ type: 'dropped', packetId, reason: 'duplicate' });
@@ -70,11 +83,14 @@ export class Inbox {
     // The hub judged the signature's age when it routed the packet; a packet that then waited in
     // this agency's queue (its edge was off over Tết) is judged at that same moment.
     const routedAt = typeof message.properties.timestamp === 'number' ? new Date(message.properties.timestamp * 1000) : undefined;
-    const { report, packet } = await this.deps.pool.verify(content, {
+    const verification = await this.deps.pool.verify(content, {
       now,
       maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000,
       ...(routedAt && routedAt < now ? { ageReference: routedAt } : {}),
     });
+    const report = verification.report;
+    // Unchecked until validated: a refused packet is read as one that may lack any field.
+    const packet: UncheckedPacket | undefined = verification.packet;
     if (!packet) {
       const first = report.errors[0];
       return this.drop(packetId, first?.message ?? 'unreadable packet', first?.code ?? 'XML_MALFORMED', log);
@@ -85,46 +101,59 @@ export class Inbox {
       if (first) problem = { code: first.code === 'SECRECY_MARK' ? 'PACKET_SECRET' : 'PACKET_INVALID', message: first.message };
     }
     const evidence = receiptEvidence(JSON.stringify(report), props.headers);
-    return packet.kind === 'document'
-      ? this.receiveDocument(packetId, content, packet, problem, evidence, log)
-      : this.receiveStatus(packetId, content, packet, problem, props.headers, evidence, log);
-  };
+    if (packet.kind === 'document') return this.receiveDocument(packetId, content, packet, problem, evidence, log);
+    // A status cannot be answered with a status; an operator looks at it.
+    if (problem) return this.drop(packetId, problem.message, problem.code, log);
+    return this.receiveStatus(packetId, content, packet as StatusPacket, props.headers, evidence, log);
+  }
 
   private async receiveDocument(
     packetId: string,
     content: Buffer,
-    packet: DocumentPacket,
+    unchecked: UncheckedDocument,
     verificationProblem: { code: string; message: string } | undefined,
     evidence: ReceiptEvidence,
     log: Logger,
   ): Promise<Verdict> {
     const now = this.deps.clock();
     const at = now.toISOString();
-    const documentId = packet.documentId;
-    const sender = packet.from.organId;
     let problem = verificationProblem;
-    if (!problem && !packet.to.some((t) => t.organId === this.deps.organId)) {
+    if (!problem && !(unchecked.to ?? []).some((t) => t.organId === this.deps.organId)) {
       problem = { code: 'NOT_RECIPIENT', message: `the document is not addressed to ${this.deps.organId}` };
+    }
+    // Without a problem it passed validation and has every field its type declares.
+    const packet = problem ? undefined : (unchecked as DocumentPacket);
+    const documentId = nonEmpty(unchecked.documentId);
+    const sender = nonEmpty(unchecked.from?.organId);
+    const refused = problem ? `; refused: [${problem.code}] ${problem.message}` : '';
+    if (!documentId || !sender) {
+      // A 02 goes to a sender about a document: without either, only an operator can help.
+      return this.drop(packetId, `the document names no ${sender ? 'DocumentId' : 'sender (From/OrganId)'} to answer${refused}`, problem?.code ?? 'PACKET_INVALID', log);
     }
     if (this.records.document(documentId)) {
       // The same document under another packet id (a re-sent copy): keep the first.
       return this.dropKnown(packetId, 'document', sender, documentId, at, log);
     }
+    const code = documentCodeOf(unchecked.code);
+    const promulgationDate = nonEmpty(unchecked.promulgationInfo?.promulgationDate);
+    let reply: PreparedStatus;
+    try {
+      reply = await this.deps.outbox.prepareStatus({
+        target: sender,
+        responseFor: { organId: sender, documentId, ...(code ? { code } : {}), ...(promulgationDate ? { promulgationDate } : {}) },
+        statusCode: problem ? '02' : '01',
+        ...(problem ? { description: `[${problem.code}] ${problem.message}`.slice(0, 1000) } : {}),
+        urgent: isUrgent(unchecked.otherInfo?.priority),
+      });
+    } catch (error) {
+      // The answer names the document as its sender wrote it; a malformed DocumentId or organ id
+      // makes a 02 no peer could read: an operator decides.
+      if (!problem || !repeatsOnRetry(error)) throw error;
+      return this.drop(packetId, `no 02 can be made about it (${error instanceof Error ? error.message : String(error)})${refused}`, problem.code, log);
+    }
     const blob = await this.deps.blobs.put(content);
-    const attachments = problem ? [] : await Promise.all((packet.attachments ?? []).map(async (a) => ({ a, sha256: await this.deps.blobs.put(a.content) })));
-    const foreign = problem ? new Map<string, string>() : this.foreignActs(packet);
-    const reply = await this.deps.outbox.prepareStatus({
-      target: sender,
-      responseFor: {
-        organId: sender,
-        documentId,
-        code: `${packet.code.codeNumber}/${packet.code.codeNotation}`,
-        promulgationDate: packet.promulgationInfo.promulgationDate,
-      },
-      statusCode: problem ? '02' : '01',
-      ...(problem ? { description: `[${problem.code}] ${problem.message}`.slice(0, 1000) } : {}),
-      urgent: isUrgent(packet.otherInfo?.priority),
-    });
+    const attachments = packet ? await Promise.all((packet.attachments ?? []).map(async (a) => ({ a, sha256: await this.deps.blobs.put(a.content) }))) : [];
+    const foreign = packet ? this.foreignActs(packet) : new Map<string, string>();
     this.deps.db.transaction(() => {
       this.records.insertReceived({
         packetId,
@@ -137,7 +166,7 @@ export class Inbox {
         errorCode: problem?.code ?? null,
         ...evidence.columns,
       });
-      const columns = documentColumnsOf(packet);
+      const columns = documentColumnsOf({ ...unchecked, documentId });
       this.records.insertDocument({
         ...columns,
         // An ignored claim links nothing: the other organ's document keeps its chain.
@@ -157,7 +186,7 @@ export class Inbox {
       this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: 'delivered' }, 'delivered', at, packetId, evidence.hopNote);
       this.deliveries.record(documentId, this.deps.organId, { ...INITIAL_STATE, stage: problem ? '02' : '01' }, problem ? '02' : '01', at, reply.packetId, reply.description);
       this.deps.outbox.queueStatus(reply, at);
-      if (!problem) {
+      if (packet) {
         for (const [original, reason] of foreign) {
           this.deliveries.note(documentId, this.deps.organId, 'reference-ignored', at, packetId, reason);
           log.warn({ errorCode: 'DOCUMENT_NOT_OWNED', original, sender }, `reference ignored: ${reason}`);
@@ -177,18 +206,13 @@ export class Inbox {
     packetId: string,
     content: Buffer,
     packet: StatusPacket,
-    problem: { code: string; message: string } | undefined,
     headers: Record<string, string>,
     evidence: ReceiptEvidence,
     log: Logger,
   ): Promise<Verdict> {
     const at = this.deps.clock().toISOString();
-    const documentId = packet.responseFor?.documentId ?? '';
-    const from = packet.from?.organId ?? '';
-    if (problem) {
-      // A status cannot be answered with a status; an operator looks at it.
-      return this.drop(packetId, problem.message, problem.code, log);
-    }
+    const documentId = packet.responseFor.documentId ?? '';
+    const from = packet.from.organId;
     const document = this.records.document(documentId);
     const bounce = from === this.deps.hubOrganId && packet.statusCode === '02';
     if (!document && bounce) {
@@ -399,6 +423,10 @@ interface ReceiptEvidence {
   columns: { verification: string; hop: string | null };
   /** The hop in words, for the document's timeline. */
   hopNote: string | null;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value?.trim() ? value : undefined;
 }
 
 function receiptEvidence(report: string, headers: Record<string, string>): ReceiptEvidence {

@@ -4,8 +4,8 @@
  */
 import type { Lane } from '../broker/names.js';
 import { answeredDocumentOf, relatedDocumentOf } from '../envelope/links.js';
-import type { DocumentPacket } from '../envelope/types.js';
-import { isUrgent } from '../envelope/values.js';
+import type { UncheckedDocument } from '../envelope/types.js';
+import { documentCodeOf, isUrgent } from '../envelope/values.js';
 import type { Db } from '../store/db.js';
 
 export interface OutboxRow {
@@ -85,14 +85,15 @@ export interface DocumentQuery {
 }
 
 /** The columns of a document row that come from the packet itself. */
-export function documentColumnsOf(packet: DocumentPacket): Pick<
+/** The columns of a document row; read from a refused document too, so every field may be missing but its id. */
+export function documentColumnsOf(packet: UncheckedDocument & { documentId: string }): Pick<
   DocumentRow,
   'documentId' | 'subject' | 'code' | 'priority' | 'lane' | 'bussinessType' | 'responseFor' | 'promulgationDate' | 'dueDate' | 'paper' | 'relatedDocument'
 > {
   return {
     documentId: packet.documentId,
     subject: packet.subject ?? null,
-    code: packet.code ? `${packet.code.codeNumber}/${packet.code.codeNotation}` : null,
+    code: documentCodeOf(packet.code) ?? null,
     priority: packet.otherInfo?.priority ?? '0',
     lane: isUrgent(packet.otherInfo?.priority) ? 'urgent' : 'normal',
     bussinessType: packet.bussiness?.bussinessDocType ?? null,
