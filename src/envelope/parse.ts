@@ -109,9 +109,18 @@ export function locateSkeleton(doc: Document): EdxmlSkeleton {
     envelope,
     header,
     messageHeader,
-    traceHeaderList: edxmlChild(header, 'TraceHeaderList'),
-    body: edxmlChild(envelope, 'edXMLBody'),
+    traceHeaderList: atMostOne(header, 'TraceHeaderList', 'edXMLHeader'),
+    body: atMostOne(envelope, 'edXMLBody', 'edXMLEnvelope'),
   };
+}
+
+/** An optional single element: two of them could be read differently by two readers, so refuse. */
+function atMostOne(parent: Element, localName: string, parentName: string): Element | undefined {
+  const matches = edxmlChildren(parent, localName);
+  if (matches.length > 1) {
+    throw new LtError('XML_NOT_EDXML', `not an edXML packet: <${parentName}> has ${matches.length} <edXML:${localName}> elements; edXML allows one`);
+  }
+  return matches[0];
 }
 
 function need(parent: Element, localName: string, parentName: string): Element {
@@ -156,11 +165,11 @@ export function packetFromDocument(doc: Document): Packet {
     traceHeaders: (trace.traceHeaders as TraceHeader[] | undefined) ?? [],
   } as DocumentPacket;
   if (list !== undefined && bussinessBeforeTraceHeaders(list)) packet.bussinessFirst = true;
-  const manifest = skeleton.body ? edxmlChild(skeleton.body, 'edXMLManifest') : undefined;
+  const manifest = skeleton.body ? atMostOne(skeleton.body, 'edXMLManifest', 'edXMLBody') : undefined;
   if (manifest) {
     packet.manifest = edxmlChildren(manifest, 'Reference').map((el) => readFields(el, MANIFEST_FIELDS) as unknown as ManifestReference);
   }
-  const encoded = edxmlChild(skeleton.root, 'AttachmentEncoded');
+  const encoded = atMostOne(skeleton.root, 'AttachmentEncoded', 'edXML');
   if (encoded) {
     packet.attachments = edxmlChildren(encoded, 'Attachment').map(readAttachment);
   }
@@ -177,7 +186,7 @@ function bussinessBeforeTraceHeaders(list: Element): boolean {
 
 function readAttachment(el: Element): Attachment {
   const meta = readFields(el, ATTACHMENT_FIELDS) as unknown as Omit<Attachment, 'content'>;
-  const encoded = edxmlChild(el, 'ContentTransferEncoded');
+  const encoded = atMostOne(el, 'ContentTransferEncoded', 'Attachment');
   if (!encoded) {
     // The model has no absent content: without this refusal the attachment would read as an empty file.
     throw new LtError('PACKET_INVALID', `attachment ${meta.contentId ?? '(no ContentId)'} has no ContentTransferEncoded element: its bytes are missing`, {
