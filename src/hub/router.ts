@@ -65,6 +65,8 @@ export interface RouteOutcome {
   seconds?: number;
   /** The status code of a status packet. */
   statusCode?: string;
+  /** The broker had delivered this packet before (AMQP redelivered flag): an earlier attempt did not end. */
+  redelivered?: boolean;
   packetId: string;
   kind: Packet['kind'] | 'unknown';
   verdict: 'routed' | 'refused' | 'duplicate' | 'dead-letter';
@@ -129,7 +131,7 @@ export class Router {
     } finally {
       const outcome = this.outcomes.get(packetId);
       this.outcomes.delete(packetId);
-      if (outcome) this.deps.onRouted?.({ ...outcome, seconds: (performance.now() - started) / 1000 });
+      if (outcome) this.deps.onRouted?.({ ...outcome, seconds: (performance.now() - started) / 1000, redelivered: delivery.message.fields.redelivered });
     }
   };
 
