@@ -138,9 +138,9 @@ export class Router {
   /**
    * Handling the packet failed in a way every redelivery would repeat (a bug met on this input):
    * it goes to the dead letters at once, its cause filed with it for the dashboard, instead of
-   * burning twenty deliveries. A packet whose decision was already committed is not refiled: its
-   * redelivery takes the already-routed path, which is not the one that failed. A failure to
-   * file the cause (the disk) is temporary, and sends the packet back instead.
+   * burning twenty deliveries. A packet whose decision was already committed is not refiled: it
+   * goes back, and its redelivery only finishes publishing what was decided. A failure to file
+   * the cause (the disk) is temporary, and sends the packet back as well.
    */
   private unprocessable(packetId: string, hash: string, size: number, props: ReceivedProperties, error: unknown): Verdict {
     if (this.records.packet(packetId)) throw error;
@@ -238,7 +238,7 @@ export class Router {
     const refusal = this.check(verification, sender.organId, now);
     if (refusal || !unchecked) {
       // A packet without its own DocumentId is answered about the one its header claims, as a claim.
-      return this.refuse(packetId, hash, content, sender.organId, unchecked, documentIdOf(unchecked) ?? claimedDocumentId, now, refusal ?? {
+      return this.refuse(packetId, hash, content, sender.organId, unchecked, nonEmpty(documentIdOf(unchecked)) ?? claimedDocumentId, now, refusal ?? {
         code: 'XML_NOT_EDXML',
         message: 'the packet cannot be read',
       }, report);
