@@ -15,7 +15,6 @@ export const XSD = fileURLToPath(new URL('../../schemas/edxml.xsd', import.meta.
 const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
 
 export type Damage = 'drop' | 'empty' | 'duplicate';
-export const DAMAGES: readonly Damage[] = ['drop', 'empty', 'duplicate'];
 
 export interface Variant {
   /** Which element, in document order outside the signature. */
