@@ -6,17 +6,26 @@
  *
  * At start-up a failure that retrying cannot cure (a refused login, a vhost the user may not
  * open, a declaration the broker refuses) is refused at once with advice; one that may pass (no
- * broker listening yet, a broker stopping) is retried a few times. Once up, the connection is
- * retried for ever. Every attempt, loss and recovery is logged here, so hub and edge say the
- * same thing about their broker.
+ * broker listening yet, a broker stopping) is retried a few times, or, in the background, for
+ * ever (an edge works offline). Once up, the connection is retried for ever. Attempts back off
+ * from RECONNECT_FIRST_DELAY_MS, doubling, to at most RECONNECT_MAX_DELAY_MS. Every attempt,
+ * loss, recovery, and the broker blocking and unblocking publishers (a memory or disk alarm) is
+ * logged here, so hub and edge say the same thing about their broker.
  */
 import { EventEmitter } from 'node:events';
 import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import type { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { explainBrokerFailure, type BrokerFailure } from './failures.js';
+import { settlesWithin } from '../time-limit.js';
 import { redactUrl, withHeartbeat } from './url.js';
 
 export { redactUrl, withCredentials } from './url.js';
+
+/** The first reconnect attempt waits this long; each next one twice as long (± 20 % jitter)... */
+export const RECONNECT_FIRST_DELAY_MS = 200;
+/** ...up to this cap: a broker back after a long outage is found within this long. */
+export const RECONNECT_MAX_DELAY_MS = 10_000;
 
 export interface BrokerPart {
   /** Name used in logs. */
@@ -36,12 +45,24 @@ export interface BrokerConnectionOptions {
   heartbeat?: number;
   /** Where losses, retries and recoveries are told. Default: a logger of component "broker". */
   log?: Logger;
+  /** Longest wait between two attempts. Default RECONNECT_MAX_DELAY_MS. */
+  maxDelayMs?: number;
+  /**
+   * Resolve at once and keep trying in the background, for ever: the first outcome is told by
+   * `firstOutcome()`, a refusal retrying cannot cure by the 'refused' event.
+   */
+  background?: boolean;
 }
 
 export interface BrokerConnectionEvents {
   up: [];
   down: [Error];
   retry: [{ attempt: number; delay: number; error: Error }];
+  /** Before the first connection (background start): a failure retrying cannot cure; no more attempts. */
+  refused: [LtError];
+  /** The broker stopped reading from this connection (a resource alarm): publishing waits. */
+  blocked: [string];
+  unblocked: [];
 }
 
 interface RetryInfo {
@@ -63,6 +84,8 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
   private lastFailure: BrokerFailure | undefined;
   /** A start-up failure that retrying cannot cure: `connect` refuses with it. */
   private refusal: BrokerFailure | undefined;
+  /** Since when the broker blocks this connection (resource alarm), with its reason. */
+  private blockedSince: { at: number; reason: string } | undefined;
 
   private constructor(
     private readonly recovering: RecoveringChannelModel,
@@ -83,6 +106,7 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
     });
     recovering.on('disconnect', (error: Error) => {
       this.model = undefined;
+      this.blockedSince = undefined; // a new connection starts unblocked
       for (const part of this.parts) part.detach(error);
       if (this.closing) return;
       this.lostBecause = error;
@@ -96,7 +120,23 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
         this.refusal = this.lastFailure;
         // Stops recovery before it schedules another attempt (it checks right after this event).
         void this.recovering.close().catch(() => {});
+        this.emit('refused', this.lastFailure.error);
       }
+    });
+    recovering.on('blocked', (reason: string) => {
+      this.blockedSince = { at: Date.now(), reason };
+      this.log.warn(
+        { broker: redactUrl(url), reason },
+        `the broker blocks publishers (${reason}): nothing is published until it unblocks; what waits stays with its sender`,
+      );
+      this.emit('blocked', reason);
+    });
+    recovering.on('unblocked', () => {
+      const since = this.blockedSince;
+      this.blockedSince = undefined;
+      const seconds = since ? Math.round((Date.now() - since.at) / 1000) : undefined;
+      this.log.info({ broker: redactUrl(url), ...(seconds !== undefined ? { seconds } : {}) }, 'the broker unblocked publishers; publishing resumes');
+      this.emit('unblocked');
     });
     recovering.on('reconnect-scheduled', (info: RetryInfo) => {
       this.attempt = info.attempt;
@@ -141,15 +181,19 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
       noDelay: true, // Nagle's algorithm would hold back every confirm round trip
       clientProperties: { connection_name: options.name },
       recovery: {
-        initialDelay: 200,
-        maxDelay: 10_000,
-        initialMaxRetries: options.initialRetries ?? 5,
+        initialDelay: RECONNECT_FIRST_DELAY_MS,
+        maxDelay: Math.max(RECONNECT_FIRST_DELAY_MS, options.maxDelayMs ?? RECONNECT_MAX_DELAY_MS),
+        initialMaxRetries: options.background ? Infinity : (options.initialRetries ?? 5),
         maxRetries: Infinity,
         waitForConnect: false, // the first attempt waits for the listeners below
         setup,
       },
     });
     connection = new BrokerConnection(recovering, url, log);
+    if (options.background) {
+      void recovering.waitForConnect().catch(() => {}); // told by 'up' and 'refused'
+      return connection;
+    }
     try {
       await recovering.waitForConnect();
     } catch (error) {
@@ -162,6 +206,42 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
 
   get connected(): boolean {
     return this.model !== undefined;
+  }
+
+  /** The reason the broker gave for blocking this connection, while it does. */
+  get blocked(): string | undefined {
+    return this.blockedSince?.reason;
+  }
+
+  /**
+   * How the first attempt of a background start ended: 'up', or 'retrying' (the broker cannot
+   * be reached yet; attempts go on). A refusal retrying cannot cure rejects.
+   */
+  firstOutcome(): Promise<'up' | 'retrying'> {
+    if (this.model) return Promise.resolve('up');
+    if (this.refusal) return Promise.reject(this.refusal.error);
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        this.off('up', onUp);
+        this.off('retry', onRetry);
+        this.off('refused', onRefused);
+      };
+      const onUp = (): void => {
+        done();
+        resolve('up');
+      };
+      const onRetry = (): void => {
+        done();
+        resolve('retrying');
+      };
+      const onRefused = (error: LtError): void => {
+        done();
+        reject(error);
+      };
+      this.on('up', onUp);
+      this.on('retry', onRetry);
+      this.on('refused', onRefused);
+    });
   }
 
   /**
@@ -198,10 +278,24 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
     return channel;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Close, waiting at most `timeoutMs` for the broker to answer: a broker that blocks this
+   * connection (an alarm) or stopped answering never does. Past it the socket is destroyed:
+   * what was not confirmed stays with its sender, unacknowledged deliveries go back to their
+   * queues.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
     this.closing = true;
     for (const part of this.parts) part.detach(new Error('connection closed'));
     this.parts.clear();
-    await this.recovering.close().catch(() => {});
+    const model = this.model;
+    const closed = await settlesWithin(this.recovering.close(), timeoutMs);
+    if (!closed) {
+      this.log.warn({ broker: redactUrl(this.url), timeoutMs }, 'the broker did not answer the close in time; dropping the connection');
+    }
+    // Destroyed with an error, amqplib closes its channels too: callbacks still awaiting a
+    // confirm are called with it, and nothing lingers half-closed.
+    const socket = (model as unknown as { connection?: { stream?: { destroyed?: boolean; destroy?: (error: Error) => void } } } | undefined)?.connection?.stream;
+    if (socket && !socket.destroyed) socket.destroy?.(new Error('connection dropped at stop'));
   }
 }
