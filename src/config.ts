@@ -55,6 +55,12 @@ export interface NodeSettings {
   concurrency: number;
   /** SQLite synchronous mode: "normal" (default) or "full". */
   synchronous: 'normal' | 'full';
+  /**
+   * A stop (SIGTERM, SIGINT) ends within this many seconds, whatever the broker does: what it
+   * has not confirmed by then stays in the outbox or its queue. Env LT_STOP_TIMEOUT_SECONDS.
+   * Default DEFAULT_STOP_TIMEOUT_SECONDS.
+   */
+  stopTimeoutSeconds: number;
   /** Holidays and compensatory working days added to (or replacing) the shipped Vietnamese list. */
   calendar: CalendarConfig;
   /** Receipt deadline of urgent documents, in minutes after arrival. Default 30. */
@@ -66,7 +72,10 @@ export interface NodeSettings {
   staffInfo?: StaffInfo;
 }
 
-export function nodeSettings(raw: Record<string, unknown>, file: string, defaultConcurrency: number): NodeSettings {
+/** Long enough to finish the packets in hand on a healthy broker, short enough for a supervisor's patience (systemd waits 90 s, docker 10 s by default: raise docker's stop_grace_period). */
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+
+export function nodeSettings(raw: Record<string, unknown>, file: string, defaultConcurrency: number, env: NodeJS.ProcessEnv = {}): NodeSettings {
   const maxPacketBytes = optionalNumber(raw, 'maxPacketBytes', 32 * 1024 * 1024, file);
   const cryptoHeapMb = optionalNumber(raw, 'cryptoHeapMb', DEFAULT_WORKER_HEAP_MB, file);
   // A 32 MiB packet needs about 160 MiB of worker heap. Near a cap, one allocation of a large
@@ -86,10 +95,20 @@ export function nodeSettings(raw: Record<string, unknown>, file: string, default
     ...(raw.cryptoHeapMb !== undefined ? { cryptoHeapMb } : {}),
     concurrency: optionalNumber(raw, 'concurrency', defaultConcurrency, file),
     synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
+    stopTimeoutSeconds: stopTimeoutSetting(raw, file, env),
     calendar: (raw.calendar as CalendarConfig | undefined) ?? {},
     urgentReceiptMinutes: optionalNumber(raw, 'urgentReceiptMinutes', 30, file),
     ...staffInfoSetting(raw, file),
   };
+}
+
+function stopTimeoutSetting(raw: Record<string, unknown>, file: string, env: NodeJS.ProcessEnv): number {
+  if (env.LT_STOP_TIMEOUT_SECONDS === undefined) return optionalNumber(raw, 'stopTimeoutSeconds', DEFAULT_STOP_TIMEOUT_SECONDS, file);
+  const seconds = Number(env.LT_STOP_TIMEOUT_SECONDS);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new LtError('CONFIG_INVALID', `LT_STOP_TIMEOUT_SECONDS must be a positive number of seconds, not "${env.LT_STOP_TIMEOUT_SECONDS}"`, { path: 'stopTimeoutSeconds' });
+  }
+  return seconds;
 }
 
 function staffInfoSetting(raw: Record<string, unknown>, file: string): { staffInfo?: StaffInfo } {

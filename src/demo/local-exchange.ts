@@ -14,7 +14,7 @@ import { BrokerConnection, withCredentials } from '../broker/connection.js';
 import { ManagementClient, type ManagementOptions } from '../broker/management.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { deleteDeployment } from '../broker/topology.js';
-import { DEFAULT_AMQP_URL, DEFAULT_MANAGEMENT_URL, type TrustFileConfig } from '../config.js';
+import { DEFAULT_AMQP_URL, DEFAULT_MANAGEMENT_URL, DEFAULT_STOP_TIMEOUT_SECONDS, type TrustFileConfig } from '../config.js';
 import type { EdgeConfig } from '../edge/config.js';
 import { Edge, type EdgeOptions } from '../edge/edge.js';
 import { LtError } from '../errors.js';
@@ -134,6 +134,7 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
     synchronous: 'normal',
     calendar: {},
     urgentReceiptMinutes: 30,
+    stopTimeoutSeconds: DEFAULT_STOP_TIMEOUT_SECONDS,
     ...options.hubConfig,
   };
   const hub = new Hub(hubConfig, { log, ...options.hubOptions });
@@ -182,6 +183,7 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
         synchronous: 'normal',
         calendar: {},
         urgentReceiptMinutes: 30,
+        stopTimeoutSeconds: DEFAULT_STOP_TIMEOUT_SECONDS,
         recallPolicy: 'accept',
         ...spec.config,
       };

@@ -98,7 +98,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
       : undefined;
   return {
     ...broker,
-    ...nodeSettings(raw, file, 4),
+    ...nodeSettings(raw, file, 4, env),
     organId,
     organization,
     hubOrganId,

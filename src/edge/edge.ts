@@ -4,7 +4,9 @@
  * read side the adapters use.
  */
 import { join } from 'node:path';
+import { reportBrokerHealth } from '../broker/broker-health.js';
 import { BrokerConnection } from '../broker/connection.js';
+import { explainBrokerFailure } from '../broker/failures.js';
 import { LaneConsumer } from '../broker/consumer.js';
 import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
@@ -35,6 +37,10 @@ import { Relay } from './relay.js';
 import { assertAgencyBrokerUser } from './broker-identity.js';
 import { assertQueuesFree, lockDataDirectory } from './single-instance.js';
 import type { InstanceLock } from '../store/instance-lock.js';
+import { settlesWithin } from '../time-limit.js';
+
+/** Of a stop's deadline, what is kept to drop the broker connection and close the rest. */
+const STOP_RESERVE_MS = 1500;
 
 export interface EdgeOptions {
   clock?: () => Date;
@@ -73,6 +79,14 @@ export class Edge {
   private relay: Relay | undefined;
   private lock: InstanceLock | undefined;
   private stopped = false;
+  private failWith: ((error: Error) => void) | undefined;
+  /**
+   * Resolves when the running edge cannot go on: the broker, reached only after an offline
+   * start, refused it for good (see `start`). The CLI then stops it and exits 1.
+   */
+  readonly failed: Promise<Error> = new Promise((resolve) => {
+    this.failWith = resolve;
+  });
 
   constructor(
     readonly config: EdgeConfig,
@@ -128,20 +142,31 @@ export class Edge {
    * Open, connect to the broker, start relaying the outbox and consuming the inbox. Refuses to
    * start under any broker user but the agency's own, or beside another edge of the agency (on
    * this data directory, or on its queues from anywhere); a failed start releases everything.
+   *
+   * A broker that cannot be reached does not stop the start: the outbox works offline, so the
+   * edge starts without it (/health: degraded, broker), keeps trying for ever (capped back-off)
+   * and relays once it comes. When the broker IS reachable, what retrying cannot cure (a
+   * refused login or vhost, queues the hub never declared, another edge on them) is refused at
+   * once, as before. When such a refusal comes only later, from a broker that was away at the
+   * start, the edge logs it and stops (`failed`, exit 1), rather than running on degraded: it is
+   * the same refusal a start a minute later would give, a supervisor shows it the same way, and
+   * an edge beside another one of its agency must not keep accepting documents meanwhile.
    */
   async start(): Promise<void> {
     assertAgencyBrokerUser(this.config, this.names);
     this.lock = lockDataDirectory(this.config);
+    let reached: boolean;
     try {
-      await this.connectAndRun();
+      reached = await this.connectAndRun();
     } catch (error) {
-      await this.release().catch(() => {});
+      await this.release(STOP_RESERVE_MS).catch(() => {});
       throw error;
     }
-    this.log.info({ prefix: this.names.prefix }, 'edge started');
+    this.log.info({ prefix: this.names.prefix, broker: reached ? 'connected' : 'unreachable' }, 'edge started');
   }
 
-  private async connectAndRun(): Promise<void> {
+  /** Whether the broker was reached (and joined) at once. */
+  private async connectAndRun(): Promise<boolean> {
     await this.open();
     const pool = this.pool as CryptoPool;
     this.publisher = new ConfirmPublisher({ name: `edge-${this.config.organId}-publisher`, log: this.log });
@@ -183,11 +208,65 @@ export class Edge {
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),
       log: this.log,
     });
-    this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong edge ${this.config.organId}`, log: this.log });
-    await assertQueuesFree(this.connection, this.config, this.names);
-    await this.connection.add(this.publisher);
-    await this.connection.add(this.consumer);
+    const connection = (this.connection = await BrokerConnection.connect(this.config.amqpUrl, {
+      name: `lienthong edge ${this.config.organId}`,
+      log: this.log,
+      background: true,
+    }));
+    reportBrokerHealth(connection, this.health, 'documents are accepted and wait in the outbox');
+    const reached = (await connection.firstOutcome()) === 'up';
+    if (reached) {
+      await this.joinBroker(connection);
+    } else {
+      this.log.warn(
+        { code: this.health.problem('broker')?.code },
+        'the broker cannot be reached: the edge starts without it, accepts documents into its outbox and sends them once the broker comes',
+      );
+      this.joinWhenUp(connection);
+    }
     this.relay.start();
+    return reached;
+  }
+
+  /** Checks that the agency's queues are free, then publishes and consumes on this connection. */
+  private async joinBroker(connection: BrokerConnection): Promise<void> {
+    await assertQueuesFree(connection, this.config, this.names);
+    await connection.add(this.publisher as ConfirmPublisher);
+    await connection.add(this.consumer as LaneConsumer);
+  }
+
+  /** After an offline start: join the broker when it comes; stop on a refusal retrying cannot cure. */
+  private joinWhenUp(connection: BrokerConnection): void {
+    let joining = false;
+    const onUp = (): void => {
+      if (joining || this.stopped) return;
+      joining = true;
+      this.joinBroker(connection).then(
+        () => {
+          connection.off('up', onUp);
+          connection.off('refused', onRefused);
+          this.log.info('the broker is reachable: the edge relays its outbox and consumes its queues');
+        },
+        (error: unknown) => {
+          joining = false;
+          const failure = explainBrokerFailure(error, this.config.amqpUrl, 'joining the broker');
+          const cannotCure = failure.permanent || failure.error.code === 'EDGE_ALREADY_RUNNING' || failure.error.code === 'AGENCY_UNKNOWN';
+          if (cannotCure) onRefused(failure.error);
+          else this.log.warn({ code: failure.error.code, err: failure.error.message }, 'joining the broker failed; trying again when the connection is back');
+        },
+      );
+    };
+    const onRefused = (error: Error): void => {
+      connection.off('up', onUp);
+      connection.off('refused', onRefused);
+      if (this.stopped) return;
+      const code = (error as { code?: string }).code ?? 'BROKER_UNREACHABLE';
+      this.health.raise('broker', code, error.message);
+      this.log.error({ code, err: error.message }, 'the broker refused this edge; it stops (the documents in its outbox are kept): fix the cause and start it again');
+      this.failWith?.(error);
+    };
+    connection.on('up', onUp);
+    connection.on('refused', onRefused);
   }
 
   get outbox(): Outbox {
@@ -228,22 +307,45 @@ export class Edge {
     return { meta, content: await this.blobs.get(meta.sha256) };
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop within `deadlineMs` (default: stopTimeoutSeconds), whatever the broker does: packets in
+   * hand are finished while it answers; at the deadline the connection is dropped. What was not
+   * confirmed stays unsent in the outbox, deliveries not acknowledged go back to the queue
+   * (redelivered after the restart; the inbox recognises what it already stored).
+   */
+  async stop(deadlineMs = this.config.stopTimeoutSeconds * 1000): Promise<void> {
     if (this.stopped) return;
-    await this.release();
-    this.log.info('edge stopped');
+    const started = Date.now();
+    await this.release(deadlineMs);
+    this.log.info({ ms: Date.now() - started }, 'edge stopped');
   }
 
   /** Everything started, in reverse; the data directory's lock last. Once. */
-  private async release(): Promise<void> {
+  private async release(deadlineMs: number): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.gate.stop();
+    const deadline = Date.now() + deadlineMs;
     try {
-      await this.consumer?.stop();
-      await this.relay?.stop();
-      this.publisher?.stop();
-      await this.connection?.close();
+      const relay = this.relay;
+      const publisher = this.publisher;
+      const brokerWork = Promise.all([
+        this.consumer?.stop(),
+        (async () => {
+          const relayStopped = relay?.stop();
+          publisher?.stop(); // what waits for a connection gives up; what was sent may still be confirmed
+          await relayStopped;
+        })(),
+      ]);
+      const inTime = await settlesWithin(brokerWork, deadline - Date.now() - STOP_RESERVE_MS);
+      if (!inTime) {
+        this.log.warn(
+          { deadlineMs },
+          'stopping: the broker did not confirm in time (down or blocking publishers); dropping the connection. Unconfirmed packets stay in the outbox and are sent after the restart',
+        );
+      }
+      await this.connection?.close(Math.max(200, Math.min(1000, deadline - Date.now())));
+      await settlesWithin(brokerWork, Math.max(200, deadline - Date.now()));
       await this.pool?.close();
       this.db.close();
     } finally {

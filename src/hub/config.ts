@@ -91,7 +91,7 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
   const management = (raw.management ?? {}) as Partial<ManagementOptions>;
   return {
     ...brokerSettings(raw, env),
-    ...nodeSettings(raw, file, 8),
+    ...nodeSettings(raw, file, 8, env),
     organId,
     organName: typeof raw.organName === 'string' ? raw.organName : 'lienthong hub',
     management: {

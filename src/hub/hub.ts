@@ -28,6 +28,11 @@ import { HubMetrics } from './metrics.js';
 import { HealthBoard } from '../health.js';
 import { FaultGate, nodeProbe } from '../fault-gate.js';
 import { ManagementClient } from '../broker/management.js';
+import { reportBrokerHealth } from '../broker/broker-health.js';
+import { settlesWithin } from '../time-limit.js';
+
+/** Of a stop's deadline, what is kept to drop the broker connection and close the rest. */
+const STOP_RESERVE_MS = 1500;
 
 export interface HubOptions {
   clock?: () => Date;
@@ -157,12 +162,13 @@ export class Hub {
     });
     try {
       this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong hub ${this.config.organId}`, log: this.log });
+      reportBrokerHealth(this.connection, this.health, 'packets wait in the inbound lanes and with their senders');
       await this.connection.add(this.publisher);
       await this.connection.add(this.consumer);
       await this.connection.add(this.deadLetterConsumer);
     } catch (error) {
       // A refused start leaves nothing running that would keep the process alive.
-      await this.releaseBroker();
+      await this.releaseBroker(STOP_RESERVE_MS);
       throw error;
     }
     await this.applyLimits();
@@ -224,22 +230,40 @@ export class Hub {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop within `deadlineMs` (default: stopTimeoutSeconds), whatever the broker does: packets in
+   * hand are routed while it answers; at the deadline the connection is dropped, and what was
+   * not acknowledged goes back to the inbound lanes (routed after the restart; the router
+   * recognises packet ids it already routed).
+   */
+  async stop(deadlineMs = this.config.stopTimeoutSeconds * 1000): Promise<void> {
+    const started = Date.now();
+    const deadline = started + deadlineMs;
     clearInterval(this.maintenanceTimer);
-    await this.maintenance;
-    await this.releaseBroker();
+    if (this.maintenance && !(await settlesWithin(this.maintenance, (deadline - Date.now()) / 2))) {
+      this.log.warn('stopping: retention did not finish in time; it runs again at the next start');
+    }
+    await this.releaseBroker(deadline - Date.now());
     this.db.close();
-    this.log.info('hub stopped');
+    this.log.info({ ms: Date.now() - started }, 'hub stopped');
   }
 
-  /** Stop routing and let go of the broker and the crypto workers (the database stays open). */
-  private async releaseBroker(): Promise<void> {
+  /** Stop routing and let go of the broker and the crypto workers (the database stays open), within `deadlineMs`. */
+  private async releaseBroker(deadlineMs: number): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
     this.gate.stop();
     this.router?.stop();
-    await this.consumer?.stop();
-    await this.deadLetterConsumer?.stop();
+    // The publisher stays until the packets in hand are routed: they publish through it.
+    const routing = Promise.all([this.consumer?.stop(), this.deadLetterConsumer?.stop()]);
+    if (!(await settlesWithin(routing, deadline - Date.now() - STOP_RESERVE_MS))) {
+      this.log.warn(
+        { deadlineMs },
+        'stopping: the broker did not confirm in time (down or blocking publishers); dropping the connection. The packets in hand go back to the inbound lanes and are routed after the restart',
+      );
+    }
     this.publisher?.stop();
-    await this.connection?.close();
+    await this.connection?.close(Math.max(200, Math.min(1000, deadline - Date.now())));
+    await settlesWithin(routing, Math.max(200, deadline - Date.now()));
     await this.pool?.close();
     this.connection = undefined;
     this.pool = undefined;

@@ -1,6 +1,7 @@
 import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command } from '../command.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { LtError } from '../../errors.js';
+import { settlesWithin } from '../../time-limit.js';
 
 export const edgeCommand: Command = {
   name: 'edge',
@@ -45,13 +46,24 @@ Options:
         await edge.stop();
         throw error;
       }
-      await runUntilSignal(io, 'edge', async () => {
-        try {
-          await api?.close();
-        } finally {
-          await edge.stop();
-        }
-      });
+      const code = await runUntilSignal(
+        io,
+        'edge',
+        async (deadlineMs) => {
+          const deadline = Date.now() + deadlineMs;
+          try {
+            // A request still waiting (for recipients' answers, say) gets a share of the time, not all of it.
+            await settlesWithin(api?.close() ?? Promise.resolve(), Math.min(2000, deadlineMs / 4));
+          } finally {
+            await edge.stop(deadline - Date.now());
+          }
+        },
+        { stopTimeoutSeconds: config.stopTimeoutSeconds, failed: edge.failed },
+      );
+      if (code !== EXIT_OK) {
+        const error = await edge.failed;
+        return reportError(io, 'edge', error);
+      }
       return EXIT_OK;
     } catch (error) {
       return reportError(io, 'edge', error);

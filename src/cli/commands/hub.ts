@@ -1,6 +1,7 @@
 import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command, type Io } from '../command.js';
 import { runUntilSignal } from '../run-until-signal.js';
 import { LtError } from '../../errors.js';
+import { settlesWithin } from '../../time-limit.js';
 
 export const hubCommand: Command = {
   name: 'hub',
@@ -54,10 +55,18 @@ Options:
       const hub = new Hub(await loadHubConfig(requireOption(values.config, '--config'), io.env));
       const { startHubWithDashboard } = await import('../../dashboard/server.js');
       const dashboard = await startHubWithDashboard(hub);
-      await runUntilSignal(io, 'hub', async () => {
-        await dashboard?.close().catch(() => {});
-        await hub.stop();
-      });
+      const config = hub.config;
+      await runUntilSignal(
+        io,
+        'hub',
+        async (deadlineMs) => {
+          const deadline = Date.now() + deadlineMs;
+          // Open dashboard sessions (keep-alive, a slow page) get a share of the time, not all of it.
+          await settlesWithin(dashboard?.close() ?? Promise.resolve(), Math.min(2000, deadlineMs / 4));
+          await hub.stop(deadline - Date.now());
+        },
+        { stopTimeoutSeconds: config.stopTimeoutSeconds },
+      );
       return EXIT_OK;
     } catch (error) {
       return reportError(io, 'hub', error);
