@@ -37,6 +37,10 @@ export function runCli(cwd: string, args: readonly string[], options: { env?: No
  * The environment of every child: the test's, minus what would override the configuration
  * files (AMQP_URL would replace each edge's own credentials) and minus tap's coverage hooks
  * (NODE_OPTIONS --import of @tapjs/processinfo), so the children run like production.
+ *
+ * LT_STOP_WITH_PID ties every hub and edge to this test process: should it die without
+ * cleaning up (tap's timeout, a SIGKILL), they stop by themselves within a second or two,
+ * instead of running on against the broker. It reaches them through shells and wrappers too.
  */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -44,5 +48,5 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     if (/^(AMQP_URL|LT_[A-Z_]+|NODE_OPTIONS|NODE_V8_COVERAGE|_TAPJS_.*)$/.test(key)) continue;
     env[key] = value;
   }
-  return { ...env, LT_LOG_LEVEL: 'info', ...extra };
+  return { ...env, LT_LOG_LEVEL: 'info', LT_STOP_WITH_PID: String(process.pid), ...extra };
 }

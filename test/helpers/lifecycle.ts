@@ -4,7 +4,7 @@
  * written (to prove a refusal wrote nothing), an edge started late with the test's clock, and a
  * real ClamAV daemon with a one-signature database that knows the EICAR test file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import type { LocalExchange } from '../../src/demo/local-exchange.js';
 import { Edge, type EdgeOptions } from '../../src/edge/edge.js';
 import { silentLogger } from '../../src/log.js';
 import { EVENT_DEADLINE_MS, waitFor } from './exchange.js';
+import { spawnTied } from './processes.js';
 
 // --- time -----------------------------------------------------------------------------------
 
@@ -198,12 +199,17 @@ export async function startClamd(t: Test): Promise<Clamd> {
     conf,
     [`LocalSocket ${socket}`, `DatabaseDirectory ${db}`, 'Foreground yes', `PidFile ${join(dir, 'clamd.pid')}`, `LogFile ${join(dir, 'clamd.log')}`, 'User root', ''].join('\n'),
   );
-  const child: ChildProcess = spawn('/usr/sbin/clamd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Tied to this process: a test that tap times out leaves no clamd behind.
+  const child: ChildProcess = spawnTied('/usr/sbin/clamd', ['-c', conf], { stderr: 'pipe', graceMs: 5000 });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const killOnExit = (): void => {
-    child.kill('SIGKILL');
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL'); // the wrapper's group: clamd with it
+    } catch {
+      // already gone
+    }
   };
   process.once('exit', killOnExit);
   let stopped = false;

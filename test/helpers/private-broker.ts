@@ -5,14 +5,14 @@
  * teardown whatever the outcome. Debian's layout (the rabbitmq-server package), run directly,
  * not through the /usr/sbin wrapper that switches to the rabbitmq user.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
-import { freePort } from './processes.js';
+import { freePort, spawnTied } from './processes.js';
 
 const run = promisify(execFile);
 const SBIN = '/usr/lib/rabbitmq/bin';
@@ -25,19 +25,34 @@ export interface PrivateBroker {
   stopApp(): Promise<void>;
   /** Start it again and wait until it accepts connections. */
   startApp(): Promise<void>;
+  /** rabbitmqctl against this node (e.g. set_vm_memory_high_watermark for an alarm). */
+  ctl(...args: string[]): Promise<{ stdout: string; stderr: string }>;
+  /** The management API (only with `management: true`): http://127.0.0.1:<port>. */
+  managementUrl?: string;
+  /** The processes of the node: its wrapper (group leader) and the Erlang VM, once started. */
+  pids(): number[];
+}
+
+export interface PrivateBrokerOptions {
+  /** Enable the management plugin (agency provisioning needs it); slower to start. */
+  management?: boolean;
 }
 
 
-export async function startPrivateBroker(t: Test): Promise<PrivateBroker> {
+export async function startPrivateBroker(t: Pick<Test, 'teardown'>, options: PrivateBrokerOptions = {}): Promise<PrivateBroker> {
   if (!existsSync(join(SBIN, 'rabbitmq-server'))) throw new Error(`${SBIN}/rabbitmq-server is missing: install the rabbitmq-server package`);
   const id = randomBytes(3).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), `lt-rabbit-${id}-`));
   const node = `lt-test-${id}@localhost`;
   const port = await freePort();
   const distPort = await freePort();
-  writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+  const managementPort = options.management ? await freePort() : undefined;
+  writeFileSync(join(dir, 'enabled_plugins'), managementPort ? '[rabbitmq_management].\n' : '[].\n');
   writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
-  writeFileSync(join(dir, 'rabbitmq.conf'), '# a private test node: defaults, ports from the environment\n');
+  writeFileSync(
+    join(dir, 'rabbitmq.conf'),
+    '# a private test node: defaults, ports from the environment\n' + (managementPort ? `management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}\n` : ''),
+  );
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: dir, // its own Erlang cookie
@@ -54,13 +69,14 @@ export async function startPrivateBroker(t: Test): Promise<PrivateBroker> {
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
   const ctl = (...args: string[]) => run(join(SBIN, 'rabbitmqctl'), ['-n', node, ...args], { env, timeout: 120_000 });
-  const server = spawn(join(SBIN, 'rabbitmq-server'), [], { env, cwd: dir, stdio: 'ignore', detached: true });
+  // Tied to this process: a test that tap times out (SIGKILL, no teardown) leaves no node behind.
+  const server = spawnTied(join(SBIN, 'rabbitmq-server'), [], { env, cwd: dir, graceMs: 15_000 });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   t.teardown(async () => {
     await ctl('stop').catch(() => {});
     if (server.exitCode === null && server.signalCode === null && server.pid) {
       try {
-        process.kill(-server.pid, 'SIGKILL'); // its own process group: the script and the Erlang VM
+        process.kill(-server.pid, 'SIGKILL'); // its own process group: the wrapper, the script and the Erlang VM
       } catch {
         // already gone
       }
@@ -89,6 +105,13 @@ export async function startPrivateBroker(t: Test): Promise<PrivateBroker> {
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     node,
+    ctl,
+    ...(managementPort ? { managementUrl: `http://127.0.0.1:${managementPort}` } : {}),
+    pids() {
+      const pidFile = env.RABBITMQ_PID_FILE as string;
+      const vm = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+      return [server.pid as number, ...(Number.isInteger(vm) && vm > 0 ? [vm] : [])];
+    },
     async stopApp() {
       await ctl('stop_app');
     },

@@ -13,7 +13,7 @@
  * broker and removes the temporary directory, whether the test passed or not; set
  * LT_KEEP_TMP=1 to keep the directory (configs, databases, logs) for a post-mortem.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -51,6 +51,27 @@ export async function freePort(): Promise<number> {
 /** Sender and recipient of the crash tests (certificates in certs-dev/agencies/). */
 export const AGENCY_A = { organId: '000.00.01.H12', organName: 'Văn phòng UBND tỉnh Cà Mau' };
 export const AGENCY_B = { organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' };
+
+const TIED = join(REPO, 'test', 'helpers', 'tied-to-parent.mjs');
+
+/**
+ * Spawn a program that knows nothing of this test process (a RabbitMQ node, clamd) so that it
+ * dies with it however the test ends: through tied-to-parent.mjs, which holds a pipe from this
+ * process and stops the program's process group (SIGTERM, then SIGKILL after `graceMs`) when
+ * the pipe closes. The returned child is the wrapper, leader of that group (`kill(-pid)` ends
+ * it all); its exit is the program's.
+ */
+export function spawnTied(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; graceMs?: number; stdout?: 'ignore' | 'pipe'; stderr?: 'ignore' | 'pipe' } = {}): ChildProcess {
+  const stdio: StdioOptions = ['pipe', options.stdout ?? 'ignore', options.stderr ?? 'ignore'];
+  const child = spawn(process.execPath, [TIED, String(options.graceMs ?? 10_000), command, ...args], {
+    env: options.env ?? process.env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    stdio,
+    detached: true,
+  });
+  child.stdin?.on('error', () => {}); // the wrapper gone first: nothing to tell it
+  return child;
+}
 
 // Children still running when the test process goes away are killed with it.
 const live = new Set<ChildProcess>();
