@@ -31,6 +31,8 @@ export interface PrivateBroker {
   managementUrl?: string;
   /** The processes of the node: its wrapper (group leader) and the Erlang VM, once started. */
   pids(): number[];
+  /** Its data, logs and configuration (removed at teardown). */
+  dir: string;
 }
 
 export interface PrivateBrokerOptions {
@@ -105,6 +107,7 @@ export async function startPrivateBroker(t: Pick<Test, 'teardown'>, options: Pri
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     node,
+    dir,
     ctl,
     ...(managementPort ? { managementUrl: `http://127.0.0.1:${managementPort}` } : {}),
     pids() {

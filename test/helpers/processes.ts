@@ -107,6 +107,8 @@ export class ManagedProcess {
   kills = 0;
   /** Set by the cluster's cleanup: no more starts (a late restart would leave an orphan). */
   disabled = false;
+  /** How the last run ended: its exit code ("0", "1") or the signal that ended it ("SIGKILL"). */
+  lastExit: string | undefined;
 
   constructor(
     /** "hub", or the agency's organ id. */
@@ -145,6 +147,7 @@ export class ManagedProcess {
     this.exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         exitCode = signal ?? String(code);
+        this.lastExit = exitCode;
         live.delete(child);
         if (this.child === child) this.child = undefined;
         resolve();
@@ -245,6 +248,8 @@ export interface ClusterOptions {
   edgeConfig?: Record<string, unknown>;
   /** Extra fields of one agency's edge.json, by organ id, after `edgeConfig` (e.g. a `dataDir` elsewhere). */
   edgeConfigOf?: Record<string, Record<string, unknown>>;
+  /** A broker of the test's own (test/helpers/private-broker.ts, with management) instead of the shared one. */
+  broker?: { url: string; managementUrl?: string };
 }
 
 export interface Cluster {
@@ -285,8 +290,8 @@ export function readDb<T>(path: string, fn: (db: Database.Database) => T): T {
  */
 export async function startCluster(t: Test | undefined, options: ClusterOptions = {}): Promise<Cluster> {
   if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run "npm run build" first');
-  const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
-  const management = managementOptions(amqpUrl, process.env);
+  const amqpUrl = options.broker?.url ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+  const management = managementOptions(amqpUrl, process.env, options.broker?.managementUrl ? { url: options.broker.managementUrl, user: 'guest', password: 'guest' } : {});
   const api = new ManagementClient(management);
   const prefix = `${options.prefixBase ?? 'lt-crash'}-${randomBytes(3).toString('hex')}`;
   const names = resourceNames(prefix);
