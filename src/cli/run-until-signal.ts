@@ -61,6 +61,7 @@ export async function runUntilSignal(io: Io, what: string, stop: (deadlineMs: nu
     });
   });
   const deadlineMs = options.stopTimeoutSeconds * 1000;
+  const began = Date.now();
   const code = failure ? 1 : 0;
   // Armed for good: unref'd, it ends only a process that something else still holds.
   setTimeout(() => {
@@ -68,6 +69,7 @@ export async function runUntilSignal(io: Io, what: string, stop: (deadlineMs: nu
     process.exit(process.exitCode ?? code);
   }, deadlineMs + EXIT_GRACE_MS).unref();
   await stop(deadlineMs);
+  io.stderr.write(`${what}: stopped in ${Date.now() - began} ms\n`);
   return code;
 }
 

@@ -20,9 +20,12 @@ function alive(pid: number): boolean {
 
 t.test('a SIGKILLed parent leaves no hub, edge or RabbitMQ node behind', async (t) => {
   const cluster = await startCluster(t, { prefixBase: 'lt-orphans', agencies: [AGENCY_A] });
+  // Without npm's mark (tap may run under npx): the children then stop through LT_STOP_WITH_PID
+  // alone, which reaches through shells and wrappers, not because their parent changed.
+  const { npm_execpath: _npm, ...env } = childEnv();
   const parent = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test', 'helpers', 'orphan-parent.ts'), cluster.hubConfigPath, cluster.edgeConfigPath(AGENCY_A.organId), cluster.dir], {
     cwd: REPO,
-    env: childEnv(),
+    env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const parentExited = new Promise<void>((resolve) => parent.once('exit', () => resolve()));
