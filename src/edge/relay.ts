@@ -114,6 +114,7 @@ export class Relay {
           } catch (error) {
             this.deps.records.markFailed(row.packetId, (error as Error).message);
             if (isLtError(error) && error.code === 'BROKER_QUEUE_FULL') backPressure += 1;
+            else if (this.stopped) return; // the stop gave up on it: it stays unsent, and the stop says so once
             else this.deps.log.warn({ packetId: row.packetId, documentId: row.documentId, err: (error as Error).message }, 'publishing failed; will retry');
             return;
           }
