@@ -23,6 +23,8 @@ import type { Io } from './command.js';
 const PARENT_CHECK_MS = 1000;
 /** After the component's own deadline, what still holds the process gets this long. */
 const EXIT_GRACE_MS = 3000;
+/** Once stopped, what still holds the process (nothing of ours) gets this long. */
+const AFTER_STOP_MS = 500;
 
 export interface RunOptions {
   /** The deadline of the stop, in seconds (the component's stopTimeoutSeconds). */
@@ -63,13 +65,16 @@ export async function runUntilSignal(io: Io, what: string, stop: (deadlineMs: nu
   const deadlineMs = options.stopTimeoutSeconds * 1000;
   const began = Date.now();
   const code = failure ? 1 : 0;
-  // Armed for good: unref'd, it ends only a process that something else still holds.
-  setTimeout(() => {
+  // Unref'd: it ends only a process that something else still holds.
+  const lastResort = setTimeout(() => {
     io.stderr.write(`${what}: still not stopped ${options.stopTimeoutSeconds} s after the stop began; exiting (what was not confirmed stays in the outbox or its queue)\n`);
     process.exit(process.exitCode ?? code);
   }, deadlineMs + EXIT_GRACE_MS).unref();
   await stop(deadlineMs);
   io.stderr.write(`${what}: stopped in ${Date.now() - began} ms\n`);
+  // Stopped: a keep-alive socket or a timer of a library must not keep the process a few seconds more.
+  clearTimeout(lastResort);
+  setTimeout(() => process.exit(process.exitCode ?? code), AFTER_STOP_MS).unref();
   return code;
 }
 
