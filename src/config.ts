@@ -10,7 +10,8 @@ import { readInput } from './files.js';
 import type { IdentityMaterial } from './crypto/jobs.js';
 import { DEFAULT_WORKER_HEAP_MB } from './crypto/pool.js';
 import { REVOCATION_POLICIES, type RevocationPolicy, type TrustFiles } from './crypto/trust.js';
-import { DEFAULT_PREFIX } from './broker/names.js';
+import { DEFAULT_PREFIX, QUEUE_TOKEN_PARAMETER } from './broker/names.js';
+import { addressList, redactUrl } from './broker/url.js';
 import type { CalendarConfig } from './envelope/calendar.js';
 import type { StaffInfo } from './envelope/types.js';
 
@@ -33,9 +34,15 @@ export type TrustFileConfig = TrustFiles;
 export interface BrokerSettings {
   /**
    * AMQP URL. Env AMQP_URL. Hub default amqp://guest:guest@127.0.0.1:5672; an edge has none
-   * (empty: not configured), since it must connect as its own agency's broker user.
+   * (empty: not configured), since it must connect as its own agency's broker user. With a
+   * cluster, the first node's: its user, password, vhost and queue token are every node's.
    */
   amqpUrl: string;
+  /**
+   * Every node's AMQP URL, tried in this order ("amqpUrl" as an array, or AMQP_URL / "amqpUrl"
+   * with the URLs separated by commas). Absent: `amqpUrl` alone.
+   */
+  amqpUrls?: string[];
   /** Prefix of every broker resource. Env LT_PREFIX. Default "lt". */
   prefix: string;
 }
@@ -182,11 +189,48 @@ export function trustProxySetting(value: unknown, file: string, path: string): T
 }
 
 /** `fallbackUrl`: the AMQP URL when neither AMQP_URL nor "amqpUrl" gives one ('' for none). */
-export function brokerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, fallbackUrl = DEFAULT_AMQP_URL): BrokerSettings {
+export function brokerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, fallbackUrl = DEFAULT_AMQP_URL, file = 'the configuration'): BrokerSettings {
+  const given = env.AMQP_URL ?? (typeof raw.amqpUrl === 'string' || Array.isArray(raw.amqpUrl) ? (raw.amqpUrl as string | unknown[]) : fallbackUrl);
+  if (Array.isArray(given) && !given.every((url) => typeof url === 'string')) {
+    throw new LtError('CONFIG_INVALID', `${file}: "amqpUrl" must be an AMQP URL or an array of them (one per node of the cluster)`, { path: 'amqpUrl' });
+  }
+  const urls = addressList(given as string | string[]);
+  assertOneIdentity(urls, file);
   return {
-    amqpUrl: env.AMQP_URL ?? (typeof raw.amqpUrl === 'string' ? raw.amqpUrl : fallbackUrl),
+    amqpUrl: urls[0] ?? '',
+    ...(urls.length > 1 ? { amqpUrls: urls } : {}),
     prefix: env.LT_PREFIX ?? (typeof raw.prefix === 'string' ? raw.prefix : DEFAULT_PREFIX),
   };
+}
+
+/**
+ * The nodes of one cluster share users, vhosts and queues: URLs that differ in anything but
+ * where the node is would make the node reached decide who connects, or to what.
+ */
+function assertOneIdentity(urls: string[], file: string): void {
+  const identity = (url: string): string => {
+    try {
+      const u = new URL(url);
+      return JSON.stringify([u.username, u.password, u.pathname, u.searchParams.get(QUEUE_TOKEN_PARAMETER)]);
+    } catch {
+      throw new LtError('CONFIG_INVALID', `${file}: ${redactUrl(url)} in "amqpUrl" (or AMQP_URL) is not a URL`, { path: 'amqpUrl' });
+    }
+  };
+  if (urls.length < 2) return;
+  const first = identity(urls[0] as string);
+  const other = urls.find((url) => identity(url) !== first);
+  if (other !== undefined) {
+    throw new LtError(
+      'CONFIG_INVALID',
+      `${file}: the AMQP URLs in "amqpUrl" (or AMQP_URL) differ in user, password, vhost or queue token (${redactUrl(urls[0] as string)} and ${redactUrl(other)}): the nodes of one cluster take the same ones; only host and port may differ`,
+      { path: 'amqpUrl' },
+    );
+  }
+}
+
+/** Every AMQP URL of the settings, in the order tried. */
+export function amqpUrlsOf(settings: Pick<BrokerSettings, 'amqpUrl' | 'amqpUrls'>): string[] {
+  return settings.amqpUrls ?? [settings.amqpUrl];
 }
 
 export function identityFiles(raw: unknown, baseDir: string, file: string): IdentityFiles {

@@ -11,6 +11,9 @@
  * from RECONNECT_FIRST_DELAY_MS, doubling, to at most RECONNECT_MAX_DELAY_MS. Every attempt,
  * loss, recovery, and the broker blocking and unblocking publishers (a memory or disk alarm) is
  * logged here, so hub and edge say the same thing about their broker.
+ *
+ * A clustered broker is several addresses: each attempt after a failure or a loss goes to the
+ * next node of the list, so a dead node costs one attempt, not the connection.
  */
 import { EventEmitter } from 'node:events';
 import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
@@ -18,7 +21,7 @@ import type { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { explainBrokerFailure, type BrokerFailure } from './failures.js';
 import { settlesWithin } from '../time-limit.js';
-import { redactUrl, withHeartbeat } from './url.js';
+import { addressList, amqpTarget, redactUrl, withHeartbeat, type AmqpTarget } from './url.js';
 
 export { redactUrl, withCredentials } from './url.js';
 
@@ -86,18 +89,24 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
   private refusal: BrokerFailure | undefined;
   /** Since when the broker blocks this connection (resource alarm), with its reason. */
   private blockedSince: { at: number; reason: string } | undefined;
+  /** Index in `addresses` of the node being tried or used. */
+  private current = 0;
 
   private constructor(
     private readonly recovering: RecoveringChannelModel,
-    readonly url: string,
+    /** Every node's AMQP URL, in the order tried. */
+    readonly addresses: readonly string[],
+    /** What amqplib reads at each attempt when there are several nodes: moved to the next one on every retry. */
+    target: AmqpTarget | undefined,
     private readonly log: Logger,
   ) {
     super();
+    const url = (): string => this.url;
     recovering.on('connect', (model: ChannelModel) => {
       this.model = model;
       // Attempt numbers count the tries after the first (as the retries logged them).
-      if (this.everConnected) this.log.info({ broker: redactUrl(url), attempt: this.attempt }, 'broker connection restored');
-      else this.log.info({ broker: redactUrl(url), ...(this.attempt ? { attempt: this.attempt } : {}) }, 'connected to the broker');
+      if (this.everConnected) this.log.info({ broker: redactUrl(url()), attempt: this.attempt }, 'broker connection restored');
+      else this.log.info({ broker: redactUrl(url()), ...(this.attempt ? { attempt: this.attempt } : {}) }, 'connected to the broker');
       this.everConnected = true;
       this.attempt = 0;
       this.lostBecause = undefined;
@@ -110,12 +119,12 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
       for (const part of this.parts) part.detach(error);
       if (this.closing) return;
       this.lostBecause = error;
-      const failure = explainBrokerFailure(error, url, 'connected');
-      this.log.warn({ broker: redactUrl(url), code: failure.error.code, err: failure.error.message }, 'broker connection lost; reconnecting');
+      const failure = explainBrokerFailure(error, url(), 'connected');
+      this.log.warn({ broker: redactUrl(url()), code: failure.error.code, err: failure.error.message }, 'broker connection lost; reconnecting');
       this.emit('down', error);
     });
     recovering.on('connect-failed', (error: Error) => {
-      this.lastFailure = explainBrokerFailure(error, url);
+      this.lastFailure = explainBrokerFailure(error, url());
       if (!this.everConnected && this.lastFailure.permanent && !this.closing) {
         this.refusal = this.lastFailure;
         // Stops recovery before it schedules another attempt (it checks right after this event).
@@ -126,7 +135,7 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
     recovering.on('blocked', (reason: string) => {
       this.blockedSince = { at: Date.now(), reason };
       this.log.warn(
-        { broker: redactUrl(url), reason },
+        { broker: redactUrl(url()), reason },
         `the broker blocks publishers (${reason}): nothing is published until it unblocks; what waits stays with its sender`,
       );
       this.emit('blocked', reason);
@@ -135,27 +144,45 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
       const since = this.blockedSince;
       this.blockedSince = undefined;
       const seconds = since ? Math.round((Date.now() - since.at) / 1000) : undefined;
-      this.log.info({ broker: redactUrl(url), ...(seconds !== undefined ? { seconds } : {}) }, 'the broker unblocked publishers; publishing resumes');
+      this.log.info({ broker: redactUrl(url()), ...(seconds !== undefined ? { seconds } : {}) }, 'the broker unblocked publishers; publishing resumes');
       this.emit('unblocked');
     });
     recovering.on('reconnect-scheduled', (info: RetryInfo) => {
       this.attempt = info.attempt;
-      const failure = explainBrokerFailure(info.error, url, info.error === this.lostBecause ? 'connected' : 'connecting');
+      const failedAt = url();
+      if (target) {
+        this.current = (this.current + 1) % addresses.length;
+        Object.assign(target, amqpTarget(addresses[this.current] as string));
+      }
+      const failure = explainBrokerFailure(info.error, failedAt, info.error === this.lostBecause ? 'connected' : 'connecting');
       this.log.warn(
-        { broker: redactUrl(url), attempt: info.attempt, delayMs: info.delay, code: failure.error.code, err: failure.error.message },
+        {
+          broker: redactUrl(failedAt),
+          ...(target ? { next: redactUrl(url()) } : {}),
+          attempt: info.attempt,
+          delayMs: info.delay,
+          code: failure.error.code,
+          err: failure.error.message,
+        },
         `broker connection attempt ${info.attempt} failed; retrying in ${info.delay} ms`,
       );
       this.emit('retry', info);
     });
     recovering.on('reconnect-failed', (error: Error) => {
-      if (this.everConnected) this.log.error({ broker: redactUrl(url), err: explainBrokerFailure(error, url).error.message }, 'gave up reconnecting to the broker');
+      if (this.everConnected) this.log.error({ broker: redactUrl(url()), err: explainBrokerFailure(error, url()).error.message }, 'gave up reconnecting to the broker');
     });
     // Connection-level errors are followed by 'disconnect' (logged there); recovery handles them.
     recovering.on('error', () => {});
   }
 
-  static async connect(url: string, options: BrokerConnectionOptions): Promise<BrokerConnection> {
+  /** `url`: one AMQP URL, or one per node of a cluster (an array, or a comma-separated text). */
+  static async connect(url: string | readonly string[], options: BrokerConnectionOptions): Promise<BrokerConnection> {
     const log = options.log ?? createLogger('broker');
+    const listed = addressList(url);
+    const addresses = (listed.length > 0 ? listed : [typeof url === 'string' ? url : '']).map((address) => withHeartbeat(address, options.heartbeat ?? 15));
+    // One node: the URL as amqplib takes it. Several: an object it reads at each attempt.
+    const target = addresses.length > 1 ? amqpTarget(addresses[0] as string) : undefined;
+    const first = addresses[0] as string;
     let connection: BrokerConnection | undefined;
     const setup = async (model: ChannelModel): Promise<void> => {
       // Recovery listens to the model only after this set-up: until then an 'error' of the model
@@ -172,12 +199,12 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
         try {
           await part.attach(model);
         } catch (error) {
-          throw explainBrokerFailure(closedBy ?? error, url, `setting up ${part.name}`).error;
+          throw explainBrokerFailure(closedBy ?? error, connection?.url ?? first, `setting up ${part.name}`).error;
         }
       }
-      if (closedBy) throw explainBrokerFailure(closedBy, url, 'setting up the connection').error;
+      if (closedBy) throw explainBrokerFailure(closedBy, connection?.url ?? first, 'setting up the connection').error;
     };
-    const recovering = await amqp.connect(withHeartbeat(url, options.heartbeat ?? 15), {
+    const recovering = await amqp.connect(target ?? first, {
       noDelay: true, // Nagle's algorithm would hold back every confirm round trip
       clientProperties: { connection_name: options.name },
       recovery: {
@@ -189,7 +216,7 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
         setup,
       },
     });
-    connection = new BrokerConnection(recovering, url, log);
+    connection = new BrokerConnection(recovering, addresses, target, log);
     if (options.background) {
       void recovering.waitForConnect().catch(() => {}); // told by 'up' and 'refused'
       return connection;
@@ -197,11 +224,16 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
     try {
       await recovering.waitForConnect();
     } catch (error) {
-      const failure = connection.refusal ?? connection.lastFailure ?? explainBrokerFailure(error, url);
+      const failure = connection.refusal ?? connection.lastFailure ?? explainBrokerFailure(error, connection.url);
       await recovering.close().catch(() => {});
       throw failure.error;
     }
     return connection;
+  }
+
+  /** The AMQP URL of the node in use (or being tried). */
+  get url(): string {
+    return this.addresses[this.current] as string;
   }
 
   get connected(): boolean {

@@ -80,7 +80,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
   const hubOrganId = requireString(raw, 'hubOrganId', file);
   // No fallback to the broker's administrator: what an edge publishes as any user but its
   // agency's own, the hub cannot attribute (see broker-identity.ts).
-  const broker = brokerSettings(raw, env, '');
+  const broker = brokerSettings(raw, env, '', file);
   const organization = { ...((raw.organization as Organization | undefined) ?? {}), organId };
   if (!organization.organName && typeof raw.organName === 'string') organization.organName = raw.organName;
   const apiRaw = raw.api as Partial<EdgeApiConfig> | undefined;

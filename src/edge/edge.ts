@@ -11,7 +11,7 @@ import { LaneConsumer } from '../broker/consumer.js';
 import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
-import { loadIdentityMaterial } from '../config.js';
+import { amqpUrlsOf, loadIdentityMaterial } from '../config.js';
 import { loadSigningIdentity } from '../crypto/certificates.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { CryptoPool } from '../crypto/pool.js';
@@ -208,7 +208,7 @@ export class Edge {
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),
       log: this.log,
     });
-    const connection = (this.connection = await BrokerConnection.connect(this.config.amqpUrl, {
+    const connection = (this.connection = await BrokerConnection.connect(amqpUrlsOf(this.config), {
       name: `lienthong edge ${this.config.organId}`,
       log: this.log,
       background: true,

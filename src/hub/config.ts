@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { LtError } from '../errors.js';
 import {
+  DEFAULT_AMQP_URL,
   DEFAULT_MANAGEMENT_URL,
   brokerSettings,
   identityFiles,
@@ -88,17 +89,18 @@ export async function loadHubConfig(path: string, env: NodeJS.ProcessEnv = proce
 export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, file: string, env: NodeJS.ProcessEnv): HubConfig {
   const organId = requireString(raw, 'organId', file);
   if (!isOrganId(organId)) throw new LtError('CONFIG_INVALID', `${file}: "organId" ${organId} is not an organ id`, { path: 'organId' });
-  const management = (raw.management ?? {}) as Partial<ManagementOptions>;
+  const management = (raw.management ?? {}) as Partial<Omit<ManagementOptions, 'url'>> & { url?: string | string[] };
+  const broker = brokerSettings(raw, env, DEFAULT_AMQP_URL, file);
   return {
-    ...brokerSettings(raw, env),
+    ...broker,
     ...nodeSettings(raw, file, 8, env),
     organId,
     organName: typeof raw.organName === 'string' ? raw.organName : 'lienthong hub',
     management: {
-      url: env.LT_MANAGEMENT_URL ?? management.url ?? DEFAULT_MANAGEMENT_URL,
+      url: env.LT_MANAGEMENT_URL ?? managementUrls(management.url, file) ?? DEFAULT_MANAGEMENT_URL,
       user: env.LT_MANAGEMENT_USER ?? management.user ?? 'guest',
       password: env.LT_MANAGEMENT_PASSWORD ?? management.password ?? 'guest',
-      vhost: management.vhost ?? vhostOf(env.AMQP_URL ?? (raw.amqpUrl as string | undefined)),
+      vhost: management.vhost ?? vhostOf(broker.amqpUrl),
     },
     dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : 'var/hub')),
     identity: identityFiles(raw.identity, baseDir, file),
@@ -141,6 +143,14 @@ function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.
       trustProxy: trustProxySetting(raw?.trustProxy, file, 'dashboard.trustProxy'),
     },
   };
+}
+
+/** "management.url": one URL, or one per node (an array, kept as the comma-separated text the client takes). */
+function managementUrls(value: unknown, file: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.length > 0 && value.every((url) => typeof url === 'string')) return value.join(',');
+  throw new LtError('CONFIG_INVALID', `${file}: "management.url" must be the management API's URL or an array of them (one per node)`, { path: 'management.url' });
 }
 
 /** The vhost named in an AMQP URL ("/" when none). */

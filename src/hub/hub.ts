@@ -9,7 +9,7 @@ import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { applyQueueLimits, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits } from '../broker/topology.js';
-import { loadIdentityMaterial } from '../config.js';
+import { amqpUrlsOf, loadIdentityMaterial } from '../config.js';
 import { loadSigningIdentity } from '../crypto/certificates.js';
 import { CryptoPool } from '../crypto/pool.js';
 import { assertOwnCertificate, readNodeTrust } from '../crypto/trust.js';
@@ -161,7 +161,7 @@ export class Hub {
       onError: (error) => this.log.error({ err: error }, 'collecting a dead letter failed; it stays in the queue'),
     });
     try {
-      this.connection = await BrokerConnection.connect(this.config.amqpUrl, { name: `lienthong hub ${this.config.organId}`, log: this.log });
+      this.connection = await BrokerConnection.connect(amqpUrlsOf(this.config), { name: `lienthong hub ${this.config.organId}`, log: this.log });
       reportBrokerHealth(this.connection, this.health, 'packets wait in the inbound lanes and with their senders');
       await this.connection.add(this.publisher);
       await this.connection.add(this.consumer);

@@ -76,11 +76,17 @@ Options:
               ...(values.parent ? { parentId: values.parent } : {}),
             });
             const { withCredentials } = await import('../../broker/connection.js');
-            // The queue token travels inside the edge's AMQP URL, with the password.
-            const url = new URL(withCredentials(config.amqpUrl, agency.brokerUser, password, agency.queueToken));
-            if (values['url-host']) url.hostname = values['url-host'];
-            if (values['write-url']) await writeOutput(values['write-url'], `${url.toString()}\n`, 0o600);
-            if (values.json) writeJson(io, { agency, brokerUser: agency.brokerUser, password, queueToken: agency.queueToken, amqpUrl: url.toString() });
+            const { amqpUrlsOf } = await import('../../config.js');
+            // The queue token travels inside the edge's AMQP URL, with the password; with a
+            // cluster, one URL per node, comma-separated, as AMQP_URL and "amqpUrl" take them.
+            const urls = amqpUrlsOf(config).map((node) => {
+              const url = new URL(withCredentials(node, agency.brokerUser, password, agency.queueToken));
+              if (values['url-host']) url.hostname = values['url-host'];
+              return url.toString();
+            });
+            const amqpUrl = [...new Set(urls)].join(',');
+            if (values['write-url']) await writeOutput(values['write-url'], `${amqpUrl}\n`, 0o600);
+            if (values.json) writeJson(io, { agency, brokerUser: agency.brokerUser, password, queueToken: agency.queueToken, amqpUrl });
             else if (values['write-url']) {
               io.stdout.write(`registered ${agency.organId} "${agency.name}"; its AMQP URL (with the password and queue token) is in ${values['write-url']}\n`);
             } else {
@@ -88,7 +94,7 @@ Options:
               io.stdout.write(`broker user: ${agency.brokerUser}\n`);
               io.stdout.write(`password:    ${password}\n`);
               io.stdout.write(`queue token: ${agency.queueToken}\n`);
-              io.stdout.write(`AMQP URL:    ${url.toString()}\n`);
+              io.stdout.write(`AMQP URL:    ${amqpUrl}\n`);
               io.stdout.write('Shown once: put the AMQP URL (password and queue token included) in the edge configuration now (amqpUrl or AMQP_URL).\n');
             }
             return EXIT_OK;
