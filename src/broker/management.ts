@@ -3,9 +3,13 @@
  * users and permissions for agency provisioning, and queue depths / consumers for operators.
  */
 import { LtError } from '../errors.js';
+import { addressList } from './url.js';
 
 export interface ManagementOptions {
-  /** e.g. http://127.0.0.1:15672 */
+  /**
+   * e.g. http://127.0.0.1:15672; with a cluster, one URL per node separated by commas: a node
+   * that does not answer is passed over for the next.
+   */
   url: string;
   user: string;
   password: string;
@@ -26,6 +30,13 @@ export interface QueueInfo {
   idle_since?: string;
   /** The policy in force on the queue; RabbitMQ applies a new policy to existing queues asynchronously. */
   policy?: string | null;
+  /** "classic", "quorum" or "stream". */
+  type?: string;
+  /** A quorum queue's leader node. */
+  leader?: string;
+  /** A quorum queue's replicas: the nodes holding a copy, and those of them running. */
+  members?: string[];
+  online?: string[];
 }
 
 export interface Permissions {
@@ -45,14 +56,17 @@ export interface Policy {
 
 export class ManagementClient {
   readonly vhost: string;
-  private readonly base: string;
+  /** Every node's management URL; the one that answered last is asked first. */
+  private readonly bases: string[];
+  private current = 0;
   private readonly auth: string;
   /** A request succeeded: the URL does lead to the management API. */
   private apiSeen = false;
 
   constructor(private readonly options: ManagementOptions) {
     this.vhost = options.vhost ?? '/';
-    this.base = options.url.replace(/\/+$/, '');
+    const listed = addressList(options.url).map((url) => url.replace(/\/+$/, ''));
+    this.bases = listed.length > 0 ? listed : [options.url];
     this.auth = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
   }
 
@@ -61,19 +75,41 @@ export class ManagementClient {
     return segments.map((s) => encodeURIComponent(s)).join('/');
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, allow404 = false): Promise<T | undefined> {
-    const shown = `RabbitMQ management API: ${method} ${this.base}/api/${path}`;
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}/api/${path}`, {
-        method,
-        headers: { authorization: this.auth, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-      });
-    } catch (error) {
-      throw this.unreachable(error);
+  /** The management URL in use. */
+  private get base(): string {
+    return this.bases[this.current] as string;
+  }
+
+  /**
+   * One HTTP exchange with the node in use, or, when it gives no answer at all (down, not
+   * listening, silent past the timeout), with the next node of the list: every node of a
+   * cluster serves the same API. Each node is tried once per request.
+   */
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
+    let unreachable: LtError | undefined;
+    for (let tried = 0; tried < this.bases.length; tried += 1) {
+      try {
+        return await fetch(`${this.base}/api/${path}`, {
+          method,
+          headers: { authorization: this.auth, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+        });
+      } catch (error) {
+        unreachable ??= this.unreachable(error);
+        this.current = (this.current + 1) % this.bases.length;
+      }
     }
+    // The loop ran at least once: the first node's failure explains it, the others are counted.
+    const first = unreachable as LtError;
+    const others = this.bases.length - 1;
+    if (others === 0) throw first;
+    throw new LtError(first.code, `${first.message}; nor did the ${others} other management URL${others > 1 ? 's' : ''} answer`);
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, allow404 = false): Promise<T | undefined> {
+    const response = await this.send(method, path, body);
+    const shown = `RabbitMQ management API: ${method} ${this.base}/api/${path}`;
     if (allow404 && response.status === 404) {
       await response.body?.cancel();
       // A missing object, unless nothing here is the management API at all.
