@@ -1,13 +1,15 @@
 /**
- * A RabbitMQ node of the test's own, for tests that stop or restart a broker: the shared one on
- * 5672 serves every other test on the machine and is never touched. Its own node name, ports,
- * data and log directories and Erlang cookie (HOME), no plugins; stopped and removed in
- * teardown whatever the outcome. Debian's layout (the rabbitmq-server package), run directly,
- * not through the /usr/sbin wrapper that switches to the rabbitmq user.
+ * RabbitMQ nodes of the test's own, for tests that stop, kill or restart a broker: the shared
+ * one on 5672 serves every other test on the machine and is never touched. Each node has its
+ * own node name, ports, data and log directories; a lone node has its own Erlang cookie (HOME),
+ * the nodes of a private cluster share one. Stopped and removed in teardown whatever the
+ * outcome, and tied to the test process (processes.ts `spawnTied`): a test that tap times out
+ * (SIGKILL, no teardown) leaves no node behind. Debian's layout (the rabbitmq-server package), run directly, not through the
+ * /usr/sbin wrapper that switches to the rabbitmq user.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,9 +27,9 @@ export interface PrivateBroker {
   stopApp(): Promise<void>;
   /** Start it again and wait until it accepts connections. */
   startApp(): Promise<void>;
-  /** rabbitmqctl against this node (e.g. set_vm_memory_high_watermark for an alarm). */
-  ctl(...args: string[]): Promise<{ stdout: string; stderr: string }>;
-  /** The management API (only with `management: true`): http://127.0.0.1:<port>. */
+  /** rabbitmqctl against this node (e.g. set_vm_memory_high_watermark for an alarm); its stdout. */
+  ctl(...args: string[]): Promise<string>;
+  /** The management API (with `management: true`, and on every cluster node): http://127.0.0.1:<port>. */
   managementUrl?: string;
   /** The processes of the node: its wrapper (group leader) and the Erlang VM, once started. */
   pids(): number[];
@@ -38,54 +40,81 @@ export interface PrivateBroker {
 export interface PrivateBrokerOptions {
   /** Enable the management plugin (agency provisioning needs it); slower to start. */
   management?: boolean;
+  /** More rabbitmq.conf lines (e.g. "max_message_size = 1048576\n"). */
+  config?: string;
 }
 
+/** One node of a private cluster. */
+export interface ClusterNode extends PrivateBroker {
+  /** http://127.0.0.1:<port> (rabbitmq_management). */
+  managementUrl: string;
+  /** The Erlang VM is running (started and not killed). */
+  readonly running: boolean;
+  /** SIGKILL the whole node (script and Erlang VM) and wait until it is gone. */
+  kill(): Promise<void>;
+  /** Start the node again on the same data (it rejoins its cluster) and wait until it is up. */
+  start(): Promise<void>;
+  /** Resident memory of the node's Erlang VM, bytes (0 when it is not running). */
+  rss(): Promise<number>;
+}
 
-export async function startPrivateBroker(t: Pick<Test, 'teardown'>, options: PrivateBrokerOptions = {}): Promise<PrivateBroker> {
+export interface PrivateCluster {
+  nodes: ClusterNode[];
+  /** Every node's AMQP URL (guest), in node order. */
+  urls: string[];
+  /** Every node's management URL, in node order. */
+  managementUrls: string[];
+}
+
+interface NodeSpec {
+  node: string;
+  /** The node's own directory: configuration, data, logs. */
+  dir: string;
+  /** HOME of the node and of rabbitmqctl: where the Erlang cookie is. */
+  home: string;
+  port: number;
+  distPort: number;
+  managementPort?: number;
+  /** More rabbitmq.conf lines. */
+  config?: string;
+}
+
+function assertInstalled(): void {
   if (!existsSync(join(SBIN, 'rabbitmq-server'))) throw new Error(`${SBIN}/rabbitmq-server is missing: install the rabbitmq-server package`);
-  const id = randomBytes(3).toString('hex');
-  const dir = mkdtempSync(join(tmpdir(), `lt-rabbit-${id}-`));
-  const node = `lt-test-${id}@localhost`;
-  const port = await freePort();
-  const distPort = await freePort();
-  const managementPort = options.management ? await freePort() : undefined;
-  writeFileSync(join(dir, 'enabled_plugins'), managementPort ? '[rabbitmq_management].\n' : '[].\n');
-  writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
+}
+
+/** A node process that can be started, killed and started again on the same directories. */
+function launcher(spec: NodeSpec) {
+  mkdirSync(spec.dir, { recursive: true });
+  // Lean: no plugin but the management API when asked for (hub quotas, `agency add`).
+  writeFileSync(join(spec.dir, 'enabled_plugins'), spec.managementPort ? '[rabbitmq_management].\n' : '[].\n');
+  writeFileSync(join(spec.dir, 'rabbitmq-env.conf'), '');
   writeFileSync(
-    join(dir, 'rabbitmq.conf'),
-    '# a private test node: defaults, ports from the environment\n' + (managementPort ? `management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}\n` : ''),
+    join(spec.dir, 'rabbitmq.conf'),
+    '# a private test node: defaults, ports from the environment\n' +
+      (spec.managementPort ? `management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${spec.managementPort}\n` : '') +
+      (spec.config ?? ''),
   );
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
-    HOME: dir, // its own Erlang cookie
-    RABBITMQ_NODENAME: node,
+    HOME: spec.home,
+    RABBITMQ_NODENAME: spec.node,
     RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
-    RABBITMQ_NODE_PORT: String(port),
-    RABBITMQ_DIST_PORT: String(distPort),
-    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
-    RABBITMQ_LOG_BASE: join(dir, 'log'),
-    RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
-    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
-    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
-    RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
+    RABBITMQ_NODE_PORT: String(spec.port),
+    RABBITMQ_DIST_PORT: String(spec.distPort),
+    RABBITMQ_MNESIA_BASE: join(spec.dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(spec.dir, 'log'),
+    RABBITMQ_CONF_ENV_FILE: join(spec.dir, 'rabbitmq-env.conf'),
+    RABBITMQ_CONFIG_FILE: join(spec.dir, 'rabbitmq.conf'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(spec.dir, 'enabled_plugins'),
+    RABBITMQ_PID_FILE: join(spec.dir, 'rabbitmq.pid'),
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
-  const ctl = (...args: string[]) => run(join(SBIN, 'rabbitmqctl'), ['-n', node, ...args], { env, timeout: 120_000 });
-  // Tied to this process: a test that tap times out (SIGKILL, no teardown) leaves no node behind.
-  const server = spawnTied(join(SBIN, 'rabbitmq-server'), [], { env, cwd: dir, graceMs: 15_000 });
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  t.teardown(async () => {
-    await ctl('stop').catch(() => {});
-    if (server.exitCode === null && server.signalCode === null && server.pid) {
-      try {
-        process.kill(-server.pid, 'SIGKILL'); // its own process group: the wrapper, the script and the Erlang VM
-      } catch {
-        // already gone
-      }
-    }
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const ctl = async (...args: string[]): Promise<string> => (await run(join(SBIN, 'rabbitmqctl'), ['-n', spec.node, ...args], { env, timeout: 120_000 })).stdout;
+  let server: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const alive = (): boolean => server !== undefined && server.exitCode === null && server.signalCode === null;
+
   // rabbitmqctl cannot reach a node that has not registered yet: ask again until it answers
   // (each question itself waits for the node), or the node has died.
   const awaitStartup = async (): Promise<void> => {
@@ -94,33 +123,160 @@ export async function startPrivateBroker(t: Pick<Test, 'teardown'>, options: Pri
         await ctl('await_startup', '--timeout', '120');
         return;
       } catch (error) {
-        if (server.exitCode !== null || server.signalCode !== null || attempt >= 30) throw error;
+        if (!alive() || attempt >= 30) throw error;
       }
     }
   };
-  await Promise.race([
-    awaitStartup(),
-    exited.then(() => {
-      throw new Error(`the private RabbitMQ node ${node} exited at start-up; see ${dir}/log`);
-    }),
-  ]);
+
+  const killGroup = async (): Promise<void> => {
+    if (alive() && server?.pid) {
+      try {
+        process.kill(-server.pid, 'SIGKILL'); // its own process group: the script and the Erlang VM
+      } catch {
+        // already gone
+      }
+    }
+    await exited;
+  };
+
+  return {
+    env,
+    ctl,
+    awaitStartup,
+    get running(): boolean {
+      return alive();
+    },
+    /** Spawn the node; `awaitStartup` says when it is up. */
+    spawn(): void {
+      if (alive()) throw new Error(`${spec.node} is already running`);
+      // The wrapper leads the node's process group: one SIGKILL of the group takes the script and the Erlang VM.
+      const child = spawnTied(join(SBIN, 'rabbitmq-server'), [], { env, cwd: spec.dir, graceMs: 15_000 });
+      server = child;
+      exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    },
+    async startAndWait(): Promise<void> {
+      this.spawn();
+      await Promise.race([
+        awaitStartup(),
+        exited.then(() => {
+          throw new Error(`the private RabbitMQ node ${spec.node} exited at start-up; see ${spec.dir}/log`);
+        }),
+      ]);
+    },
+    kill: killGroup,
+    pids(): number[] {
+      const pidFile = env.RABBITMQ_PID_FILE as string;
+      const vm = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+      return [...(server?.pid ? [server.pid] : []), ...(Number.isInteger(vm) && vm > 0 ? [vm] : [])];
+    },
+    /** Stop politely, then make sure nothing of the node is left. */
+    async shutdown(): Promise<void> {
+      if (alive()) await ctl('stop').catch(() => {});
+      await killGroup();
+    },
+    async rss(): Promise<number> {
+      if (!alive()) return 0;
+      // The Erlang VM is the only process of the group whose command is beam.smp.
+      const { stdout } = await run('ps', ['-o', 'rss=,comm=', '-g', String(server?.pid)]).catch(() => ({ stdout: '' }));
+      const beam = stdout.split('\n').find((line) => /beam/.test(line));
+      return beam ? Number(beam.trim().split(/\s+/)[0]) * 1024 : 0;
+    },
+  };
+}
+
+export async function startPrivateBroker(t: Pick<Test, 'teardown'>, options: PrivateBrokerOptions = {}): Promise<PrivateBroker> {
+  assertInstalled();
+  const id = randomBytes(3).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), `lt-rabbit-${id}-`));
+  const node = `lt-test-${id}@localhost`;
+  const port = await freePort();
+  const managementPort = options.management ? await freePort() : undefined;
+  const broker = launcher({
+    node,
+    dir,
+    home: dir /* its own Erlang cookie */,
+    port,
+    distPort: await freePort(),
+    ...(managementPort ? { managementPort } : {}),
+    ...(options.config ? { config: options.config } : {}),
+  });
+  t.teardown(async () => {
+    await broker.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await broker.startAndWait();
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     node,
     dir,
-    ctl,
+    ctl: (...args) => broker.ctl(...args),
     ...(managementPort ? { managementUrl: `http://127.0.0.1:${managementPort}` } : {}),
-    pids() {
-      const pidFile = env.RABBITMQ_PID_FILE as string;
-      const vm = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
-      return [server.pid as number, ...(Number.isInteger(vm) && vm > 0 ? [vm] : [])];
-    },
+    pids: () => broker.pids(),
     async stopApp() {
-      await ctl('stop_app');
+      await broker.ctl('stop_app');
     },
     async startApp() {
-      await ctl('start_app');
-      await awaitStartup();
+      await broker.ctl('start_app');
+      await broker.awaitStartup();
     },
   };
+}
+
+/**
+ * `size` private nodes joined into one cluster, each with the management API. They share an
+ * Erlang cookie (a HOME of the cluster's own, written before any node starts, so no node makes
+ * up its own) and nothing else. Every node is stopped and every directory removed at teardown.
+ */
+export async function startPrivateCluster(t: Pick<Test, 'teardown'>, size = 3): Promise<PrivateCluster> {
+  assertInstalled();
+  const id = randomBytes(3).toString('hex');
+  const root = mkdtempSync(join(tmpdir(), `lt-rabbit-cluster-${id}-`));
+  const home = join(root, 'home');
+  mkdirSync(home);
+  writeFileSync(join(home, '.erlang.cookie'), randomBytes(20).toString('hex').toUpperCase(), { mode: 0o400 });
+  const launchers: Array<ReturnType<typeof launcher>> = [];
+  t.teardown(async () => {
+    await Promise.all(launchers.map((l) => l.shutdown()));
+    rmSync(root, { recursive: true, force: true });
+  });
+  const nodes: ClusterNode[] = [];
+  for (let i = 1; i <= size; i += 1) {
+    const node = `lt-c${i}-${id}@localhost`;
+    const port = await freePort();
+    const managementPort = await freePort();
+    const dir = join(root, `node${i}`);
+    const l = launcher({ node, dir, home, port, distPort: await freePort(), managementPort });
+    launchers.push(l);
+    nodes.push({
+      url: `amqp://guest:guest@127.0.0.1:${port}`,
+      managementUrl: `http://127.0.0.1:${managementPort}`,
+      node,
+      dir,
+      pids: () => l.pids(),
+      get running() {
+        return l.running;
+      },
+      async stopApp() {
+        await l.ctl('stop_app');
+      },
+      async startApp() {
+        await l.ctl('start_app');
+        await l.awaitStartup();
+      },
+      kill: () => l.kill(),
+      start: () => l.startAndWait(),
+      rss: () => l.rss(),
+      ctl: (...args) => l.ctl(...args),
+    });
+  }
+  // Two cores: the nodes boot one after the other, each joining the first.
+  const [first, ...others] = nodes as [ClusterNode, ...ClusterNode[]];
+  await first.start();
+  for (const node of others) {
+    await node.start();
+    await node.ctl('stop_app');
+    await node.ctl('join_cluster', first.node);
+    await node.startApp();
+  }
+  return { nodes, urls: nodes.map((n) => n.url), managementUrls: nodes.map((n) => n.managementUrl) };
 }

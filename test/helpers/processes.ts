@@ -248,12 +248,14 @@ export interface ClusterOptions {
   edgeConfig?: Record<string, unknown>;
   /** Extra fields of one agency's edge.json, by organ id, after `edgeConfig` (e.g. a `dataDir` elsewhere). */
   edgeConfigOf?: Record<string, Record<string, unknown>>;
-  /** A broker of the test's own (test/helpers/private-broker.ts, with management) instead of the shared one. */
-  broker?: { url: string; managementUrl?: string };
+  /** A broker of the test's own (test/helpers/private-broker.ts, with management): every node's AMQP URL (an administrator's) and management URL. */
+  broker?: { amqpUrls: string[]; managementUrls: string[] };
 }
 
 export interface Cluster {
   prefix: string;
+  /** The broker's AMQP URLs (as the administrator), one per node. */
+  amqpUrls: string[];
   names: ResourceNames;
   dir: string;
   api: ManagementClient;
@@ -290,8 +292,11 @@ export function readDb<T>(path: string, fn: (db: Database.Database) => T): T {
  */
 export async function startCluster(t: Test | undefined, options: ClusterOptions = {}): Promise<Cluster> {
   if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run "npm run build" first');
-  const amqpUrl = options.broker?.url ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
-  const management = managementOptions(amqpUrl, process.env, options.broker?.managementUrl ? { url: options.broker.managementUrl, user: 'guest', password: 'guest' } : {});
+  const amqpUrls = options.broker?.amqpUrls ?? [process.env.AMQP_URL ?? DEFAULT_AMQP_URL];
+  const amqpUrl = amqpUrls[0] as string;
+  const management = managementOptions(amqpUrl, process.env, options.broker ? { url: options.broker.managementUrls.join(',') } : {});
+  // One node: a string, as an operator writes it; a cluster: the list.
+  const urlSetting = (urls: string[]): string | string[] => (urls.length > 1 ? urls : (urls[0] as string));
   const api = new ManagementClient(management);
   const prefix = `${options.prefixBase ?? 'lt-crash'}-${randomBytes(3).toString('hex')}`;
   const names = resourceNames(prefix);
@@ -333,7 +338,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
         {
           organId: DEV_HUB.organId,
           organName: DEV_HUB.organName,
-          amqpUrl,
+          amqpUrl: urlSetting(amqpUrls),
           prefix,
           management,
           dataDir: hubDataDir,
@@ -365,7 +370,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
             organId: agency.organId,
             organization: { organId: agency.organId, organName: agency.organName },
             hubOrganId: DEV_HUB.organId,
-            amqpUrl: withCredentials(amqpUrl, added.brokerUser, added.password, added.queueToken),
+            amqpUrl: urlSetting(amqpUrls.map((url) => withCredentials(url, added.brokerUser, added.password, added.queueToken))),
             prefix,
             dataDir: dataDirOf(agency.organId),
             identity: {
@@ -390,6 +395,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
 
     const cluster: Cluster = {
       prefix,
+      amqpUrls,
       names,
       dir,
       api,
@@ -433,7 +439,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
  * broker's own count, not the management API's sampled one), by queue name.
  */
 export async function queueDepths(cluster: Cluster, organIds: readonly string[]): Promise<Record<string, number>> {
-  const connection = await amqp.connect(process.env.AMQP_URL ?? DEFAULT_AMQP_URL);
+  const connection = await amqp.connect(cluster.amqpUrls[0] as string);
   try {
     const names = cluster.names;
     const owner = (organId: string): { organId: string; queueToken: string } =>

@@ -70,7 +70,7 @@ t.test('stops during an outage and an alarm, and an offline start', async (t) =>
   const client = await apiKeyFromCli('qlvb');
   const cluster = await startCluster(t, {
     prefixBase: 'lt-outage',
-    broker: { url: broker.url, ...(broker.managementUrl ? { managementUrl: broker.managementUrl } : {}) },
+    broker: { amqpUrls: [broker.url], managementUrls: broker.managementUrl ? [broker.managementUrl] : [] },
     hubConfig: { stopTimeoutSeconds: STOP_TIMEOUT_SECONDS },
     edgeConfig: { stopTimeoutSeconds: STOP_TIMEOUT_SECONDS, api: { host: '127.0.0.1', port: 0, keys: [client.entry] } },
   });
