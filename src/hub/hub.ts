@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { BrokerConnection } from '../broker/connection.js';
 import { LaneConsumer } from '../broker/consumer.js';
 import { documentOrderKey } from '../broker/message.js';
+import { probeMessageSize } from '../broker/message-size.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { applyQueueLimits, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits } from '../broker/topology.js';
@@ -172,6 +173,7 @@ export class Hub {
       throw error;
     }
     await this.applyLimits();
+    void this.checkMessageSize();
     const every = Math.min(2 ** 31 - 1, retentionOf(this.config).intervalMinutes * 60_000); // setInterval's range
     this.maintenanceTimer = setInterval(() => void this.maintain(), every);
     this.maintenanceTimer.unref();
@@ -195,6 +197,32 @@ export class Hub {
       this.limitsApplied = true;
     } catch (error) {
       this.log.error({ err: (error as Error).message }, 'cannot set the queue byte limits and agency user limits on the broker; lanes may grow unbounded until it works (retried)');
+    }
+  }
+
+  /**
+   * Warn when the broker refuses messages as large as the packets the hub accepts: such a
+   * packet would pass every check of ours and then close the channel of whoever publishes it.
+   * In the background: the answer is a warning, never a reason not to route.
+   */
+  private async checkMessageSize(): Promise<void> {
+    const bytes = this.config.maxPacketBytes;
+    try {
+      const channel = await this.started(this.connection).channel();
+      try {
+        const verdict = await probeMessageSize(channel, bytes, `${this.names.prefix}.message-size-probe.unroutable`);
+        if (!verdict.fits) {
+          this.log.warn(
+            { maxPacketBytes: bytes, ...(verdict.brokerLimit !== undefined ? { brokerMaxMessageSize: verdict.brokerLimit } : {}) },
+            `the broker refuses messages of ${bytes} bytes (maxPacketBytes)${verdict.brokerLimit !== undefined ? `: its max_message_size is ${verdict.brokerLimit}` : ''}; ` +
+              'raise max_message_size in rabbitmq.conf on every node (deploy/rabbitmq.conf) or lower maxPacketBytes on the hub and the edges',
+          );
+        }
+      } finally {
+        await channel.close().catch(() => {});
+      }
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, "cannot check the broker's max_message_size against maxPacketBytes");
     }
   }
 
