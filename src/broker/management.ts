@@ -250,6 +250,11 @@ export class ManagementClient {
     await this.request('POST', `bindings/${this.path(this.vhost)}/e/${this.path(exchange)}/q/${this.path(queue)}`, { routing_key: routingKey, arguments: {} });
   }
 
+  /** The cluster's nodes (one for a lone broker), running or not. */
+  async listNodes(): Promise<Array<{ name: string; running: boolean }>> {
+    return (await this.request<Array<{ name: string; running: boolean }>>('GET', 'nodes')) ?? [];
+  }
+
   async listUsers(): Promise<Array<{ name: string }>> {
     return (await this.request<Array<{ name: string }>>('GET', 'users')) ?? [];
   }

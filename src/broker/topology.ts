@@ -6,7 +6,7 @@
  * RabbitMQ (PRECONDITION_FAILED), so provisioning and the hub must use the same ones.
  */
 import type { Channel } from 'amqplib';
-import type { ManagementClient, Policy } from './management.js';
+import type { ManagementClient, Policy, QueueInfo } from './management.js';
 import { escapeForPermission, type Lane, type QueueOwner, type ResourceNames } from './names.js';
 
 /** Deliveries of one message before it is dead-lettered as poison. */
@@ -20,6 +20,19 @@ export function quorumQueueArguments(names: ResourceNames): Record<string, unkno
     'x-delivery-limit': DELIVERY_LIMIT,
     'x-dead-letter-exchange': names.dead,
   };
+}
+
+/**
+ * The deployment's quorum queues that lack a replica on some node of the cluster. RabbitMQ gives
+ * a quorum queue its replicas when it is declared (3.10: on up to three nodes), so a queue
+ * declared before a node joined, or while it was missing, has none there until an operator
+ * grows it (`rabbitmq-queues grow <node> all`); losing a node then costs more than it should.
+ */
+export function queuesMissingReplicas(queues: QueueInfo[], nodes: string[], names: ResourceNames): Array<{ queue: string; missing: string[] }> {
+  return queues
+    .filter((q) => q.type === 'quorum' && names.owns(q.name) && Array.isArray(q.members))
+    .map((q) => ({ queue: q.name, missing: nodes.filter((node) => !q.members?.includes(node)) }))
+    .filter((q) => q.missing.length > 0);
 }
 
 export function deadLetterQueueArguments(): Record<string, unknown> {

@@ -9,7 +9,7 @@ import { documentOrderKey } from '../broker/message.js';
 import { probeMessageSize } from '../broker/message-size.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
-import { applyQueueLimits, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits } from '../broker/topology.js';
+import { applyQueueLimits, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits, queuesMissingReplicas } from '../broker/topology.js';
 import { amqpUrlsOf, loadIdentityMaterial } from '../config.js';
 import { loadSigningIdentity } from '../crypto/certificates.js';
 import { CryptoPool } from '../crypto/pool.js';
@@ -174,6 +174,7 @@ export class Hub {
     }
     await this.applyLimits();
     void this.checkMessageSize();
+    void this.checkReplicas();
     const every = Math.min(2 ** 31 - 1, retentionOf(this.config).intervalMinutes * 60_000); // setInterval's range
     this.maintenanceTimer = setInterval(() => void this.maintain(), every);
     this.maintenanceTimer.unref();
@@ -223,6 +224,23 @@ export class Hub {
       }
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, "cannot check the broker's max_message_size against maxPacketBytes");
+    }
+  }
+
+  /** Warn, with the command that heals it, when a lane has no replica on some node of the cluster. */
+  private async checkReplicas(): Promise<void> {
+    try {
+      const nodes = (await this.management.listNodes()).map((n) => n.name);
+      const missing = queuesMissingReplicas(await this.management.listQueues(), nodes, this.names);
+      if (missing.length === 0) return;
+      const lacking = [...new Set(missing.flatMap((m) => m.missing))];
+      this.log.warn(
+        { queues: missing.map((m) => m.queue), nodes: lacking },
+        `${missing.length} quorum queue(s) have no replica on ${lacking.join(', ')}; losing a node costs them more than it should: ` +
+          `run ${lacking.map((node) => `"rabbitmq-queues grow ${node} all"`).join(' and ')} (deploy/cluster/README.md)`,
+      );
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'cannot check the replicas of the quorum queues (management API)');
     }
   }
 
