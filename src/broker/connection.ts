@@ -96,8 +96,8 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
     private readonly recovering: RecoveringChannelModel,
     /** Every node's AMQP URL, in the order tried. */
     readonly addresses: readonly string[],
-    /** What amqplib reads at each attempt when there are several nodes: moved to the next one on every retry. */
-    target: AmqpTarget | undefined,
+    /** With several nodes: points amqplib's next attempt at this node. */
+    aim: ((address: string) => void) | undefined,
     private readonly log: Logger,
   ) {
     super();
@@ -150,15 +150,15 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
     recovering.on('reconnect-scheduled', (info: RetryInfo) => {
       this.attempt = info.attempt;
       const failedAt = url();
-      if (target) {
+      if (aim) {
         this.current = (this.current + 1) % addresses.length;
-        Object.assign(target, amqpTarget(addresses[this.current] as string));
+        aim(url());
       }
       const failure = explainBrokerFailure(info.error, failedAt, info.error === this.lostBecause ? 'connected' : 'connecting');
       this.log.warn(
         {
           broker: redactUrl(failedAt),
-          ...(target ? { next: redactUrl(url()) } : {}),
+          ...(aim ? { next: redactUrl(url()) } : {}),
           attempt: info.attempt,
           delayMs: info.delay,
           code: failure.error.code,
@@ -179,10 +179,18 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
   static async connect(url: string | readonly string[], options: BrokerConnectionOptions): Promise<BrokerConnection> {
     const log = options.log ?? createLogger('broker');
     const listed = addressList(url);
-    const addresses = (listed.length > 0 ? listed : [typeof url === 'string' ? url : '']).map((address) => withHeartbeat(address, options.heartbeat ?? 15));
-    // One node: the URL as amqplib takes it. Several: an object it reads at each attempt.
-    const target = addresses.length > 1 ? amqpTarget(addresses[0] as string) : undefined;
+    const addresses = listed.length > 0 ? listed : [typeof url === 'string' ? url : ''];
     const first = addresses[0] as string;
+    const heartbeat = options.heartbeat ?? 15;
+    // One node: the URL as amqplib takes it. Several: an object amqplib reads at each attempt,
+    // emptied and refilled for the node to try next.
+    const target: Partial<AmqpTarget> | undefined = addresses.length > 1 ? amqpTarget(withHeartbeat(first, heartbeat)) : undefined;
+    const aim = target
+      ? (address: string): void => {
+          for (const key of Object.keys(target)) delete target[key as keyof AmqpTarget];
+          Object.assign(target, amqpTarget(withHeartbeat(address, heartbeat)));
+        }
+      : undefined;
     let connection: BrokerConnection | undefined;
     const setup = async (model: ChannelModel): Promise<void> => {
       // Recovery listens to the model only after this set-up: until then an 'error' of the model
@@ -204,7 +212,7 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
       }
       if (closedBy) throw explainBrokerFailure(closedBy, connection?.url ?? first, 'setting up the connection').error;
     };
-    const recovering = await amqp.connect(target ?? first, {
+    const recovering = await amqp.connect(target ?? withHeartbeat(first, heartbeat), {
       noDelay: true, // Nagle's algorithm would hold back every confirm round trip
       clientProperties: { connection_name: options.name },
       recovery: {
@@ -216,7 +224,7 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
         setup,
       },
     });
-    connection = new BrokerConnection(recovering, addresses, target, log);
+    connection = new BrokerConnection(recovering, addresses, aim, log);
     if (options.background) {
       void recovering.waitForConnect().catch(() => {}); // told by 'up' and 'refused'
       return connection;
