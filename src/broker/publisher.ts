@@ -114,6 +114,21 @@ export class ConfirmPublisher implements BrokerPart {
     }, delay);
   }
 
+  /**
+   * Publish the next messages on a fresh channel. A nack also comes from a quorum queue that had
+   * no leader when this channel first published to it (a node of the cluster lost): RabbitMQ
+   * 3.10 then refuses every later publish of that channel to the queue, although a new leader
+   * was elected at once. A new channel registers with the queue again; against a queue that is
+   * really full it costs one channel per retry of the caller, who backs off.
+   */
+  private retire(channel: ConfirmChannel): void {
+    const model = this.model;
+    if (this.channel !== channel || !model || this.stopped) return;
+    this.channel = undefined; // its 'close' is then ours, not the broker's: no reopen scheduled there
+    void channel.close().catch(() => {});
+    this.openChannel(model).catch((error: unknown) => this.scheduleReopen(model, 1, error));
+  }
+
   detach(): void {
     this.model = undefined;
     this.channel = undefined;
@@ -158,6 +173,7 @@ export class ConfirmPublisher implements BrokerPart {
           if (error && isNack(error)) {
             // RabbitMQ nacks a confirm when a queue is at its byte limit (overflow reject-publish)
             // and stores nothing: the caller keeps the message and retries it later.
+            this.retire(channel);
             reject(new LtError('BROKER_QUEUE_FULL', `${this.name}: the broker refused the message to ${message.exchange}/${message.routingKey}: the queue it routes to is full; it is kept and retried`));
           } else if (error) {
             reject(new LtError('BROKER_PUBLISH', `${this.name}: the broker did not confirm the message to ${message.exchange}/${message.routingKey}: ${messageOf(error)}`));
