@@ -43,7 +43,8 @@ class Peaks {
   readonly depth = new Map<string, number>();
   readonly rss = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private sampling: Promise<void> = Promise.resolve();
+  /** The sample being taken: a tick while it runs is skipped (a loaded machine takes longer than a tick). */
+  private sampling: Promise<void> | undefined;
 
   constructor(
     private readonly api: ManagementClient,
@@ -68,7 +69,9 @@ class Peaks {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.sampling = this.sampling.then(() => this.sample());
+      this.sampling ??= this.sample().finally(() => {
+        this.sampling = undefined;
+      });
     }, 2_000);
   }
 
