@@ -34,7 +34,7 @@ t.test('the shared broker takes a message of the default packet limit (dropped: 
 });
 
 t.test('a broker limit under maxPacketBytes: the probe says so, the hub warns and runs', async (t) => {
-  const broker = await startPrivateBroker(t, 'max_message_size = 1048576\n');
+  const broker = await startPrivateBroker(t, { config: 'max_message_size = 1048576\n' });
   const connection = await amqp.connect(broker.url);
   t.teardown(() => connection.close().catch(() => {}));
   connection.on('error', () => {});
