@@ -125,7 +125,14 @@ export class ConfirmPublisher implements BrokerPart {
     const model = this.model;
     if (this.channel !== channel || !model || this.stopped) return;
     this.channel = undefined; // its 'close' is then ours, not the broker's: no reopen scheduled there
-    void channel.close().catch(() => {});
+    // Closed only once the messages still awaiting their confirm on it have one: closing at once
+    // turned their confirms into errors, although the broker had stored them (a document to two
+    // recipients, one queue full: the other copy delivered, yet never marked published).
+    void channel
+      .waitForConfirms()
+      .catch(() => {})
+      .then(() => channel.close())
+      .catch(() => {});
     this.openChannel(model).catch((error: unknown) => this.scheduleReopen(model, 1, error));
   }
 
