@@ -47,15 +47,25 @@ export function classifyFault(error: unknown): LocalFault | undefined {
   return undefined;
 }
 
+/** Per fault: what is wrong (log, /health) and what a person who sent something does about it (REST, CLI). */
+const WORDS: Record<LocalFault['code'], { what: string; advice: string }> = {
+  STORAGE_FULL: {
+    what: 'the data directory is full',
+    advice: "the edge's data directory is full: nothing was stored; free space on it (or grow it) and send again",
+  },
+  STORAGE_UNAVAILABLE: {
+    what: 'the data directory or database cannot be written',
+    advice: "the edge's data directory or database cannot be written right now: nothing was stored; send again in a moment",
+  },
+  WORKER_FAILED: {
+    what: 'a crypto worker thread failed',
+    advice: 'a crypto worker thread failed and was replaced: nothing was stored; send again',
+  },
+};
+
 /** What the node does while a fault lasts, for the log and /health. */
 export function faultMessage(fault: LocalFault): string {
-  const what =
-    fault.code === 'STORAGE_FULL'
-      ? 'the data directory is full'
-      : fault.code === 'STORAGE_UNAVAILABLE'
-        ? 'the data directory or database cannot be written'
-        : 'a crypto worker thread failed';
-  return `${what} (${fault.detail.slice(0, 300)}); packets wait in their queues, neither refused nor dead-lettered, and are taken again by themselves once it works`;
+  return `${WORDS[fault.code].what} (${fault.detail.slice(0, 300)}); packets wait in their queues, neither refused nor dead-lettered, and are taken again by themselves once it works`;
 }
 
 /**
@@ -66,13 +76,7 @@ export function faultAsError(error: unknown): LtError | undefined {
   if (error instanceof LtError && (error.code === 'STORAGE_FULL' || error.code === 'STORAGE_UNAVAILABLE' || error.code === 'WORKER_FAILED')) return error;
   const fault = classifyFault(error);
   if (!fault) return undefined;
-  const advice =
-    fault.code === 'STORAGE_FULL'
-      ? "the edge's data directory is full: nothing was stored; free space on it (or grow it) and send again"
-      : fault.code === 'STORAGE_UNAVAILABLE'
-        ? "the edge's data directory or database cannot be written right now: nothing was stored; send again in a moment"
-        : 'a crypto worker thread failed and was replaced: nothing was stored; send again';
-  return new LtError(fault.code, `${advice} (${fault.detail.slice(0, 300)})`, {}, { cause: error });
+  return new LtError(fault.code, `${WORDS[fault.code].advice} (${fault.detail.slice(0, 300)})`, {}, { cause: error });
 }
 
 /** Seconds a client should wait before sending again after `error` (the Retry-After of a 503). */
