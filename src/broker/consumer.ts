@@ -162,6 +162,7 @@ export class LaneConsumer implements BrokerPart {
   /** One channel per queue: its prefetch then bounds exactly that lane. */
   private async openLane(model: ChannelModel, lane: LaneQueue, declare: boolean): Promise<void> {
     const channel = await model.createChannel();
+    keepLateDeliveries(channel, (message) => this.accept(lane, channel, message));
     let channelError: Error | undefined;
     channel.on('error', (error: Error) => {
       channelError = error; // followed by 'close'
@@ -182,13 +183,17 @@ export class LaneConsumer implements BrokerPart {
           this.consumerCancelled(model, lane, channel);
           return;
         }
-        const delivery: Delivery = { lane: lane.lane, queue: lane.queue, message };
-        this.buffers[lane.lane].push({ ...delivery, channel, key: this.options.orderKey?.(delivery), suspectFaults: 0 });
-        this.pump();
+        this.accept(lane, channel, message);
       },
       { noAck: false },
     );
     return consumerTag;
+  }
+
+  private accept(lane: LaneQueue, channel: Channel, message: ConsumeMessage): void {
+    const delivery: Delivery = { lane: lane.lane, queue: lane.queue, message };
+    this.buffers[lane.lane].push({ ...delivery, channel, key: this.options.orderKey?.(delivery), suspectFaults: 0 });
+    this.pump();
   }
 
   /**
@@ -363,4 +368,25 @@ export class LaneConsumer implements BrokerPart {
       // channel closed meanwhile: the broker redelivers
     }
   }
+}
+
+/**
+ * A delivery can reach a channel after the cancel-ok of its consumer (a pause): a quorum queue's
+ * deliveries and the cancel's reply travel different paths inside RabbitMQ. amqplib then throws
+ * "Unknown consumer", which kills the channel, and every delivery held unacknowledged on it goes
+ * back to its queue counted toward the poison limit: exactly what a pause is there to avoid.
+ * Such a delivery is ours (unacknowledged on this channel): it is taken like any other and held
+ * with them. Uses amqplib's channel internals; another version without them is left as it is.
+ */
+export function keepLateDeliveries(channel: Channel, late: (message: ConsumeMessage) => void): void {
+  const internal = channel as unknown as {
+    consumers?: unknown;
+    dispatchMessage?: (fields: { consumerTag: string }, message: ConsumeMessage | null) => unknown;
+  };
+  const dispatch = internal.dispatchMessage;
+  if (typeof dispatch !== 'function' || !(internal.consumers instanceof Map)) return;
+  internal.dispatchMessage = function (this: unknown, fields, message) {
+    if (message && internal.consumers instanceof Map && !internal.consumers.has(fields.consumerTag)) return late(message);
+    return dispatch.call(this, fields, message);
+  };
 }
