@@ -9,15 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { COMMANDS } from '../../src/cli/commands/index.js';
 import { REPO } from '../helpers/pki.js';
-
-const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-
-function section(heading: string): string {
-  const start = readme.indexOf(heading);
-  if (start < 0) throw new Error(`README.md has no "${heading}"`);
-  const end = readme.indexOf('\n## ', start + heading.length);
-  return readme.slice(start, end < 0 ? undefined : end);
-}
+import { readmeSection } from '../helpers/readme.js';
 
 /** The keys a configuration module reads from the file: `raw.key`, `raw, 'key'`. */
 function keysRead(file: string): string[] {
@@ -26,12 +18,12 @@ function keysRead(file: string): string[] {
 }
 
 t.test('every verb is in the command table', async (t) => {
-  const table = section('## Command line');
+  const table = readmeSection('## Command line');
   for (const command of COMMANDS) t.match(table, new RegExp(`\\| \`lienthong ${command.name}[ \`]`), `lienthong ${command.name}`);
 });
 
 t.test('every key of edge.json is in the edge configuration table, with its environment variable', async (t) => {
-  const configuration = section('## Configuration');
+  const configuration = readmeSection('## Configuration');
   const edgeTable = configuration.slice(configuration.indexOf('**edge.json**'));
   const keys = new Set([...keysRead('src/edge/config.ts'), ...keysRead('src/config.ts')]);
   t.ok(keys.has('recallPolicy') && keys.has('calendar'), 'the keys are found in the source');
