@@ -179,19 +179,27 @@ export interface VerbHelp {
   help: string;
 }
 
+/** What the CLI answers, asked beforehand (the checks below are pure). */
+export interface CliAnswers {
+  /** Whether the CLI answers a flag given before any verb (`lienthong --version`). */
+  topLevel(flag: string): boolean;
+  /** What `lienthong <verb> <subcommand…> --help` prints, when it was asked. */
+  help?(path: readonly string[]): string | undefined;
+}
+
 /**
  * What is wrong with one command of the guide, in words (empty: the CLI accepts it): an unknown
- * verb, a subcommand its help does not list, an option its help does not name. Flags before any
- * verb (`--version`) are judged by `topLevel`, which says whether the CLI itself answers them.
+ * verb, a subcommand its help does not list, an option the help of that subcommand (or, when it
+ * has none of its own, of the verb) does not name.
  */
-export function commandProblems(words: readonly string[], verbs: readonly VerbHelp[], topLevel: (flag: string) => boolean): string[] {
+export function commandProblems(words: readonly string[], verbs: readonly VerbHelp[], cli: CliAnswers): string[] {
   const [verb, ...args] = words;
   if (verb === undefined) return ['no verb'];
-  if (verb.startsWith('-')) return topLevel(verb) ? [] : [`"lienthong ${verb}" is not an option the CLI answers`];
+  if (verb.startsWith('-')) return cli.topLevel(verb) ? [] : [`"lienthong ${verb}" is not an option the CLI answers`];
   const command = verbs.find((v) => v.name === verb);
   if (!command) return [`"${verb}" is not a verb of the CLI (${verbs.map((v) => v.name).join(', ')})`];
   const syntax = helpSyntax(verb, command.help);
-  const { options, positionals } = parseWords(args, syntax.valued);
+  const { positionals } = parseWords(args, syntax.valued);
   const problems: string[] = [];
   const matched = syntax.paths.filter((path) => path.every((word, i) => positionals[i] === word)).sort((a, b) => b.length - a.length)[0];
   const first = positionals[0];
@@ -199,7 +207,14 @@ export function commandProblems(words: readonly string[], verbs: readonly VerbHe
     const listed = [...new Set(syntax.paths.filter((p) => p.length > 0).map((p) => p.join(' ')))];
     problems.push(`"lienthong ${verb} --help" lists no subcommand "${first}"${listed.length ? ` (it lists: ${listed.join(', ')})` : ''}`);
   }
-  for (const option of options) if (!syntax.options.has(option)) problems.push(`"lienthong ${verb} --help" names no option ${option}`);
+  // A subcommand with a help of its own (`lienthong edge init --help`) is held to that help.
+  const path = matched ?? [];
+  const own = path.length > 0 ? cli.help?.([verb, ...path]) : undefined;
+  const optionsHelp = own ?? command.help;
+  const shown = `lienthong ${[verb, ...(own !== undefined ? path : [])].join(' ')} --help`;
+  const { options } = parseWords(args, helpSyntax(verb, optionsHelp).valued);
+  const named = helpSyntax(verb, optionsHelp).options;
+  for (const option of options) if (!named.has(option)) problems.push(`"${shown}" names no option ${option}`);
   return problems;
 }
 
