@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LtError } from './errors.js';
 import { readInput } from './files.js';
+import { stripJsonComments } from './json-comments.js';
 import type { IdentityMaterial } from './crypto/jobs.js';
 import { DEFAULT_WORKER_HEAP_MB } from './crypto/pool.js';
 import { REVOCATION_POLICIES, type RevocationPolicy, type TrustFiles } from './crypto/trust.js';
@@ -139,10 +140,12 @@ export async function readConfigFile(path: string): Promise<{ raw: Record<string
     throw new LtError('IO', `cannot read the configuration ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { path });
   }
   try {
-    const raw = JSON.parse(text) as unknown;
+    // People write configuration files: comments (// and /* */) explain settings in place.
+    const raw = JSON.parse(stripJsonComments(text, path)) as unknown;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('the top level must be an object');
     return { raw: raw as Record<string, unknown>, baseDir: dirname(resolve(path)) };
   } catch (error) {
+    if (error instanceof LtError) throw error;
     throw new LtError('CONFIG_INVALID', `${path} is not valid JSON: ${(error as Error).message}`, { path });
   }
 }
