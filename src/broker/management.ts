@@ -280,4 +280,36 @@ export class ManagementClient {
     const rows = await this.request<Array<{ user: string; value: Record<string, number> }>>('GET', `user-limits/${this.path(user)}`, undefined, true);
     return rows?.find((r) => r.user === user)?.value ?? {};
   }
+
+  /** The management user itself: its name and tags ("administrator", ...). */
+  async whoami(): Promise<{ name: string; tags: string[] }> {
+    const me = (await this.request<{ name: string; tags: string | string[] }>('GET', 'whoami')) as { name: string; tags: string | string[] };
+    // RabbitMQ 3.x lists tags as one comma-separated text, 4.x as an array.
+    return { name: me.name, tags: Array.isArray(me.tags) ? me.tags : me.tags.split(',').filter((t) => t !== '') };
+  }
+
+  /** A user's permissions on this vhost, or undefined when it has none. */
+  async getPermissions(user: string): Promise<Permissions | undefined> {
+    return this.request<Permissions>('GET', `permissions/${this.path(this.vhost, user)}`, undefined, true);
+  }
+
+  /** Each node's resource figures and alarms, as /api/nodes reports them. */
+  async nodeStats(): Promise<NodeStats[]> {
+    return (await this.request<NodeStats[]>('GET', 'nodes')) ?? [];
+  }
+}
+
+export interface NodeStats {
+  name: string;
+  running: boolean;
+  fd_used?: number;
+  fd_total?: number;
+  sockets_used?: number;
+  sockets_total?: number;
+  mem_used?: number;
+  mem_limit?: number;
+  mem_alarm?: boolean;
+  disk_free?: number;
+  disk_free_limit?: number;
+  disk_free_alarm?: boolean;
 }

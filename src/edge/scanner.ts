@@ -42,6 +42,28 @@ export class ClamdScanner implements Scanner {
     return connect({ path: address });
   }
 
+  /** clamd's PING: whether it answers PONG (`lienthong edge check`); the reason when not. */
+  ping(timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = this.open();
+      const chunks: Buffer[] = [];
+      const fail = (message: string): void => {
+        socket.destroy();
+        reject(new LtError('SCAN_FAILED', `malware scanner (${this.description}) ${message}`));
+      };
+      socket.setTimeout(timeoutMs, () => fail('did not answer PING in time'));
+      socket.on('error', (error) => fail(`is unreachable: ${error.message}`));
+      socket.on('data', (data) => chunks.push(data));
+      socket.on('end', () => {
+        const reply = Buffer.concat(chunks).toString('utf8').replace(/\0/g, '').trim();
+        socket.destroy();
+        if (reply === 'PONG') resolve();
+        else fail(`answered "${reply}" to PING instead of PONG`);
+      });
+      socket.on('connect', () => socket.end('zPING\0'));
+    });
+  }
+
   scan(content: Uint8Array): Promise<ScanResult> {
     return new Promise((resolve, reject) => {
       const socket = this.open();
