@@ -7,6 +7,8 @@ export const edgeCommand: Command = {
   name: 'edge',
   summary: "Run an agency's edge node (outbox, inbox, REST API)",
   help: `Usage: lienthong edge --config edge.json
+       lienthong edge init [--out edge.json] [--organ-id ID] ...   (see lienthong edge init --help)
+       lienthong edge check --config edge.json [--json]             (see lienthong edge check --help)
 
 Runs the edge node of one agency until SIGINT or SIGTERM: relays the outbox to the hub with
 publisher confirms, consumes the agency's urgent and normal lanes (urgent first), verifies and
@@ -23,10 +25,16 @@ refused (EDGE_ALREADY_RUNNING). Started through npm (npx), whose shell does not 
 on, it also stops when npm is gone; run "node bin/lienthong.js edge" under a supervisor in
 production.
 
+"init" writes a commented edge configuration from a few answers; "check" tests every
+dependency (broker, TLS, permissions, queues, certificate, trust, CRLs, disk, clock, clamd) and
+prints a table of ok / problem / how to fix (exit 0 when all are ok).
+
 Options:
   --config FILE  the edge configuration (required)
   -h, --help     this help`,
   async run(argv, io) {
+    if (argv[0] === 'init') return (await import('./init.js')).runEdgeInit(argv.slice(1), io);
+    if (argv[0] === 'check') return (await import('./check.js')).runCheck('edge', argv.slice(1), io);
     try {
       const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' } });
       if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"`);

@@ -12,6 +12,7 @@ export const hubCommand: Command = {
        lienthong hub user password <name> --config hub.json [--password-stdin]
        lienthong hub user remove <name> --config hub.json
        lienthong hub prune --config hub.json [--json]
+       lienthong hub check --config hub.json [--json]   (see lienthong hub check --help)
 
 Runs the hub until SIGINT or SIGTERM: declares the broker topology, consumes both inbound lanes
 (urgent first), verifies every packet (sender, signature, certificate, directory), records it
@@ -32,6 +33,9 @@ otherwise one is generated and shown once. "user password" sets a new password, 
 standard input (or asked for twice, not echoed, on a terminal; never from the command line), and
 ends the user's open sessions. "user remove" deletes a login and ends its sessions; the last
 operator cannot be removed. Every change is in the audit trail.
+"check" tests every dependency of the hub (broker, TLS, management API, permissions, topology,
+capacity, certificate, trust, CRLs, disk, clock) and prints a table of ok / problem / how to
+fix (exit 0 when all are ok).
 
 Options:
   --config FILE       the hub configuration (required)
@@ -40,6 +44,7 @@ Options:
   --json              machine-readable output (prune)
   -h, --help          this help`,
   async run(argv, io) {
+    if (argv[0] === 'check') return (await import('./check.js')).runCheck('hub', argv.slice(1), io);
     try {
       const { values, positionals } = parseCommandArgs(argv, {
         config: { type: 'string', short: 'c' },
