@@ -79,27 +79,40 @@ async function topologyRows(config: HubConfig, names: ResourceNames): Promise<Ch
 
 async function managementRows(config: HubConfig, names: ResourceNames): Promise<CheckRow[]> {
   const api = new ManagementClient({ ...config.management, timeoutMs: 5000 });
-  const later = ['management user', 'broker permissions', 'broker capacity'];
+  const failed = (error: unknown): string => {
+    const e = error as Partial<LtError> & Error;
+    return `${e.message}${e.code ? ` (${e.code})` : ''}`;
+  };
   try {
     const overview = await api.overview();
     const rows: CheckRow[] = [ok('management API', `RabbitMQ ${overview.rabbitmq_version}, cluster "${overview.cluster_name}"`)];
     const me = await api.whoami();
+    const admin = me.tags.includes('administrator');
     rows.push(
-      me.tags.includes('administrator')
+      admin
         ? ok('management user', `"${me.name}" has the administrator tag (agency add creates users, queues, permissions)`)
         : problem('management user', `"${me.name}" has tags [${me.tags.join(', ')}], not administrator: "lienthong agency add" cannot create users and permissions`, `rabbitmqctl set_user_tags ${me.name} administrator`),
     );
     const user = userOf(config.amqpUrl);
-    rows.push(permissionsRow(user, api.vhost, await api.getPermissions(user), names));
-    rows.push(capacityRow(await api.nodeStats()));
+    // Only an administrator may read another user's permissions.
+    if (!admin) rows.push(skipped('broker permissions', 'the management user may not read permissions'));
+    else {
+      rows.push(
+        await api.getPermissions(user).then(
+          (permissions) => permissionsRow(user, api.vhost, permissions, names),
+          (error: unknown) => problem('broker permissions', failed(error), 'check the management API row above'),
+        ),
+      );
+    }
+    rows.push(await api.nodeStats().then(capacityRow, (error: unknown) => skipped('broker capacity', `the management API does not tell: ${failed(error)}`)));
     return rows;
   } catch (error) {
-    const e = error as LtError;
+    const code = (error as Partial<LtError>).code;
     const fix =
-      e.code === 'BROKER_MANAGEMENT_LOGIN'
+      code === 'BROKER_MANAGEMENT_LOGIN'
         ? 'set "management.user" and "management.password" (LT_MANAGEMENT_USER, LT_MANAGEMENT_PASSWORD) to an administrator of the broker'
         : 'enable the plugin (rabbitmq-plugins enable rabbitmq_management) or correct "management.url" (LT_MANAGEMENT_URL)';
-    return [problem('management API', `${e.message}${e.code ? ` (${e.code})` : ''}`, fix), ...later.map((n) => skipped(n, 'no management API'))];
+    return [problem('management API', failed(error), fix), ...['management user', 'broker permissions', 'broker capacity'].map((n) => skipped(n, 'no management API'))];
   }
 }
 

@@ -218,6 +218,27 @@ t.test('edge init writes a commented configuration; edge check is green on it, a
     t.equal(api.status, 'problem');
     t.match(api.detail, /BROKER_MANAGEMENT_LOGIN/);
     t.match(api.fix ?? '', /management\.password/);
+
+    // A management user without the administrator tag: agency add would fail.
+    const monitor = `${cluster.prefix}-monitor`;
+    await cluster.api.putUser(monitor, 'monitor-password', 'monitoring');
+    t.teardown(() => cluster.api.deleteUser(monitor));
+    const notAdmin = await lienthong(cluster.dir, ['hub', 'check', '--config', cluster.hubConfigPath, '--json'], { LT_MANAGEMENT_USER: monitor, LT_MANAGEMENT_PASSWORD: 'monitor-password' });
+    t.equal(notAdmin.status, 1);
+    const notAdminRows = (JSON.parse(notAdmin.stdout) as { rows: Row[] }).rows;
+    t.equal(row(notAdminRows, 'management user').status, 'problem');
+    t.match(row(notAdminRows, 'management user').fix ?? '', `rabbitmqctl set_user_tags ${monitor} administrator`);
+    t.equal(row(notAdminRows, 'broker permissions').status, 'skipped');
+
+    // A queue of the hub's deleted while it is stopped: named, with "start the hub".
+    await cluster.hub.stop();
+    await cluster.api.deleteQueue(cluster.names.deadLetters);
+    const missing = await lienthong(cluster.dir, ['hub', 'check', '--config', cluster.hubConfigPath, '--json']);
+    t.equal(missing.status, 1);
+    const dead = row((JSON.parse(missing.stdout) as { rows: Row[] }).rows, 'queue dead letters');
+    t.equal(dead.status, 'problem');
+    t.match(dead.detail, `${cluster.names.deadLetters} does not exist`);
+    t.match(dead.fix ?? '', /start the hub/);
   });
 });
 
