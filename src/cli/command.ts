@@ -20,6 +20,8 @@ export interface Command {
   summary: string;
   /** Full `--help` text of the verb. */
   help: string;
+  /** `--help` of a subcommand with options of its own (`edge check --help`), by its first argument. */
+  subcommandHelp?: Readonly<Record<string, string>>;
   run(argv: string[], io: Io): Promise<number>;
 }
 

@@ -29,7 +29,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     return EXIT_USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
+    const help = (rest[0] !== undefined ? command.subcommandHelp?.[rest[0]] : undefined) ?? command.help;
+    io.stdout.write(help.endsWith('\n') ? help : `${help}\n`);
     return EXIT_OK;
   }
   return command.run(rest, io);

@@ -82,3 +82,10 @@ t.test('asked on standard input: an answer missing is named with its flag', asyn
   t.match(run.stderr, /give --amqp-url; nothing written \(USAGE\)/);
   t.notOk(existsSync(join(dir, 'edge.json')));
 });
+
+t.test('each subcommand has its own --help', async (t) => {
+  t.match(runCli(REPO, ['edge', 'init', '--help']).stdout, /^Usage: lienthong edge init/);
+  t.match(runCli(REPO, ['edge', 'check', '--help']).stdout, /^Usage: lienthong edge check[\s\S]*--management-url/);
+  t.match(runCli(REPO, ['hub', 'check', '--help']).stdout, /^Usage: lienthong hub check/);
+  t.match(runCli(REPO, ['edge', '--help']).stdout, /lienthong edge init[\s\S]*lienthong edge check/, 'the edge help names them');
+});

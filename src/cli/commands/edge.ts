@@ -2,6 +2,8 @@ import { EXIT_OK, parseCommandArgs, reportError, requireOption, type Command } f
 import { runUntilSignal } from '../run-until-signal.js';
 import { LtError } from '../../errors.js';
 import { settlesWithin } from '../../time-limit.js';
+import { EDGE_CHECK_HELP } from './check.js';
+import { EDGE_INIT_HELP } from './init.js';
 
 export const edgeCommand: Command = {
   name: 'edge',
@@ -32,6 +34,7 @@ prints a table of ok / problem / how to fix (exit 0 when all are ok).
 Options:
   --config FILE  the edge configuration (required)
   -h, --help     this help`,
+  subcommandHelp: { init: EDGE_INIT_HELP, check: EDGE_CHECK_HELP },
   async run(argv, io) {
     if (argv[0] === 'init') return (await import('./init.js')).runEdgeInit(argv.slice(1), io);
     if (argv[0] === 'check') return (await import('./check.js')).runCheck('edge', argv.slice(1), io);

@@ -2,6 +2,7 @@ import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type 
 import { runUntilSignal } from '../run-until-signal.js';
 import { LtError } from '../../errors.js';
 import { settlesWithin } from '../../time-limit.js';
+import { HUB_CHECK_HELP } from './check.js';
 
 export const hubCommand: Command = {
   name: 'hub',
@@ -43,6 +44,7 @@ Options:
   --password-stdin    read the password from standard input (user add, user password)
   --json              machine-readable output (prune)
   -h, --help          this help`,
+  subcommandHelp: { check: HUB_CHECK_HELP },
   async run(argv, io) {
     if (argv[0] === 'check') return (await import('./check.js')).runCheck('hub', argv.slice(1), io);
     try {
