@@ -6,7 +6,7 @@
  * Nothing here sends or consumes a document.
  */
 import type { Channel } from 'amqplib';
-import { BrokerConnection } from '../broker/connection.js';
+import { BrokerConnection, type BrokerConnectionOptions } from '../broker/connection.js';
 import { explainBrokerFailure } from '../broker/failures.js';
 import { redactUrl } from '../broker/url.js';
 import type { ErrorCode, LtError } from '../errors.js';
@@ -59,8 +59,13 @@ export interface BrokerSession {
 const CONNECT_TIMEOUT_MS = 20_000;
 
 /** Connect as the node does, once per address: a check reports, it does not wait for a broker to come. */
-export async function openBrokerSession(urls: readonly string[], name: string): Promise<{ session: BrokerSession } | { error: LtError }> {
-  const attempt = BrokerConnection.connect(urls, { name, initialRetries: Math.max(0, urls.length - 1), log: silentLogger() });
+export async function openBrokerSession(
+  urls: readonly string[],
+  name: string,
+  /** What else the node passes to BrokerConnection.connect (its TLS settings, say), passed the same way. */
+  nodeOptions: Partial<BrokerConnectionOptions> = {},
+): Promise<{ session: BrokerSession } | { error: LtError }> {
+  const attempt = BrokerConnection.connect(urls, { ...nodeOptions, name, initialRetries: Math.max(0, urls.length - 1), log: silentLogger(), background: false });
   const outcome = await Promise.race([
     attempt.then(
       (connection) => ({ connection }),
