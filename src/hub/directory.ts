@@ -81,6 +81,11 @@ export class Directory {
     return (this.db.prepare(sql).all(...args) as Row[]).map(toAgency);
   }
 
+  /** Agencies that own queues on the broker (active or suspended), the hub itself not counted. */
+  queueOwners(): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM agencies WHERE kind = 'agency' AND status <> 'removed'").get() as { n: number }).n;
+  }
+
   insert(agency: { organId: string; name: string; parentId?: string; brokerUser: string; queueToken: string }, now: Date): Agency {
     const existing = this.get(agency.organId);
     if (existing && existing.status !== 'removed') {

@@ -31,6 +31,7 @@ import { FaultGate, nodeProbe } from '../fault-gate.js';
 import { ManagementClient } from '../broker/management.js';
 import { reportBrokerHealth } from '../broker/broker-health.js';
 import { settlesWithin } from '../time-limit.js';
+import { CapacityWatch } from './broker-capacity.js';
 
 /** Of a stop's deadline, what is kept to drop the broker connection and close the rest. */
 const STOP_RESERVE_MS = 1500;
@@ -67,6 +68,8 @@ export class Hub {
   private maintenance: Promise<void> | undefined;
   /** Queue byte limits and agency user limits are in place on the broker. */
   private limitsApplied = false;
+  /** Whether the broker's file descriptors and memory hold the agencies (health board, metrics). */
+  readonly capacity: CapacityWatch;
 
   constructor(
     readonly config: HubConfig,
@@ -81,6 +84,13 @@ export class Hub {
     this.management = new ManagementClient(config.management);
     this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
     this.metrics = new HubMetrics({ db: this.db, api: this.management, names: this.names, health: this.health });
+    this.capacity = new CapacityWatch({
+      api: this.management,
+      agencies: () => this.directory.queueOwners(),
+      health: this.health,
+      log: this.log,
+      onEstimate: (estimates) => this.metrics.brokerCapacity(estimates),
+    });
     // Listing works from the start; replaying needs the broker and the router.
     this.deadLetters = new DeadLetters({
       db: this.db,
@@ -175,6 +185,7 @@ export class Hub {
     await this.applyLimits();
     void this.checkMessageSize();
     void this.checkReplicas();
+    this.capacity.start();
     const every = Math.min(2 ** 31 - 1, retentionOf(this.config).intervalMinutes * 60_000); // setInterval's range
     this.maintenanceTimer = setInterval(() => void this.maintain(), every);
     this.maintenanceTimer.unref();
@@ -286,6 +297,7 @@ export class Hub {
     const started = Date.now();
     const deadline = started + deadlineMs;
     clearInterval(this.maintenanceTimer);
+    this.capacity.stop();
     if (this.maintenance && !(await settlesWithin(this.maintenance, (deadline - Date.now()) / 2))) {
       this.log.warn('stopping: retention did not finish in time; it runs again at the next start');
     }

@@ -10,6 +10,7 @@ import type { ResourceNames } from '../broker/names.js';
 import type { Db } from '../store/db.js';
 import type { HealthBoard } from '../health.js';
 import type { RouteOutcome } from './router.js';
+import type { CapacityEstimate } from '../broker/capacity.js';
 
 export class HubMetrics {
   readonly registry = new Registry();
@@ -17,6 +18,7 @@ export class HubMetrics {
   private readonly refused: Counter<'reason'>;
   private readonly statuses: Counter<'code'>;
   private readonly latency: Histogram<'kind'>;
+  private readonly capacity: Record<'fdTotal' | 'fdNeeded' | 'memLimit' | 'memNeeded' | 'maxAgencies', Gauge<'node'>>;
 
   constructor(deps: { db: Db; api?: ManagementClient; names: ResourceNames; health?: HealthBoard }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'lt_hub_process_' });
@@ -30,6 +32,14 @@ export class HubMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
+    const gauge = (name: string, help: string): Gauge<'node'> => new Gauge({ name, help, labelNames: ['node'], registers: [this.registry] });
+    this.capacity = {
+      fdTotal: gauge('lt_broker_fd_total', "File descriptors a RabbitMQ node has for queues and connections (its open-file limit less RabbitMQ's own reserve)"),
+      fdNeeded: gauge('lt_broker_fd_needed', "File descriptors the hub's agencies need on the node (quorum queue replicas and edge connections)"),
+      memLimit: gauge('lt_broker_memory_limit_bytes', "A RabbitMQ node's memory high watermark (vm_memory_high_watermark), bytes"),
+      memNeeded: gauge('lt_broker_memory_needed_bytes', "Memory the hub's agencies need on the node, bytes"),
+      maxAgencies: gauge('lt_broker_agencies_capacity', 'How many agencies the node holds at most with its file descriptors, connections and memory'),
+    };
     new Gauge({
       name: 'lt_dead_letters_pending',
       help: 'Dead letters waiting for an operator',
@@ -96,6 +106,18 @@ export class HubMetrics {
           for (const q of await queues()) this.set({ queue: q.name }, q.consumers ?? 0);
         },
       });
+    }
+  }
+
+  /** Feed from the broker capacity watch: one series per node, replaced at every estimate. */
+  brokerCapacity(estimates: CapacityEstimate[]): void {
+    for (const gauge of Object.values(this.capacity)) gauge.reset();
+    for (const e of estimates) {
+      this.capacity.fdTotal.set({ node: e.node }, e.haveFds);
+      this.capacity.fdNeeded.set({ node: e.node }, e.needFds);
+      this.capacity.memLimit.set({ node: e.node }, e.haveMem);
+      this.capacity.memNeeded.set({ node: e.node }, e.needMem);
+      this.capacity.maxAgencies.set({ node: e.node }, e.maxAgencies);
     }
   }
 

@@ -42,6 +42,11 @@ export interface PrivateBrokerOptions {
   management?: boolean;
   /** More rabbitmq.conf lines (e.g. "max_message_size = 1048576\n"). */
   config?: string;
+  /**
+   * The node's open-file limit (`ulimit -n` before it starts), e.g. 256 to meet the file
+   * descriptor wall at a few dozen agencies instead of a few hundred. Default: this process's.
+   */
+  openFiles?: number;
 }
 
 /** One node of a private cluster. */
@@ -77,6 +82,8 @@ interface NodeSpec {
   managementPort?: number;
   /** More rabbitmq.conf lines. */
   config?: string;
+  /** `ulimit -n` of the node. */
+  openFiles?: number;
 }
 
 function assertInstalled(): void {
@@ -150,7 +157,11 @@ function launcher(spec: NodeSpec) {
     spawn(): void {
       if (alive()) throw new Error(`${spec.node} is already running`);
       // The wrapper leads the node's process group: one SIGKILL of the group takes the script and the Erlang VM.
-      const child = spawnTied(join(SBIN, 'rabbitmq-server'), [], { env, cwd: spec.dir, graceMs: 15_000 });
+      const program = join(SBIN, 'rabbitmq-server');
+      // The limit is set by a shell that then becomes the server (exec): same process, same group.
+      const child = spec.openFiles
+        ? spawnTied('/bin/sh', ['-c', `ulimit -n ${spec.openFiles} && exec "$0"`, program], { env, cwd: spec.dir, graceMs: 15_000 })
+        : spawnTied(program, [], { env, cwd: spec.dir, graceMs: 15_000 });
       server = child;
       exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     },
@@ -199,6 +210,7 @@ export async function startPrivateBroker(t: Pick<Test, 'teardown'>, options: Pri
     distPort: await freePort(),
     ...(managementPort ? { managementPort } : {}),
     ...(options.config ? { config: options.config } : {}),
+    ...(options.openFiles ? { openFiles: options.openFiles } : {}),
   });
   t.teardown(async () => {
     await broker.shutdown();

@@ -1,9 +1,29 @@
-import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command } from '../command.js';
+import { EXIT_OK, parseCommandArgs, reportError, requireOption, writeJson, type Command, type Io } from '../command.js';
 import { LtError } from '../../errors.js';
 import { writeOutput } from '../../files.js';
 import { withHubDatabase } from '../open-node.js';
+import type { ManagementClient } from '../../broker/management.js';
+import type { CapacityEstimate } from '../../broker/capacity.js';
 
 const USAGE = 'lienthong agency add|list|suspend|resume|remove ... --config hub.json';
+
+/**
+ * After an add, whether the broker still holds every agency: warned on stderr, naming the
+ * setting to raise, while the operator is still at the keyboard (the running hub raises the
+ * same problem on its health board at its next look). The agency is added either way.
+ */
+async function capacityAfterAdd(api: ManagementClient, agencies: number, io: Io): Promise<CapacityEstimate[] | undefined> {
+  const { brokerCapacity, capacityProblem } = await import('../../hub/broker-capacity.js');
+  try {
+    const estimates = await brokerCapacity(api, agencies);
+    const problem = capacityProblem(estimates);
+    if (problem) io.stderr.write(`lienthong agency: warning: BROKER_CAPACITY: ${problem}\n`);
+    return estimates;
+  } catch (error) {
+    io.stderr.write(`lienthong agency: warning: cannot check the broker's file-descriptor and memory budget: ${(error as Error).message}\n`);
+    return undefined;
+  }
+}
 
 export const agencyCommand: Command = {
   name: 'agency',
@@ -86,7 +106,8 @@ Options:
             });
             const amqpUrl = [...new Set(urls)].join(',');
             if (values['write-url']) await writeOutput(values['write-url'], `${amqpUrl}\n`, 0o600);
-            if (values.json) writeJson(io, { agency, brokerUser: agency.brokerUser, password, queueToken: agency.queueToken, amqpUrl });
+            const capacity = await capacityAfterAdd(ctx.api, new Directory(db).queueOwners(), io);
+            if (values.json) writeJson(io, { agency, brokerUser: agency.brokerUser, password, queueToken: agency.queueToken, amqpUrl, ...(capacity ? { capacity } : {}) });
             else if (values['write-url']) {
               io.stdout.write(`registered ${agency.organId} "${agency.name}"; its AMQP URL (with the password and queue token) is in ${values['write-url']}\n`);
             } else {
