@@ -5,6 +5,7 @@
 # committed file. An edge gets its own URL only, never the broker administrator's.
 set -eu
 secrets="${LT_SECRETS:-/run/lienthong}"
+config="${LT_HUB_CONFIG:-deploy/hub.json}"
 mkdir -p "$secrets"
 for agency in "000.00.01.H12|Văn phòng UBND tỉnh Cà Mau" "000.00.05.H12|Sở Tài chính tỉnh Cà Mau"; do
   id="${agency%%|*}"
@@ -13,6 +14,6 @@ for agency in "000.00.01.H12|Văn phòng UBND tỉnh Cà Mau" "000.00.05.H12|S�
     echo "provision: $id already provisioned"
     continue
   fi
-  node bin/lienthong.js agency add "$id" --name "$name" --config deploy/hub.json \
+  node bin/lienthong.js agency add "$id" --name "$name" --config "$config" \
     --write-url "$secrets/$id.url" --url-host "${LT_BROKER_HOST:-rabbitmq}"
 done

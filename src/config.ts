@@ -3,6 +3,7 @@
  * relative to the configuration file, and environment variables that override the file (so a
  * container can take one file and per-instance secrets).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LtError } from './errors.js';
@@ -191,9 +192,31 @@ export function trustProxySetting(value: unknown, file: string, path: string): T
   return value as TrustProxy;
 }
 
-/** `fallbackUrl`: the AMQP URL when neither AMQP_URL nor "amqpUrl" gives one ('' for none). */
+/**
+ * A secret from the environment, or from the file NAME_FILE names (docker compose secrets under
+ * /run/secrets, systemd credentials): a file keeps it out of `docker inspect`, /proc/PID/environ
+ * and the environment every child inherits. One trailing line break is not part of it.
+ */
+export function envSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const path = env[`${name}_FILE`];
+  if (path === undefined || path === '') return env[name];
+  if (env[name] !== undefined) {
+    throw new LtError('CONFIG_INVALID', `both ${name} and ${name}_FILE are set: keep one (${name}_FILE keeps the secret out of the environment)`, { path: name });
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new LtError('CONFIG_INVALID', `${name}_FILE names ${path}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check the path and that this user may read it`, { path: `${name}_FILE` });
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value.trim() === '') throw new LtError('CONFIG_INVALID', `${name}_FILE names ${path}, which is empty: put the ${name} value in it`, { path: `${name}_FILE` });
+  return value;
+}
+
+/** `fallbackUrl`: the AMQP URL when neither AMQP_URL (AMQP_URL_FILE) nor "amqpUrl" gives one ('' for none). */
 export function brokerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, fallbackUrl = DEFAULT_AMQP_URL, file = 'the configuration'): BrokerSettings {
-  const given = env.AMQP_URL ?? (typeof raw.amqpUrl === 'string' || Array.isArray(raw.amqpUrl) ? (raw.amqpUrl as string | unknown[]) : fallbackUrl);
+  const given = envSecret(env, 'AMQP_URL') ?? (typeof raw.amqpUrl === 'string' || Array.isArray(raw.amqpUrl) ? (raw.amqpUrl as string | unknown[]) : fallbackUrl);
   if (Array.isArray(given) && !given.every((url) => typeof url === 'string')) {
     throw new LtError('CONFIG_INVALID', `${file}: "amqpUrl" must be an AMQP URL or an array of them (one per node of the cluster)`, { path: 'amqpUrl' });
   }

@@ -21,9 +21,14 @@ export interface BrokerFacts {
 
 /** What a deployment costs a node; the defaults are measured by bench/capacity.ts. */
 export interface CapacityModel {
-  /** File handles a quorum queue keeps open (its log segments and index). */
+  /**
+   * File handles a quorum queue holds, on average, once its log has been written out to segment
+   * files (its readers keep them open). An idle queue whose messages are still in the shared
+   * WAL holds none (bench/capacity.ts on RabbitMQ 3.10: 2,000 agencies, no more open files), so
+   * this is the cost under traffic, the one that wedges a busy broker.
+   */
   fdsPerQueue: number;
-  /** Memory of one idle quorum queue replica, bytes. */
+  /** Memory of one idle quorum queue replica, bytes (bench/capacity.ts: ~160 KiB on RabbitMQ 3.10). */
   memPerQueue: number;
   /** Memory of one AMQP connection with its channels, bytes. */
   memPerConnection: number;

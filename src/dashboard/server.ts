@@ -348,6 +348,13 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     return reply.type(deps.metrics.contentType).send(text);
   });
 
+  // Liveness for container health checks and monitoring, as the edge's REST API has it: always
+  // 200 while the hub serves (a degraded hub heals by itself), the answer says what is wrong.
+  app.get('/health', publicRoute, async () => {
+    const { status, problems } = deps.health?.() ?? { status: 'ok', problems: [] };
+    return { status, organId: deps.hub.organId, problems };
+  });
+
   // --- pages ------------------------------------------------------------------------------------
   app.get('/', async (request, reply) => sendPage(reply, overviewPage(pageContext(request, flashOf(request)), await overviewData(data))));
 

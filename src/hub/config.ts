@@ -5,6 +5,7 @@ import {
   DEFAULT_AMQP_URL,
   DEFAULT_MANAGEMENT_URL,
   brokerSettings,
+  envSecret,
   identityFiles,
   readConfigFile,
   requireString,
@@ -99,7 +100,7 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
     management: {
       url: env.LT_MANAGEMENT_URL ?? managementUrls(management.url, file) ?? DEFAULT_MANAGEMENT_URL,
       user: env.LT_MANAGEMENT_USER ?? management.user ?? 'guest',
-      password: env.LT_MANAGEMENT_PASSWORD ?? management.password ?? 'guest',
+      password: envSecret(env, 'LT_MANAGEMENT_PASSWORD') ?? management.password ?? 'guest',
       vhost: management.vhost ?? vhostOf(broker.amqpUrl),
     },
     dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : 'var/hub')),
