@@ -639,8 +639,14 @@ t.test('overview: the hub\'s health problems head the page, in Vietnamese, and i
   const metrics = await h.app.inject({ url: '/metrics' });
   t.match(metrics.body, /^lt_health_degraded 1$/m);
   t.match(metrics.body, /^lt_health_problems\{component="storage",code="STORAGE_FULL"\} 1$/m);
+  // /health: public, always 200 (a degraded hub heals by itself), the problems said.
+  const degraded = await h.app.inject({ url: '/health' });
+  t.equal(degraded.statusCode, 200, 'no session needed');
+  t.match(degraded.json(), { status: 'degraded', problems: [{ component: 'storage', code: 'STORAGE_FULL' }] });
+  t.equal(degraded.json().organId, '000.00.90.H12', 'the hub it is');
   health.clear('storage');
   t.match((await h.app.inject({ url: '/metrics' })).body, /^lt_health_degraded 0$/m);
+  t.same((await h.app.inject({ url: '/health' })).json(), { status: 'ok', organId: '000.00.90.H12', problems: [] });
 });
 
 t.test('agencies: activity per agency, search', async (t) => {
