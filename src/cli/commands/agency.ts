@@ -42,7 +42,9 @@ permissions to write to the submit exchange and read those two queues only. The 
 URL carries both (password, ?queueToken=...): it is shown once; give it to the agency's IT.
 "suspend" makes the hub refuse the agency's packets and bounce documents addressed to it;
 "resume" undoes it. "remove" deletes the queues and the broker user, and is refused while a
-queue still holds packets. Every change is recorded in the audit trail.
+queue still holds packets. Every change is recorded in the audit trail. After "add", the
+broker's file descriptors and memory are checked against every agency and a shortfall is
+warned on stderr (BROKER_CAPACITY), naming the setting to raise; the agency is added anyway.
 
 Options:
   --config FILE    the hub configuration (required)
