@@ -28,7 +28,7 @@ export interface CapacityModel {
    * this is the cost under traffic, the one that wedges a busy broker.
    */
   fdsPerQueue: number;
-  /** Memory of one idle quorum queue replica, bytes (bench/capacity.ts: ~160 KiB on RabbitMQ 3.10). */
+  /** Memory of one idle quorum queue replica, bytes (bench/capacity.ts: 160-175 KiB on RabbitMQ 3.10.8, 2,000 agencies). */
   memPerQueue: number;
   /** Memory of one AMQP connection with its channels, bytes. */
   memPerConnection: number;
@@ -48,7 +48,7 @@ export interface CapacityModel {
 
 export const DEFAULT_CAPACITY_MODEL: CapacityModel = {
   fdsPerQueue: 2.4,
-  memPerQueue: 160 * 1024,
+  memPerQueue: 176 * 1024,
   memPerConnection: 120 * 1024,
   memBaseline: 160 * 2 ** 20,
   fdReserved: 100,
