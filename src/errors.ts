@@ -106,6 +106,11 @@ export const ERROR_CATALOGUE = {
   IO: { status: 500, summary: 'A file could not be read or written' },
   INTERNAL: { status: 500, summary: 'An unexpected internal error' },
   PACKET_UNPROCESSABLE: { status: 500, summary: 'Handling the packet failed with an internal error that would repeat on every attempt; it was dead-lettered at once for an operator instead of being retried' },
+  // Backups and restores
+  BACKUP_INVALID: { status: 422, summary: 'The backup is incomplete, or was changed or damaged after it was written' },
+  BACKUP_MISMATCH: { status: 409, summary: 'The backup is of another node, or of a newer lienthong than this one' },
+  NODE_RUNNING: { status: 409, summary: 'A node runs on this data directory (or a restore replaces it); stop it first' },
+  DATA_DIR_NOT_EMPTY: { status: 409, summary: 'The data directory already holds a database; a restore replaces it only when asked to' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -12,7 +12,7 @@ function overview(): string {
     'Commands:',
     ...lines,
     '',
-    'Run "lienthong <command> --help" for the options of a command.',
+    'Run "lienthong <command> --help" for the options of a command, "lienthong --version" for the version.',
     '',
   ].join('\n');
 }
@@ -22,6 +22,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
     io.stdout.write(overview());
     return verb === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (verb === '--version' || verb === '-V') {
+    const { packageVersion, schemaVersions } = await import('../version.js');
+    const schemas = schemaVersions();
+    io.stdout.write(`lienthong ${packageVersion()} (edge schema ${schemas.edge}, hub schema ${schemas.hub}; Node.js ${process.versions.node})\n`);
+    return EXIT_OK;
   }
   const command: Command | undefined = COMMANDS.find((c) => c.name === verb);
   if (!command) {

@@ -32,6 +32,8 @@ import { ManagementClient } from '../broker/management.js';
 import { reportBrokerHealth } from '../broker/broker-health.js';
 import { settlesWithin } from '../time-limit.js';
 import { CapacityWatch } from './broker-capacity.js';
+import { shareHubDataDirectory } from './data-lock.js';
+import type { InstanceLock } from '../store/instance-lock.js';
 
 /** Of a stop's deadline, what is kept to drop the broker connection and close the rest. */
 const STOP_RESERVE_MS = 1500;
@@ -70,6 +72,8 @@ export class Hub {
   private limitsApplied = false;
   /** Whether the broker's file descriptors and memory hold the agencies (health board, metrics). */
   readonly capacity: CapacityWatch;
+  /** Shared with other hubs on this data directory; keeps a restore out while the hub runs. */
+  private lock: InstanceLock | undefined;
 
   constructor(
     readonly config: HubConfig,
@@ -109,6 +113,7 @@ export class Hub {
   }
 
   async start(): Promise<void> {
+    this.lock = shareHubDataDirectory(this.config);
     const identity = await loadIdentityMaterial(this.config.identity);
     // Fail at start-up, not at the first bounce, when key and certificate do not belong together.
     const loaded = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem);
@@ -303,6 +308,7 @@ export class Hub {
     }
     await this.releaseBroker(deadline - Date.now());
     this.db.close();
+    this.lock?.release();
     this.log.info({ ms: Date.now() - started }, 'hub stopped');
   }
 

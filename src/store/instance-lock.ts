@@ -60,6 +60,32 @@ export class InstanceLock {
     return new InstanceLock(db, options.dir);
   }
 
+  /**
+   * A shared hold on the same lock: any number of processes may share it (several hubs on one
+   * data directory), while none may take it with `acquire` (a restore). A read transaction held
+   * open keeps SQLite's SHARED lock, which refuses another connection's EXCLUSIVE one.
+   */
+  static share(options: InstanceLockOptions): InstanceLock {
+    mkdirSync(options.dir, { recursive: true });
+    const path = join(options.dir, `${options.name}.lock`);
+    let db: Database.Database;
+    try {
+      db = new Database(path, { timeout: 0 });
+    } catch (error) {
+      throw new LtError('IO', `cannot open the lock file ${path}: ${(error as Error).message}`, { path });
+    }
+    try {
+      db.exec('BEGIN');
+      // A read is what takes the SHARED lock; BEGIN alone takes none.
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
+    } catch (error) {
+      db.close();
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw new LtError('IO', `cannot lock ${path}: ${(error as Error).message}`, { path });
+      throw new LtError(options.code, options.refusal(readHolder(`${path}.holder`), options.dir), { path: options.field });
+    }
+    return new InstanceLock(db, options.dir);
+  }
+
   release(): void {
     if (!this.db.open) return;
     this.db.exec('ROLLBACK');

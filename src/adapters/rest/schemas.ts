@@ -3,9 +3,8 @@
  * which the CLI checks its input with too) are added to fastify as shared schemas, referenced
  * from the routes by their `$id` (the file name).
  */
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { apiSchemas, PACKAGE_ROOT } from '../../payload-schemas.js';
+import { apiSchemas } from '../../payload-schemas.js';
 
 export { apiSchemas, type JsonSchema } from '../../payload-schemas.js';
 
@@ -19,10 +18,4 @@ export function ref(file: string): { $ref: string } {
 }
 
 /** The package version, for the OpenAPI document. */
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version?: string }).version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+export { packageVersion } from '../../version.js';

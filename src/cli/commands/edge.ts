@@ -4,6 +4,7 @@ import { LtError } from '../../errors.js';
 import { settlesWithin } from '../../time-limit.js';
 import { EDGE_CHECK_HELP } from './check.js';
 import { EDGE_INIT_HELP } from './init.js';
+import { BACKUP_HELP, backupVerb } from './backup.js';
 
 export const edgeCommand: Command = {
   name: 'edge',
@@ -11,6 +12,8 @@ export const edgeCommand: Command = {
   help: `Usage: lienthong edge --config edge.json
        lienthong edge init [--out edge.json] [--organ-id ID] ...   (see lienthong edge init --help)
        lienthong edge check --config edge.json [--json]             (see lienthong edge check --help)
+       lienthong edge backup --config edge.json --to DIR [--json]
+       lienthong edge restore --config edge.json --from DIR [--replace] [--json]
 
 Runs the edge node of one agency until SIGINT or SIGTERM: relays the outbox to the hub with
 publisher confirms, consumes the agency's urgent and normal lanes (urgent first), verifies and
@@ -33,11 +36,14 @@ prints a table of ok / problem / how to fix (exit 0 when all are ok).
 
 Options:
   --config FILE  the edge configuration (required)
-  -h, --help     this help`,
+  -h, --help     this help
+
+${BACKUP_HELP}`,
   subcommandHelp: { init: EDGE_INIT_HELP, check: EDGE_CHECK_HELP },
   async run(argv, io) {
     if (argv[0] === 'init') return (await import('./init.js')).runEdgeInit(argv.slice(1), io);
     if (argv[0] === 'check') return (await import('./check.js')).runCheck('edge', argv.slice(1), io);
+    if (argv[0] === 'backup' || argv[0] === 'restore') return backupVerb('edge', argv, io);
     try {
       const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' } });
       if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"`);

@@ -3,6 +3,7 @@ import { runUntilSignal } from '../run-until-signal.js';
 import { LtError } from '../../errors.js';
 import { settlesWithin } from '../../time-limit.js';
 import { HUB_CHECK_HELP } from './check.js';
+import { BACKUP_HELP, backupVerb } from './backup.js';
 
 export const hubCommand: Command = {
   name: 'hub',
@@ -14,6 +15,8 @@ export const hubCommand: Command = {
        lienthong hub user remove <name> --config hub.json
        lienthong hub prune --config hub.json [--json]
        lienthong hub check --config hub.json [--json]   (see lienthong hub check --help)
+       lienthong hub backup --config hub.json --to DIR [--json]
+       lienthong hub restore --config hub.json --from DIR [--replace] [--json]
 
 Runs the hub until SIGINT or SIGTERM: declares the broker topology, consumes both inbound lanes
 (urgent first), verifies every packet (sender, signature, certificate, directory), records it
@@ -43,10 +46,13 @@ Options:
   --role ROLE         operator or viewer (user add)
   --password-stdin    read the password from standard input (user add, user password)
   --json              machine-readable output (prune)
-  -h, --help          this help`,
+  -h, --help          this help
+
+${BACKUP_HELP}`,
   subcommandHelp: { check: HUB_CHECK_HELP },
   async run(argv, io) {
     if (argv[0] === 'check') return (await import('./check.js')).runCheck('hub', argv.slice(1), io);
+    if (argv[0] === 'backup' || argv[0] === 'restore') return backupVerb('hub', argv, io);
     try {
       const { values, positionals } = parseCommandArgs(argv, {
         config: { type: 'string', short: 'c' },

@@ -104,4 +104,9 @@ export const VI_ERROR_EXPLANATIONS: Partial<Record<ErrorCode, string>> = {
   IO: 'Không đọc hoặc ghi được tệp.',
   INTERNAL: 'Lỗi nội bộ ngoài dự kiến.',
   PACKET_UNPROCESSABLE: 'Xử lý gói tin gặp lỗi nội bộ sẽ lặp lại ở mọi lần thử; gói tin được chuyển ngay vào hàng thư chết để người vận hành xem xét, không thử lại.',
+  // Sao lưu và khôi phục
+  BACKUP_INVALID: 'Bản sao lưu không đầy đủ, hoặc đã bị thay đổi hay hư hỏng sau khi ghi.',
+  BACKUP_MISMATCH: 'Bản sao lưu là của một nút khác, hoặc của phiên bản lienthong mới hơn phiên bản này.',
+  NODE_RUNNING: 'Đang có nút chạy trên thư mục dữ liệu này (hoặc đang khôi phục vào đó); hãy dừng nút trước.',
+  DATA_DIR_NOT_EMPTY: 'Thư mục dữ liệu đã có cơ sở dữ liệu; chỉ khôi phục đè lên khi được yêu cầu rõ (--replace).',
 };
