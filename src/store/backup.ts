@@ -474,6 +474,9 @@ async function stageVerified(manifest: BackupManifest, from: string, staging: st
     if (version !== manifest.schemaVersion) throw damaged(`the database is at schema ${version}, the manifest says ${manifest.schemaVersion}`);
     const missing = [...referencedBlobs(db, node.kind)].filter((h) => !blobs.has(h));
     if (missing.length > 0) throw damaged(`the database names ${missing.length} blob(s) the backup lacks (${missing.slice(0, 3).join(', ')})`);
+    // The node's journal mode, set now: a reader that cannot write ("lienthong inbox" before
+    // the node starts) could not switch it; closing leaves no -wal behind.
+    db.pragma('journal_mode = WAL');
   } finally {
     db.close();
   }
