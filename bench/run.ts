@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, figures printed; never part of the test run. */
+import { benchBackup } from './backup.js';
 import { benchCrypto } from './crypto.js';
 import { benchExchange } from './exchange.js';
 import { benchParsing } from './parsing.js';
@@ -7,6 +8,7 @@ import { benchUrgency } from './urgency.js';
 
 const only = process.argv.slice(2);
 const benches: Array<[string, () => Promise<string>]> = [
+  ['backup', () => benchBackup(Number(process.env.LT_BENCH_BACKUP_DOCS ?? 2000))],
   ['crypto', () => benchCrypto()],
   ['exchange', () => benchExchange()],
   ['parsing', () => benchParsing()],

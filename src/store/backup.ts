@@ -39,6 +39,8 @@ const BLOBS = 'blobs';
 const CONFIG_DIR = 'config';
 /** Snapshots taken before a backup gives up on blobs retention keeps deleting under it. */
 const SNAPSHOT_ATTEMPTS = 3;
+/** Blobs copied at the same time. */
+const COPIES_AT_ONCE = 8;
 
 export type NodeKind = 'edge' | 'hub';
 
@@ -126,12 +128,14 @@ export async function takeBackup(options: BackupOptions): Promise<BackupManifest
     await rm(target, { force: true });
     const taken = await snapshotDatabase(source, target, node.kind);
     const missing: string[] = [];
-    for (const hash of taken.blobs) {
-      if (copied.has(hash)) continue;
-      const size = await copyBlob(node.dataDir, to, hash);
-      if (size === undefined) missing.push(hash);
-      else copied.set(hash, size);
-    }
+    await forEachAtOnce(
+      [...taken.blobs].filter((hash) => !copied.has(hash)),
+      async (hash) => {
+        const size = await copyBlob(node.dataDir, to, hash);
+        if (size === undefined) missing.push(hash);
+        else copied.set(hash, size);
+      },
+    );
     if (missing.length === 0) snapshot = taken;
     else if (attempt >= SNAPSHOT_ATTEMPTS) {
       throw new LtError(
@@ -254,6 +258,30 @@ async function copyBlob(dataDir: string, to: string, hash: string): Promise<numb
     throw new LtError('BACKUP_INVALID', `the blob ${blobPath(dataDir, hash)} is damaged: its bytes hash to ${copied.sha256}; the data directory needs repair`, { path: 'dataDir' });
   }
   return copied.size;
+}
+
+/**
+ * Run `fn` over `items`, `COPIES_AT_ONCE` at a time: copying blobs one by one waits on each
+ * fsync in turn; a few in flight overlap them (a blob store is thousands of small files).
+ */
+async function forEachAtOnce<T>(items: Iterable<T>, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    // After a failure the others stop taking items, and all have settled when this returns:
+    // nothing writes into a staging directory once its caller removes it.
+    for (let item = queue.shift(); item !== undefined && !failed; item = queue.shift()) {
+      try {
+        await fn(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(COPIES_AT_ONCE, queue.length) }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 /** Copy a file, fsynced, and say what was copied (size and SHA-256 of the bytes written). */
@@ -457,12 +485,12 @@ async function stageVerified(manifest: BackupManifest, from: string, staging: st
     }
   }
   const blobs = new Map<string, number>();
-  for (const hash of await listBlobs(from)) {
+  await forEachAtOnce(await listBlobs(from), async (hash) => {
     await mkdir(join(staging, BLOBS, hash.slice(0, 2)), { recursive: true, mode: 0o700 });
     const found = await copyHashed(blobPath(from, hash), blobPath(staging, hash));
     if (found.sha256 !== hash) throw damaged(`the blob ${hash} holds other bytes (sha256 ${found.sha256})`);
     blobs.set(hash, found.size);
-  }
+  });
   const summary = summarise(blobs);
   if (summary.count !== manifest.blobs.count || summary.bytes !== manifest.blobs.bytes || summary.listSha256 !== manifest.blobs.listSha256) {
     throw damaged(`the blobs are not those the manifest lists (${summary.count} of ${summary.bytes} bytes found; it lists ${manifest.blobs.count} of ${manifest.blobs.bytes} bytes)`);

@@ -219,11 +219,11 @@ t.test('restores that must not happen are refused, and leave the data directory 
   await edge.stop();
   exchange.edges.delete(A);
   const result = await restoreA(good, true);
+  t.notOk(existsSync(join(configA.dataDir, 'edge.sqlite-wal')), 'no WAL of the replaced database is left beside the restored one');
   t.ok(result.replacedTo?.startsWith(join(configA.dataDir, 'replaced-')), `the replaced data went aside: ${result.replacedTo}`);
   const aside = result.replacedTo as string;
   t.same(documentIdsIn(join(aside, 'edge.sqlite'), 'out'), [one.documentId, two.documentId].sort(), 'the replaced database, WAL folded in, is kept whole');
   t.same(documentIdsIn(join(configA.dataDir, 'edge.sqlite'), 'out'), [one.documentId], 'the data directory holds the backup');
   t.same(blobsIn(configA.dataDir), blobsIn(good), 'and exactly its blobs');
   t.ok(blobsIn(aside).length > 0, "the blobs only the replaced database named went aside with it");
-  t.notOk(existsSync(join(configA.dataDir, 'edge.sqlite-wal')), 'no WAL of the replaced database is left beside the restored one');
 });
