@@ -25,7 +25,7 @@
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -119,6 +119,17 @@ export async function takeBackup(options: BackupOptions): Promise<BackupManifest
     throw new LtError('IO', `there is no database at ${source}: nothing to back up (has this ${node.kind} ever started? check dataDir / LT_DATA_DIR)`, { path: 'dataDir' });
   }
   await prepareEmptyDirectory(to);
+  try {
+    return await writeBackup(options, source);
+  } catch (error) {
+    // What was written is no backup: the directory is left empty for the next attempt.
+    for (const entry of await readdir(to).catch(() => [])) await rm(join(to, entry), { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function writeBackup(options: BackupOptions, source: string): Promise<BackupManifest> {
+  const { node, to } = options;
   const target = join(to, node.database);
   const copied = new Map<string, number>();
   let snapshot: Snapshot | undefined;
@@ -153,11 +164,13 @@ export async function takeBackup(options: BackupOptions): Promise<BackupManifest
     await rm(blobPath(to, hash), { force: true });
     copied.delete(hash);
   }
+  await chmod(target, 0o600);
   const files: ManifestFile[] = [{ path: node.database, ...(await hashFile(target)) }];
   if (options.configFile) {
     const path = join(CONFIG_DIR, basename(options.configFile));
     await mkdir(join(to, CONFIG_DIR), { mode: 0o700 });
     await copyFile(options.configFile, join(to, path));
+    await chmod(join(to, path), 0o600);
     await syncFile(join(to, path));
     files.push({ path, ...(await hashFile(join(to, path))) });
   }
@@ -331,6 +344,8 @@ async function prepareEmptyDirectory(dir: string): Promise<void> {
   }
   if (entries.length > 0) throw new LtError('USAGE', `${dir} is not empty: a backup goes into a new or empty directory (one directory per backup)`, { path: dir });
   await mkdir(join(dir, BLOBS), { recursive: true, mode: 0o700 });
+  // Documents of the agencies: only the operator reads them.
+  await chmod(dir, 0o700).catch(() => {});
 }
 
 async function blobDirectories(root: string): Promise<string[]> {

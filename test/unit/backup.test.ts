@@ -5,7 +5,7 @@
  * shared lock of running hubs against the exclusive one of a restore. Real SQLite files.
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { BLOB_REFERENCES, restoreBackup, takeBackup, type NodeData } from '../../src/store/backup.js';
@@ -67,7 +67,7 @@ t.test('a data directory whose database names a missing or damaged blob gives no
     takeBackup({ node: edgeNode(join(dir, 'missing')), to: join(dir, 'backup-missing'), version: 'test' }),
     { code: 'BACKUP_INVALID', message: new RegExp(`names 1 blob\\(s\\) missing .*${missing}.*damaged`) },
   );
-  t.notOk(existsSync(join(dir, 'backup-missing', 'manifest.json')), 'no manifest: nothing says the backup is whole');
+  t.same(readdirSync(join(dir, 'backup-missing')), [], 'nothing is left of the failed backup: the directory takes the next attempt');
 
   const hash = dataDirWith(join(dir, 'damaged'), 'packet two');
   writeFileSync(join(dir, 'damaged', 'blobs', hash.slice(0, 2), hash), 'packet 2');
@@ -75,7 +75,7 @@ t.test('a data directory whose database names a missing or damaged blob gives no
     code: 'BACKUP_INVALID',
     message: /is damaged: its bytes hash to/,
   });
-  t.notOk(existsSync(join(dir, 'backup-damaged', 'manifest.json')));
+  t.same(readdirSync(join(dir, 'backup-damaged')), []);
 
   await t.rejects(takeBackup({ node: edgeNode(join(dir, 'none')), to: join(dir, 'backup-none'), version: 'test' }), { code: 'IO', message: /no database .*nothing to back up/ });
 });
@@ -86,6 +86,8 @@ t.test('an interrupted backup, and a manifest naming files outside the backup, a
   const backup = join(dir, 'backup');
   const manifest = await takeBackup({ node: edgeNode(join(dir, 'live')), to: backup, version: 'test' });
   t.equal(manifest.blobs.count, 1);
+  t.equal(statSync(backup).mode & 0o777, 0o700, 'only the operator reads the backup directory');
+  t.equal(statSync(join(backup, 'edge.sqlite')).mode & 0o777, 0o600, 'nor the database copy');
   const target = edgeNode(join(dir, 'restored'));
   const lock = () => InstanceLock.acquire(lockOf(target.dataDir));
 
