@@ -18,6 +18,11 @@ export interface ConfirmPublisherOptions {
   window?: number;
   /** Declares what this publisher owns, on every fresh channel. */
   topology?: (channel: ConfirmChannel) => Promise<void>;
+  /**
+   * Declares what is too much to declare again with every channel (a province's agency queues),
+   * once per connection, before its first channel.
+   */
+  connectionTopology?: (model: ChannelModel) => Promise<void>;
   /** Give up waiting for a connection after this long. Default: wait forever. */
   connectTimeoutMs?: number;
   /** Where a channel the broker closed is reported. Default: a logger of component "broker". */
@@ -60,6 +65,7 @@ export class ConfirmPublisher implements BrokerPart {
 
   async attach(model: ChannelModel): Promise<void> {
     this.model = model;
+    if (this.options.connectionTopology) await this.options.connectionTopology(model);
     await this.openChannel(model);
   }
 

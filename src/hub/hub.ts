@@ -9,7 +9,7 @@ import { documentOrderKey } from '../broker/message.js';
 import { probeMessageSize } from '../broker/message-size.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
-import { applyQueueLimits, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits, queuesMissingReplicas } from '../broker/topology.js';
+import { applyQueueLimits, declareAgenciesQueues, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits, queuesMissingReplicas } from '../broker/topology.js';
 import { amqpUrlsOf, loadIdentityMaterial } from '../config.js';
 import { loadSigningIdentity } from '../crypto/certificates.js';
 import { CryptoPool } from '../crypto/pool.js';
@@ -126,12 +126,11 @@ export class Hub {
     this.publisher = new ConfirmPublisher({
       name: 'hub-publisher',
       log: this.log,
-      // The hub owns the topology: declare it (and every active agency's lanes) on each channel.
-      topology: async (channel) => {
-        await declareHubTopology(channel, names);
-        for (const agency of this.directory.list({ status: 'active', kind: 'agency' })) await declareAgencyQueues(channel, names, agency);
-        for (const agency of this.directory.list({ status: 'suspended', kind: 'agency' })) await declareAgencyQueues(channel, names, agency);
-      },
+      // The hub owns the topology: its exchanges and queues on each channel (a channel the broker
+      // closed for a missing exchange heals on the next), every agency's lanes on each connection.
+      topology: (channel) => declareHubTopology(channel, names),
+      connectionTopology: (model) =>
+        declareAgenciesQueues(model, names, [...this.directory.list({ status: 'active', kind: 'agency' }), ...this.directory.list({ status: 'suspended', kind: 'agency' })]),
     });
     const router = (this.router = new Router({
       db: this.db,
