@@ -12,6 +12,7 @@ import { stripJsonComments } from './json-comments.js';
 import type { IdentityMaterial } from './crypto/jobs.js';
 import { DEFAULT_WORKER_HEAP_MB } from './crypto/pool.js';
 import { REVOCATION_POLICIES, type RevocationPolicy, type TrustFiles } from './crypto/trust.js';
+import { DEFAULT_CRL_REFRESH, type CrlRefreshSettings } from './crypto/crl-freshness.js';
 import { DEFAULT_PREFIX, QUEUE_TOKEN_PARAMETER } from './broker/names.js';
 import { addressList, redactUrl } from './broker/url.js';
 import type { CalendarConfig } from './envelope/calendar.js';
@@ -31,7 +32,10 @@ export interface IdentityFiles {
  * PEM files of the trust configuration, the revocation policy (default `require`) and `dev`
  * (development anchors allowed, default false).
  */
-export type TrustFileConfig = TrustFiles;
+export type TrustFileConfig = TrustFiles & {
+  /** How CRLs are kept current while the node runs; default DEFAULT_CRL_REFRESH. */
+  crlRefresh?: CrlRefreshSettings;
+};
 
 export interface BrokerSettings {
   /**
@@ -284,7 +288,52 @@ export function trustFiles(raw: unknown, baseDir: string, file: string): TrustFi
   if (o.dev !== undefined && typeof o.dev !== 'boolean') {
     throw new LtError('CONFIG_INVALID', `${file}: "trust.dev" must be true or false (true allows the development certificates of certs-dev/)`, { path: 'trust.dev' });
   }
-  return { anchors: list(o.anchors), intermediates: list(o.intermediates), crls: list(o.crls), revocation: revocation as RevocationPolicy, dev: o.dev === true };
+  return {
+    anchors: list(o.anchors),
+    intermediates: list(o.intermediates),
+    crls: list(o.crls),
+    revocation: revocation as RevocationPolicy,
+    dev: o.dev === true,
+    crlRefresh: crlRefreshSettings((o as { crlRefresh?: unknown }).crlRefresh, file),
+  };
+}
+
+/** "trust.crlRefresh": every key optional, defaults DEFAULT_CRL_REFRESH. */
+export function crlRefreshSettings(value: unknown, file: string): CrlRefreshSettings {
+  if (value === undefined) return { ...DEFAULT_CRL_REFRESH };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new LtError('CONFIG_INVALID', `${file}: "trust.crlRefresh" must be an object, e.g. {"intervalMinutes": 60, "fetch": true, "warnBeforeHours": 24, "graceHours": 0}`, { path: 'trust.crlRefresh' });
+  }
+  const o = value as Record<string, unknown>;
+  const known = ['intervalMinutes', 'fetch', 'warnBeforeHours', 'graceHours', 'refreshFraction', 'urls'];
+  const unknown = Object.keys(o).find((key) => !known.includes(key));
+  if (unknown !== undefined) {
+    throw new LtError('CONFIG_INVALID', `${file}: "trust.crlRefresh.${unknown}" is not a setting; the settings are ${known.join(', ')}`, { path: `trust.crlRefresh.${unknown}` });
+  }
+  const number = (key: string, fallback: number, ok: (n: number) => boolean, rule: string): number => {
+    const v = o[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
+      throw new LtError('CONFIG_INVALID', `${file}: "trust.crlRefresh.${key}" must be ${rule}`, { path: `trust.crlRefresh.${key}` });
+    }
+    return v;
+  };
+  if (o.fetch !== undefined && typeof o.fetch !== 'boolean') {
+    throw new LtError('CONFIG_INVALID', `${file}: "trust.crlRefresh.fetch" must be true (download CRLs from the distribution points) or false`, { path: 'trust.crlRefresh.fetch' });
+  }
+  const urls = o.urls ?? [];
+  const isCrlUrl = (u: unknown): boolean => typeof u === 'string' && /^https?:\/\/[^/]/i.test(u) && URL.canParse(u);
+  if (!Array.isArray(urls) || !urls.every(isCrlUrl)) {
+    throw new LtError('CONFIG_INVALID', `${file}: "trust.crlRefresh.urls" must be a list of http:// or https:// CRL URLs`, { path: 'trust.crlRefresh.urls' });
+  }
+  return {
+    intervalMinutes: number('intervalMinutes', DEFAULT_CRL_REFRESH.intervalMinutes, (n) => n > 0, 'a positive number of minutes'),
+    fetch: (o.fetch as boolean | undefined) ?? DEFAULT_CRL_REFRESH.fetch,
+    warnBeforeHours: number('warnBeforeHours', DEFAULT_CRL_REFRESH.warnBeforeHours, (n) => n >= 0, 'a number of hours, 0 or more'),
+    graceHours: number('graceHours', DEFAULT_CRL_REFRESH.graceHours, (n) => n >= 0, 'a number of hours, 0 or more (0: an expired CRL is not used)'),
+    refreshFraction: number('refreshFraction', DEFAULT_CRL_REFRESH.refreshFraction, (n) => n > 0 && n <= 1, 'a fraction above 0 and at most 1 of a CRL\'s validity'),
+    urls: urls as string[],
+  };
 }
 
 export async function loadIdentityMaterial(files: IdentityFiles): Promise<IdentityMaterial> {

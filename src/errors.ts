@@ -46,6 +46,8 @@ export const ERROR_CATALOGUE = {
   CERT_USAGE: { status: 422, summary: 'A certificate may not be used for this purpose' },
   CRL_INVALID: { status: 422, summary: 'A certificate revocation list is not usable' },
   REVOCATION_UNKNOWN: { status: 422, summary: 'Whether a certificate is revoked cannot be established, and the revocation policy requires it' },
+  CRL_STALE: { status: 503, summary: 'A CRL in force is about to expire or has expired, and no later one was found' },
+  CRL_FETCH_FAILED: { status: 503, summary: 'A CRL could not be downloaded or re-read; the last good one stays in force' },
   CERT_ORGAN_MISMATCH: { status: 422, summary: 'The signer certificate does not belong to the sending agency' },
   KEY_INVALID: { status: 400, summary: 'The private key could not be used' },
   // Status machine

@@ -33,9 +33,15 @@ export interface RunOptions {
   failed?: Promise<Error>;
   /** Tells the operator why the component stops when `failed` resolves. */
   onFailed?: (error: Error) => void;
+  /**
+   * Called on SIGHUP (systemd ExecReload=/bin/kill -HUP $MAINPID): read identity and trust files
+   * again. Reloads run one after another; one that fails is logged by the component and the
+   * process runs on. Without it, SIGHUP stops the process as SIGTERM does.
+   */
+  reload?: () => Promise<unknown>;
 }
 
-/** Runs until a signal (or a failure); the exit code: 0 after a signal, 1 after a failure. */
+/** Runs until a stop signal (or a failure); the exit code: 0 after a signal, 1 after a failure. */
 export async function runUntilSignal(io: Io, what: string, stop: (deadlineMs: number) => Promise<void>, options: RunOptions): Promise<number> {
   const failure = await new Promise<Error | undefined>((resolve) => {
     const watches = parentWatches(io.env).map((gone) =>
@@ -45,6 +51,13 @@ export async function runUntilSignal(io: Io, what: string, stop: (deadlineMs: nu
       }, PARENT_CHECK_MS).unref(),
     );
     const onSignal = (signal: NodeJS.Signals): void => finish(`${signal} received`);
+    let reloading: Promise<unknown> = Promise.resolve();
+    const onReload = (): void => {
+      const reload = options.reload as () => Promise<unknown>;
+      io.stderr.write(`${what}: SIGHUP received, reading identity and trust files again\n`);
+      reloading = reloading.then(reload).catch((error: unknown) => io.stderr.write(`${what}: reload failed: ${(error as Error).message}\n`));
+    };
+    const hangup = options.reload ? onReload : onSignal;
     let finished = false;
     function finish(why: string, error?: Error): void {
       if (finished) return;
@@ -52,11 +65,13 @@ export async function runUntilSignal(io: Io, what: string, stop: (deadlineMs: nu
       for (const watch of watches) clearInterval(watch);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', hangup);
       io.stderr.write(`${what}: ${why}, stopping (within ${options.stopTimeoutSeconds} s)\n`);
       resolve(error);
     }
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', hangup);
     options.failed?.then((error) => {
       options.onFailed?.(error);
       finish('it cannot go on', error);

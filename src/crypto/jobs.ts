@@ -34,7 +34,16 @@ export class CryptoJobRunner {
   private readonly identities = new Map<string, Promise<SigningIdentity>>();
   private trustStore: TrustStore | undefined;
 
-  constructor(private readonly trust?: TrustMaterial) {}
+  constructor(private trust?: TrustMaterial) {}
+
+  /**
+   * Verify the next jobs against new trust material (a refreshed CRL, reloaded anchors). A job
+   * already running keeps the store it started with; the new one is parsed when first needed.
+   */
+  useTrust(trust: TrustMaterial): void {
+    this.trust = trust;
+    this.trustStore = undefined;
+  }
 
   async run(job: CryptoJob): Promise<CryptoJobResult> {
     try {

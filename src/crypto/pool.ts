@@ -106,15 +106,18 @@ export class CryptoPool {
   private readonly heapMb: number;
   private nextId = 1;
   private closed = false;
+  /** What workers verify against; replaced by updateTrust, given to every worker started later. */
+  private trust: TrustMaterial | undefined;
 
   constructor(private readonly options: CryptoPoolOptions = {}) {
     const size = Math.max(1, options.size ?? Math.min(2, availableParallelism()));
     this.heapMb = options.heapMb ?? DEFAULT_WORKER_HEAP_MB;
+    this.trust = options.trust;
     this.slots = Array.from({ length: size }, () => this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = createWorker({ trust: this.options.trust, engine: this.options.engine }, { maxOldGenerationSizeMb: this.heapMb });
+    const worker = createWorker({ trust: this.trust, engine: this.options.engine }, { maxOldGenerationSizeMb: this.heapMb });
     const slot: Slot = { worker, task: undefined, dead: false };
     worker.on('message', ({ id, result }: { id: number; result: CryptoJobResult }) => {
       const task = slot.task;
@@ -181,6 +184,16 @@ export class CryptoPool {
       this.queue.push({ id: this.nextId++, job, handOver, resolve });
       this.dispatch();
     });
+  }
+
+  /**
+   * Verify from now on against `trust` (a refreshed CRL, reloaded trust files), without stopping
+   * a worker: a job running finishes under the trust it started with, every job handed out
+   * after this call runs under the new one (a worker takes its messages in order).
+   */
+  updateTrust(trust: TrustMaterial): void {
+    this.trust = trust;
+    for (const slot of this.slots) if (slot && !slot.dead) slot.worker.postMessage({ trust });
   }
 
   /** Sign an unsigned packet; resolves to the signed XML text. */

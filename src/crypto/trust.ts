@@ -34,6 +34,8 @@ export interface TrustStore {
   intermediates: x509.X509Certificate[];
   crls: x509.X509Crl[];
   revocation: RevocationPolicy;
+  /** How long past its nextUpdate a CRL still counts as current, ms (trust.crlRefresh.graceHours). */
+  crlGraceMs: number;
 }
 
 /** PEM texts of a trust configuration; plain data, so it can be handed to worker threads. */
@@ -43,6 +45,8 @@ export interface TrustMaterial {
   crls?: string[];
   /** Default: defaultRevocationPolicy(crls). */
   revocation?: RevocationPolicy;
+  /** How long past its nextUpdate a CRL still counts as current, ms. Default 0. */
+  crlGraceMs?: number;
 }
 
 export interface TrustFiles {
@@ -108,29 +112,40 @@ export function createTrustStore(material: TrustMaterial): TrustStore {
   if (!REVOCATION_POLICIES.includes(revocation)) {
     throw new LtError('USAGE', `unknown revocation policy ${JSON.stringify(revocation)}; choose "require" or "best-effort"`);
   }
-  const crls: x509.X509Crl[] = [];
-  for (const pem of material.crls ?? []) {
-    const blocks = pemBlocks(pem, 'X509 CRL');
-    if (blocks.length === 0) throw new LtError('CRL_INVALID', 'a CRL file holds no "BEGIN X509 CRL" block');
-    for (const der of blocks) {
-      try {
-        // A CA's CRL names every certificate it revoked, a few ASN.1 nodes each: asn1js's default
-        // budget of 10 000 nodes refuses a CRL of more than about 2 000 entries. A CRL is a file
-        // the operator configured, so its budget is its own size (a node takes two bytes at least).
-        const crl = new x509.X509Crl(der, { berOptions: { maxNodes: Math.max(10_000, der.length), maxContentLength: Math.max(16 * 1024 * 1024, der.length) } });
-        listedSerials(crl);
-        crls.push(crl);
-      } catch (error) {
-        throw new LtError('CRL_INVALID', `a CRL cannot be read: ${(error as Error).message}`);
-      }
-    }
-  }
+  const crls = (material.crls ?? []).flatMap((pem) => readCrls(pem));
   return {
     anchors,
     intermediates: (material.intermediates ?? []).flatMap((pem) => readCertificates(pem, 'intermediate certificate')),
     crls,
     revocation,
+    crlGraceMs: material.crlGraceMs ?? 0,
   };
+}
+
+/** The CRLs of a PEM text (one or more "X509 CRL" blocks); CRL_INVALID when one cannot be read. */
+export function readCrls(pem: string): x509.X509Crl[] {
+  const blocks = pemBlocks(pem, 'X509 CRL');
+  if (blocks.length === 0) throw new LtError('CRL_INVALID', 'a CRL file holds no "BEGIN X509 CRL" block');
+  return blocks.map((der) => readCrlDer(der));
+}
+
+/** One DER-encoded CRL, checked readable to the last entry. */
+export function readCrlDer(der: Uint8Array<ArrayBuffer>): x509.X509Crl {
+  try {
+    // A CA's CRL names every certificate it revoked, a few ASN.1 nodes each: asn1js's default
+    // budget of 10 000 nodes refuses a CRL of more than about 2 000 entries. A CRL is a file
+    // the operator configured, so its budget is its own size (a node takes two bytes at least).
+    const crl = new x509.X509Crl(der, { berOptions: { maxNodes: Math.max(10_000, der.length), maxContentLength: Math.max(16 * 1024 * 1024, der.length) } });
+    listedSerials(crl);
+    return crl;
+  } catch (error) {
+    throw new LtError('CRL_INVALID', `a CRL cannot be read: ${(error as Error).message}`);
+  }
+}
+
+/** Whether `crl` is signed by the key of `issuer` (remembered per pair, as chain links are). */
+export function crlSignedBy(crl: x509.X509Crl, issuer: x509.X509Certificate): Promise<boolean> {
+  return signedBy(crl, issuer);
 }
 
 export interface ChainProblem {
@@ -418,12 +433,13 @@ async function checkRevocation(
       });
       continue;
     }
-    if (authentic.some((crl) => crl.nextUpdate !== undefined && crl.nextUpdate >= now)) continue;
+    if (authentic.some((crl) => crl.nextUpdate !== undefined && crl.nextUpdate.getTime() + store.crlGraceMs >= now.getTime())) continue;
 
     const ca = `"${describeName(cert.issuerName)}"`;
     const latest = authentic.reduce<x509.X509Crl | undefined>((a, b) => (!a || b.thisUpdate > a.thisUpdate ? b : a), undefined);
     if (latest?.nextUpdate) {
-      unknown.push({ code: 'CRL_INVALID', message: `the CRL of ${ca} expired on ${latest.nextUpdate.toISOString()}; install a current CRL` });
+      const grace = store.crlGraceMs > 0 ? ` (and its grace period of ${store.crlGraceMs / 3_600_000} h has passed)` : '';
+      unknown.push({ code: 'CRL_INVALID', message: `the CRL of ${ca} expired on ${latest.nextUpdate.toISOString()}${grace}; install a current CRL` });
     } else if (latest) {
       unknown.push({ code: 'CRL_INVALID', message: `the CRL of ${ca} has no nextUpdate, so it cannot be known to be current; ${afterward}` });
     } else if (named.length > 0) {

@@ -8,6 +8,8 @@ const data = workerData as { trust?: TrustMaterial; engine?: CryptoEngineName };
 useCryptoEngine(data.engine ?? 'node');
 const runner = new CryptoJobRunner(data.trust);
 
-parentPort?.on('message', (message: { id: number; job: CryptoJob }) => {
+parentPort?.on('message', (message: { id: number; job: CryptoJob } | { trust: TrustMaterial }) => {
+  // Messages are handled in the order posted: every job posted after new trust runs under it.
+  if ('trust' in message) return runner.useTrust(message.trust);
   void runner.run(message.job).then((result) => parentPort?.postMessage({ id: message.id, result }));
 });

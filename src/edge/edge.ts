@@ -12,10 +12,13 @@ import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { amqpUrlsOf, loadIdentityMaterial } from '../config.js';
-import { loadSigningIdentity } from '../crypto/certificates.js';
+import { loadSigningIdentity, type SigningIdentity } from '../crypto/certificates.js';
+import { DEFAULT_CRL_REFRESH } from '../crypto/crl-freshness.js';
+import { RevocationRefresher } from '../crypto/revocation-refresher.js';
+import { reloadNodeFiles, type ReloadResult } from '../node-reload.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { CryptoPool } from '../crypto/pool.js';
-import { assertOwnCertificate, readNodeTrust } from '../crypto/trust.js';
+import { assertOwnCertificate } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { HealthBoard } from '../health.js';
@@ -71,6 +74,9 @@ export class Edge {
   private readonly clock: () => Date;
   private pool: CryptoPool | undefined;
   private identity: IdentityMaterial | undefined;
+  /** The identity's certificate and chain, parsed: their CRL distribution points are fetched. */
+  private signer: SigningIdentity | undefined;
+  private revocation: RevocationRefresher | undefined;
   private outboxInstance: Outbox | undefined;
   private lifecycleInstance: Lifecycle | undefined;
   private connection: BrokerConnection | undefined;
@@ -107,18 +113,31 @@ export class Edge {
   async open(): Promise<void> {
     if (this.outboxInstance) return;
     this.identity = await loadIdentityMaterial(this.config.identity);
-    const loaded = await loadSigningIdentity(this.identity.keyPem, this.identity.certPem, this.identity.chainPem);
-    const trust = await readNodeTrust(this.config.trust);
+    const loaded = (this.signer = await loadSigningIdentity(this.identity.keyPem, this.identity.certPem, this.identity.chainPem));
+    this.revocation = await RevocationRefresher.open({
+      files: this.config.trust,
+      settings: this.config.trust.crlRefresh ?? DEFAULT_CRL_REFRESH,
+      identityCertificates: () => (this.signer ? [this.signer.certificate, ...this.signer.chain] : []),
+      apply: (material) => this.pool?.updateTrust(material),
+      health: this.health,
+      log: this.log,
+      clock: this.clock,
+    });
+    const trust = this.revocation.material();
     await assertOwnCertificate(loaded, trust, this.config.organId, this.clock());
     this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
     const scanner = this.config.clamd ? new ClamdScanner({ address: this.config.clamd }) : undefined;
     if (scanner) this.log.info({ scanner: scanner.description }, 'attachments are scanned for malware before signing');
     else this.log.warn('malware scanning is off: no ClamAV daemon configured (clamd / LT_CLAMD); attachments are sent unscanned');
+    const edge = this;
     this.outboxInstance = new Outbox({
       db: this.db,
       blobs: this.blobs,
       pool: this.pool,
-      identity: this.identity,
+      // Read at each signature: a reload (SIGHUP) replaces the identity while the outbox runs.
+      get identity() {
+        return edge.identity as IdentityMaterial;
+      },
       organization: this.config.organization,
       ...(this.config.staffInfo ? { staffInfo: this.config.staffInfo } : {}),
       clock: this.clock,
@@ -168,6 +187,7 @@ export class Edge {
   /** Whether the broker was reached (and joined) at once. */
   private async connectAndRun(): Promise<boolean> {
     await this.open();
+    this.revocation?.start();
     const pool = this.pool as CryptoPool;
     this.publisher = new ConfirmPublisher({ name: `edge-${this.config.organId}-publisher`, log: this.log });
     this.relay = new Relay({
@@ -269,6 +289,27 @@ export class Edge {
     connection.on('refused', onRefused);
   }
 
+  /**
+   * Read the trust files and the signing identity again (SIGHUP), without stopping: CRLs and
+   * anchors in force are replaced in every crypto worker, and the next packets are signed with
+   * the new key. A part that cannot be used is refused with the reason and the old one stays.
+   */
+  async reload(): Promise<ReloadResult> {
+    if (!this.revocation || !this.identity) throw new LtError('INTERNAL', 'the edge is not open; call open() or start() first');
+    return reloadNodeFiles({
+      revocation: this.revocation,
+      identityFiles: this.config.identity,
+      current: this.identity,
+      organId: this.config.organId,
+      now: this.clock(),
+      log: this.log,
+      replace: (material, identity) => {
+        this.identity = material;
+        this.signer = identity;
+      },
+    });
+  }
+
   get outbox(): Outbox {
     if (!this.outboxInstance) throw new LtError('INTERNAL', 'the edge is not open; call open() or start() first');
     return this.outboxInstance;
@@ -325,6 +366,7 @@ export class Edge {
     if (this.stopped) return;
     this.stopped = true;
     this.gate.stop();
+    this.revocation?.stop();
     const deadline = Date.now() + deadlineMs;
     try {
       const relay = this.relay;

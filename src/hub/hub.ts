@@ -11,9 +11,13 @@ import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { applyQueueLimits, declareAgenciesQueues, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits, queuesMissingReplicas } from '../broker/topology.js';
 import { amqpUrlsOf, loadIdentityMaterial } from '../config.js';
-import { loadSigningIdentity } from '../crypto/certificates.js';
+import { loadSigningIdentity, type SigningIdentity } from '../crypto/certificates.js';
+import { DEFAULT_CRL_REFRESH } from '../crypto/crl-freshness.js';
+import type { IdentityMaterial } from '../crypto/jobs.js';
+import { RevocationRefresher } from '../crypto/revocation-refresher.js';
+import { reloadNodeFiles, type ReloadResult } from '../node-reload.js';
 import { CryptoPool } from '../crypto/pool.js';
-import { assertOwnCertificate, readNodeTrust } from '../crypto/trust.js';
+import { assertOwnCertificate } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { BlobStore } from '../store/blobs.js';
@@ -59,6 +63,10 @@ export class Hub {
   /** RabbitMQ's management API (queue depths, consumers, provisioning). */
   readonly management: ManagementClient;
   private pool: CryptoPool | undefined;
+  private identity: IdentityMaterial | undefined;
+  /** The identity's certificate and chain, parsed: their CRL distribution points are fetched. */
+  private signer: SigningIdentity | undefined;
+  private revocation: RevocationRefresher | undefined;
   private connection: BrokerConnection | undefined;
   private consumer: LaneConsumer | undefined;
   private deadLetterConsumer: LaneConsumer | undefined;
@@ -87,7 +95,7 @@ export class Hub {
     this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
     this.management = new ManagementClient(config.management);
     this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
-    this.metrics = new HubMetrics({ db: this.db, api: this.management, names: this.names, health: this.health });
+    this.metrics = new HubMetrics({ db: this.db, api: this.management, names: this.names, health: this.health, crls: () => this.revocation?.freshness() ?? [] });
     this.capacity = new CapacityWatch({
       api: this.management,
       agencies: () => this.directory.queueOwners(),
@@ -114,10 +122,19 @@ export class Hub {
 
   async start(): Promise<void> {
     this.lock = shareHubDataDirectory(this.config);
-    const identity = await loadIdentityMaterial(this.config.identity);
+    const identity = (this.identity = await loadIdentityMaterial(this.config.identity));
     // Fail at start-up, not at the first bounce, when key and certificate do not belong together.
-    const loaded = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem);
-    const trust = await readNodeTrust(this.config.trust);
+    const loaded = (this.signer = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem));
+    this.revocation = await RevocationRefresher.open({
+      files: this.config.trust,
+      settings: this.config.trust.crlRefresh ?? DEFAULT_CRL_REFRESH,
+      identityCertificates: () => (this.signer ? [this.signer.certificate, ...this.signer.chain] : []),
+      apply: (material) => this.pool?.updateTrust(material),
+      health: this.health,
+      log: this.log,
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+    });
+    const trust = this.revocation.material();
     await assertOwnCertificate(loaded, trust, this.config.organId, (this.options.clock ?? (() => new Date()))());
     // The hub signs bounces as a party of the exchange: it is an entry of its own directory.
     this.directory.registerHub({ organId: this.config.organId, name: this.config.organName, certificatePem: identity.certPem }, (this.options.clock ?? (() => new Date()))());
@@ -132,6 +149,7 @@ export class Hub {
       connectionTopology: (model) =>
         declareAgenciesQueues(model, names, [...this.directory.list({ status: 'active', kind: 'agency' }), ...this.directory.list({ status: 'suspended', kind: 'agency' })]),
     });
+    const hub = this;
     const router = (this.router = new Router({
       db: this.db,
       blobs: this.blobs,
@@ -139,7 +157,15 @@ export class Hub {
       directory: this.directory,
       names,
       publisher: this.publisher,
-      hub: { organId: this.config.organId, organName: this.config.organName, identity, ...(this.config.staffInfo ? { staffInfo: this.config.staffInfo } : {}) },
+      hub: {
+        organId: this.config.organId,
+        organName: this.config.organName,
+        // Read at each bounce: a reload (SIGHUP) replaces the identity while the router runs.
+        get identity() {
+          return hub.identity as IdentityMaterial;
+        },
+        ...(this.config.staffInfo ? { staffInfo: this.config.staffInfo } : {}),
+      },
       maxPacketBytes: this.config.maxPacketBytes,
       packetsPerMinute: quotasOf(this.config).packetsPerMinute,
       clock: this.options.clock ?? (() => new Date()),
@@ -186,6 +212,7 @@ export class Hub {
       await this.releaseBroker(STOP_RESERVE_MS);
       throw error;
     }
+    this.revocation.start();
     await this.applyLimits();
     void this.checkMessageSize();
     void this.checkReplicas();
@@ -278,6 +305,30 @@ export class Hub {
     return pruneRetention({ db: this.db, blobs: this.blobs, names: this.names, log: this.log }, retentionOf(this.config), now);
   }
 
+  /**
+   * Read the trust files and the signing identity again (SIGHUP), without stopping: CRLs and
+   * anchors in force are replaced in every crypto worker, the next bounces are signed with the
+   * new key and the directory shows the new certificate. Packets the agencies signed with a
+   * previous certificate still verify while it is valid and not revoked (the rotation overlap).
+   */
+  async reload(): Promise<ReloadResult> {
+    if (!this.revocation || !this.identity) throw new LtError('INTERNAL', 'the hub is not started');
+    const clock = this.options.clock ?? (() => new Date());
+    return reloadNodeFiles({
+      revocation: this.revocation,
+      identityFiles: this.config.identity,
+      current: this.identity,
+      organId: this.config.organId,
+      now: clock(),
+      log: this.log,
+      replace: (material, identity) => {
+        this.identity = material;
+        this.signer = identity;
+        this.directory.registerHub({ organId: this.config.organId, name: this.config.organName, certificatePem: material.certPem }, clock());
+      },
+    });
+  }
+
   /** Re-declare an agency's queues now (after `agency add` while the hub runs). */
   async declareAgency(organId: string): Promise<void> {
     if (!this.connection) return;
@@ -302,6 +353,7 @@ export class Hub {
     const deadline = started + deadlineMs;
     clearInterval(this.maintenanceTimer);
     this.capacity.stop();
+    this.revocation?.stop();
     if (this.maintenance && !(await settlesWithin(this.maintenance, (deadline - Date.now()) / 2))) {
       this.log.warn('stopping: retention did not finish in time; it runs again at the next start');
     }

@@ -9,6 +9,7 @@ import type { ManagementClient } from '../broker/management.js';
 import type { ResourceNames } from '../broker/names.js';
 import type { Db } from '../store/db.js';
 import type { HealthBoard } from '../health.js';
+import type { CrlFreshness } from '../crypto/crl-freshness.js';
 import type { RouteOutcome } from './router.js';
 import type { CapacityEstimate } from '../broker/capacity.js';
 
@@ -20,7 +21,7 @@ export class HubMetrics {
   private readonly latency: Histogram<'kind'>;
   private readonly capacity: Record<'fdTotal' | 'fdNeeded' | 'memLimit' | 'memNeeded' | 'maxAgencies', Gauge<'node'>>;
 
-  constructor(deps: { db: Db; api?: ManagementClient; names: ResourceNames; health?: HealthBoard }) {
+  constructor(deps: { db: Db; api?: ManagementClient; names: ResourceNames; health?: HealthBoard; crls?: () => CrlFreshness[] }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'lt_hub_process_' });
     this.routed = new Counter({ name: 'lt_packets_routed_total', help: 'Packets routed to their recipients, by kind', labelNames: ['kind'], registers: [this.registry] });
     this.refused = new Counter({ name: 'lt_packets_refused_total', help: 'Packets refused (bounced or dead-lettered), by error code', labelNames: ['reason'], registers: [this.registry] });
@@ -66,6 +67,19 @@ export class HubMetrics {
         collect() {
           this.reset();
           for (const p of health.snapshot().problems) this.set({ component: p.component, code: p.code }, 1);
+        },
+      });
+    }
+    const crls = deps.crls;
+    if (crls) {
+      new Gauge({
+        name: 'lt_crl_next_update_seconds',
+        help: 'Seconds until the nextUpdate of each CRL in force (negative once past), by issuer; alert well before 0 (the hub raises CRL_STALE from trust.crlRefresh.warnBeforeHours)',
+        labelNames: ['issuer'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const f of crls()) if (f.secondsLeft !== undefined) this.set({ issuer: f.issuer }, f.secondsLeft);
         },
       });
     }

@@ -15,7 +15,8 @@ export const edgeCommand: Command = {
        lienthong edge backup --config edge.json --to DIR [--json]
        lienthong edge restore --config edge.json --from DIR [--replace] [--json]
 
-Runs the edge node of one agency until SIGINT or SIGTERM: relays the outbox to the hub with
+Runs the edge node of one agency until SIGINT or SIGTERM (SIGHUP reads the signing key,
+certificate and trust files again without stopping): relays the outbox to the hub with
 publisher confirms, consumes the agency's urgent and normal lanes (urgent first), verifies and
 stores incoming documents and answers them with status 01 (or 02 with the reason), tracks the
 status of every document sent, and serves the REST API when "api" is configured: on
@@ -75,7 +76,7 @@ ${BACKUP_HELP}`,
             await edge.stop(deadline - Date.now());
           }
         },
-        { stopTimeoutSeconds: config.stopTimeoutSeconds, failed: edge.failed },
+        { stopTimeoutSeconds: config.stopTimeoutSeconds, failed: edge.failed, reload: () => edge.reload() },
       );
       if (code !== EXIT_OK) {
         const error = await edge.failed;

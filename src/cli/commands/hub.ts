@@ -18,7 +18,8 @@ export const hubCommand: Command = {
        lienthong hub backup --config hub.json --to DIR [--json]
        lienthong hub restore --config hub.json --from DIR [--replace] [--json]
 
-Runs the hub until SIGINT or SIGTERM: declares the broker topology, consumes both inbound lanes
+Runs the hub until SIGINT or SIGTERM (SIGHUP reads the signing key, certificate and trust
+files again without stopping): declares the broker topology, consumes both inbound lanes
 (urgent first), verifies every packet (sender, signature, certificate, directory), records it
 and routes it to each recipient, bouncing what cannot be delivered with a status signed by the
 hub. Logs are JSON lines on stdout. See README "Configuration" for the file and the
@@ -78,7 +79,7 @@ ${BACKUP_HELP}`,
           await settlesWithin(dashboard?.close() ?? Promise.resolve(), Math.min(2000, deadlineMs / 4));
           await hub.stop(deadline - Date.now());
         },
-        { stopTimeoutSeconds: config.stopTimeoutSeconds },
+        { stopTimeoutSeconds: config.stopTimeoutSeconds, reload: () => hub.reload() },
       );
       return EXIT_OK;
     } catch (error) {

@@ -46,6 +46,8 @@ export const VI_ERROR_EXPLANATIONS: Partial<Record<ErrorCode, string>> = {
   CERT_USAGE: 'Chứng thư số không được dùng cho mục đích này.',
   CRL_INVALID: 'Danh sách chứng thư thu hồi (CRL) không dùng được.',
   REVOCATION_UNKNOWN: 'Không xác định được chứng thư số có bị thu hồi hay không, trong khi chính sách yêu cầu điều đó.',
+  CRL_STALE: 'Danh sách chứng thư thu hồi (CRL) đang dùng sắp hết hạn hoặc đã hết hạn mà chưa có bản mới hơn.',
+  CRL_FETCH_FAILED: 'Không tải hoặc đọc lại được danh sách chứng thư thu hồi (CRL); bản hợp lệ gần nhất vẫn được dùng.',
   CERT_ORGAN_MISMATCH: 'Chứng thư số của người ký không thuộc cơ quan gửi.',
   KEY_INVALID: 'Không dùng được khóa bí mật.',
   // Trạng thái
