@@ -158,10 +158,15 @@ export class RevocationRefresher {
     this.schedule(0);
   }
 
+  /** A timer's round: a failure (a bug, not a source: those are caught and alarmed) is logged, never an unhandled rejection. */
+  private refreshInBackground(): Promise<void> {
+    return this.refresh().catch((error: unknown) => this.options.log?.error({ err: (error as Error).message }, 'refreshing the CRLs failed; tried again at the next round'));
+  }
+
   private soon(): void {
     if (this.stopped) return;
     clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => void this.refresh(), WATCH_SETTLE_MS);
+    this.settleTimer = setTimeout(() => void this.refreshInBackground(), WATCH_SETTLE_MS);
     this.settleTimer.unref();
   }
 
@@ -179,7 +184,7 @@ export class RevocationRefresher {
       for (const edge of [next - settings.warnBeforeHours * 3_600_000, next, next + settings.graceHours * 3_600_000]) if (edge > now) due = Math.min(due, edge + 1000);
     }
     const wait = delayMs ?? Math.max(1000, due - now);
-    this.timer = setTimeout(() => void this.refresh(), Math.min(2 ** 31 - 1, wait));
+    this.timer = setTimeout(() => void this.refreshInBackground(), Math.min(2 ** 31 - 1, wait));
     this.timer.unref();
   }
 
