@@ -60,6 +60,8 @@ export function readmeConfigRows(text: string = readme()): ConfigRow[] {
  */
 export function configKeyDocumented(path: string, rows: readonly ConfigRow[]): boolean {
   if (rows.some((row) => row.keys.includes(path))) return true;
+  // A section whose settings have rows of their own (`trust.crlRefresh` by `trust.crlRefresh.fetch`...).
+  if (rows.some((row) => row.keys.some((key) => key.startsWith(`${path}.`)))) return true;
   const segments = path.split('.');
   for (let cut = segments.length - 1; cut >= 1; cut--) {
     const parent = segments.slice(0, cut).join('.');

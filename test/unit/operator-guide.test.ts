@@ -53,10 +53,6 @@ const PENDING_NAMES: readonly string[] = [
   'LT_BROKER_CA',
   'LT_BROKER_CERT',
   'LT_BROKER_KEY',
-  'trust.crlRefresh',
-  'CRL_STALE',
-  'CRL_FETCH_FAILED',
-  'lt_crl_next_update_seconds',
 ];
 
 const GUIDES = { vi: 'docs/guide.vi.md', en: 'docs/guide.en.md' } as const;
