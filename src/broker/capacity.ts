@@ -7,6 +7,8 @@
  * figures per queue and per connection from bench/capacity.ts.
  */
 
+import type { NodeStats } from './management.js';
+
 /** What one node says about its budget (the management API's /api/nodes, one row). */
 export interface BrokerFacts {
   /** Erlang node name, e.g. rabbit@host. */
@@ -130,4 +132,11 @@ export function estimate(agencies: number, queuesPerAgency: number, facts: Broke
 /** The tightest of several nodes' estimates (a cluster: every node holds a replica of every queue). */
 export function tightest(estimates: CapacityEstimate[]): CapacityEstimate | undefined {
   return [...estimates].sort((a, b) => Number(a.ok) - Number(b.ok) || a.maxAgencies - b.maxAgencies)[0];
+}
+
+/** The budgets of the nodes that run and have published their statistics (a node just started has not). */
+export function brokerFactsOf(nodes: readonly NodeStats[]): BrokerFacts[] {
+  return nodes
+    .filter((n) => n.running && typeof n.fd_total === 'number' && typeof n.sockets_total === 'number' && typeof n.mem_limit === 'number')
+    .map((n) => ({ node: n.name, fdTotal: n.fd_total as number, socketsTotal: n.sockets_total as number, memLimit: n.mem_limit as number }));
 }

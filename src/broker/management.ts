@@ -3,7 +3,7 @@
  * users and permissions for agency provisioning, and queue depths / consumers for operators.
  */
 import { LtError } from '../errors.js';
-import type { BrokerFacts } from './capacity.js';
+import { brokerFactsOf, type BrokerFacts } from './capacity.js';
 import { addressList } from './url.js';
 
 export interface ManagementOptions {
@@ -261,10 +261,7 @@ export class ManagementClient {
    * that has not yet published its statistics (a few seconds after it starts) is left out.
    */
   async nodeBudgets(): Promise<BrokerFacts[]> {
-    const rows = (await this.request<Array<{ name: string; running: boolean; fd_total?: number; sockets_total?: number; mem_limit?: number }>>('GET', 'nodes')) ?? [];
-    return rows
-      .filter((n) => n.running && typeof n.fd_total === 'number' && typeof n.sockets_total === 'number' && typeof n.mem_limit === 'number')
-      .map((n) => ({ node: n.name, fdTotal: n.fd_total as number, socketsTotal: n.sockets_total as number, memLimit: n.mem_limit as number }));
+    return brokerFactsOf(await this.nodeStats());
   }
 
   async listUsers(): Promise<Array<{ name: string }>> {

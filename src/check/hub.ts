@@ -4,11 +4,16 @@
  * deployment's prefix, the hub's exchanges and queues, the broker's headroom, then identity,
  * trust, disk and clock as for an edge.
  */
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { brokerFactsOf, estimate } from '../broker/capacity.js';
 import { ManagementClient, type NodeStats, type Permissions } from '../broker/management.js';
+import { LANES } from '../broker/topology.js';
 import { escapeForPermission, resourceNames, type ResourceNames } from '../broker/names.js';
 import { amqpUrlsOf } from '../config.js';
 import type { LtError } from '../errors.js';
-import type { HubConfig } from '../hub/config.js';
+import { hubDatabasePath, type HubConfig } from '../hub/config.js';
+import { Directory } from '../hub/directory.js';
 import { connectedRow, openBrokerSession, presenceRow, refusedRow, transportRow } from './broker.js';
 import { clockSkewCheck } from './clock.js';
 import { dataDirChecks } from './disk.js';
@@ -104,7 +109,8 @@ async function managementRows(config: HubConfig, names: ResourceNames): Promise<
         ),
       );
     }
-    rows.push(await api.nodeStats().then(capacityRow, (error: unknown) => skipped('broker capacity', `the management API does not tell: ${failed(error)}`)));
+    const agencies = agenciesServed(config);
+    rows.push(await api.nodeStats().then((nodes) => capacityRow(nodes, agencies), (error: unknown) => skipped('broker capacity', `the management API does not tell: ${failed(error)}`)));
     return rows;
   } catch (error) {
     const code = (error as Partial<LtError>).code;
@@ -143,11 +149,20 @@ export function permissionsRow(user: string, vhost: string, permissions: Permiss
  * Alarms and file descriptors of every node: an alarm blocks every publisher, a broker out of
  * descriptors refuses the next edge's connection.
  */
-export function capacityRow(nodes: readonly NodeStats[]): CheckRow {
+export function capacityRow(nodes: readonly NodeStats[], agencies?: number): CheckRow {
   const name = 'broker capacity';
   const issues: string[] = [];
   const fixes: string[] = [];
   const figures: string[] = [];
+  // The hub's own warning, for the agencies its directory holds (before the hub runs, too).
+  if (agencies !== undefined) {
+    for (const budget of brokerFactsOf(nodes).map((facts) => estimate(agencies, LANES.length, facts))) {
+      if (!budget.ok) {
+        issues.push(`node ${budget.node} holds about ${budget.maxAgencies} agencies, the directory has ${agencies}`);
+        fixes.push(...budget.advice);
+      } else figures.push(`${budget.node}: room for about ${budget.maxAgencies} agencies (${agencies} registered)`);
+    }
+  }
   for (const node of nodes) {
     if (!node.running) {
       issues.push(`node ${node.name} is not running`);
@@ -175,4 +190,18 @@ export function capacityRow(nodes: readonly NodeStats[]): CheckRow {
 
 function mib(bytes: number | undefined): string {
   return bytes === undefined ? '?' : String(Math.round(bytes / (1024 * 1024)));
+}
+
+/** Agencies with queues in the hub's directory; undefined before the hub's first start (no database yet). */
+function agenciesServed(config: HubConfig): number | undefined {
+  const path = hubDatabasePath(config);
+  if (!existsSync(path)) return undefined;
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return new Directory(db).queueOwners();
+  } catch {
+    return undefined; // a database of an older schema: the hub migrates it at start
+  } finally {
+    db.close();
+  }
 }

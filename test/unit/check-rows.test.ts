@@ -99,4 +99,13 @@ t.test('broker capacity: alarms, descriptors, stopped nodes', async (t) => {
   t.match(capacityRow([{ ...healthy, disk_free_alarm: true }]).fix, /free disk space/);
   t.match(capacityRow([{ ...healthy, fd_used: 950 }]).fix, /LimitNOFILE/);
   t.match(capacityRow([healthy, { name: 'rabbit@b', running: false }]).detail, /rabbit@b is not running/);
+  // The directory's agencies against the node's budget: the hub's own capacity warning.
+  const counted = { ...healthy, sockets_total: 829 }; // what a node with 1,024 open files reports
+  const few = capacityRow([counted], 10);
+  t.equal(few.status, 'ok', 'ten agencies fit');
+  t.match(few.detail, /room for about \d+ agencies \(10 registered\)/);
+  const many = capacityRow([counted], 1000);
+  t.equal(many.status, 'problem', 'a thousand agencies do not fit a default open-file limit');
+  t.match(many.detail, /holds about \d+ agencies, the directory has 1000/);
+  t.match(many.fix, /open-file limit.*LimitNOFILE/);
 });
