@@ -15,6 +15,7 @@ import { REVOCATION_POLICIES, type RevocationPolicy, type TrustFiles } from './c
 import { DEFAULT_CRL_REFRESH, type CrlRefreshSettings } from './crypto/crl-freshness.js';
 import { DEFAULT_PREFIX, QUEUE_TOKEN_PARAMETER } from './broker/names.js';
 import { addressList, redactUrl } from './broker/url.js';
+import { assertTlsUrls, brokerTlsSetting, type BrokerTls } from './broker/tls.js';
 import type { CalendarConfig } from './envelope/calendar.js';
 import type { StaffInfo } from './envelope/types.js';
 
@@ -51,6 +52,12 @@ export interface BrokerSettings {
   amqpUrls?: string[];
   /** Prefix of every broker resource. Env LT_PREFIX. Default "lt". */
   prefix: string;
+  /**
+   * TLS to the broker ("brokerTls"; env LT_BROKER_CA, LT_BROKER_CERT, LT_BROKER_KEY,
+   * LT_BROKER_KEY_PASSPHRASE): the CA the broker's certificate must chain to, and a client
+   * certificate for the EXTERNAL login. Absent: amqps:// URLs trust the system's CAs.
+   */
+  tls?: BrokerTls;
 }
 
 /** Settings hub and edge share, with their defaults. */
@@ -218,18 +225,24 @@ export function envSecret(env: NodeJS.ProcessEnv, name: string): string | undefi
   return value;
 }
 
-/** `fallbackUrl`: the AMQP URL when neither AMQP_URL (AMQP_URL_FILE) nor "amqpUrl" gives one ('' for none). */
-export function brokerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, fallbackUrl = DEFAULT_AMQP_URL, file = 'the configuration'): BrokerSettings {
+/**
+ * `fallbackUrl`: the AMQP URL when neither AMQP_URL (AMQP_URL_FILE) nor "amqpUrl" gives one ('' for none);
+ * `baseDir`: where the "brokerTls" paths are relative to (the configuration file's directory).
+ */
+export function brokerSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, fallbackUrl = DEFAULT_AMQP_URL, file = 'the configuration', baseDir = process.cwd()): BrokerSettings {
   const given = envSecret(env, 'AMQP_URL') ?? (typeof raw.amqpUrl === 'string' || Array.isArray(raw.amqpUrl) ? (raw.amqpUrl as string | unknown[]) : fallbackUrl);
   if (Array.isArray(given) && !given.every((url) => typeof url === 'string')) {
     throw new LtError('CONFIG_INVALID', `${file}: "amqpUrl" must be an AMQP URL or an array of them (one per node of the cluster)`, { path: 'amqpUrl' });
   }
   const urls = addressList(given as string | string[]);
   assertOneIdentity(urls, file);
+  const tls = brokerTlsSetting(raw.brokerTls, env, (path) => resolvePath(baseDir, path), file);
+  assertTlsUrls(tls, urls, file);
   return {
     amqpUrl: urls[0] ?? '',
     ...(urls.length > 1 ? { amqpUrls: urls } : {}),
     prefix: env.LT_PREFIX ?? (typeof raw.prefix === 'string' ? raw.prefix : DEFAULT_PREFIX),
+    ...(tls ? { tls } : {}),
   };
 }
 

@@ -71,6 +71,7 @@ export const ERROR_CATALOGUE = {
   // Broker
   BROKER_UNREACHABLE: { status: 503, summary: 'The RabbitMQ broker cannot be reached' },
   BROKER_LOGIN_REFUSED: { status: 503, summary: 'The RabbitMQ broker refused the user name or password' },
+  BROKER_TLS: { status: 503, summary: "The TLS connection to the broker failed: its certificate is not trusted or names another host, it refused this node's certificate, or TLS met a plain port" },
   BROKER_VHOST_REFUSED: { status: 503, summary: 'The RabbitMQ virtual host does not exist or the user has no permissions on it' },
   BROKER_ACCESS_REFUSED: { status: 503, summary: 'The RabbitMQ user lacks a permission the operation needs' },
   BROKER_TOPOLOGY_CONFLICT: { status: 503, summary: 'An exchange or queue exists on the broker with the same name but other properties' },

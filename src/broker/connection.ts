@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../log.js';
 import { explainBrokerFailure, type BrokerFailure } from './failures.js';
 import { settlesWithin } from '../time-limit.js';
 import { addressList, amqpTarget, redactUrl, withHeartbeat, type AmqpTarget } from './url.js';
+import { loadBrokerTls, tlsSocketOptions, type BrokerTls } from './tls.js';
 
 export { redactUrl, withCredentials } from './url.js';
 
@@ -55,6 +56,12 @@ export interface BrokerConnectionOptions {
    * `firstOutcome()`, a refusal retrying cannot cure by the 'refused' event.
    */
   background?: boolean;
+  /**
+   * TLS of amqps:// URLs (the configuration's "brokerTls"): the CA that must have signed the
+   * broker's certificate and, with a client certificate, the EXTERNAL login (the password of
+   * the URL is not sent). Read once, here.
+   */
+  tls?: BrokerTls;
 }
 
 export interface BrokerConnectionEvents {
@@ -191,6 +198,7 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
           Object.assign(target, amqpTarget(withHeartbeat(address, heartbeat)));
         }
       : undefined;
+    const tls = options.tls ? loadBrokerTls(options.tls) : undefined;
     let connection: BrokerConnection | undefined;
     const setup = async (model: ChannelModel): Promise<void> => {
       // Recovery listens to the model only after this set-up: until then an 'error' of the model
@@ -215,6 +223,8 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
     const recovering = await amqp.connect(target ?? withHeartbeat(first, heartbeat), {
       noDelay: true, // Nagle's algorithm would hold back every confirm round trip
       clientProperties: { connection_name: options.name },
+      ...(tls ? tlsSocketOptions(tls) : {}),
+      ...(tls?.cert ? { credentials: amqp.credentials.external() } : {}),
       recovery: {
         initialDelay: RECONNECT_FIRST_DELAY_MS,
         maxDelay: Math.max(RECONNECT_FIRST_DELAY_MS, options.maxDelayMs ?? RECONNECT_MAX_DELAY_MS),

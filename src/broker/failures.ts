@@ -55,6 +55,25 @@ export function explainBrokerFailure(error: unknown, url: string, doing = 'conne
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
 
+  const tls = explainTlsFailure(error, message, code, url, rabbit);
+  if (tls) return tls;
+  if (/Login was refused using authentication mechanism EXTERNAL/.test(message)) {
+    return failure(
+      'BROKER_LOGIN_REFUSED',
+      `RabbitMQ at ${where.host} refused the certificate login (EXTERNAL): it has no user named as the client certificate (brokerTls.cert) says, or received no certificate. ` +
+        'The certificate\'s common name must be the broker user (ssl_cert_login_from = common_name in rabbitmq.conf; an agency\'s is the user "lienthong agency add" printed), and ssl_options.verify = verify_peer makes the broker ask for it',
+      true,
+      error,
+    );
+  }
+  if (/SASL mechanism EXTERNAL is not provided by the server/.test(message)) {
+    return failure(
+      'BROKER_LOGIN_REFUSED',
+      `RabbitMQ at ${where.host} does not offer the certificate login (EXTERNAL) a client certificate (brokerTls.cert) asks for: enable it ("rabbitmq-plugins enable rabbitmq_auth_mechanism_ssl", and auth_mechanisms.3 = EXTERNAL in rabbitmq.conf), or remove brokerTls.cert and brokerTls.key to log in with the URL's password`,
+      true,
+      error,
+    );
+  }
   // The handshake: refused login (amqplib: "Handshake terminated by server: 403 (ACCESS-REFUSED) ...").
   if (/Handshake terminated by server: 403|ACCESS[-_]REFUSED - Login was refused/.test(message)) {
     return failure(
@@ -126,14 +145,88 @@ export function explainBrokerFailure(error: unknown, url: string, doing = 'conne
       error,
     );
   }
+  if (/^amqp:/i.test(url) && /Socket closed abruptly during opening handshake/.test(message)) {
+    // A TLS listener closes a plain client's connection without a word; so does a broker stopping.
+    return failure(
+      'BROKER_UNREACHABLE',
+      `${rabbit} closed the connection before the AMQP handshake: if port ${portOf(url)} is the broker's TLS listener (5671 by default), the AMQP URL must start with amqps:// (and "brokerTls" name its CA); otherwise the broker is stopping or refused the connection`,
+      false,
+      error,
+    );
+  }
+  if (/before secure TLS connection was established/.test(message)) {
+    return failure(
+      'BROKER_UNREACHABLE',
+      `${rabbit} closed the connection during the TLS handshake (${message}): a broker that does not accept this node's client certificate (brokerTls.cert) does so, as does one stopping`,
+      false,
+      error,
+    );
+  }
   if ((networkCode && NETWORK_CODES.has(networkCode)) || /Socket closed abruptly|Unexpected close|Heartbeat timeout/.test(message)) {
     return failure('BROKER_UNREACHABLE', `the connection to ${rabbit} failed while ${doing}: ${message} (the broker stopped, restarted, or the network failed)`, false, error);
   }
   return failure('BROKER_UNREACHABLE', `${rabbit} failed while ${doing}: ${message}`, false, error);
 }
 
+/** Certificate codes of Node's TLS sockets (OpenSSL's verify results) that say who to trust is the problem. */
+const UNTRUSTED_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'INVALID_CA',
+]);
+
+function portOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.port || (u.protocol === 'amqps:' ? '5671' : '5672');
+  } catch {
+    return '(unknown)';
+  }
+}
+
+/**
+ * The TLS handshake failed: the broker's certificate is not trusted or names another host, the
+ * broker refused this side's certificate, or one side speaks TLS and the other does not. None
+ * of it passes by trying again.
+ */
+function explainTlsFailure(error: unknown, message: string, code: unknown, url: string, rabbit: string): BrokerFailure | undefined {
+  if (typeof code !== 'string') return undefined;
+  const tls = (text: string): BrokerFailure => failure('BROKER_TLS', `the TLS connection to ${rabbit} failed: ${text}`, true, error);
+  if (UNTRUSTED_CODES.has(code)) {
+    return tls(
+      `the broker's certificate is not signed by a CA this node trusts (${code}: ${message}). ` +
+        "Set brokerTls.ca (or LT_BROKER_CA) to the PEM file of the CA that issued the broker's certificate (rabbitmq.conf ssl_options.cacertfile names it on the broker)",
+    );
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return tls(`the broker's certificate does not name the host this node connects to (${message}). Put a host name the certificate carries in the AMQP URL, or set brokerTls.servername to the name it carries`);
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return tls(`the broker's certificate is ${code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not valid yet'} (${message}). Renew the broker's certificate (ssl_options.certfile), or check this machine's clock`);
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || code === 'ERR_SSL_HTTP_REQUEST') {
+    return tls(`port ${portOf(url)} does not speak TLS (${code}): it is probably the plain AMQP port. Use the broker's TLS port (listeners.ssl, 5671 by default) in the amqps:// URL, or amqp:// for a plain listener`);
+  }
+  if (code === 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA') {
+    return tls(`the broker does not trust this node's client certificate (brokerTls.cert): it is not issued by the CA of the broker's ssl_options.cacertfile. Issue it from that CA, or add its CA there`);
+  }
+  if (/^ERR_SSL_.*(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|HANDSHAKE_FAILURE|CERTIFICATE_UNKNOWN|ACCESS_DENIED)$/.test(code)) {
+    return tls(
+      `the broker refused the TLS handshake (${code}): it requires a client certificate it trusts (ssl_options.fail_if_no_peer_cert) or other TLS settings. ` +
+        "Give this node a client certificate issued by the broker's CA (brokerTls.cert and brokerTls.key)",
+    );
+  }
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return tls(`${code}: ${message}. Check the broker's TLS listener and the files of brokerTls`);
+  return undefined;
+}
+
 function isPermanentCode(code: ErrorCode): boolean {
-  return code === 'BROKER_LOGIN_REFUSED' || code === 'BROKER_VHOST_REFUSED' || code === 'BROKER_ACCESS_REFUSED' || code === 'BROKER_TOPOLOGY_CONFLICT';
+  return code === 'BROKER_TLS' || code === 'BROKER_LOGIN_REFUSED' || code === 'BROKER_VHOST_REFUSED' || code === 'BROKER_ACCESS_REFUSED' || code === 'BROKER_TOPOLOGY_CONFLICT';
 }
 
 /**

@@ -2,9 +2,11 @@
  * The RabbitMQ management HTTP API (plugin rabbitmq_management): what AMQP cannot do, i.e.
  * users and permissions for agency provisioning, and queue depths / consumers for operators.
  */
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { LtError } from '../errors.js';
 import { brokerFactsOf, type BrokerFacts } from './capacity.js';
 import { addressList } from './url.js';
+import { loadBrokerTls, tlsSocketOptions, type BrokerTls } from './tls.js';
 
 export interface ManagementOptions {
   /**
@@ -18,6 +20,11 @@ export interface ManagementOptions {
   vhost?: string;
   /** Per request. Default 10 s. */
   timeoutMs?: number;
+  /**
+   * For https:// URLs: the CA the API's certificate must chain to (and a client certificate
+   * when the API asks for one); the broker's "brokerTls". Absent: the system's CAs.
+   */
+  tls?: BrokerTls;
 }
 
 export interface QueueInfo {
@@ -63,9 +70,12 @@ export class ManagementClient {
   private readonly auth: string;
   /** A request succeeded: the URL does lead to the management API. */
   private apiSeen = false;
+  /** https:// with the configured CA (fetch takes no CA without a dependency: node:https does). */
+  private readonly agent: HttpsAgent | undefined;
 
   constructor(private readonly options: ManagementOptions) {
     this.vhost = options.vhost ?? '/';
+    this.agent = options.tls ? new HttpsAgent({ ...tlsSocketOptions(loadBrokerTls(options.tls)), keepAlive: true }) : undefined;
     const listed = addressList(options.url).map((url) => url.replace(/\/+$/, ''));
     this.bases = listed.length > 0 ? listed : [options.url];
     this.auth = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
@@ -90,7 +100,7 @@ export class ManagementClient {
     let unreachable: LtError | undefined;
     for (let tried = 0; tried < this.bases.length; tried += 1) {
       try {
-        return await fetch(`${this.base}/api/${path}`, {
+        return await this.fetch(`${this.base}/api/${path}`, {
           method,
           headers: { authorization: this.auth, 'content-type': 'application/json' },
           body: body === undefined ? undefined : JSON.stringify(body),
@@ -137,6 +147,11 @@ export class ManagementClient {
     }
   }
 
+  /** fetch, or node:https with the configured CA for an https:// URL. */
+  private fetch(url: string, init: { method?: string; headers: Record<string, string>; body?: string | undefined; signal: AbortSignal }): Promise<Response> {
+    return this.agent && url.startsWith('https:') ? httpsFetch(url, init, this.agent) : fetch(url, init);
+  }
+
   /** No HTTP answer at all: nothing listens, a host that does not exist, something not HTTP. */
   private unreachable(error: unknown): LtError {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -148,6 +163,8 @@ export class ManagementClient {
         `cannot reach ${where}: nothing accepts connections there (${detail}). Enable the plugin on the broker ("rabbitmq-plugins enable rabbitmq_management") or correct the port in the management URL (management.url, or LT_MANAGEMENT_URL)`,
       );
     }
+    const tlsAdvice = managementTlsAdvice(cause?.code, this.base);
+    if (tlsAdvice) return new LtError('BROKER_TLS', `cannot talk to ${where} over TLS: ${tlsAdvice} (${detail})`);
     if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') {
       return new LtError('BROKER_MANAGEMENT_UNREACHABLE', `cannot reach ${where}: the host name is unknown (${detail}). Correct the management URL (management.url, or LT_MANAGEMENT_URL)`);
     }
@@ -190,7 +207,7 @@ export class ManagementClient {
   /** Whether the overview answers as the API does (a refused password still proves it is there). */
   private async answersOverview(): Promise<boolean> {
     try {
-      const response = await fetch(`${this.base}/api/overview`, { headers: { authorization: this.auth }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+      const response = await this.fetch(`${this.base}/api/overview`, { headers: { authorization: this.auth }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
       await response.body?.cancel();
       return response.ok || response.status === 401 || response.status === 403;
     } catch {
@@ -321,4 +338,47 @@ export interface NodeStats {
   disk_free?: number;
   disk_free_limit?: number;
   disk_free_alarm?: boolean;
+}
+
+/** What a TLS failure of the management API means, or undefined when it is not one. */
+function managementTlsAdvice(code: string | undefined, base: string): string | undefined {
+  if (!code) return undefined;
+  if (/SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY_LEAF)|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED/.test(code)) {
+    return "the API's certificate is not signed by a CA this node trusts: set brokerTls.ca (or LT_BROKER_CA) to the CA that issued it (management.ssl.cacertfile on the broker)";
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the API's certificate does not name the host of ${base}: use a host name it carries in the management URL`;
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return "the API's certificate is expired or not valid yet: renew it, or check this machine's clock";
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') return 'the port does not speak TLS: write http:// for a plain listener, or the HTTPS port (management.ssl.port)';
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return `the TLS handshake failed (${code}): check management.ssl on the broker and the files of brokerTls`;
+  return undefined;
+}
+
+/**
+ * One HTTPS exchange through node:https, answered as fetch answers: a Response, or a TypeError
+ * "fetch failed" whose cause is the socket's error, or the signal's reason (a TimeoutError).
+ */
+function httpsFetch(url: string, init: { method?: string; headers: Record<string, string>; body?: string | undefined; signal: AbortSignal }, agent: HttpsAgent): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    if (init.signal.aborted) {
+      reject(init.signal.reason);
+      return;
+    }
+    const req = httpsRequest(url, { method: init.method ?? 'GET', headers: init.headers, agent, signal: init.signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', (error) => reject(init.signal.aborted ? init.signal.reason : new TypeError('fetch failed', { cause: error })));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+        }
+        const status = res.statusCode ?? 502;
+        // Response refuses a body for these statuses.
+        const body = status === 204 || status === 205 || status === 304 ? null : Buffer.concat(chunks);
+        resolve(new Response(body, { status, ...(res.statusMessage ? { statusText: res.statusMessage } : {}), headers }));
+      });
+    });
+    req.on('error', (error) => reject(init.signal.aborted ? init.signal.reason : new TypeError('fetch failed', { cause: error })));
+    req.end(init.body);
+  });
 }

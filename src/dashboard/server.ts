@@ -22,6 +22,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { errorAnswer } from '../adapters/rest/errors.js';
 import type { ResourceNames } from '../broker/names.js';
 import { workingCalendar, type CalendarConfig } from '../envelope/calendar.js';
+import { loadHttpsFiles } from '../https.js';
 import { LtError } from '../errors.js';
 import type { DashboardConfig } from '../hub/config.js';
 import type { Hub } from '../hub/hub.js';
@@ -168,9 +169,13 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     ...(deps.queueCacheMs !== undefined ? { cacheMs: deps.queueCacheMs } : {}),
   });
   const data: DataContext = { db: deps.db, names: deps.names, calendar: workingCalendar(deps.hub.calendar), urgentReceiptMinutes: deps.hub.urgentReceiptMinutes, monitor, clock, ...(deps.health ? { health: deps.health } : {}) };
-  const secure = deps.settings.secureCookies;
+  // Over HTTPS the session cookie is Secure whatever secureCookies says: a browser then never sends it in clear.
+  const secure = deps.settings.secureCookies || deps.settings.tls !== undefined;
+  const https = deps.settings.tls ? loadHttpsFiles(deps.settings.tls, 'dashboard.tls') : undefined;
 
+  // The https server's instance type differs from the http one's only in the server it wraps.
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: componentLogger(log, 'dashboard') as unknown as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     // The login limits count per client address: a forwarded address is believed only from the
@@ -182,7 +187,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
       const { status, body } = errorAnswer(error, request.id);
       void (reply as FastifyReply).status(status).send(body);
     },
-  });
+  }) as unknown as FastifyInstance;
   app.decorateRequest('dashboardSession', undefined);
   app.decorateRequest('dashboardLang', undefined);
   app.decorateRequest('dashboardSessionEnded', undefined);
@@ -549,7 +554,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
 }
 
 export interface RunningDashboard {
-  /** e.g. http://127.0.0.1:8090 (the port actually bound when 0 was configured). */
+  /** e.g. http://127.0.0.1:8090, https:// with dashboard.tls (the port actually bound when 0 was configured). */
   url: string;
   app: FastifyInstance;
   close(): Promise<void>;
@@ -562,7 +567,8 @@ export async function startDashboard(deps: DashboardDeps): Promise<RunningDashbo
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : deps.settings.port;
   const host = deps.settings.host.includes(':') ? `[${deps.settings.host}]` : deps.settings.host;
-  return { url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`, app, close: () => app.close() };
+  const scheme = deps.settings.tls ? 'https' : 'http';
+  return { url: `${scheme}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`, app, close: () => app.close() };
 }
 
 /** The dashboard of a hub (started by the doors: `lienthong hub`, the local exchange). */

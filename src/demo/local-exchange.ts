@@ -7,12 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrokerConnection, withCredentials } from '../broker/connection.js';
 
 import { ManagementClient, type ManagementOptions } from '../broker/management.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
+import { assertTlsUrls, brokerTlsSetting } from '../broker/tls.js';
 import { deleteDeployment } from '../broker/topology.js';
 import { DEFAULT_AMQP_URL, DEFAULT_MANAGEMENT_URL, DEFAULT_STOP_TIMEOUT_SECONDS, type TrustFileConfig } from '../config.js';
 import type { EdgeConfig } from '../edge/config.js';
@@ -109,11 +110,14 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
   const prefix = options.prefix ?? `${options.prefixBase ?? 'lt-local'}-${randomBytes(3).toString('hex')}`;
   const names = resourceNames(prefix);
   const log = options.log ?? silentLogger();
-  const management = managementOptions(amqpUrl, env, options.management);
+  // A TLS broker: its CA (and the administrator's client certificate) from the environment, as the CLI's nodes take them.
+  const tls = brokerTlsSetting(undefined, env, (path) => resolve(path), 'the environment');
+  assertTlsUrls(tls, [amqpUrl], 'the environment');
+  const management = managementOptions(amqpUrl, env, { ...(tls ? { tls } : {}), ...options.management });
   const api = new ManagementClient(management);
 
   // Fail early, with the hint, when there is no broker at all.
-  const probe = await BrokerConnection.connect(amqpUrl, { name: 'lienthong probe', initialRetries: 2, log });
+  const probe = await BrokerConnection.connect(amqpUrl, { name: 'lienthong probe', initialRetries: 2, log, ...(tls ? { tls } : {}) });
   await probe.close();
   await api.overview();
 
@@ -135,6 +139,7 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
     calendar: {},
     urgentReceiptMinutes: 30,
     stopTimeoutSeconds: DEFAULT_STOP_TIMEOUT_SECONDS,
+    ...(tls ? { tls } : {}),
     ...options.hubConfig,
   };
   const hub = new Hub(hubConfig, { log, ...options.hubOptions });
@@ -185,6 +190,8 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
         urgentReceiptMinutes: 30,
         stopTimeoutSeconds: DEFAULT_STOP_TIMEOUT_SECONDS,
         recallPolicy: 'accept',
+        // The CA only: a client certificate would log every edge in as the administrator.
+        ...(tls?.ca ? { tls: { ca: tls.ca, ...(tls.servername ? { servername: tls.servername } : {}) } } : {}),
         ...spec.config,
       };
       edgeConfigs.set(spec.organId, config);

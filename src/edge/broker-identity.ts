@@ -6,6 +6,7 @@
  * user `lienthong agency add` created for its organ id.
  */
 import type { ResourceNames } from '../broker/names.js';
+import { loadBrokerTls } from '../broker/tls.js';
 import { LtError } from '../errors.js';
 import type { EdgeConfig } from './config.js';
 
@@ -26,4 +27,21 @@ export function assertAgencyBrokerUser(config: Pick<EdgeConfig, 'organId' | 'amq
         ? `broker user "${config.brokerUser}", agency ${other}'s`
         : `broker user "${config.brokerUser}", which is no agency's (the hub could not tell who sent its packets)`;
   throw new LtError('BROKER_USER_MISMATCH', `the AMQP URL of edge ${config.organId} connects with ${whose}, not ${expected}; ${remedy}`, { path: 'amqpUrl' });
+}
+
+/**
+ * With a client certificate the broker logs the edge in as the certificate's common name
+ * (EXTERNAL, ssl_cert_login_from = common_name), not as the URL's user: the two must be the
+ * same user, or every publish naming the URL's user as user-id would be refused.
+ */
+export function assertCertificateUser(config: Pick<EdgeConfig, 'organId' | 'brokerUser' | 'tls'>): void {
+  if (!config.tls?.cert) return;
+  const name = loadBrokerTls(config.tls).clientName;
+  if (name === config.brokerUser) return;
+  throw new LtError(
+    'BROKER_USER_MISMATCH',
+    `the client certificate of edge ${config.organId} (brokerTls.cert ${config.tls.cert}) ${name === undefined ? 'has no common name' : `is for "${name}"`}, but the edge publishes as broker user "${config.brokerUser}" (the user of its AMQP URL): ` +
+      `the broker logs a certificate in as its common name, so issue the client certificate with CN=${config.brokerUser}`,
+    { path: 'brokerTls.cert' },
+  );
 }

@@ -18,6 +18,7 @@ import {
 } from '../config.js';
 import { QUEUE_TOKEN_PARAMETER, QUEUE_TOKEN_PATTERN } from '../broker/names.js';
 import { isOrganId } from '../envelope/values.js';
+import { httpsSetting, type HttpsFiles } from '../https.js';
 import type { Organization } from '../envelope/types.js';
 import type { RecallPolicy } from './lifecycle.js';
 
@@ -38,6 +39,8 @@ export interface EdgeApiConfig {
   rateLimit?: { max: number; timeWindow: number } | false;
   /** Whose X-Forwarded-For names the client (logs). Default false: nobody's. */
   trustProxy?: TrustProxy;
+  /** Serve HTTPS with this certificate and key ("api.tls"); absent: HTTP (behind a TLS-terminating proxy, or on loopback). */
+  tls?: HttpsFiles;
 }
 
 export interface EdgeConfig extends BrokerSettings, NodeSettings {
@@ -80,7 +83,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
   const hubOrganId = requireString(raw, 'hubOrganId', file);
   // No fallback to the broker's administrator: what an edge publishes as any user but its
   // agency's own, the hub cannot attribute (see broker-identity.ts).
-  const broker = brokerSettings(raw, env, '', file);
+  const broker = brokerSettings(raw, env, '', file, baseDir);
   const organization = { ...((raw.organization as Organization | undefined) ?? {}), organId };
   if (!organization.organName && typeof raw.organName === 'string') organization.organName = raw.organName;
   const apiRaw = raw.api as Partial<EdgeApiConfig> | undefined;
@@ -93,6 +96,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
           keys: Array.isArray(apiRaw?.keys) ? apiRaw.keys : [],
           bodyLimit: apiRaw?.bodyLimit ?? 48 * 1024 * 1024,
           trustProxy: trustProxySetting(apiRaw?.trustProxy, file, 'api.trustProxy'),
+          ...httpsSection(httpsSetting(apiRaw?.tls, (path) => resolvePath(baseDir, path), file, 'api.tls')),
           ...(apiRaw?.rateLimit !== undefined ? { rateLimit: apiRaw.rateLimit } : {}),
         }
       : undefined;
@@ -136,4 +140,8 @@ function queueTokenOf(url: string, file: string): string {
 
 export function edgeDatabasePath(config: Pick<EdgeConfig, 'dataDir'>): string {
   return join(config.dataDir, 'edge.sqlite');
+}
+
+function httpsSection(tls: HttpsFiles | undefined): { tls?: HttpsFiles } {
+  return tls ? { tls } : {};
 }

@@ -37,7 +37,7 @@ import { buildEvidence } from '../evidence/bundle.js';
 import { collectEdgeEvidence } from './evidence.js';
 import { EdgeRecords, type AttachmentRow, type DocumentQuery, type DocumentRow, type OutboxRow } from './records.js';
 import { Relay } from './relay.js';
-import { assertAgencyBrokerUser } from './broker-identity.js';
+import { assertAgencyBrokerUser, assertCertificateUser } from './broker-identity.js';
 import { assertQueuesFree, lockDataDirectory } from './single-instance.js';
 import type { InstanceLock } from '../store/instance-lock.js';
 import { settlesWithin } from '../time-limit.js';
@@ -173,6 +173,7 @@ export class Edge {
    */
   async start(): Promise<void> {
     assertAgencyBrokerUser(this.config, this.names);
+    assertCertificateUser(this.config);
     this.lock = lockDataDirectory(this.config);
     let reached: boolean;
     try {
@@ -232,6 +233,7 @@ export class Edge {
       name: `lienthong edge ${this.config.organId}`,
       log: this.log,
       background: true,
+      ...(this.config.tls ? { tls: this.config.tls } : {}),
     }));
     reportBrokerHealth(connection, this.health, 'documents are accepted and wait in the outbox');
     const reached = (await connection.firstOutcome()) === 'up';

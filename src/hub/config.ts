@@ -20,6 +20,7 @@ import {
   type TrustFileConfig,
 } from '../config.js';
 import { isOrganId } from '../envelope/values.js';
+import { httpsSetting, type HttpsFiles } from '../https.js';
 import type { ManagementOptions } from '../broker/management.js';
 import { DEFAULT_AGENCY_USER_LIMITS, DEFAULT_QUEUE_LIMITS, type AgencyUserLimits, type QueueLimits } from '../broker/topology.js';
 
@@ -80,6 +81,8 @@ export interface DashboardConfig {
   metricsToken?: string;
   /** Whose X-Forwarded-For names the client (login limits per address). Default false: nobody's. */
   trustProxy?: TrustProxy;
+  /** Serve HTTPS with this certificate and key ("dashboard.tls"; the session cookie is then Secure); absent: HTTP. */
+  tls?: HttpsFiles;
 }
 
 export async function loadHubConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
@@ -91,7 +94,7 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
   const organId = requireString(raw, 'organId', file);
   if (!isOrganId(organId)) throw new LtError('CONFIG_INVALID', `${file}: "organId" ${organId} is not an organ id`, { path: 'organId' });
   const management = (raw.management ?? {}) as Partial<Omit<ManagementOptions, 'url'>> & { url?: string | string[] };
-  const broker = brokerSettings(raw, env, DEFAULT_AMQP_URL, file);
+  const broker = brokerSettings(raw, env, DEFAULT_AMQP_URL, file, baseDir);
   return {
     ...broker,
     ...nodeSettings(raw, file, 8, env),
@@ -102,11 +105,13 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
       user: env.LT_MANAGEMENT_USER ?? management.user ?? 'guest',
       password: envSecret(env, 'LT_MANAGEMENT_PASSWORD') ?? management.password ?? 'guest',
       vhost: management.vhost ?? vhostOf(broker.amqpUrl),
+      // The management API of a TLS broker is served with the broker's certificates.
+      ...(broker.tls ? { tls: broker.tls } : {}),
     },
     dataDir: resolvePath(baseDir, env.LT_DATA_DIR ?? (typeof raw.dataDir === 'string' ? raw.dataDir : 'var/hub')),
     identity: identityFiles(raw.identity, baseDir, file),
     trust: trustFiles(raw.trust, baseDir, file),
-    ...dashboardConfig(raw.dashboard as Partial<DashboardConfig> | undefined, env, file),
+    ...dashboardConfig(raw.dashboard as Partial<DashboardConfig> | undefined, env, file, baseDir),
     ...numbersSection(raw, 'quotas', Object.keys(DEFAULT_QUOTAS), file, true),
     ...numbersSection(raw, 'retention', Object.keys(DEFAULT_RETENTION), file, false),
   };
@@ -131,9 +136,10 @@ function numbersSection(raw: Record<string, unknown>, key: 'quotas' | 'retention
   return { [key]: out };
 }
 
-function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.ProcessEnv, file: string): { dashboard?: DashboardConfig } {
+function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.ProcessEnv, file: string, baseDir: string): { dashboard?: DashboardConfig } {
   if (!raw && !env.LT_DASHBOARD_PORT) return {};
   const metricsToken = env.LT_METRICS_TOKEN ?? raw?.metricsToken;
+  const tls = httpsSetting(raw?.tls, (path) => resolvePath(baseDir, path), file, 'dashboard.tls');
   return {
     dashboard: {
       host: raw?.host ?? '127.0.0.1',
@@ -142,6 +148,7 @@ function dashboardConfig(raw: Partial<DashboardConfig> | undefined, env: NodeJS.
       secureCookies: raw?.secureCookies ?? false,
       ...(metricsToken ? { metricsToken } : {}),
       trustProxy: trustProxySetting(raw?.trustProxy, file, 'dashboard.trustProxy'),
+      ...(tls ? { tls } : {}),
     },
   };
 }

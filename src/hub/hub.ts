@@ -202,7 +202,11 @@ export class Hub {
       onError: (error) => this.log.error({ err: error }, 'collecting a dead letter failed; it stays in the queue'),
     });
     try {
-      this.connection = await BrokerConnection.connect(amqpUrlsOf(this.config), { name: `lienthong hub ${this.config.organId}`, log: this.log });
+      this.connection = await BrokerConnection.connect(amqpUrlsOf(this.config), {
+        name: `lienthong hub ${this.config.organId}`,
+        log: this.log,
+        ...(this.config.tls ? { tls: this.config.tls } : {}),
+      });
       reportBrokerHealth(this.connection, this.health, 'packets wait in the inbound lanes and with their senders');
       await this.connection.add(this.publisher);
       await this.connection.add(this.consumer);

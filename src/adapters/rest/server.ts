@@ -1,7 +1,7 @@
 /**
  * The edge's REST API (design.md, "Adapters"): a fastify instance over one Edge. Built here,
  * not listening: `lienthong edge` listens on the configured host and port, tests use
- * `inject()` or listen on 127.0.0.1:0.
+ * `inject()` or listen on 127.0.0.1:0. With "api.tls" it serves HTTPS.
  *
  *   /docs, /docs/json        OpenAPI (public)
  *   /health, /api/v1/health  liveness (public): the same answer at the root, where load
@@ -28,6 +28,7 @@ import { registerOpenApi } from './openapi.js';
 import { addApiSchemas } from './schemas.js';
 import { PAYLOAD_VALIDATION } from '../../payload-schemas.js';
 import { API_PREFIX } from './views.js';
+import { loadHttpsFiles } from '../../https.js';
 
 export interface RateLimitOptions {
   /** Requests per client (API key) per window. Default 600. */
@@ -51,7 +52,10 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
   // Checked now, so that a bad key entry stops `lienthong edge` before it listens.
   const authenticate = apiKeyHook(config.keys);
   const log = (options.log ?? componentLogger(edge.log, 'api')) as unknown as FastifyBaseLogger;
+  const https = config.tls ? loadHttpsFiles(config.tls, 'api.tls') : undefined;
+  // The https server's instance type differs from the http one's only in the server it wraps.
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: log,
     bodyLimit: config.bodyLimit,
     // A forwarded client address is believed only from the proxies named in edge.json (api.trustProxy).
@@ -64,7 +68,7 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
       const { status, body } = errorAnswer(error, request.id);
       void (reply as FastifyReply).status(status).send(body);
     },
-  });
+  }) as unknown as FastifyInstance;
   if (config.keys.length === 0) app.log.warn('no API keys are configured (edge.json api.keys): every API request will be refused; make one with "lienthong apikey new <client>"');
   installErrorHandling(app);
   addApiSchemas(app);

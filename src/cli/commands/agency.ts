@@ -40,6 +40,8 @@ creates its broker user with a generated password, its two quorum queues (urgent
 named with a random token nobody else can guess, bound to the deliver exchange, and
 permissions to write to the submit exchange and read those two queues only. The edge's AMQP
 URL carries both (password, ?queueToken=...): it is shown once; give it to the agency's IT.
+When the hub logs in to the broker with a client certificate (brokerTls.cert), the agency's
+edge does too: "add" then also says the common name its certificate must carry (its user).
 "suspend" makes the hub refuse the agency's packets and bounce documents addressed to it;
 "resume" undoes it. "remove" deletes the queues and the broker user, and is refused while a
 queue still holds packets. Every change is recorded in the audit trail. After "add", the
@@ -54,7 +56,8 @@ Options:
   --search TEXT    list only agencies whose id or name contains TEXT
   --write-url FILE (add) write the edge's AMQP URL, password and queue token included, to
                    FILE (mode 600) instead of printing them
-  --url-host HOST  (add) host name to put in that URL (default: the hub's)
+  --url-host HOST  (add) host name to put in that URL (default: the hub's); over TLS, a
+                   name the broker's certificate carries
   --json           machine-readable output
   -h, --help       this help`,
   async run(argv, io) {
@@ -109,8 +112,19 @@ Options:
             const amqpUrl = [...new Set(urls)].join(',');
             if (values['write-url']) await writeOutput(values['write-url'], `${amqpUrl}\n`, 0o600);
             const capacity = await capacityAfterAdd(ctx.api, new Directory(db).queueOwners(), io);
-            if (values.json) writeJson(io, { agency, brokerUser: agency.brokerUser, password, queueToken: agency.queueToken, amqpUrl, ...(capacity ? { capacity } : {}) });
-            else if (values['write-url']) {
+            // A deployment whose hub logs in with a certificate gives its edges certificates too: the broker reads the user from the CN.
+            const certificateLogin = config.tls?.cert !== undefined;
+            if (values.json) {
+              writeJson(io, {
+                agency,
+                brokerUser: agency.brokerUser,
+                password,
+                queueToken: agency.queueToken,
+                amqpUrl,
+                ...(certificateLogin ? { clientCertificateSubject: `CN=${agency.brokerUser}` } : {}),
+                ...(capacity ? { capacity } : {}),
+              });
+            } else if (values['write-url']) {
               io.stdout.write(`registered ${agency.organId} "${agency.name}"; its AMQP URL (with the password and queue token) is in ${values['write-url']}\n`);
             } else {
               io.stdout.write(`registered ${agency.organId} "${agency.name}"\n`);
@@ -118,6 +132,7 @@ Options:
               io.stdout.write(`password:    ${password}\n`);
               io.stdout.write(`queue token: ${agency.queueToken}\n`);
               io.stdout.write(`AMQP URL:    ${amqpUrl}\n`);
+              if (certificateLogin) io.stdout.write(`client certificate (EXTERNAL login, brokerTls.cert of the edge): issue it with CN=${agency.brokerUser}\n`);
               io.stdout.write('Shown once: put the AMQP URL (password and queue token included) in the edge configuration now (amqpUrl or AMQP_URL).\n');
             }
             return EXIT_OK;

@@ -67,6 +67,7 @@ export const VI_ERROR_EXPLANATIONS: Partial<Record<ErrorCode, string>> = {
   // Máy chủ RabbitMQ
   BROKER_UNREACHABLE: 'Không kết nối được máy chủ RabbitMQ.',
   BROKER_LOGIN_REFUSED: 'Máy chủ RabbitMQ từ chối tên đăng nhập hoặc mật khẩu.',
+  BROKER_TLS: 'Kết nối TLS tới máy chủ RabbitMQ không thành công: chứng thư của máy chủ không được tin cậy hoặc mang tên máy khác, máy chủ từ chối chứng thư của nút này, hoặc cổng không dùng TLS.',
   BROKER_VHOST_REFUSED: 'Virtual host RabbitMQ không tồn tại hoặc tài khoản không có quyền trên đó.',
   BROKER_ACCESS_REFUSED: 'Tài khoản RabbitMQ thiếu quyền mà thao tác này cần.',
   BROKER_TOPOLOGY_CONFLICT: 'Trên máy chủ RabbitMQ đã có exchange hoặc hàng đợi cùng tên nhưng khác thuộc tính.',
