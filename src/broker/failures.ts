@@ -145,8 +145,8 @@ export function explainBrokerFailure(error: unknown, url: string, doing = 'conne
       error,
     );
   }
-  if (/^amqp:/i.test(url) && /Socket closed abruptly during opening handshake/.test(message)) {
-    // A TLS listener closes a plain client's connection without a word; so does a broker stopping.
+  if (/^amqp:/i.test(url) && doing === 'connecting' && (networkCode === 'ECONNRESET' || /Socket closed abruptly during opening handshake/.test(message))) {
+    // A TLS listener closes (or resets) a plain client's connection without a word; so does a broker stopping.
     return failure(
       'BROKER_UNREACHABLE',
       `${rabbit} closed the connection before the AMQP handshake: if port ${portOf(url)} is the broker's TLS listener (5671 by default), the AMQP URL must start with amqps:// (and "brokerTls" name its CA); otherwise the broker is stopping or refused the connection`,

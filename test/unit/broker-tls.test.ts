@@ -11,6 +11,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import t, { type Test } from 'tap';
 import { BrokerConnection } from '../../src/broker/connection.js';
+import { explainBrokerFailure } from '../../src/broker/failures.js';
 import { brokerTlsSetting, loadBrokerTls } from '../../src/broker/tls.js';
 import { brokerSettings } from '../../src/config.js';
 import { LtError } from '../../src/errors.js';
@@ -146,4 +147,19 @@ t.test('TLS handshake failures say what to fix', async (t) => {
   const mixUp = await refusal(`amqps://u:p@127.0.0.1:${plainPort}`, { ca: ca.caCertPath });
   t.equal(mixUp.code, 'BROKER_TLS');
   t.match(mixUp.message, new RegExp(`port ${plainPort} does not speak TLS .*Use the broker's TLS port`));
+
+  // amqp:// to a TLS listener: the broker closes (or resets) the connection without a word.
+  for (const [how, end] of [
+    ['closes', (socket: Socket) => socket.end()],
+    ['resets', (socket: Socket) => socket.resetAndDestroy()],
+  ] as const) {
+    const tlsOnly = createTcpServer((socket) => socket.once('data', () => end(socket)));
+    const tlsPort = await listening(t, tlsOnly);
+    const plainUrl = `amqp://u:p@127.0.0.1:${tlsPort}`;
+    const wrongScheme = await refusal(plainUrl, undefined);
+    t.equal(wrongScheme.code, 'BROKER_UNREACHABLE', `a listener that ${how}: retried (a broker stopping does the same)`);
+    t.match(wrongScheme.message, new RegExp(`if port ${tlsPort} is the broker's TLS listener .*must start with amqps://`), 'and told to use amqps://');
+  }
+  const lost = explainBrokerFailure(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'amqp://u:p@127.0.0.1:5671', 'connected');
+  t.notMatch(lost.error.message, /amqps/, 'a connection lost once up is not a scheme mix-up');
 });
