@@ -20,8 +20,12 @@ const run = promisify(execFile);
 const SBIN = '/usr/lib/rabbitmq/bin';
 
 export interface PrivateBroker {
-  /** amqp://guest:guest@127.0.0.1:<port> */
+  /** amqp://guest:guest@127.0.0.1:<port>; with `tls`, amqps://guest:guest@127.0.0.1:<TLS port>. */
   url: string;
+  /** The plain AMQP port (with `tls.only`, nothing listens on it: a plain client is refused there). */
+  port: number;
+  /** With `tls`: the TLS listener's port. */
+  tlsPort?: number;
   node: string;
   /** Stop the RabbitMQ application (connections are closed, the port stops listening). */
   stopApp(): Promise<void>;
@@ -29,7 +33,7 @@ export interface PrivateBroker {
   startApp(): Promise<void>;
   /** rabbitmqctl against this node (e.g. set_vm_memory_high_watermark for an alarm); its stdout. */
   ctl(...args: string[]): Promise<string>;
-  /** The management API (with `management: true`, and on every cluster node): http://127.0.0.1:<port>. */
+  /** The management API (with `management: true`, and on every cluster node): http://127.0.0.1:<port> (https:// with `tls.only`). */
   managementUrl?: string;
   /** The processes of the node: its wrapper (group leader) and the Erlang VM, once started. */
   pids(): number[];
@@ -47,6 +51,19 @@ export interface PrivateBrokerOptions {
    * descriptor wall at a few dozen agencies instead of a few hundred. Default: this process's.
    */
   openFiles?: number;
+  /** Plugins to enable besides the management API's (e.g. rabbitmq_auth_mechanism_ssl). */
+  plugins?: string[];
+  /** A TLS listener (ssl_options) with these PEM files; the broker asks for a client certificate but does not insist. */
+  tls?: PrivateBrokerTls;
+}
+
+export interface PrivateBrokerTls {
+  /** The CA the broker checks client certificates against. */
+  ca: string;
+  cert: string;
+  key: string;
+  /** No plain listener at all (listeners.tcp = none), and the management API over HTTPS only. */
+  only?: boolean;
 }
 
 /** One node of a private cluster. */
@@ -84,6 +101,26 @@ interface NodeSpec {
   config?: string;
   /** `ulimit -n` of the node. */
   openFiles?: number;
+  plugins?: string[];
+  tls?: PrivateBrokerTls & { port: number };
+}
+
+/** rabbitmq.conf lines of a TLS listener, for AMQP and (when `only`) the management API. */
+function tlsConfig(spec: NodeSpec): string {
+  const tls = spec.tls;
+  if (!tls) return '';
+  const files = (prefix: string): string => `${prefix}.cacertfile = ${tls.ca}\n${prefix}.certfile = ${tls.cert}\n${prefix}.keyfile = ${tls.key}\n`;
+  return (
+    `listeners.ssl.default = 127.0.0.1:${tls.port}\n` +
+    (tls.only ? 'listeners.tcp = none\n' : `listeners.tcp.default = 127.0.0.1:${spec.port}\n`) +
+    files('ssl_options') +
+    // Asked for, not required: clients log in with a certificate (EXTERNAL) or a password.
+    'ssl_options.verify = verify_peer\nssl_options.fail_if_no_peer_cert = false\n' +
+    (spec.plugins?.includes('rabbitmq_auth_mechanism_ssl')
+      ? 'auth_mechanisms.1 = PLAIN\nauth_mechanisms.2 = AMQPLAIN\nauth_mechanisms.3 = EXTERNAL\nssl_cert_login_from = common_name\n'
+      : '') +
+    (tls.only && spec.managementPort ? `management.ssl.ip = 127.0.0.1\nmanagement.ssl.port = ${spec.managementPort}\n${files('management.ssl')}` : '')
+  );
 }
 
 function assertInstalled(): void {
@@ -94,20 +131,22 @@ function assertInstalled(): void {
 function launcher(spec: NodeSpec) {
   mkdirSync(spec.dir, { recursive: true });
   // Lean: no plugin but the management API when asked for (hub quotas, `agency add`).
-  writeFileSync(join(spec.dir, 'enabled_plugins'), spec.managementPort ? '[rabbitmq_management].\n' : '[].\n');
+  const plugins = [...(spec.managementPort ? ['rabbitmq_management'] : []), ...(spec.plugins ?? [])];
+  writeFileSync(join(spec.dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
   writeFileSync(join(spec.dir, 'rabbitmq-env.conf'), '');
   writeFileSync(
     join(spec.dir, 'rabbitmq.conf'),
     '# a private test node: defaults, ports from the environment\n' +
-      (spec.managementPort ? `management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${spec.managementPort}\n` : '') +
+      (spec.managementPort && !spec.tls?.only ? `management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${spec.managementPort}\n` : '') +
+      tlsConfig(spec) +
       (spec.config ?? ''),
   );
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: spec.home,
     RABBITMQ_NODENAME: spec.node,
-    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
-    RABBITMQ_NODE_PORT: String(spec.port),
+    // With TLS the listeners are in rabbitmq.conf: these variables would add a plain one.
+    ...(spec.tls ? {} : { RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1', RABBITMQ_NODE_PORT: String(spec.port) }),
     RABBITMQ_DIST_PORT: String(spec.distPort),
     RABBITMQ_MNESIA_BASE: join(spec.dir, 'mnesia'),
     RABBITMQ_LOG_BASE: join(spec.dir, 'log'),
@@ -202,6 +241,7 @@ export async function startPrivateBroker(t: Pick<Test, 'teardown'>, options: Pri
   const node = `lt-test-${id}@localhost`;
   const port = await freePort();
   const managementPort = options.management ? await freePort() : undefined;
+  const tls = options.tls ? { ...options.tls, port: await freePort() } : undefined;
   const broker = launcher({
     node,
     dir,
@@ -211,6 +251,8 @@ export async function startPrivateBroker(t: Pick<Test, 'teardown'>, options: Pri
     ...(managementPort ? { managementPort } : {}),
     ...(options.config ? { config: options.config } : {}),
     ...(options.openFiles ? { openFiles: options.openFiles } : {}),
+    ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(tls ? { tls } : {}),
   });
   t.teardown(async () => {
     await broker.shutdown();
@@ -218,11 +260,13 @@ export async function startPrivateBroker(t: Pick<Test, 'teardown'>, options: Pri
   });
   await broker.startAndWait();
   return {
-    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    url: tls ? `amqps://guest:guest@127.0.0.1:${tls.port}` : `amqp://guest:guest@127.0.0.1:${port}`,
+    port,
+    ...(tls ? { tlsPort: tls.port } : {}),
     node,
     dir,
     ctl: (...args) => broker.ctl(...args),
-    ...(managementPort ? { managementUrl: `http://127.0.0.1:${managementPort}` } : {}),
+    ...(managementPort ? { managementUrl: `${tls?.only ? 'https' : 'http'}://127.0.0.1:${managementPort}` } : {}),
     pids: () => broker.pids(),
     async stopApp() {
       await broker.ctl('stop_app');
@@ -261,6 +305,7 @@ export async function startPrivateCluster(t: Pick<Test, 'teardown'>, size = 3): 
     launchers.push(l);
     nodes.push({
       url: `amqp://guest:guest@127.0.0.1:${port}`,
+      port,
       managementUrl: `http://127.0.0.1:${managementPort}`,
       node,
       dir,

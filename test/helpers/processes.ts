@@ -24,6 +24,7 @@ import amqp from 'amqplib';
 import Database from 'better-sqlite3';
 import type { Test } from 'tap';
 import { ManagementClient } from '../../src/broker/management.js';
+import type { BrokerTls } from '../../src/broker/tls.js';
 import { resourceNames, type ResourceNames } from '../../src/broker/names.js';
 import { deleteDeployment } from '../../src/broker/topology.js';
 import { DEFAULT_AMQP_URL } from '../../src/config.js';
@@ -249,7 +250,7 @@ export interface ClusterOptions {
   /** Extra fields of one agency's edge.json, by organ id, after `edgeConfig` (e.g. a `dataDir` elsewhere). */
   edgeConfigOf?: Record<string, Record<string, unknown>>;
   /** A broker of the test's own (test/helpers/private-broker.ts, with management): every node's AMQP URL (an administrator's) and management URL. */
-  broker?: { amqpUrls: string[]; managementUrls: string[] };
+  broker?: { amqpUrls: string[]; managementUrls: string[]; tls?: BrokerTls };
 }
 
 export interface Cluster {
@@ -294,7 +295,8 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
   if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run "npm run build" first');
   const amqpUrls = options.broker?.amqpUrls ?? [process.env.AMQP_URL ?? DEFAULT_AMQP_URL];
   const amqpUrl = amqpUrls[0] as string;
-  const management = managementOptions(amqpUrl, process.env, options.broker ? { url: options.broker.managementUrls.join(',') } : {});
+  const brokerTls = options.broker?.tls;
+  const management = managementOptions(amqpUrl, process.env, options.broker ? { url: options.broker.managementUrls.join(','), ...(brokerTls ? { tls: brokerTls } : {}) } : {});
   // One node: a string, as an operator writes it; a cluster: the list.
   const urlSetting = (urls: string[]): string | string[] => (urls.length > 1 ? urls : (urls[0] as string));
   const api = new ManagementClient(management);
@@ -340,12 +342,14 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
           organName: DEV_HUB.organName,
           amqpUrl: urlSetting(amqpUrls),
           prefix,
-          management,
+          // The hub takes the management API's CA from brokerTls.
+          management: { ...management, tls: undefined },
           dataDir: hubDataDir,
           identity: { key: devPath('hub.key.pem'), cert: devPath('hub.pem'), chain: devPath('issuing-ca.pem') },
           trust: devTrust(),
           cryptoThreads: 1,
           concurrency: 8,
+          ...(brokerTls ? { brokerTls } : {}),
           ...options.hubConfig,
         },
         null,
