@@ -71,11 +71,11 @@ export class ManagementClient {
   /** A request succeeded: the URL does lead to the management API. */
   private apiSeen = false;
   /** https:// with the configured CA (fetch takes no CA without a dependency: node:https does). */
-  private readonly agent: HttpsAgent | undefined;
+  private readonly fetch: HttpFetch;
 
   constructor(private readonly options: ManagementOptions) {
     this.vhost = options.vhost ?? '/';
-    this.agent = options.tls ? new HttpsAgent({ ...tlsSocketOptions(loadBrokerTls(options.tls)), keepAlive: true }) : undefined;
+    this.fetch = tlsFetch(options.tls, { keepAlive: true });
     const listed = addressList(options.url).map((url) => url.replace(/\/+$/, ''));
     this.bases = listed.length > 0 ? listed : [options.url];
     this.auth = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
@@ -147,10 +147,6 @@ export class ManagementClient {
     }
   }
 
-  /** fetch, or node:https with the configured CA for an https:// URL. */
-  private fetch(url: string, init: { method?: string; headers: Record<string, string>; body?: string | undefined; signal: AbortSignal }): Promise<Response> {
-    return this.agent && url.startsWith('https:') ? httpsFetch(url, init, this.agent) : fetch(url, init);
-  }
 
   /** No HTTP answer at all: nothing listens, a host that does not exist, something not HTTP. */
   private unreachable(error: unknown): LtError {
@@ -341,6 +337,17 @@ export interface NodeStats {
 }
 
 /** What a TLS failure of the management API means, or undefined when it is not one. */
+export type HttpFetch = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string | undefined; signal: AbortSignal }) => Promise<Response>;
+
+/**
+ * fetch, or node:https with the broker's CA (and client certificate) for an https:// URL: the
+ * management API and anything else on the broker's hosts. `keepAlive` for a client that asks often.
+ */
+export function tlsFetch(tls: BrokerTls | undefined, options: { keepAlive?: boolean } = {}): HttpFetch {
+  const agent = tls ? new HttpsAgent({ ...tlsSocketOptions(loadBrokerTls(tls)), keepAlive: options.keepAlive ?? false }) : undefined;
+  return (url, init) => (agent && url.startsWith('https:') ? httpsFetch(url, { ...init, headers: init.headers ?? {} }, agent) : fetch(url, init));
+}
+
 function managementTlsAdvice(code: string | undefined, base: string): string | undefined {
   if (!code) return undefined;
   if (/SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY_LEAF)|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED/.test(code)) {

@@ -4,6 +4,7 @@
  * second): compared with the middle of the round trip here, it gives the skew within a second
  * or so. Signing times, deadlines and CRL freshness all read this machine's clock.
  */
+import type { HttpFetch } from '../broker/management.js';
 import { ok, problem, skipped, type CheckRow } from './rows.js';
 
 /** Beyond this, signing times and receipt deadlines disagree visibly with the other nodes'. */
@@ -25,12 +26,13 @@ export function skewRow(serverDate: Date, sentAt: Date, receivedAt: Date, maxSke
 }
 
 /** Ask `url` for its time. Unanswered: skipped (the management API is not everyone's to reach). */
-export async function clockSkewCheck(url: string | undefined, maxSkewSeconds: number, hint: string): Promise<CheckRow> {
+/** `httpFetch`: how to reach the management API (with the broker's CA when it serves https://). */
+export async function clockSkewCheck(url: string | undefined, maxSkewSeconds: number, hint: string, httpFetch: HttpFetch = (u, init) => fetch(u, init)): Promise<CheckRow> {
   if (!url) return skipped(NAME, `no management URL to ask the broker's time; ${hint}`);
   const sentAt = new Date();
   let response: Response;
   try {
-    response = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(5000) });
+    response = await httpFetch(url, { method: 'GET', signal: AbortSignal.timeout(5000) });
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
     return skipped(NAME, `${url} did not answer (${cause}); ${hint}`);

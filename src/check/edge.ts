@@ -4,6 +4,7 @@
  * as its own agency's user; nothing is sent or consumed.
  */
 import { randomBytes } from 'node:crypto';
+import { tlsFetch } from '../broker/management.js';
 import { resourceNames, type Lane } from '../broker/names.js';
 import { agencyPermissions, LANES } from '../broker/topology.js';
 import { amqpUrlsOf } from '../config.js';
@@ -53,6 +54,7 @@ export async function edgeChecks(config: EdgeConfig, options: EdgeCheckOptions):
       overviewUrl(options.managementUrl ?? defaultManagementUrl(config.amqpUrl)),
       options.maxSkewSeconds,
       "pass --management-url with the broker's management API (http://host:15672) to compare clocks",
+      tlsFetch(config.tls),
     ),
   );
   return rows;
@@ -61,7 +63,7 @@ export async function edgeChecks(config: EdgeConfig, options: EdgeCheckOptions):
 async function brokerRows(config: EdgeConfig, names: ReturnType<typeof resourceNames>): Promise<CheckRow[]> {
   const laneLabel = (lane: Lane): string => `queue ${lane}`;
   const later = ['submit exchange', 'publish permission', ...LANES.map(laneLabel), 'consume permission'];
-  const opened = await openBrokerSession(amqpUrlsOf(config), `lienthong edge check ${config.organId}`);
+  const opened = await openBrokerSession(amqpUrlsOf(config), `lienthong edge check ${config.organId}`, config.tls ? { tls: config.tls } : {});
   if ('error' in opened) return [refusedRow(opened.error, URL_SETTING), ...later.map((n) => skipped(n, 'no broker connection'))];
   const session = opened.session;
   try {

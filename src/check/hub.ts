@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { brokerFactsOf, estimate } from '../broker/capacity.js';
-import { ManagementClient, type NodeStats, type Permissions } from '../broker/management.js';
+import { ManagementClient, tlsFetch, type NodeStats, type Permissions } from '../broker/management.js';
 import { LANES } from '../broker/topology.js';
 import { escapeForPermission, resourceNames, type ResourceNames } from '../broker/names.js';
 import { amqpUrlsOf } from '../config.js';
@@ -40,7 +40,7 @@ export async function hubChecks(config: HubConfig, options: HubCheckOptions): Pr
   rows.push(...(await identityChecks({ organId: config.organId, identity: config.identity, trust: config.trust, node: 'hub', now })));
   rows.push(...(await dataDirChecks(config.dataDir, options.minFreeMb, '"dataDir" (or LT_DATA_DIR)')));
   const firstManagement = config.management.url.split(/\s*,\s*/)[0];
-  rows.push(await clockSkewCheck(overviewUrl(firstManagement), options.maxSkewSeconds, 'correct "management.url" (LT_MANAGEMENT_URL) to compare clocks'));
+  rows.push(await clockSkewCheck(overviewUrl(firstManagement), options.maxSkewSeconds, 'correct "management.url" (LT_MANAGEMENT_URL) to compare clocks', tlsFetch(config.management.tls)));
   return rows;
 }
 
@@ -61,7 +61,7 @@ async function topologyRows(config: HubConfig, names: ResourceNames): Promise<Ch
     { kind: 'queue', name: names.hubInbound.normal, label: 'queue inbound normal' },
     { kind: 'queue', name: names.deadLetters, label: 'queue dead letters' },
   ];
-  const opened = await openBrokerSession(amqpUrlsOf(config), 'lienthong hub check');
+  const opened = await openBrokerSession(amqpUrlsOf(config), 'lienthong hub check', config.tls ? { tls: config.tls } : {});
   if ('error' in opened) return [refusedRow(opened.error, '"amqpUrl" (or AMQP_URL) of hub.json'), skipped('hub topology', 'no broker connection')];
   const session = opened.session;
   try {

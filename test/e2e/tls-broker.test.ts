@@ -76,6 +76,24 @@ t.test('a TLS-only broker: hub and two edges over amqps://, certificate and pass
   variant(configA, configA, { amqpUrl: urlA.toString(), brokerTls: { ca: ca.caCertPath, cert: certA.cert, key: certA.key } });
 
   await cluster.hub.start();
+
+  await t.test('edge check and hub check are green over TLS before any traffic', async (t) => {
+    for (const organId of [A, B]) {
+      const check = runCli(REPO, ['edge', 'check', '--config', cluster.edgeConfigPath(organId), '--management-url', broker.managementUrl as string, '--json']);
+      const report = JSON.parse(check.stdout) as { ok: boolean; rows: Array<{ name: string; status: string; detail: string; fix?: string }> };
+      const problems = report.rows.filter((r) => r.status === 'problem');
+      t.same(problems, [], `edge check of ${organId}: no problem`);
+      t.equal(check.status, 0, `edge check of ${organId} exits 0`);
+      const row = (name: string): string | undefined => report.rows.find((r) => r.name === name)?.status;
+      t.equal(row('broker connection'), 'ok', `${organId} reached the broker over amqps://`);
+      t.equal(row('clock skew'), 'ok', `${organId} read the broker's time from its management API over https://`);
+    }
+    const hub = runCli(REPO, ['hub', 'check', '--config', cluster.hubConfigPath, '--json']);
+    const hubReport = JSON.parse(hub.stdout) as { rows: Array<{ name: string; status: string }> };
+    t.same(hubReport.rows.filter((r) => r.status === 'problem'), [], 'hub check: no problem');
+    t.equal(hub.status, 0, 'hub check exits 0');
+  });
+
   await cluster.edge(B).start();
   await cluster.edge(A).start();
 
@@ -184,6 +202,14 @@ t.test('a TLS-only broker: hub and two edges over amqps://, certificate and pass
     const edge = runCli(REPO, ['edge', '--config', edgeWrong]);
     t.equal(edge.status, 1, 'an edge refuses to start too (retrying cannot cure it)');
     t.match(edge.stderr, /the broker's certificate is not signed by a CA this node trusts.*\(BROKER_TLS\)/);
+
+    // edge check names the same fault, and the setting to correct.
+    const check = runCli(REPO, ['edge', 'check', '--config', edgeWrong, '--json']);
+    t.equal(check.status, 1, 'edge check exits 1');
+    const connection = (JSON.parse(check.stdout) as { rows: Array<{ name: string; status: string; detail: string; fix?: string }> }).rows.find((r) => r.name === 'broker connection');
+    t.equal(connection?.status, 'problem', 'edge check: the broker connection is the problem');
+    t.match(connection?.detail, /not signed by a CA this node trusts/);
+    t.match(`${connection?.detail ?? ''} ${connection?.fix ?? ''}`, /brokerTls\.ca/, 'and the fix names brokerTls.ca');
   });
 
   await t.test('a client certificate the broker does not trust is refused with a clear error', async (t) => {
