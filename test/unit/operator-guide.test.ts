@@ -46,14 +46,7 @@ const PENDING_COMMANDS: readonly string[] = [];
  * branches add (TLS to the broker, HTTPS of the edge API and the dashboard, CRL refreshing and
  * its alarms). Empty at merge, with PENDING_COMMANDS.
  */
-const PENDING_NAMES: readonly string[] = [
-  'brokerTls',
-  'api.tls',
-  'dashboard.tls',
-  'LT_BROKER_CA',
-  'LT_BROKER_CERT',
-  'LT_BROKER_KEY',
-];
+const PENDING_NAMES: readonly string[] = [];
 
 const GUIDES = { vi: 'docs/guide.vi.md', en: 'docs/guide.en.md' } as const;
 const guide = { vi: readFileSync(join(REPO, GUIDES.vi), 'utf8'), en: readFileSync(join(REPO, GUIDES.en), 'utf8') };
