@@ -122,6 +122,18 @@ export class Hub {
 
   async start(): Promise<void> {
     this.lock = shareHubDataDirectory(this.config);
+    try {
+      await this.startHoldingLock();
+    } catch (error) {
+      // A hub that did not start holds nothing: a restore (or another start) may take the data directory.
+      this.revocation?.stop();
+      this.lock.release();
+      this.lock = undefined;
+      throw error;
+    }
+  }
+
+  private async startHoldingLock(): Promise<void> {
     const identity = (this.identity = await loadIdentityMaterial(this.config.identity));
     // Fail at start-up, not at the first bounce, when key and certificate do not belong together.
     const loaded = (this.signer = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem));

@@ -38,6 +38,8 @@ import { silentLogger } from '../../src/log.js';
 import { openExchange } from '../helpers/exchange.js';
 import { buildPacket } from '../../src/envelope/index.js';
 import { CERTS, OFFICE, REPO, certsFile, documentFrom, identityOf, issueCertificate, makeCa, openssl, organ, unsignedDocument } from '../helpers/pki.js';
+import { HUB_LOCK_NAME } from '../../src/hub/data-lock.js';
+import { InstanceLock } from '../../src/store/instance-lock.js';
 
 const codes = (v: Verification): ErrorCode[] => v.report.errors.map((e) => e.code);
 const CRYPTO = webcrypto as unknown as Crypto;
@@ -266,6 +268,10 @@ t.test('a hub and an edge refuse to start on the development root without dev: t
   const hubConfig = hubConfigFrom({ ...raw, trust, dataDir: join(dir, 'hub') }, join(REPO, 'deploy'), 'hub.json', {});
   const hub = new Hub(hubConfig, { log: silentLogger() });
   await t.rejects(hub.start(), { code: 'CONFIG_INVALID', message: /development certificate .*"dev": true/ }, 'the hub does not start');
+  // ...and holds nothing: a restore may take its data directory at once.
+  const exclusive = InstanceLock.acquire({ dir: join(dir, 'hub'), name: HUB_LOCK_NAME, code: 'NODE_RUNNING', field: 'dataDir', refusal: () => 'the failed hub still holds its data directory' });
+  exclusive.release();
+  t.pass('a hub that did not start leaves its data directory to a restore');
   await hub.stop();
 
   const edgeRaw = JSON.parse(readFileSync(join(REPO, 'deploy', 'edge-a.json'), 'utf8')) as Record<string, unknown>;
