@@ -71,7 +71,12 @@ export async function benchCapacity(agencies = 2000): Promise<string> {
       const node = (await fetch(`${management.url}/api/nodes`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } }).then((r) => r.json())) as Array<{ mem_used: number }>;
       return { ...vmUsage(vm), memUsed: node[0]?.mem_used ?? NaN };
     };
-    const facts = (await api.nodeBudgets())[0];
+    // A node publishes its statistics some seconds after it starts: until then /api/nodes has no budget.
+    let facts = (await api.nodeBudgets())[0];
+    for (let waited = 0; !facts && waited < 30_000; waited += 1000) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      facts = (await api.nodeBudgets())[0];
+    }
     // "File Descriptors\n\nTotal: 50, limit: 927" (with terminal colours): the handles RabbitMQ allows itself.
     const status = (await broker.ctl('status')).replace(/\x1b\[[0-9;]*m/g, '');
     const nodeLimit = /File Descriptors\s+Total: (\d+), limit: (\d+)/.exec(status);
