@@ -5,31 +5,13 @@
  * and the restored edge receiving again; `lienthong --version`. The CLI is the compiled dist/
  * (`npx tsc -p .` first).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import t from 'tap';
-import { AGENCY_A, AGENCY_B, CLI, REPO, childEnv, startCluster } from '../helpers/processes.js';
+import { lienthong } from '../helpers/cli.js';
+import { AGENCY_A, AGENCY_B, REPO, startCluster } from '../helpers/processes.js';
 
-const run = promisify(execFile);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function lienthong(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: REPO, env: childEnv(), timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 function letter(codeNumber: string, to: string): Record<string, unknown> {
   return { to: [{ organId: to }], code: { codeNumber, codeNotation: 'UBND-VP' }, subject: `V/v thử nghiệm sao lưu số ${codeNumber}` };

@@ -7,33 +7,15 @@
  * edge's database read-only while the edge runs. The CLI is `node bin/lienthong.js` (the
  * compiled dist/: `npx tsc -p .` first).
  */
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import t from 'tap';
 import { DEV_HUB } from '../../src/demo/local-exchange.js';
-import { AGENCY_A, AGENCY_B, CLI, REPO, childEnv, startCluster } from '../helpers/processes.js';
+import { lienthong } from '../helpers/cli.js';
+import { AGENCY_A, AGENCY_B, startCluster } from '../helpers/processes.js';
 
-const run = promisify(execFile);
 const CITY = '000.00.31.H12'; // has a certificate, but is not registered at this hub
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function lienthong(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: REPO, env: childEnv(), timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date()).replaceAll('-', '/');
 

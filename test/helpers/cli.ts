@@ -6,9 +6,10 @@
  * NODE_OPTIONS (`--import @tapjs/processinfo`) made every command cost twice its CPU time, which
  * on a loaded machine is what makes a suite slow.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { EVENT_DEADLINE_MS } from './deadline.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,6 +32,30 @@ export function runCli(cwd: string, args: readonly string[], options: { env?: No
     ...(options.input !== undefined ? { input: options.input } : {}),
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** What a CLI command run with `lienthong()` ended with: its exit code and output. */
+export interface CliOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * `lienthong args...` in the repository, without blocking this process: for tests whose own
+ * hub and edges (in this process) must go on answering while the command runs.
+ */
+export async function lienthong(...args: string[]): Promise<CliOutcome> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd: REPO, env: childEnv(), timeout: EVENT_DEADLINE_MS });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw error;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
 }
 
 /**
