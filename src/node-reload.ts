@@ -1,16 +1,65 @@
 /**
+ * A hub's or edge's signing identity and trust: read and checked together at start
+ * (openNodeFiles), read again on SIGHUP (reloadNodeFiles).
+ *
  * What a running hub or edge does on SIGHUP (systemd ExecReload): read its trust files and its
  * signing identity again and take the new ones, so that a renewed certificate, a new CA or a
  * CRL installed by hand needs no restart. Each part is checked before it replaces the one in
  * force; a part that fails keeps the old one and says why, the other part still goes ahead.
  */
-import { loadIdentityMaterial, type IdentityFiles } from './config.js';
+import { loadIdentityMaterial, type IdentityFiles, type TrustFileConfig } from './config.js';
 import { describeName, loadSigningIdentity, type SigningIdentity } from './crypto/certificates.js';
+import { DEFAULT_CRL_REFRESH } from './crypto/crl-freshness.js';
 import type { IdentityMaterial } from './crypto/jobs.js';
-import type { RevocationRefresher } from './crypto/revocation-refresher.js';
-import { assertOwnCertificate } from './crypto/trust.js';
+import { RevocationRefresher } from './crypto/revocation-refresher.js';
+import { assertOwnCertificate, type TrustMaterial } from './crypto/trust.js';
 import { asLtError } from './errors.js';
+import type { HealthBoard } from './health.js';
 import type { Logger } from './log.js';
+
+export interface NodeFiles {
+  identity: IdentityMaterial;
+  signer: SigningIdentity;
+  /** The trust in force, kept fresh once started. */
+  revocation: RevocationRefresher;
+}
+
+export interface OpenNodeFilesOptions {
+  identityFiles: IdentityFiles;
+  trustFiles: TrustFileConfig;
+  organId: string;
+  /** The signing identity in force when the refresher asks (a reload replaces it). */
+  currentSigner: () => SigningIdentity | undefined;
+  /** Gives the crypto workers each new trust material. */
+  apply: (material: TrustMaterial) => void;
+  health: HealthBoard;
+  log: Logger;
+  clock?: () => Date;
+}
+
+/**
+ * The node's key and certificate, and its trust: refused at start, not at the first signature,
+ * when key and certificate do not belong together or the certificate is not this organ id's,
+ * trusted, valid and unrevoked.
+ */
+export async function openNodeFiles(options: OpenNodeFilesOptions): Promise<NodeFiles> {
+  const identity = await loadIdentityMaterial(options.identityFiles);
+  const signer = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem);
+  const revocation = await RevocationRefresher.open({
+    files: options.trustFiles,
+    settings: options.trustFiles.crlRefresh ?? DEFAULT_CRL_REFRESH,
+    identityCertificates: () => {
+      const current = options.currentSigner() ?? signer;
+      return [current.certificate, ...current.chain];
+    },
+    apply: options.apply,
+    health: options.health,
+    log: options.log,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  await assertOwnCertificate(signer, revocation.material(), options.organId, (options.clock ?? (() => new Date()))());
+  return { identity, signer, revocation };
+}
 
 export interface ReloadResult {
   trust: 'reloaded' | 'refused';

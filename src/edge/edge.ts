@@ -11,14 +11,12 @@ import { LaneConsumer } from '../broker/consumer.js';
 import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
-import { amqpUrlsOf, loadIdentityMaterial } from '../config.js';
-import { loadSigningIdentity, type SigningIdentity } from '../crypto/certificates.js';
-import { DEFAULT_CRL_REFRESH } from '../crypto/crl-freshness.js';
-import { RevocationRefresher } from '../crypto/revocation-refresher.js';
-import { reloadNodeFiles, type ReloadResult } from '../node-reload.js';
+import { amqpUrlsOf } from '../config.js';
+import type { SigningIdentity } from '../crypto/certificates.js';
+import type { RevocationRefresher } from '../crypto/revocation-refresher.js';
+import { openNodeFiles, reloadNodeFiles, type ReloadResult } from '../node-reload.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { CryptoPool } from '../crypto/pool.js';
-import { assertOwnCertificate } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { HealthBoard } from '../health.js';
@@ -112,19 +110,18 @@ export class Edge {
   /** Load keys and start the crypto workers; enough to submit (e.g. `lienthong send`). */
   async open(): Promise<void> {
     if (this.outboxInstance) return;
-    this.identity = await loadIdentityMaterial(this.config.identity);
-    const loaded = (this.signer = await loadSigningIdentity(this.identity.keyPem, this.identity.certPem, this.identity.chainPem));
-    this.revocation = await RevocationRefresher.open({
-      files: this.config.trust,
-      settings: this.config.trust.crlRefresh ?? DEFAULT_CRL_REFRESH,
-      identityCertificates: () => (this.signer ? [this.signer.certificate, ...this.signer.chain] : []),
+    const files = await openNodeFiles({
+      identityFiles: this.config.identity,
+      trustFiles: this.config.trust,
+      organId: this.config.organId,
+      currentSigner: () => this.signer,
       apply: (material) => this.pool?.updateTrust(material),
       health: this.health,
       log: this.log,
       clock: this.clock,
     });
-    const trust = this.revocation.material();
-    await assertOwnCertificate(loaded, trust, this.config.organId, this.clock());
+    ({ identity: this.identity, signer: this.signer, revocation: this.revocation } = files);
+    const trust = files.revocation.material();
     this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
     const scanner = this.config.clamd ? new ClamdScanner({ address: this.config.clamd }) : undefined;
     if (scanner) this.log.info({ scanner: scanner.description }, 'attachments are scanned for malware before signing');

@@ -10,14 +10,12 @@ import { probeMessageSize } from '../broker/message-size.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { applyQueueLimits, declareAgenciesQueues, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits, queuesMissingReplicas } from '../broker/topology.js';
-import { amqpUrlsOf, loadIdentityMaterial } from '../config.js';
-import { loadSigningIdentity, type SigningIdentity } from '../crypto/certificates.js';
-import { DEFAULT_CRL_REFRESH } from '../crypto/crl-freshness.js';
+import { amqpUrlsOf } from '../config.js';
+import type { SigningIdentity } from '../crypto/certificates.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
-import { RevocationRefresher } from '../crypto/revocation-refresher.js';
-import { reloadNodeFiles, type ReloadResult } from '../node-reload.js';
+import type { RevocationRefresher } from '../crypto/revocation-refresher.js';
+import { openNodeFiles, reloadNodeFiles, type ReloadResult } from '../node-reload.js';
 import { CryptoPool } from '../crypto/pool.js';
-import { assertOwnCertificate } from '../crypto/trust.js';
 import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { BlobStore } from '../store/blobs.js';
@@ -134,20 +132,19 @@ export class Hub {
   }
 
   private async startHoldingLock(): Promise<void> {
-    const identity = (this.identity = await loadIdentityMaterial(this.config.identity));
-    // Fail at start-up, not at the first bounce, when key and certificate do not belong together.
-    const loaded = (this.signer = await loadSigningIdentity(identity.keyPem, identity.certPem, identity.chainPem));
-    this.revocation = await RevocationRefresher.open({
-      files: this.config.trust,
-      settings: this.config.trust.crlRefresh ?? DEFAULT_CRL_REFRESH,
-      identityCertificates: () => (this.signer ? [this.signer.certificate, ...this.signer.chain] : []),
+    const files = await openNodeFiles({
+      identityFiles: this.config.identity,
+      trustFiles: this.config.trust,
+      organId: this.config.organId,
+      currentSigner: () => this.signer,
       apply: (material) => this.pool?.updateTrust(material),
       health: this.health,
       log: this.log,
       ...(this.options.clock ? { clock: this.options.clock } : {}),
     });
-    const trust = this.revocation.material();
-    await assertOwnCertificate(loaded, trust, this.config.organId, (this.options.clock ?? (() => new Date()))());
+    ({ identity: this.identity, signer: this.signer, revocation: this.revocation } = files);
+    const identity = files.identity;
+    const trust = files.revocation.material();
     // The hub signs bounces as a party of the exchange: it is an entry of its own directory.
     this.directory.registerHub({ organId: this.config.organId, name: this.config.organName, certificatePem: identity.certPem }, (this.options.clock ?? (() => new Date()))());
     this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
