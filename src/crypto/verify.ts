@@ -77,6 +77,13 @@ export interface Verification {
 
 const FUTURE_SKEW_MS = 5 * 60_000;
 
+/**
+ * The oldest signing time live traffic may claim: the hub routing a packet, an edge receiving
+ * one and an edge accepting a packet its agency signed beforehand all refuse older ones (an
+ * expired or revoked key used with a back-dated timestamp). Archives verify without a limit.
+ */
+export const LIVE_SIGNATURE_AGE_MS = 7 * 24 * 3_600_000;
+
 function emptyReport(): VerificationReport {
   return {
     valid: false,

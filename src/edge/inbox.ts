@@ -7,6 +7,7 @@
 import type { Delivery, Verdict } from '../broker/consumer.js';
 import { readProperties } from '../broker/message.js';
 import type { CryptoPool } from '../crypto/pool.js';
+import { LIVE_SIGNATURE_AGE_MS } from '../crypto/verify.js';
 import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
 import type { DocumentPacket, StatusPacket, UncheckedDocument, UncheckedPacket } from '../envelope/types.js';
 import { validatePacket } from '../envelope/validate.js';
@@ -31,7 +32,7 @@ export interface InboxDeps {
   organId: string;
   hubOrganId: string;
   maxPacketBytes: number;
-  /** Refuse signatures claiming to be older than this. Default 7 days. */
+  /** Refuse signatures claiming to be older than this. Default LIVE_SIGNATURE_AGE_MS. */
   maxSignatureAgeMs?: number;
   clock: () => Date;
   log: Logger;
@@ -85,7 +86,7 @@ export class Inbox {
     const routedAt = typeof message.properties.timestamp === 'number' ? new Date(message.properties.timestamp * 1000) : undefined;
     const verification = await this.deps.pool.verify(content, {
       now,
-      maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000,
+      maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS,
       ...(routedAt && routedAt < now ? { ageReference: routedAt } : {}),
     });
     const report = verification.report;

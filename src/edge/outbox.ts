@@ -1,6 +1,8 @@
 /**
- * The edge outbox: a submitted document is validated, signed and written to SQLite (packet,
- * document, one delivery per recipient) in one transaction, and the caller gets the packet id.
+ * The edge outbox: a submitted document is admitted (validated, owned, not sent before, scanned),
+ * signed — or, signed beforehand by its agency, verified and kept byte for byte — and written to
+ * SQLite (packet, document, one delivery per recipient) in one transaction, and the caller gets
+ * the packet id.
  * Publishing is the relay's job. Status packets this edge answers with are prepared (signed)
  * here and inserted in the caller's transaction, so a status is queued exactly when the state
  * change it reports is committed.
@@ -8,9 +10,10 @@
 import type { Lane } from '../broker/names.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
+import { LIVE_SIGNATURE_AGE_MS, type VerificationReport } from '../crypto/verify.js';
 import { buildPacket } from '../envelope/build.js';
 import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
-import { DEFAULT_XML_LIMITS } from '../envelope/xml.js';
+import { DEFAULT_XML_LIMITS, type XmlLimits } from '../envelope/xml.js';
 import { firstForeignAct, foreignDocumentIdOf, relatedDocumentOf } from '../envelope/links.js';
 import { INITIAL_STATE } from '../envelope/status-machine.js';
 import type { DocumentPacket, Organization, Packet, ResponseFor, StaffInfo, StatusPacket } from '../envelope/types.js';
@@ -61,6 +64,15 @@ export interface PreparedStatus {
   client: string;
 }
 
+export interface SubmitOptions {
+  /**
+   * Called inside the immediate transaction that writes the outbox row, after it: what the
+   * caller records there (an adapter's "this input became this packet") commits with the
+   * packet or not at all. Throwing rolls the submission back and rejects it with that error.
+   */
+  inTransaction?: (queued: { packetId: string; documentId: string }) => void;
+}
+
 /** The refusal of an invalid packet, carrying every finding for the API to return. */
 export class ValidationError extends LtError {
   constructor(
@@ -89,12 +101,12 @@ export class Outbox {
   }
 
   /** Submit a document from metadata (the REST API, `lienthong send`). */
-  async submitDocument(input: Omit<DocumentInput, 'from'> & { from?: Organization }, client: string): Promise<Submitted> {
+  async submitDocument(input: Omit<DocumentInput, 'from'> & { from?: Organization }, client: string, options: SubmitOptions = {}): Promise<Submitted> {
     if (input.from && input.from.organId !== this.deps.organization.organId) {
       throw new LtError('SENDER_MISMATCH', `this edge sends for ${this.deps.organization.organId}, not for ${input.from.organId}`, { path: 'from.organId' });
     }
     const packet = composeDocument({ ...input, from: this.deps.organization }, this.deps.clock());
-    return this.submitPacket(packet, client);
+    return this.signAndEnqueue(packet, client, options);
   }
 
   /**
@@ -102,29 +114,62 @@ export class Outbox {
    * worker: parsing up to 32 MiB on this thread would stall every request the edge serves.
    */
   readPacket(xml: Uint8Array | string, options: { handOver?: boolean } = {}): Promise<Packet> {
-    return this.deps.pool.parsePacket(xml, { ...DEFAULT_XML_LIMITS, maxBytes: this.deps.maxPacketBytes ?? DEFAULT_XML_LIMITS.maxBytes }, options);
+    return this.deps.pool.parsePacket(xml, this.xmlLimits(), options);
   }
 
   /**
-   * Submit a ready, unsigned edXML document packet (the agency system built it). The bytes are
-   * handed over to the crypto worker: the caller must not use `xml` afterwards.
+   * Submit a ready edXML document packet the agency system built. Unsigned, the edge signs it
+   * (the bytes are handed over to the crypto worker: the caller must not use `xml` afterwards).
+   * Signed beforehand with the agency's certificate, it is verified as strictly as a received
+   * packet and its very bytes are queued: nobody changes a byte of a signed packet.
    */
-  async submitXml(xml: Uint8Array | string, client: string): Promise<Submitted> {
-    const signed = typeof xml !== 'string' ? Buffer.from(xml.buffer, xml.byteOffset, xml.byteLength).includes(DSIG_NS) : xml.includes(DSIG_NS);
-    const packet = await this.readPacket(xml, { handOver: true });
-    if (packet.kind !== 'document') throw new LtError('PACKET_INVALID', 'only document packets can be submitted; statuses are sent through the status actions');
-    if (signed) {
-      throw new LtError('PACKET_INVALID', 'the packet is already signed; submit it unsigned, the edge signs it with the agency certificate');
+  async submitXml(xml: Uint8Array | string, client: string, options: SubmitOptions = {}): Promise<Submitted> {
+    // Without the XMLDSig namespace URI no ds:Signature can be in it: parsed with its bytes handed
+    // over, as the edge re-serialises and signs it anyway. (A namespace spelt with character
+    // references slips through here; it is then signed as if unsigned, its own signature dropped.)
+    const mayBeSigned = typeof xml !== 'string' ? Buffer.from(xml.buffer, xml.byteOffset, xml.byteLength).includes(DSIG_NS) : xml.includes(DSIG_NS);
+    if (!mayBeSigned) return this.signAndEnqueue(this.ownDocument(await this.readPacket(xml, { handOver: true })), client, options);
+    // Kept, not handed over: if it is signed, these are the bytes that travel.
+    const { report, packet } = await this.deps.pool.verify(xml, { now: this.deps.clock(), maxSignatureAgeMs: LIVE_SIGNATURE_AGE_MS, limits: this.xmlLimits() });
+    const problem = report.errors[0];
+    if (!packet) throw new LtError(problem?.code ?? 'XML_NOT_EDXML', problem?.message ?? 'the packet cannot be read');
+    if (problem?.code === 'SIG_MISSING') return this.signAndEnqueue(this.ownDocument(packet), client, options);
+    const document = this.ownDocument(packet, report.signer);
+    // The hub's checks, in its order, so that what the edge accepts the hub routes.
+    if (problem) throw new LtError(problem.code, `the packet's signature is refused: ${problem.message}`);
+    if (report.unsignedTraceHeaders > 0) {
+      throw new LtError('TRACE_FORGED', `the packet carries ${report.unsignedTraceHeaders} TraceHeader(s) added after it was signed; submit it exactly as it was signed`);
     }
-    if (packet.from?.organId !== this.deps.organization.organId) {
-      throw new LtError('SENDER_MISMATCH', `the packet is from ${packet.from?.organId ?? '(nobody)'}; this edge sends for ${this.deps.organization.organId}`, { path: 'from.organId' });
-    }
-    return this.submitPacket(packet, client);
+    const { warnings } = await this.admit(document);
+    return this.enqueue(document, xml, client, warnings, options);
   }
 
-  private async submitPacket(packet: DocumentPacket, client: string): Promise<Submitted> {
-    const now = this.deps.clock();
-    const validation = validatePacket(packet, { now });
+  private xmlLimits(): XmlLimits {
+    return { ...DEFAULT_XML_LIMITS, maxBytes: this.deps.maxPacketBytes ?? DEFAULT_XML_LIMITS.maxBytes };
+  }
+
+  /** A submitted packet is a document from this agency (statuses go through the status actions). */
+  private ownDocument(packet: Packet, signer?: VerificationReport['signer']): DocumentPacket {
+    if (packet.kind !== 'document') throw new LtError('PACKET_INVALID', 'only document packets can be submitted; statuses are sent through the status actions');
+    if (packet.from?.organId !== this.deps.organization.organId) {
+      const signedBy = signer ? ` and signed with the certificate of ${signer.organId ?? '(no organ id)'} ("${signer.subject}")` : '';
+      throw new LtError('SENDER_MISMATCH', `the packet is from ${packet.from?.organId ?? '(nobody)'}${signedBy}; this edge sends for ${this.deps.organization.organId}`, { path: 'from.organId' });
+    }
+    return packet;
+  }
+
+  private async signAndEnqueue(packet: DocumentPacket, client: string, options: SubmitOptions): Promise<Submitted> {
+    const { warnings } = await this.admit(packet);
+    const signed = await this.deps.pool.sign(buildPacket(packet), this.deps.identity);
+    return this.enqueue(packet, signed, client, warnings, options);
+  }
+
+  /**
+   * Whether this edge may send the document at all, before anything is stored: the edXML rules,
+   * ownership of its number and of what it acts on, not sent before, attachments clean.
+   */
+  private async admit(packet: DocumentPacket): Promise<{ warnings: Finding[] }> {
+    const validation = validatePacket(packet, { now: this.deps.clock() });
     if (!validation.valid) {
       const first = validation.errors[0] as Finding;
       throw new ValidationError(`${first.message}${validation.errors.length > 1 ? ` (and ${validation.errors.length - 1} more)` : ''}`, validation.errors);
@@ -143,13 +188,20 @@ export class Outbox {
         (packet.attachments ?? []).map((a) => ({ name: a.attachmentName ?? a.contentId, content: a.content })),
       );
     }
-    const signed = await this.deps.pool.sign(buildPacket(packet), this.deps.identity);
+    return { warnings: validation.warnings };
+  }
+
+  /**
+   * Store the signed bytes and attachments, then queue the packet in one transaction: outbox
+   * row, document, attachments, one delivery per recipient, and the caller's own record.
+   */
+  private async enqueue(packet: DocumentPacket, signed: Uint8Array | string, client: string, warnings: Finding[], options: SubmitOptions): Promise<Submitted> {
     const blob = await this.deps.blobs.put(signed);
     const attachments = await Promise.all((packet.attachments ?? []).map(async (a) => ({ a, sha256: await this.deps.blobs.put(a.content) })));
     const packetId = newPacketId();
     const lane: Lane = isUrgent(packet.otherInfo.priority) ? 'urgent' : 'normal';
     const recipients = [...new Set(packet.to.map((t) => t.organId))];
-    const at = now.toISOString();
+    const at = this.deps.clock().toISOString();
     // IMMEDIATE: this transaction reads before it writes, and another process may be writing
     // the same database (the running edge, while `lienthong send` submits). A deferred one
     // would then fail at once with SQLITE_BUSY (SQLite runs no busy handler to upgrade a read
@@ -194,9 +246,10 @@ export class Outbox {
           if (original && this.records.document(original)?.direction === 'out') this.records.setSupersededBy(original, packet.documentId);
         }
       }
+      options.inTransaction?.({ packetId, documentId: packet.documentId });
     }).immediate();
     this.deps.onQueued?.();
-    return { packetId, documentId: packet.documentId, lane, warnings: validation.warnings };
+    return { packetId, documentId: packet.documentId, lane, warnings };
   }
 
   /** Compose and sign a status packet; insert it with `queueStatus` inside a transaction. */

@@ -14,7 +14,7 @@ import type { Lane, ResourceNames } from '../broker/names.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
-import type { Verification } from '../crypto/verify.js';
+import { LIVE_SIGNATURE_AGE_MS, type Verification } from '../crypto/verify.js';
 import { buildPacket } from '../envelope/build.js';
 import { composeStatus } from '../envelope/compose.js';
 import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/status-machine.js';
@@ -42,7 +42,7 @@ export interface RouterDeps {
   publisher: ConfirmPublisher;
   hub: { organId: string; organName: string; identity: IdentityMaterial; staffInfo?: StaffInfo };
   maxPacketBytes: number;
-  /** Refuse signatures claiming to be older than this (live traffic). Default 7 days. */
+  /** Refuse signatures claiming to be older than this (live traffic). Default LIVE_SIGNATURE_AGE_MS. */
   maxSignatureAgeMs?: number;
   /** Packets one agency may submit per minute; more are bounced with RATE_LIMITED. 0 or absent: no limit. */
   packetsPerMinute?: number;
@@ -232,7 +232,7 @@ export class Router {
 
     // The hub reads and judges the packet but never writes into it: what it forwards and stores
     // are the bytes the sender signed; its own hop travels in the message headers and its database.
-    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 });
+    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS });
     const unchecked: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
     const refusal = this.check(verification, sender.organId, now);
@@ -272,7 +272,7 @@ export class Router {
     // Verifying costs the hub; one who floods it without an agency's user gets no more of it than an agency.
     if (this.rate && !this.rate.take(`broker-user:${userId ?? ''}`)) return deadLetter('over the rate limit; not verified');
     if (content.length > this.deps.maxPacketBytes) return deadLetter(`${content.length} bytes, over the limit of ${this.deps.maxPacketBytes}; not verified`);
-    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? 7 * 24 * 3_600_000 });
+    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS });
     // Not validated: only a refusal is ever made of it.
     const packet: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);

@@ -260,7 +260,7 @@ t.test('a document can be submitted as multipart/form-data: JSON metadata and fi
   t.equal(secret.json().error.code, 'PACKET_SECRET');
 });
 
-t.test('a ready unsigned edXML packet can be submitted as application/xml; a signed one is refused', async (t) => {
+t.test('a ready edXML packet can be submitted as application/xml, unsigned (the edge signs) or signed by the agency (kept as it is)', async (t) => {
   const a = await api(t);
   const xml = unsignedDocument(OFFICE, { code: { codeNumber: '301', codeNotation: 'UBND-VP' }, to: [{ organId: FINANCE }] });
   const r = await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload: xml });
@@ -281,10 +281,15 @@ t.test('a ready unsigned edXML packet can be submitted as application/xml; a sig
   t.equal(s.json().documentId, documentIdOf('304'));
 
   const signed = await signPacket(unsignedDocument(OFFICE, { code: { codeNumber: '303', codeNotation: 'UBND-VP' } }), await identityOf(OFFICE));
-  const refused = await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload: signed });
-  t.equal(refused.statusCode, 422, 'an already signed packet: 422');
-  t.equal(refused.json().error.code, 'PACKET_INVALID');
-  t.match(refused.json().error.message, /already signed/);
+  const presigned = await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload: signed });
+  t.equal(presigned.statusCode, 202, `a packet the agency signed beforehand is accepted: ${presigned.body}`);
+  t.equal((await storedPacket(a, documentIdOf('303'))).xml, signed, 'and stored byte for byte, not signed again');
+
+  const byFinance = await signPacket(unsignedDocument(OFFICE, { code: { codeNumber: '305', codeNotation: 'UBND-VP' } }), await identityOf(FINANCE));
+  const refused = await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload: byFinance });
+  t.equal(refused.statusCode, 422, "signed with another agency's certificate: 422");
+  t.equal(refused.json().error.code, 'CERT_ORGAN_MISMATCH');
+  t.match(refused.json().error.message, new RegExp(`certificate of ${FINANCE.replace(/\./g, '\\.')}`), 'naming whose certificate signed it');
 
   const foreign = await a.call({ method: 'POST', url: '/api/v1/documents', headers: { 'content-type': 'application/xml' }, payload: unsignedDocument(FINANCE) });
   t.equal(foreign.statusCode, 403, "a packet from another agency: 403");
