@@ -1,6 +1,6 @@
 /**
  * Documents: submit one (JSON metadata with base64 attachments, multipart/form-data with a
- * `metadata` field and file parts, or a ready unsigned edXML packet), read one with its
+ * `metadata` field and file parts, or a ready edXML packet, signed or not), read one with its
  * deliveries and status timeline, download its attachments (and the files inside zipped ones)
  * and its signed packet.
  */
@@ -52,7 +52,10 @@ export function multipartBody(title: string): { schema: Record<string, unknown> 
 const OTHER_BODIES = {
   'multipart/form-data': multipartBody('DocumentInput'),
   'application/xml': {
-    schema: { type: 'string', description: 'A complete, unsigned edXML document packet from this agency; the edge signs it.' },
+    schema: {
+      type: 'string',
+      description: "A complete edXML document packet from this agency: unsigned (the edge signs it) or signed with the agency's certificate (verified, then sent byte for byte).",
+    },
   },
 };
 
@@ -236,9 +239,13 @@ export async function documentRoutes(app: FastifyInstance, { edge, bodyLimit }: 
         description:
           'Validates the document, signs it with the agency certificate and stores it in the outbox in one step; the edge sends it ' +
           'to the hub right after. Send JSON metadata (attachments in base64), multipart/form-data (a "metadata" JSON field and ' +
-          'file parts), or a ready unsigned edXML packet (application/xml). Answers 202 with the packet id and a Location header. ' +
+          'file parts), or a ready edXML packet (application/xml): unsigned, the edge signs it; already signed with this agency\'s ' +
+          'certificate, the edge verifies it as strictly as a received packet (signature, chain to the trust anchors, revocation, ' +
+          'the certificate\'s organ id = From = this agency, signing time neither in the future nor older than the hub accepts) and ' +
+          'sends those exact bytes. Answers 202 with the packet id and a Location header. ' +
           'A document with a secrecy mark is refused with 422 PACKET_SECRET; one that breaks the edXML rules with 422 PACKET_INVALID ' +
-          'and every finding; an already signed packet with 422 SIG_MULTIPLE; a DocumentId already sent with 422 PACKET_INVALID; ' +
+          'and every finding; a packet from another agency with 403 SENDER_MISMATCH; a signed packet that does not verify with the ' +
+          '422 code of the failed check (SIG_*, CERT_*, TRACE_FORGED); a DocumentId already sent with 409 DOCUMENT_DUPLICATE; ' +
           'an attachment the malware scanner flags with 422 MALWARE_FOUND (503 SCAN_FAILED when the scanner is unreachable); ' +
           "a DocumentId under another organ id, or an update, replacement or revocation of a document this agency did not send, with 422 DOCUMENT_NOT_OWNED.",
         body: { content: { 'application/json': { schema: DOCUMENT_INPUT } } },

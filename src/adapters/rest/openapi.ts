@@ -25,7 +25,7 @@ export function registerOpenApi(app: FastifyInstance, options: { organId: string
         version: packageVersion(),
         description:
           `The REST API of the lienthong edge of ${options.organId}: submit documents (JSON metadata with base64 attachments, ` +
-          'multipart/form-data, or a ready unsigned edXML packet), list the outbox and inbox, follow each document\'s status with ' +
+          'multipart/form-data, or a ready edXML packet, unsigned or signed by the agency), list the outbox and inbox, follow each document\'s status with ' +
           'every recipient, download attachments and signed packets; act on received documents (statuses 02-06, answers to ' +
           'recalls), recall sent ones, reply to, update and replace documents, follow threads and chains, list what is overdue ' +
           'and the paper copies to send. Every /api/v1 route except /health needs an API key ' +

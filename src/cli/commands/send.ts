@@ -8,9 +8,9 @@ import { localTime, stageWords } from '../display.js';
 
 export const sendCommand: Command = {
   name: 'send',
-  summary: "Submit a document to an edge's outbox (signed now, sent by the running edge)",
+  summary: "Submit a document to an edge's outbox (signed now, or verified if signed already; sent by the running edge)",
   help: `Usage: lienthong send --config edge.json META.json [--attach FILE]... [--wait [--timeout S]] [--json]
-       lienthong send --config edge.json --packet UNSIGNED.xml [--wait [--timeout S]] [--json]
+       lienthong send --config edge.json --packet PACKET.xml [--wait [--timeout S]] [--json]
 
 Validates the document, signs it with the agency certificate and writes it to the edge's
 outbox in one transaction; prints the packet id and DocumentId. The running edge
@@ -18,6 +18,13 @@ outbox in one transaction; prints the packet id and DocumentId. The running edge
 "lienthong build" ("from" may be omitted: it is the edge's agency), checked against the schema
 of the REST API's metadata (schemas/api/document-input.json) and then the edXML rules: what
 either refuses is printed, finding by finding, and nothing is queued (exit 1).
+
+A ready edXML packet (--packet) may be unsigned (the edge signs it) or already signed with the
+agency's certificate (by the agency's own software or a signing device): it is then verified as
+strictly as a received packet (signature, chain, revocation, the certificate's organ id = From =
+this edge's agency, signing time not in the future nor older than the hub accepts) and queued
+byte for byte, never signed again. What fails is printed with its code (SIG_*, CERT_*,
+SENDER_MISMATCH) and nothing is queued (exit 1).
 
 With --wait it then follows the document until every recipient has answered: arrived (01), or
 bounced by the hub, or returned (02), printing each answer with the reason; exit 1 when a
@@ -27,7 +34,7 @@ is not lost, "lienthong show" follows it further).
 Options:
   --config FILE    the edge configuration (required)
   --attach FILE    attach a file (repeatable)
-  --packet FILE    submit a ready, unsigned edXML document packet instead of metadata
+  --packet FILE    submit a ready edXML document packet (unsigned, or signed by the agency) instead of metadata
   --wait           wait for every recipient's answer (needs the running edges and hub)
   --timeout S      how long --wait waits, in seconds (default 60)
   --json           print {"packetId", "documentId", "lane", "warnings"} (with --wait, and "answers":
