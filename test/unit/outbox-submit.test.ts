@@ -5,7 +5,14 @@
  * packet is refused when its signing time is absurd or hops were added after signing, exactly
  * as the hub would refuse it. Over an opened edge (keys, crypto workers, SQLite; no broker).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
+import { main } from '../../src/cli/main.js';
+import { DEV_HUB, devPath, devTrust } from '../../src/demo/local-exchange.js';
+import { BlobStore } from '../../src/store/blobs.js';
 import { signPacket } from '../../src/crypto/sign.js';
 import { LIVE_SIGNATURE_AGE_MS } from '../../src/crypto/verify.js';
 import type { Edge } from '../../src/edge/edge.js';
@@ -13,7 +20,7 @@ import type { Submitted } from '../../src/edge/outbox.js';
 import { buildPacket } from '../../src/envelope/index.js';
 import { openedEdge } from '../helpers/edge-api.js';
 import { edgeCounts } from '../helpers/lifecycle.js';
-import { FINANCE, OFFICE, documentFrom, identityOf, statusFrom, unsignedDocument } from '../helpers/pki.js';
+import { FINANCE, OFFICE, REPO, documentFrom, identityOf, statusFrom, unsignedDocument } from '../helpers/pki.js';
 
 const to = [{ organId: FINANCE, organName: 'Sở Tài chính tỉnh Cà Mau' }];
 const code = (n: string) => ({ codeNumber: n, codeNotation: 'UBND-VP' });
@@ -103,4 +110,53 @@ t.test('an unsigned packet that only declares the XMLDSig namespace is signed by
   t.ok(stored, 'queued');
   const bytes = await edge.blobs.get(stored?.blob as string);
   t.match(bytes.toString('utf8'), /<ds:SignatureValue>/, 'signed by the edge');
+});
+
+/** `lienthong <args>` in-process: exit code, stdout, stderr. */
+async function lienthong(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = { stdout: '', stderr: '' };
+  const sink = (key: 'stdout' | 'stderr') =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        out[key] += chunk.toString();
+        done();
+      },
+    });
+  const code = await main(args, { stdout: sink('stdout'), stderr: sink('stderr'), env: { LT_LOG_LEVEL: 'silent' }, cwd: REPO });
+  return { code, ...out };
+}
+
+t.test('lienthong send --packet queues a packet the agency signed, byte for byte, and refuses one signed by another agency', async (t) => {
+  const dir = t.testdir();
+  const config = join(dir, 'edge.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      organId: OFFICE,
+      organization: { organId: OFFICE, organName: 'Văn phòng UBND tỉnh Cà Mau' },
+      hubOrganId: DEV_HUB.organId,
+      dataDir: join(dir, 'data'),
+      identity: { key: devPath('agencies', `${OFFICE}.key.pem`), cert: devPath('agencies', `${OFFICE}.pem`), chain: devPath('issuing-ca.pem') },
+      trust: devTrust(),
+      cryptoThreads: 1,
+    }),
+  );
+  const signed = await signedBy(OFFICE, '441');
+  writeFileSync(join(dir, 'signed.xml'), signed);
+  const sent = await lienthong('send', '--config', config, '--packet', join(dir, 'signed.xml'), '--json');
+  t.equal(sent.code, 0, `exit 0 (${sent.stderr})`);
+  const { packetId } = JSON.parse(sent.stdout) as { packetId: string };
+  const db = new Database(join(dir, 'data', 'edge.sqlite'), { readonly: true });
+  const row = db.prepare('SELECT blob FROM outbox WHERE packet_id = ?').get(packetId) as { blob: string } | undefined;
+  const outboxRows = () => (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  t.teardown(() => db.close());
+  t.ok(row, 'queued in the outbox');
+  t.equal((await new BlobStore(join(dir, 'data', 'blobs')).get(row?.blob as string)).toString('utf8'), signed, 'the very bytes of the file');
+
+  writeFileSync(join(dir, 'foreign.xml'), await signedBy(FINANCE, '442'));
+  const refused = await lienthong('send', '--config', config, '--packet', join(dir, 'foreign.xml'));
+  t.equal(refused.code, 1, 'exit 1');
+  t.match(refused.stderr, /CERT_ORGAN_MISMATCH/, 'with the code of the failed check');
+  t.match(refused.stderr, /certificate of 000\.00\.05\.H12/, "naming whose certificate signed it");
+  t.equal(outboxRows(), 1, 'nothing more queued');
 });
