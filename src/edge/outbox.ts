@@ -134,7 +134,7 @@ export class Outbox {
     const problem = report.errors[0];
     if (!packet) throw new LtError(problem?.code ?? 'XML_NOT_EDXML', problem?.message ?? 'the packet cannot be read');
     if (problem?.code === 'SIG_MISSING') return this.signAndEnqueue(this.ownDocument(packet), client, options);
-    const document = this.ownDocument(packet, report.signer);
+    const document = this.ownDocument(packet, report);
     // The hub's checks, in its order, so that what the edge accepts the hub routes.
     if (problem) throw new LtError(problem.code, `the packet's signature is refused: ${problem.message}`);
     if (report.unsignedTraceHeaders > 0) {
@@ -149,10 +149,13 @@ export class Outbox {
   }
 
   /** A submitted packet is a document from this agency (statuses go through the status actions). */
-  private ownDocument(packet: Packet, signer?: VerificationReport['signer']): DocumentPacket {
+  private ownDocument(packet: Packet, signature?: VerificationReport): DocumentPacket {
     if (packet.kind !== 'document') throw new LtError('PACKET_INVALID', 'only document packets can be submitted; statuses are sent through the status actions');
     if (packet.from?.organId !== this.deps.organization.organId) {
-      const signedBy = signer ? ` and signed with the certificate of ${signer.organId ?? '(no organ id)'} ("${signer.subject}")` : '';
+      const signer = signature?.signer;
+      // Whose key made the signature is only known when its value verified; else, whose certificate it shows.
+      const how = signature?.checks.signatureValue === 'ok' ? 'signed with' : 'carrying';
+      const signedBy = signer ? ` and ${how} the certificate of ${signer.organId ?? '(no organ id)'} ("${signer.subject}")` : '';
       throw new LtError('SENDER_MISMATCH', `the packet is from ${packet.from?.organId ?? '(nobody)'}${signedBy}; this edge sends for ${this.deps.organization.organId}`, { path: 'from.organId' });
     }
     return packet;
