@@ -135,7 +135,8 @@ export class Outbox {
     if (!packet) throw new LtError(problem?.code ?? 'XML_NOT_EDXML', problem?.message ?? 'the packet cannot be read');
     if (problem?.code === 'SIG_MISSING') return this.signAndEnqueue(this.ownDocument(packet), client, options);
     const document = this.ownDocument(packet, report);
-    // The hub's checks, in its order, so that what the edge accepts the hub routes.
+    // The hub's checks, in its order, so that what the edge accepts the hub routes. The signer
+    // certificate's organ id is this edge's: verify ties it to From, ownDocument From to the edge.
     if (problem) throw new LtError(problem.code, `the packet's signature is refused: ${problem.message}`);
     if (report.unsignedTraceHeaders > 0) {
       throw new LtError('TRACE_FORGED', `the packet carries ${report.unsignedTraceHeaders} TraceHeader(s) added after it was signed; submit it exactly as it was signed`);
