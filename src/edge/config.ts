@@ -1,4 +1,5 @@
 /** An edge node's configuration file (`lienthong edge --config edge.json`) and its environment overrides. */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LtError } from '../errors.js';
 import {
@@ -29,6 +30,14 @@ export interface ApiKeyConfig {
   sha256: string;
 }
 
+/** A program written for the national SDK, allowed through the SDK door (`lienthong apikey new --sdk`). */
+export interface SdkClientConfig {
+  /** The SDK's `systemid`: the system the program says it is. */
+  systemId: string;
+  /** The shared HMAC secret, from "secret" or read from "secretFile". */
+  secret: string;
+}
+
 export interface EdgeApiConfig {
   host: string;
   port: number;
@@ -41,6 +50,8 @@ export interface EdgeApiConfig {
   trustProxy?: TrustProxy;
   /** Serve HTTPS with this certificate and key ("api.tls"); absent: HTTP (behind a TLS-terminating proxy, or on loopback). */
   tls?: HttpsFiles;
+  /** Programs written for the national SDK ("api.sdkClients"); with any, the SDK door answers under /sdk. */
+  sdkClients?: SdkClientConfig[];
 }
 
 export interface EdgeConfig extends BrokerSettings, NodeSettings {
@@ -98,6 +109,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
           trustProxy: trustProxySetting(apiRaw?.trustProxy, file, 'api.trustProxy'),
           ...httpsSection(httpsSetting(apiRaw?.tls, (path) => resolvePath(baseDir, path), file, 'api.tls')),
           ...(apiRaw?.rateLimit !== undefined ? { rateLimit: apiRaw.rateLimit } : {}),
+          ...(apiRaw?.sdkClients !== undefined ? { sdkClients: sdkClientsSetting(apiRaw.sdkClients, baseDir, file) } : {}),
         }
       : undefined;
   return {
@@ -140,6 +152,45 @@ function queueTokenOf(url: string, file: string): string {
 
 export function edgeDatabasePath(config: Pick<EdgeConfig, 'dataDir'>): string {
   return join(config.dataDir, 'edge.sqlite');
+}
+
+/** A system id the SDK can send as a header value: printable ASCII, no blanks. */
+const SDK_SYSTEM_ID = /^[\x21-\x7e]{1,100}$/;
+const SDK_SECRET_MIN = 16;
+
+/** "api.sdkClients": `[{systemId, secret}]` or `[{systemId, secretFile}]` (relative to the file; one trailing line break ignored). */
+function sdkClientsSetting(value: unknown, baseDir: string, file: string): SdkClientConfig[] {
+  if (!Array.isArray(value)) throw new LtError('CONFIG_INVALID', `${file}: "api.sdkClients" must be a list of {"systemId", "secret" or "secretFile"}`, { path: 'api.sdkClients' });
+  const seen = new Set<string>();
+  return value.map((entry: unknown, i) => {
+    const path = `api.sdkClients[${i}]`;
+    const e = (entry ?? {}) as { systemId?: unknown; secret?: unknown; secretFile?: unknown };
+    if (typeof e.systemId !== 'string' || !SDK_SYSTEM_ID.test(e.systemId)) {
+      throw new LtError('CONFIG_INVALID', `${file}: ${path}.systemId must be the SDK's systemid: 1 to 100 printable ASCII characters without blanks`, { path: `${path}.systemId` });
+    }
+    if (seen.has(e.systemId)) throw new LtError('CONFIG_INVALID', `${file}: ${path}.systemId "${e.systemId}" is listed twice`, { path: `${path}.systemId` });
+    seen.add(e.systemId);
+    if ((e.secret === undefined) === (e.secretFile === undefined)) {
+      throw new LtError('CONFIG_INVALID', `${file}: ${path} ("${e.systemId}") needs exactly one of "secret" and "secretFile"`, { path });
+    }
+    let secret: string;
+    if (e.secretFile !== undefined) {
+      if (typeof e.secretFile !== 'string') throw new LtError('CONFIG_INVALID', `${file}: ${path}.secretFile must be a path`, { path: `${path}.secretFile` });
+      const secretPath = resolvePath(baseDir, e.secretFile);
+      try {
+        secret = readFileSync(secretPath, 'utf8').replace(/\r?\n$/, '');
+      } catch (error) {
+        throw new LtError('CONFIG_INVALID', `${file}: ${path}.secretFile names ${secretPath}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { path: `${path}.secretFile` });
+      }
+    } else {
+      if (typeof e.secret !== 'string') throw new LtError('CONFIG_INVALID', `${file}: ${path}.secret must be a string`, { path: `${path}.secret` });
+      secret = e.secret;
+    }
+    if (secret.length < SDK_SECRET_MIN) {
+      throw new LtError('CONFIG_INVALID', `${file}: the secret of ${path} ("${e.systemId}") has fewer than ${SDK_SECRET_MIN} characters; make one with "lienthong apikey new --sdk ${e.systemId}"`, { path });
+    }
+    return { systemId: e.systemId, secret };
+  });
 }
 
 function httpsSection(tls: HttpsFiles | undefined): { tls?: HttpsFiles } {

@@ -11,6 +11,8 @@
  *                            the document's life after sending (API key)
  *   /api/v1/outbox, /inbox   lists (API key)
  *   /api/v1/overdue, /paper  deadlines passed, paper copies to send (API key)
+ *   /sdk/<call>              the national SDK's calls (its signed headers), when edge.json
+ *                            lists api.sdkClients
  */
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
@@ -29,6 +31,7 @@ import { addApiSchemas } from './schemas.js';
 import { PAYLOAD_VALIDATION } from '../../payload-schemas.js';
 import { API_PREFIX } from './views.js';
 import { loadHttpsFiles } from '../../https.js';
+import { SDK_PREFIX, sdkRoutes } from '../sdk/routes.js';
 
 export interface RateLimitOptions {
   /** Requests per client (API key) per window. Default 600. */
@@ -103,5 +106,7 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
     },
     { prefix: API_PREFIX },
   );
+  // The national SDK's calls, for document systems written against it (src/adapters/sdk/).
+  if (config.sdkClients?.length) void app.register(sdkRoutes, { prefix: SDK_PREFIX, edge, clients: config.sdkClients, bodyLimit: config.bodyLimit });
   return app;
 }

@@ -98,4 +98,20 @@ ALTER TABLE received_packets ADD COLUMN verification TEXT;
 ALTER TABLE received_packets ADD COLUMN hop TEXT;
 `,
   },
+  {
+    version: 6,
+    name: 'SDK door: packets each SDK client system has taken (updateStatus done/fail)',
+    sql: `
+-- The national SDK has no acknowledgement call: its programs mark what they fetched with
+-- updateStatus "done" (taken: no longer listed to that system) or "fail" (listed again).
+-- One row per (SDK client system, packet); a packet is a received document or status.
+CREATE TABLE sdk_taken (
+  system_id TEXT NOT NULL,
+  packet_id TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('done', 'fail')),
+  at TEXT NOT NULL,
+  PRIMARY KEY (system_id, packet_id)
+);
+`,
+  },
 ];
