@@ -108,7 +108,8 @@ export class SdkClient {
       signed[`XroadVnpt-${key}`] = this.map.get(key) as string;
     }
     const signHeader = JSON.stringify(signed);
-    headers['Content-Type'] = this.map.get('Content-Type') as string;
+    const contentType = this.map.get('Content-Type');
+    if (contentType !== undefined) headers['Content-Type'] = contentType;
     headers['XroadVnpt-sign-header-key'] = keys.join(';');
     headers['XroadVnpt-sign-header'] = signHeader;
     headers['XroadVnpt-hash-header'] = hmacHex(this.options.secret, signHeader);
