@@ -4,7 +4,10 @@
  * sendEdoc body, the reply shapes, and the status words both ways.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { Writable } from 'node:stream';
 import t from 'tap';
+import { main } from '../../src/cli/main.js';
+import { edgeConfigFrom } from '../../src/edge/config.js';
 import { asciiJson, failReply, fileOfBody, okReply, sdkFileHash, signatureOf, verifySignedCall, type RequestHeaders } from '../../src/adapters/sdk/protocol.js';
 import { sdkStatusOfCode, sdkStatusOfState, sdkUpdateOf } from '../../src/adapters/sdk/status-map.js';
 
@@ -196,4 +199,60 @@ t.test('status words both ways', async (t) => {
   t.equal(sdkStatusOfState({ stage: '03', recall: 'requested' }), 'cancellation');
   t.equal(sdkStatusOfState({ stage: '03', recall: 'recalled' }), 'cancellation-accepted');
   t.equal(sdkStatusOfState({ stage: 'sent', recall: 'none' }), 'sent');
+});
+
+t.test('edge.json api.sdkClients: a secret or a secret file, checked at load', async (t) => {
+  const dir = t.testdir({ 'sdk.secret': 'a-secret-of-enough-length\n' });
+  const load = (sdkClients: unknown) =>
+    edgeConfigFrom(
+      { organId: '000.00.01.H12', hubOrganId: '000.00.00.H12', amqpUrl: 'amqp://u:p@127.0.0.1', identity: { key: 'k', cert: 'c' }, trust: { anchors: ['a'] }, api: { sdkClients } },
+      dir,
+      'edge.json',
+      {},
+    ).api?.sdkClients;
+  t.same(load([{ systemId: 'qlvb.a', secret: 'x'.repeat(16) }]), [{ systemId: 'qlvb.a', secret: 'x'.repeat(16) }]);
+  t.same(load([{ systemId: 'qlvb.b', secretFile: 'sdk.secret' }]), [{ systemId: 'qlvb.b', secret: 'a-secret-of-enough-length' }], 'the file, relative to edge.json, without its line break');
+  t.throws(() => load([{ systemId: 'qlvb.c', secret: 'short' }]), { code: 'CONFIG_INVALID', message: /fewer than 16 characters/ });
+  t.throws(() => load([{ systemId: 'qlvb.d', secret: 'x'.repeat(16), secretFile: 'sdk.secret' }]), { code: 'CONFIG_INVALID', message: /exactly one of "secret" and "secretFile"/ });
+  t.throws(() => load([{ systemId: 'qlvb.e', secretFile: 'missing' }]), { code: 'CONFIG_INVALID', message: /cannot be read \(ENOENT\)/ });
+  t.throws(() => load([{ systemId: 'has blank', secret: 'x'.repeat(16) }]), { code: 'CONFIG_INVALID', message: /printable ASCII/ });
+  t.throws(
+    () =>
+      load([
+        { systemId: 'twice', secret: 'x'.repeat(16) },
+        { systemId: 'twice', secret: 'y'.repeat(16) },
+      ]),
+    { code: 'CONFIG_INVALID', message: /listed twice/ },
+  );
+  t.throws(() => load({ systemId: 'x' }), { code: 'CONFIG_INVALID', message: /must be a list/ });
+});
+
+t.test('lienthong apikey new --sdk prints the entry and the secret once', async (t) => {
+  const run = async (args: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const sink = (write: (s: string) => void) =>
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          write(chunk.toString());
+          done();
+        },
+      });
+    const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: {}, cwd: process.cwd() });
+    return { code, stdout, stderr };
+  };
+  const text = await run(['apikey', 'new', '--sdk', 'qlvb.vanphong']);
+  t.equal(text.code, 0);
+  const entry = JSON.parse(/^ {2}(\{"systemId".*\})$/m.exec(text.stdout)?.[1] ?? 'null') as { systemId: string; secret: string };
+  t.equal(entry.systemId, 'qlvb.vanphong');
+  t.match(entry.secret, /^[A-Za-z0-9_-]{43}$/, 'a 256-bit secret in ASCII');
+  t.match(text.stdout, /shown only now/);
+  t.match(text.stdout, /<the edge API's base URL>\/sdk/, 'says what endpoint to give the program');
+  const json = await run(['apikey', 'new', '--sdk', 'qlvb.b', '--json']);
+  t.match(JSON.parse(json.stdout), { systemId: 'qlvb.b', secret: /^.{43}$/, entry: { systemId: 'qlvb.b' } });
+  const bad = await run(['apikey', 'new', '--sdk', 'has blank']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /printable ASCII characters without blanks \(USAGE\)/);
+  const both = await run(['apikey', 'new', 'client', '--sdk', 'x']);
+  t.match(both.stderr, /either a client name or --sdk/);
 });

@@ -72,7 +72,9 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
       void (reply as FastifyReply).status(status).send(body);
     },
   }) as unknown as FastifyInstance;
-  if (config.keys.length === 0) app.log.warn('no API keys are configured (edge.json api.keys): every API request will be refused; make one with "lienthong apikey new <client>"');
+  const sdkClients = config.sdkClients ?? [];
+  if (config.keys.length === 0 && sdkClients.length === 0) app.log.warn('no API keys are configured (edge.json api.keys): every API request will be refused; make one with "lienthong apikey new <client>"');
+  if (sdkClients.length > 0) app.log.info({ sdkClients: sdkClients.map((c) => c.systemId) }, `SDK door open at ${SDK_PREFIX} for ${sdkClients.length} system(s)`);
   installErrorHandling(app);
   addApiSchemas(app);
   registerOpenApi(app, { organId: edge.config.organId, ...(edge.config.organization.organName ? { organName: edge.config.organization.organName } : {}) });
@@ -107,6 +109,6 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
     { prefix: API_PREFIX },
   );
   // The national SDK's calls, for document systems written against it (src/adapters/sdk/).
-  if (config.sdkClients?.length) void app.register(sdkRoutes, { prefix: SDK_PREFIX, edge, clients: config.sdkClients, bodyLimit: config.bodyLimit });
+  if (sdkClients.length > 0) void app.register(sdkRoutes, { prefix: SDK_PREFIX, edge, clients: sdkClients, bodyLimit: config.bodyLimit });
   return app;
 }
