@@ -353,7 +353,8 @@ export async function sdkRoutes(app: FastifyInstance, { edge, clients, bodyLimit
       return Buffer.isBuffer(answer) ? reply.send(answer) : send(reply, answer);
     };
     // An endpoint configured with a trailing slash: sendEdoc then comes as //sendEdoc (§1).
-    for (const url of [`/${name}`, `//${name}`]) app.route({ method, url, handler });
+    // Not in the OpenAPI description: the SDK's calls are described by its protocol, not by JSON schemas.
+    for (const url of [`/${name}`, `//${name}`]) app.route({ method, url, handler, schema: { hide: true } });
   }
 }
 
