@@ -150,6 +150,19 @@ t.test('an SDK program sends through its door, another lists, fetches and answer
   for (const s of statuses) t.match((await a.updateStatus({ docId: s.docId, status: 'done' })).json, { status: 'OK' });
   t.equal((await a.countReceiveStatus()).json?.count, countBefore - statuses.length, 'statuses taken are not counted');
 
+  // The sender recalls the other document with updateStatus "cancellation"; B's edge agrees by
+  // itself (recallPolicy "accept") and both programs see it.
+  const fullDocId = full.json?.DocId as string;
+  const recall = await a.updateStatus({ docId: fullDocId, status: 'cancellation', description: encodeURIComponent('Gửi nhầm') });
+  t.match(recall.json, { status: 'OK', ErrorCode: '0', ErrorDesc: /recall \(13\) queued/ });
+  const recallAtB = await waitFor('the recall at B, as a status item', async () =>
+    items(await b.getReceivedEdocList({ messagetype: 'status' })).find((i) => i.status === 'cancellation' && i.from === OFFICE),
+  );
+  t.equal(recallAtB.status_desc, 'Gửi nhầm', 'the reason, sent percent-encoded, arrives as written');
+  await waitFor('the 15 at A', async () => items(await a.getReceivedEdocList({ messagetype: 'status' })).find((i) => i.status === 'cancellation-accepted' && i.from === FINANCE));
+  t.match(items(await b.getReceivedEdocList({ messagetype: 'edoc' })).find((i) => i.docId === fullDocId), { status: 'cancellation-accepted' }, 'B lists the document as recalled');
+  t.match(items(await a.getSentEdocList({ docId: fullDocId })), [{ receiveStatus: 'cancellation-accepted' }], "A's sent list says so too");
+
   // What the edge cannot do for an SDK program, said in the SDK's shape.
   const agencies = await a.getAgenciesList();
   t.match(agencies.json, { status: 'OK', ErrorCode: '0' });
