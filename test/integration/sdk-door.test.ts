@@ -15,6 +15,7 @@ import { main } from '../../src/cli/main.js';
 import { startLocalExchange } from '../../src/demo/local-exchange.js';
 import type { SdkClientConfig } from '../../src/edge/config.js';
 import { silentLogger } from '../../src/log.js';
+import { openedEdge } from '../helpers/edge-api.js';
 import { waitFor } from '../helpers/exchange.js';
 import { FINANCE, OFFICE, organ } from '../helpers/pki.js';
 import { hashFile, isSdkReply, rawRequest, SdkClient, type SdkResult } from '../helpers/sdk-client.js';
@@ -233,4 +234,13 @@ t.test('refusals and malformed calls are answered in the SDK shape, with what is
   const slash = new SdkClient({ endpoint: `${base}/sdk/`, ...credentials });
   const viaSlash = await slash.sendEdoc({ servicetype: 'eDoc', messagetype: 'edoc' }, fixture('sdk-edoc.edxml'));
   t.match(viaSlash.json, { status: 'OK', ErrorCode: '0', DocId: UUID }, '//sendEdoc is answered too');
+});
+
+t.test('without api.sdkClients the edge has no SDK door', async (t) => {
+  const edge = await openedEdge(t, OFFICE);
+  const app = createEdgeApi(edge, { host: '127.0.0.1', port: 0, keys: [], bodyLimit: 1024 * 1024 }, { log: silentLogger() });
+  t.teardown(() => app.close());
+  const r = await app.inject({ method: 'POST', url: '/sdk/getEdoc', headers: { 'content-type': 'application/json' }, payload: '{}' });
+  t.equal(r.statusCode, 404);
+  t.match(r.json(), { error: { code: 'NOT_FOUND' } }, "the REST API's not-found answer: nothing is served under /sdk");
 });
