@@ -252,6 +252,29 @@ export class SdkMailbox {
     return status ? { kind: 'status', packetId: status.packet_id, documentId: status.document_id } : undefined;
   }
 
+  /** The status packet this edge queued with `code` about `documentId` (the latest), for a repeated status's DocId. */
+  sentStatus(documentId: string, code: string): string | undefined {
+    const row = this.db
+      .prepare("SELECT packet_id FROM outbox WHERE document_id = ? AND kind = 'status' AND status_code = ? ORDER BY created_at DESC, rowid DESC LIMIT 1")
+      .get(documentId, code) as { packet_id: string } | undefined;
+    return row?.packet_id;
+  }
+
+  /** Every organ this agency exchanged documents with (senders of what it received, recipients of what it sent). */
+  knownOrgans(): string[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT sender AS organ FROM documents WHERE direction = 'in'
+           UNION SELECT l.recipient FROM deliveries l JOIN documents d ON d.document_id = l.document_id WHERE d.direction = 'out'
+           ORDER BY 1`,
+        )
+        .all() as Array<{ organ: string }>
+    )
+      .map((r) => r.organ)
+      .filter((organ) => organ !== this.organId);
+  }
+
   /** StatusCode and Description of a stored status packet. */
   private async statusOf(blob: string): Promise<{ code: string; description: string | null }> {
     const packet = await this.readPacket(await this.blobs.get(blob));

@@ -253,15 +253,8 @@ export async function sdkRoutes(app: FastifyInstance, { edge, clients, bodyLimit
 
   /** This agency and every organ it exchanged documents with (the edge keeps no directory). */
   const knownAgencies = (): Array<{ code: string; name: string }> => {
-    const organs = edge.db
-      .prepare(
-        `SELECT sender AS organ FROM documents WHERE direction = 'in'
-         UNION SELECT l.recipient FROM deliveries l JOIN documents d ON d.document_id = l.document_id WHERE d.direction = 'out'
-         ORDER BY 1`,
-      )
-      .all() as Array<{ organ: string }>;
-    const ownName = edge.config.organization.organName ?? self;
-    return [{ code: self, name: ownName }, ...organs.filter((o) => o.organ !== self).map((o) => ({ code: o.organ, name: o.organ }))];
+    // The edge knows the organ ids, not their names (those are the hub directory's).
+    return [{ code: self, name: edge.config.organization.organName ?? self }, ...mailbox.knownOrgans().map((organ) => ({ code: organ, name: organ }))];
   };
 
   const packetBytes = async (docId: string): Promise<Buffer> => {
@@ -312,11 +305,9 @@ export async function sdkRoutes(app: FastifyInstance, { edge, clients, bodyLimit
     const code = packet.statusCode;
     const staff = packet.staffInfo;
     if (code === '01') {
-      const sent = edge.db
-        .prepare("SELECT packet_id FROM outbox WHERE document_id = ? AND kind = 'status' AND status_code = '01' ORDER BY created_at LIMIT 1")
-        .get(documentId) as { packet_id: string } | undefined;
+      const sent = mailbox.sentStatus(documentId, '01');
       if (!sent) throw new LtError('STATUS_ILLEGAL_TRANSITION', `this edge sent no 01 about ${documentId}; 01 is given by the edge itself when a document arrives`, { documentId });
-      return [{ DocId: sent.packet_id }, 'Success: the edge answered 01 (arrived) when the document came; nothing sent again'];
+      return [{ DocId: sent }, 'Success: the edge answered 01 (arrived) when the document came; nothing sent again'];
     }
     if (code === '13') {
       const recipient = packet.responseFor.organId;
@@ -337,10 +328,7 @@ export async function sdkRoutes(app: FastifyInstance, { edge, clients, bodyLimit
     };
     const state = deliveries.state(documentId, self);
     if (state && transition(state, action.code).outcome === 'duplicate') {
-      const sent = edge.db
-        .prepare("SELECT packet_id FROM outbox WHERE document_id = ? AND kind = 'status' AND status_code = ? ORDER BY created_at DESC LIMIT 1")
-        .get(documentId, code) as { packet_id: string } | undefined;
-      return [{ DocId: sent?.packet_id ?? '' }, `Success: status ${code} was already given; nothing sent again`];
+      return [{ DocId: mailbox.sentStatus(documentId, code) ?? '' }, `Success: status ${code} was already given; nothing sent again`];
     }
     const { packetId } = await edge.lifecycle.act(documentId, action);
     return [{ DocId: packetId }, `Success: status ${code} queued`];
