@@ -22,6 +22,7 @@ import { isOrganId } from '../envelope/values.js';
 import { httpsSetting, type HttpsFiles } from '../https.js';
 import type { Organization } from '../envelope/types.js';
 import type { RecallPolicy } from './lifecycle.js';
+import { publicUrlSetting, webhookRetrySettings, webhookSettings, type WebhookConfig, type WebhookRetry } from '../adapters/webhooks/config.js';
 
 export interface ApiKeyConfig {
   /** The client system's name (shown in the outbox, logs). */
@@ -52,6 +53,8 @@ export interface EdgeApiConfig {
   tls?: HttpsFiles;
   /** Programs written for the national SDK ("api.sdkClients"); with any, the SDK door answers under /sdk. */
   sdkClients?: SdkClientConfig[];
+  /** Where clients reach this API from outside ("api.publicUrl"): the base of the links in webhook payloads. */
+  publicUrl?: string;
 }
 
 export interface EdgeConfig extends BrokerSettings, NodeSettings {
@@ -81,6 +84,10 @@ export interface EdgeConfig extends BrokerSettings, NodeSettings {
   recallPolicy: RecallPolicy;
   /** ClamAV daemon that scans attachments before signing: a socket path or tcp://host:port. Env LT_CLAMD. */
   clamd?: string;
+  /** Where to POST new documents and status changes ("webhooks"); none by default. */
+  webhooks?: WebhookConfig[];
+  /** How webhook deliveries are retried and when given up ("webhookRetry"). */
+  webhookRetry?: WebhookRetry;
 }
 
 export async function loadEdgeConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<EdgeConfig> {
@@ -110,6 +117,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
           ...httpsSection(httpsSetting(apiRaw?.tls, (path) => resolvePath(baseDir, path), file, 'api.tls')),
           ...(apiRaw?.rateLimit !== undefined ? { rateLimit: apiRaw.rateLimit } : {}),
           ...(apiRaw?.sdkClients !== undefined ? { sdkClients: sdkClientsSetting(apiRaw.sdkClients, baseDir, file) } : {}),
+          ...optional('publicUrl', publicUrlSetting(apiRaw?.publicUrl, file)),
         }
       : undefined;
   return {
@@ -126,6 +134,8 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
     ...(api ? { api } : {}),
     recallPolicy: raw.recallPolicy === 'manual' ? 'manual' : 'accept',
     ...(env.LT_CLAMD || typeof raw.clamd === 'string' ? { clamd: env.LT_CLAMD ?? (raw.clamd as string) } : {}),
+    webhooks: webhookSettings(raw.webhooks, file, baseDir),
+    webhookRetry: webhookRetrySettings(raw.webhookRetry, file),
   };
 }
 
@@ -191,6 +201,10 @@ function sdkClientsSetting(value: unknown, baseDir: string, file: string): SdkCl
     }
     return { systemId: e.systemId, secret };
   });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function httpsSection(tls: HttpsFiles | undefined): { tls?: HttpsFiles } {

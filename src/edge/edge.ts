@@ -18,7 +18,7 @@ import { openNodeFiles, reloadNodeFiles, type ReloadResult } from '../node-reloa
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { CryptoPool } from '../crypto/pool.js';
 import { LtError } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import { componentLogger, createLogger, type Logger } from '../log.js';
 import { HealthBoard } from '../health.js';
 import { FaultGate, nodeProbe } from '../fault-gate.js';
 import { BlobStore } from '../store/blobs.js';
@@ -39,6 +39,9 @@ import { assertAgencyBrokerUser, assertCertificateUser } from './broker-identity
 import { assertQueuesFree, lockDataDirectory } from './single-instance.js';
 import type { InstanceLock } from '../store/instance-lock.js';
 import { settlesWithin } from '../time-limit.js';
+import { EdgeMetrics } from './metrics.js';
+import { WebhookDispatcher } from '../adapters/webhooks/dispatcher.js';
+import { registerWebhookMetrics } from '../adapters/webhooks/metrics.js';
 
 /** Of a stop's deadline, what is kept to drop the broker connection and close the rest. */
 const STOP_RESERVE_MS = 1500;
@@ -68,6 +71,13 @@ export class Edge {
   readonly health: HealthBoard;
   /** Closed by a local fault (full disk...): the inbox waits instead of returning packets. */
   readonly gate: FaultGate;
+  /** Prometheus metrics (served by the REST API at /metrics). */
+  readonly metrics: EdgeMetrics;
+  /**
+   * POSTs new documents and status changes to the configured webhooks; runs from `start` to
+   * `stop`. Its store lists and replays deliveries (REST, CLI).
+   */
+  readonly webhooks: WebhookDispatcher;
   private readonly deliveries: DeliveryLog;
   private readonly clock: () => Date;
   private pool: CryptoPool | undefined;
@@ -105,6 +115,17 @@ export class Edge {
     this.records = new EdgeRecords(this.db);
     this.deliveries = new DeliveryLog(this.db);
     this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
+    this.metrics = new EdgeMetrics(this.health);
+    this.webhooks = new WebhookDispatcher({
+      db: this.db,
+      webhooks: config.webhooks ?? [],
+      ...(config.webhookRetry ? { retry: config.webhookRetry } : {}),
+      organId: config.organId,
+      publicBase: publicBaseOf(config),
+      clock: this.clock,
+      log: componentLogger(this.log, 'webhooks'),
+      onAttempt: registerWebhookMetrics(this.metrics.registry, () => this.webhooks.store),
+    });
   }
 
   /** Load keys and start the crypto workers; enough to submit (e.g. `lienthong send`). */
@@ -244,6 +265,7 @@ export class Edge {
       this.joinWhenUp(connection);
     }
     this.relay.start();
+    this.webhooks.start();
     return reached;
   }
 
@@ -366,6 +388,8 @@ export class Edge {
     this.stopped = true;
     this.gate.stop();
     this.revocation?.stop();
+    // Calls in flight are aborted (they stay pending): a slow receiver does not hold the stop.
+    const webhooksStopped = this.webhooks.stop();
     const deadline = Date.now() + deadlineMs;
     try {
       const relay = this.relay;
@@ -387,10 +411,23 @@ export class Edge {
       }
       await this.connection?.close(Math.max(200, Math.min(1000, deadline - Date.now())));
       await settlesWithin(brokerWork, Math.max(200, deadline - Date.now()));
+      await webhooksStopped;
       await this.pool?.close();
       this.db.close();
     } finally {
       this.lock?.release();
     }
   }
+}
+
+/**
+ * The base of the links in webhook payloads: "api.publicUrl", else the address the API listens
+ * on (a wildcard host read as localhost), else none (relative links).
+ */
+function publicBaseOf(config: EdgeConfig): string {
+  const api = config.api;
+  if (!api) return '';
+  if (api.publicUrl) return api.publicUrl;
+  const host = api.host === '0.0.0.0' || api.host === '::' ? 'localhost' : api.host.includes(':') ? `[${api.host}]` : api.host;
+  return `${api.tls ? 'https' : 'http'}://${host}:${api.port}`;
 }

@@ -99,6 +99,42 @@ ALTER TABLE received_packets ADD COLUMN hop TEXT;
 `,
   },
   {
+    version: 4,
+    name: 'webhooks: deliveries to the configured URLs and the timeline cursor that feeds them',
+    sql: `
+-- One row per (timeline event, webhook URL): what is POSTed, where it stands, when it is tried
+-- next. Made from the events table by the dispatcher (src/adapters/webhooks/); retried until
+-- give_up_at, then failed until replayed.
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  give_up_at TEXT NOT NULL,
+  last_error TEXT,
+  last_status INTEGER,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  delivered_at TEXT,
+  UNIQUE (event_id, url)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_state ON webhook_deliveries (state, id);
+
+-- The last events.id turned into webhook deliveries. It starts at the timeline's end: an
+-- upgraded edge does not replay its history to its receivers.
+CREATE TABLE webhook_cursor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  last_event_id INTEGER NOT NULL
+);
+INSERT INTO webhook_cursor (id, last_event_id) SELECT 1, COALESCE(MAX(id), 0) FROM events;
+`,
+  },
+  {
     version: 6,
     name: 'SDK door: packets each SDK client system has taken (updateStatus done/fail)',
     sql: `
