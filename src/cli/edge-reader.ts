@@ -30,6 +30,8 @@ export type SentPacketRow = Omit<OutboxRow, 'blob'>;
 
 export interface EdgeReader {
   config: EdgeConfig;
+  /** The database itself, read-only (the adapters' tables: webhook deliveries). */
+  db: Db;
   records: EdgeRecords;
   deliveries: DeliveryLog;
   /** Every packet of the document, each direction in the order written. */
@@ -55,7 +57,7 @@ export async function withEdgeReader<T>(configPath: string | undefined, io: Io, 
   const db = openDatabase(path, EDGE_MIGRATIONS, { readonly: true });
   try {
     assertSchemaCurrent(db, Math.max(...EDGE_MIGRATIONS.map((m) => m.version)), edgeConfig.organId, config);
-    return await work({ config: edgeConfig, records: new EdgeRecords(db), deliveries: new DeliveryLog(db), packets: (documentId) => packetsOf(db, documentId, toOutbox) });
+    return await work({ config: edgeConfig, db, records: new EdgeRecords(db), deliveries: new DeliveryLog(db), packets: (documentId) => packetsOf(db, documentId, toOutbox) });
   } finally {
     db.close();
   }

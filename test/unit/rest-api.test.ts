@@ -458,15 +458,18 @@ t.test('the OpenAPI document at /docs/json describes every route with its schema
       'GET /api/v1/outbox',
       'GET /api/v1/overdue',
       'GET /api/v1/paper',
+      'GET /api/v1/webhooks/deliveries',
       'GET /health',
+      'GET /metrics',
       'POST /api/v1/documents',
       'POST /api/v1/documents/{documentId}/recall',
       'POST /api/v1/documents/{documentId}/replace',
       'POST /api/v1/documents/{documentId}/reply',
       'POST /api/v1/documents/{documentId}/status',
       'POST /api/v1/documents/{documentId}/update',
+      'POST /api/v1/webhooks/deliveries/{id}/replay',
     ],
-    'every route, and only the API routes (and /health at the root)',
+    'every route, and only the API routes (and /health and /metrics at the root)',
   );
   for (const name of ['DocumentInput', 'AttachmentInput', 'Submitted', 'DocumentView', 'DocumentList', 'DocumentSummary', 'Delivery', 'TimelineEvent', 'AttachmentView', 'Error', 'Finding', 'Health']) {
     t.ok(openapi.components.schemas[name], `components.schemas.${name}`);

@@ -28,7 +28,7 @@ export function registerOpenApi(app: FastifyInstance, options: { organId: string
           'multipart/form-data, or a ready edXML packet, unsigned or signed by the agency), list the outbox and inbox, follow each document\'s status with ' +
           'every recipient, download attachments and signed packets; act on received documents (statuses 02-06, answers to ' +
           'recalls), recall sent ones, reply to, update and replace documents, follow threads and chains, list what is overdue ' +
-          'and the paper copies to send. Every /api/v1 route except /health needs an API key ' +
+          'and the paper copies to send; see and replay webhook deliveries. Every /api/v1 route except /health needs an API key ' +
           '(`lienthong apikey new <client>`). Errors answer `{ "error": { "code", "message", ... } }` with the codes of the ' +
           'lienthong error catalogue.',
       },
@@ -44,6 +44,8 @@ export function registerOpenApi(app: FastifyInstance, options: { organId: string
         { name: 'mailboxes', description: 'The outbox and the inbox' },
         { name: 'lifecycle', description: "A document's life after sending: statuses, recalls, replies, updates, replacements, threads and chains" },
         { name: 'reports', description: 'Deadlines passed and paper copies to send' },
+        { name: 'webhooks', description: 'Deliveries of new documents and status changes to the configured webhooks' },
+        { name: 'metrics', description: 'Prometheus metrics' },
         { name: 'health', description: 'Liveness' },
       ],
     },

@@ -13,6 +13,8 @@
  *   /api/v1/overdue, /paper  deadlines passed, paper copies to send (API key)
  *   /sdk/<call>              the national SDK's calls (its signed headers), when edge.json
  *                            lists api.sdkClients
+ *   /api/v1/webhooks/deliveries ...  webhook deliveries, replay (API key)
+ *   /metrics                 Prometheus text (API key)
  */
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
@@ -25,6 +27,7 @@ import { documentRoutes } from './documents.js';
 import { errorAnswer, installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
 import { lifecycleRoutes } from './lifecycle.js';
+import { metricsRoutes, webhookRoutes } from './webhooks.js';
 import { mailboxRoutes } from './mailboxes.js';
 import { registerOpenApi } from './openapi.js';
 import { addApiSchemas } from './schemas.js';
@@ -105,10 +108,15 @@ export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeAp
       await api.register(documentRoutes, { edge, bodyLimit: config.bodyLimit });
       await api.register(mailboxRoutes, { edge });
       await api.register(lifecycleRoutes, { edge, bodyLimit: config.bodyLimit });
+      await api.register(webhookRoutes, { edge });
     },
     { prefix: API_PREFIX },
   );
   // The national SDK's calls, for document systems written against it (src/adapters/sdk/).
   if (sdkClients.length > 0) void app.register(sdkRoutes, { prefix: SDK_PREFIX, edge, clients: sdkClients, bodyLimit: config.bodyLimit });
+  void app.register(async (root) => {
+    root.addHook('onRequest', authenticate);
+    await root.register(metricsRoutes, { edge });
+  });
   return app;
 }

@@ -18,6 +18,7 @@ import { statusCommand } from './status.js';
 import { signCommand } from './sign.js';
 import { validateCommand } from './validate.js';
 import { verifyCommand } from './verify.js';
+import { webhooksCommand } from './webhooks.js';
 
 /** Every verb, in the order `lienthong --help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   recallCommand,
   overdueCommand,
+  webhooksCommand,
   auditCommand,
   evidenceCommand,
   buildCommand,
