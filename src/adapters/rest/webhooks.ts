@@ -45,9 +45,8 @@ export async function webhookRoutes(app: FastifyInstance, { edge }: { edge: Edge
       },
     },
     async (request, reply) => {
-      const delivery = edge.webhooks.store.replay(request.params.id, new Date(), edge.webhooks.giveUpAfterSeconds);
+      const delivery = edge.webhooks.replay(request.params.id);
       if (!delivery) throw notFound(`no webhook delivery ${request.params.id} at this edge; list them at GET /api/v1/webhooks/deliveries`);
-      edge.webhooks.wake();
       request.log.info({ client: request.apiClient, delivery: delivery.id, eventId: delivery.eventId }, 'webhook delivery replayed');
       return reply.code(202).send(delivery);
     },

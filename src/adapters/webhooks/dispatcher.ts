@@ -14,7 +14,7 @@ import type { Db } from '../../store/db.js';
 import { DEFAULT_WEBHOOK_RETRY, type WebhookConfig, type WebhookRetry } from './config.js';
 import { afterFailure } from './retry.js';
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signWebhook } from './signature.js';
-import { WebhookStore, type DueDelivery } from './store.js';
+import { WebhookStore, type DueDelivery, type WebhookDelivery } from './store.js';
 
 export type AttemptOutcome = 'delivered' | 'failed';
 
@@ -50,10 +50,6 @@ export class WebhookDispatcher {
     this.retry = deps.retry ?? DEFAULT_WEBHOOK_RETRY;
   }
 
-  get giveUpAfterSeconds(): number {
-    return this.retry.giveUpAfterSeconds;
-  }
-
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
@@ -64,6 +60,16 @@ export class WebhookDispatcher {
   /** Look now rather than at the next tick (a replay, a new event). */
   wake(): void {
     if (this.started) this.schedule(0);
+  }
+
+  /**
+   * Send a delivery again now (failed, or delivered but lost by its receiver): the same event id
+   * and body, a fresh give-up time. Undefined: no such delivery.
+   */
+  replay(id: number): WebhookDelivery | undefined {
+    const delivery = this.store.replay(id, this.deps.clock(), this.retry.giveUpAfterSeconds);
+    if (delivery) this.wake();
+    return delivery;
   }
 
   /** Abort what is in flight (it stays pending) and wait for the calls to settle; quick whatever the receivers do. */
@@ -96,8 +102,9 @@ export class WebhookDispatcher {
   private collect(): void {
     const context = { organId: this.deps.organId, publicBase: this.deps.publicBase, giveUpAfterSeconds: this.retry.giveUpAfterSeconds };
     try {
-      while (!this.stopped && this.store.collect(this.deps.webhooks, { ...context, now: this.deps.clock() }) > 0) {
-        // caught up when a batch comes back empty
+      // A few batches per tick: a long backlog (events written while no edge ran) does not hold the event loop.
+      for (let batch = 0; batch < 10 && !this.stopped; batch++) {
+        if (this.store.collect(this.deps.webhooks, { ...context, now: this.deps.clock() }) === 0) break;
       }
       this.collectFailing = false;
     } catch (error) {
