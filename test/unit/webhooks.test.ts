@@ -11,6 +11,9 @@ import { DEFAULT_WEBHOOK_RETRY, publicUrlSetting, webhookRetrySettings, webhookS
 import { stateBefore, webhookEventOf, type TimelineRow } from '../../src/adapters/webhooks/events.js';
 import { afterFailure, retryDelaySeconds } from '../../src/adapters/webhooks/retry.js';
 import { signWebhook, verifyWebhookSignature } from '../../src/adapters/webhooks/signature.js';
+import { WebhookStore } from '../../src/adapters/webhooks/store.js';
+import { openDatabase } from '../../src/store/db.js';
+import { EDGE_MIGRATIONS } from '../../src/store/migrations/edge.js';
 import { edgeConfigFrom } from '../../src/edge/config.js';
 import type { DocumentRow } from '../../src/edge/records.js';
 
@@ -186,4 +189,23 @@ t.test('which timeline entries are events, and what their payload says', async (
   }, "a recipient's 03 on a document this agency sent; relative links without a base");
   t.equal(webhookEventOf(row(1, 'sent'), outgoing, [], [], context), undefined, 'sending is not a status change');
   t.same(stateBefore(['sent', 'delivered', '01', 'refused-by-hub', '03', '13', '15']), { stage: '03', recall: 'recalled' });
+});
+
+t.test('an upgraded edge starts its webhooks at the end of its timeline; the cursor moves with each batch', async (t) => {
+  const path = join(t.testdir(), 'edge.sqlite');
+  const old = openDatabase(path, EDGE_MIGRATIONS.filter((m) => m.version < 4));
+  for (let i = 0; i < 3; i++) old.prepare("INSERT INTO events (document_id, recipient, event, at) VALUES ('d', 'r', '01', '2026-01-01T00:00:00Z')").run();
+  old.close();
+  const db = openDatabase(path, EDGE_MIGRATIONS);
+  t.teardown(() => db.close());
+  t.same(db.prepare('SELECT last_event_id FROM webhook_cursor').get(), { last_event_id: 3 }, 'migration 4: the history is not sent');
+  const store = new WebhookStore(db);
+  const webhooks = [{ url: 'http://127.0.0.1:1/h', events: ['document.received' as const, 'status.changed' as const], secret: SECRET, timeoutMs: 1000 }];
+  const context = { organId: '000.00.05.H12', publicBase: '', now: new Date(), giveUpAfterSeconds: 60 };
+  t.equal(store.collect(webhooks, context), 0, 'nothing new');
+  db.prepare("INSERT INTO events (document_id, recipient, event, at) VALUES ('unknown', 'r', '03', '2026-01-01T00:00:00Z')").run();
+  t.equal(store.collect(webhooks, context), 1, 'a new entry is read');
+  t.same(db.prepare('SELECT last_event_id FROM webhook_cursor').get(), { last_event_id: 4 }, 'and the cursor passes it');
+  t.same(store.list(), [], 'an entry about no known document makes no delivery');
+  t.equal(store.collect(webhooks, context), 0, 'read once');
 });

@@ -44,6 +44,7 @@ export class WebhookDispatcher {
   private started = false;
   private stopped = false;
   private collectFailing = false;
+  private sendFailing = false;
 
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.store = new WebhookStore(deps.db);
@@ -92,9 +93,11 @@ export class WebhookDispatcher {
     try {
       this.collect();
       this.sendDue();
+      this.sendFailing = false;
     } catch (error) {
-      // The database is busy or full: the events wait in the timeline, the deliveries in their table.
-      this.deps.log.error({ err: error }, 'webhooks: reading or writing the deliveries failed; trying again');
+      // The database is busy or failing: the events wait in the timeline, the deliveries in their table. Said once.
+      if (!this.sendFailing) this.deps.log.error({ err: error }, 'webhooks: reading the deliveries failed; trying again');
+      this.sendFailing = true;
     }
     this.schedule(this.deps.pollMs ?? 250);
   }
