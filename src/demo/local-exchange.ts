@@ -23,6 +23,7 @@ import { quotasOf, vhostOf, type HubConfig } from '../hub/config.js';
 import { Hub, type HubOptions } from '../hub/hub.js';
 import { addAgency } from '../hub/provisioning.js';
 import { silentLogger, type Logger } from '../log.js';
+import { EDGE_ADAPTERS } from '../adapters/edge-adapters.js';
 
 /** The checkout's development PKI (never for production). */
 export const DEV_CERTS = fileURLToPath(new URL('../../certs-dev/', import.meta.url));
@@ -196,7 +197,7 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
       };
       edgeConfigs.set(spec.organId, config);
       if (spec.start !== false) {
-        const edge = new Edge(config, { log, ...spec.edgeOptions });
+        const edge = new Edge(config, { log, adapters: EDGE_ADAPTERS, ...spec.edgeOptions });
         edges.set(spec.organId, edge);
         await edge.start();
       }

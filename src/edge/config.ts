@@ -22,7 +22,7 @@ import { isOrganId } from '../envelope/values.js';
 import { httpsSetting, type HttpsFiles } from '../https.js';
 import type { Organization } from '../envelope/types.js';
 import type { RecallPolicy } from './lifecycle.js';
-import { publicUrlSetting, webhookRetrySettings, webhookSettings, type WebhookConfig, type WebhookRetry } from '../adapters/webhooks/config.js';
+import { publicUrlSetting, webhookRetrySettings, webhookSettings, type WebhookConfig, type WebhookRetry } from './webhook-settings.js';
 
 export interface ApiKeyConfig {
   /** The client system's name (shown in the outbox, logs). */

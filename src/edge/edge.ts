@@ -18,7 +18,7 @@ import { openNodeFiles, reloadNodeFiles, type ReloadResult } from '../node-reloa
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { CryptoPool } from '../crypto/pool.js';
 import { LtError } from '../errors.js';
-import { componentLogger, createLogger, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { HealthBoard } from '../health.js';
 import { FaultGate, nodeProbe } from '../fault-gate.js';
 import { BlobStore } from '../store/blobs.js';
@@ -40,17 +40,29 @@ import { assertQueuesFree, lockDataDirectory } from './single-instance.js';
 import type { InstanceLock } from '../store/instance-lock.js';
 import { settlesWithin } from '../time-limit.js';
 import { EdgeMetrics } from './metrics.js';
-import { WebhookDispatcher } from '../adapters/webhooks/dispatcher.js';
-import { registerWebhookMetrics } from '../adapters/webhooks/metrics.js';
 
 /** Of a stop's deadline, what is kept to drop the broker connection and close the rest. */
 const STOP_RESERVE_MS = 1500;
+
+/**
+ * A door that runs inside the edge's process (webhooks, folder drop): made with the edge,
+ * started once it runs, stopped first when it stops, while its database is still open. The
+ * edge does not know which doors exist (imports point inward): whoever runs it passes them.
+ */
+export interface EdgeAdapter {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export type EdgeAdapterFactory = (edge: Edge) => EdgeAdapter;
 
 export interface EdgeOptions {
   clock?: () => Date;
   log?: Logger;
   onReceived?: (event: InboxEvent) => void;
   onSent?: (rows: OutboxRow[]) => void;
+  /** The doors running with this edge (src/adapters/edge-adapters.ts lists them all). */
+  adapters?: readonly EdgeAdapterFactory[];
 }
 
 export interface DocumentView {
@@ -73,13 +85,10 @@ export class Edge {
   readonly gate: FaultGate;
   /** Prometheus metrics (served by the REST API at /metrics). */
   readonly metrics: EdgeMetrics;
-  /**
-   * POSTs new documents and status changes to the configured webhooks; runs from `start` to
-   * `stop`. Its store lists and replays deliveries (REST, CLI).
-   */
-  readonly webhooks: WebhookDispatcher;
+  /** The doors running with this edge, started by `start`, stopped by `stop`. */
+  private readonly adapters: readonly EdgeAdapter[];
   private readonly deliveries: DeliveryLog;
-  private readonly clock: () => Date;
+  readonly clock: () => Date;
   private pool: CryptoPool | undefined;
   private identity: IdentityMaterial | undefined;
   /** The identity's certificate and chain, parsed: their CRL distribution points are fetched. */
@@ -116,16 +125,12 @@ export class Edge {
     this.deliveries = new DeliveryLog(this.db);
     this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
     this.metrics = new EdgeMetrics(this.health);
-    this.webhooks = new WebhookDispatcher({
-      db: this.db,
-      webhooks: config.webhooks ?? [],
-      ...(config.webhookRetry ? { retry: config.webhookRetry } : {}),
-      organId: config.organId,
-      publicBase: publicBaseOf(config),
-      clock: this.clock,
-      log: componentLogger(this.log, 'webhooks'),
-      onAttempt: registerWebhookMetrics(this.metrics.registry, () => this.webhooks.store),
-    });
+    this.adapters = (options.adapters ?? []).map((make) => make(this));
+  }
+
+  /** The running door of this kind, if this edge runs one (the REST API reaches the webhook dispatcher so). */
+  adapter<T extends EdgeAdapter>(kind: abstract new (...args: never[]) => T): T | undefined {
+    return this.adapters.find((adapter): adapter is T => adapter instanceof kind);
   }
 
   /** Load keys and start the crypto workers; enough to submit (e.g. `lienthong send`). */
@@ -265,7 +270,7 @@ export class Edge {
       this.joinWhenUp(connection);
     }
     this.relay.start();
-    this.webhooks.start();
+    for (const adapter of this.adapters) adapter.start();
     return reached;
   }
 
@@ -388,8 +393,9 @@ export class Edge {
     this.stopped = true;
     this.gate.stop();
     this.revocation?.stop();
-    // Calls in flight are aborted (they stay pending): a slow receiver does not hold the stop.
-    const webhooksStopped = this.webhooks.stop();
+    // Doors stop first and quickly (a webhook call in flight is aborted and stays pending): a
+    // slow receiver does not hold the stop.
+    const adaptersStopped = Promise.allSettled(this.adapters.map((adapter) => adapter.stop()));
     const deadline = Date.now() + deadlineMs;
     try {
       const relay = this.relay;
@@ -411,23 +417,11 @@ export class Edge {
       }
       await this.connection?.close(Math.max(200, Math.min(1000, deadline - Date.now())));
       await settlesWithin(brokerWork, Math.max(200, deadline - Date.now()));
-      await webhooksStopped;
+      await adaptersStopped;
       await this.pool?.close();
       this.db.close();
     } finally {
       this.lock?.release();
     }
   }
-}
-
-/**
- * The base of the links in webhook payloads: "api.publicUrl", else the address the API listens
- * on (a wildcard host read as localhost), else none (relative links).
- */
-function publicBaseOf(config: EdgeConfig): string {
-  const api = config.api;
-  if (!api) return '';
-  if (api.publicUrl) return api.publicUrl;
-  const host = api.host === '0.0.0.0' || api.host === '::' ? 'localhost' : api.host.includes(':') ? `[${api.host}]` : api.host;
-  return `${api.tls ? 'https' : 'http'}://${host}:${api.port}`;
 }

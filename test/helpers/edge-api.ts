@@ -13,6 +13,7 @@ import { main } from '../../src/cli/main.js';
 import { DEV_HUB, devPath, devTrust } from '../../src/demo/local-exchange.js';
 import { edgeConfigFrom, type ApiKeyConfig } from '../../src/edge/config.js';
 import { Edge } from '../../src/edge/edge.js';
+import { EDGE_ADAPTERS } from '../../src/adapters/edge-adapters.js';
 import { silentLogger } from '../../src/log.js';
 import type { ConsumeMessage } from 'amqplib';
 import type { Verdict } from '../../src/broker/consumer.js';
@@ -45,7 +46,7 @@ export async function openedEdge(t: Test, organId: string, raw: Record<string, u
     'test edge.json',
     {},
   );
-  const edge = new Edge(config, { log: silentLogger() });
+  const edge = new Edge(config, { log: silentLogger(), adapters: EDGE_ADAPTERS });
   t.teardown(() => edge.stop());
   await edge.open();
   return edge;

@@ -15,6 +15,7 @@ import { signPacket } from '../../src/crypto/sign.js';
 import { verifyPacket, type Verification } from '../../src/crypto/verify.js';
 import { devPath, startLocalExchange, type AgencySpec, type LocalExchange, type LocalExchangeOptions } from '../../src/demo/local-exchange.js';
 import { Edge } from '../../src/edge/edge.js';
+import { EDGE_ADAPTERS } from '../../src/adapters/edge-adapters.js';
 import type { InboxEvent } from '../../src/edge/inbox.js';
 import { buildPacket, composeDocument, type DocumentInput, type Packet } from '../../src/envelope/index.js';
 import type { RouteOutcome } from '../../src/hub/router.js';
@@ -79,7 +80,7 @@ export async function openExchange(t: Test, agencies: AgencySpec[], options: Par
     async startEdge(organId) {
       const config = exchange.edgeConfigs.get(organId);
       if (!config) throw new Error(`${organId} is not provisioned in this exchange`);
-      const edge = new Edge(config, { log, onReceived: recorder(organId) });
+      const edge = new Edge(config, { log, adapters: EDGE_ADAPTERS, onReceived: recorder(organId) });
       exchange.edges.set(organId, edge); // so that exchange.stop() stops it too
       await edge.start();
       return edge;

@@ -16,6 +16,7 @@ import t, { type Test } from 'tap';
 import { newApiKey } from '../../src/adapters/rest/auth.js';
 import { createEdgeApi } from '../../src/adapters/rest/server.js';
 import type { WebhookPayload } from '../../src/adapters/webhooks/events.js';
+import { WebhookDispatcher } from '../../src/adapters/webhooks/dispatcher.js';
 import { verifyWebhookSignature } from '../../src/adapters/webhooks/signature.js';
 import { main } from '../../src/cli/main.js';
 import type { EdgeConfig } from '../../src/edge/config.js';
@@ -23,6 +24,13 @@ import type { Edge } from '../../src/edge/edge.js';
 import { silentLogger } from '../../src/log.js';
 import { A, B, agency, letter, openExchange, waitFor } from '../helpers/exchange.js';
 import { freePort } from '../helpers/processes.js';
+
+/** The edge's running webhook dispatcher (every edge of the exchange runs the adapters). */
+function dispatcher(edge: Edge): WebhookDispatcher {
+  const found = edge.adapter(WebhookDispatcher);
+  if (!found) throw new Error('the edge runs no webhook dispatcher');
+  return found;
+}
 
 const SECRET_A = 'secret-of-van-phong-0123456789';
 const SECRET_B = 'secret-of-so-tai-chinh-0123456789';
@@ -170,7 +178,7 @@ t.test('webhooks: signed events, retries, a restart, give-up, replay', async (t)
     await waitFor('a try hanging', () => callsFor('/b', 'document.received', sent.documentId).some((c) => c.answered === 'hang'));
     pendingEventId = callsFor('/b', 'document.received', sent.documentId)[0]!.payload.id;
     const b = exchange.edge(B);
-    t.equal(b.webhooks.store.list({ state: 'pending' }).find((d) => d.eventId === pendingEventId)?.state, 'pending', 'pending when the edge stops');
+    t.equal(dispatcher(b).store.list({ state: 'pending' }).find((d) => d.eventId === pendingEventId)?.state, 'pending', 'pending when the edge stops');
     await apps.pop()?.close();
     const stopping = Date.now();
     await b.stop();
@@ -185,14 +193,14 @@ t.test('webhooks: signed events, retries, a restart, give-up, replay', async (t)
     const after = await waitFor('the delivery after the restart', () => callsFor('/b', 'document.received', sent.documentId).slice(before).find((c) => c.answered === 200));
     t.equal(after.payload.id, pendingEventId, 'the same event id after the restart');
     t.ok(verified(after, SECRET_B).ok);
-    t.equal(restarted.webhooks.store.list({ state: 'delivered' }).find((d) => d.eventId === pendingEventId)?.state, 'delivered');
+    t.equal(dispatcher(restarted).store.list({ state: 'delivered' }).find((d) => d.eventId === pendingEventId)?.state, 'delivered');
   });
 
   await t.test('a receiver down past the give-up time: failed, visible, then replayed', async (t) => {
     hooks.state.answer = forReceipt(4, () => 503);
     const sent = await exchange.edge(A).outbox.submitDocument(letter([B], 4), 'test');
     const b = exchange.edge(B);
-    const failed = await waitFor('the delivery given up', () => b.webhooks.store.list({ state: 'failed' }).find((d) => d.type === 'document.received'));
+    const failed = await waitFor('the delivery given up', () => dispatcher(b).store.list({ state: 'failed' }).find((d) => d.type === 'document.received'));
     const call = callsFor('/b', 'document.received', sent.documentId)[0] as Received;
     t.equal(failed.eventId, call.payload.id);
     t.ok(failed.attempts >= 2, `tried ${failed.attempts} times before giving up`);
@@ -230,7 +238,7 @@ t.test('webhooks: signed events, retries, a restart, give-up, replay', async (t)
     const delivered = await waitFor('the replayed delivery taken', () => callsFor('/b', 'document.received', sent.documentId).find((c) => c.answered === 200));
     t.equal(delivered.payload.id, failed.eventId, 'the same event id');
     t.ok(verified(delivered, SECRET_B).ok);
-    await waitFor('delivered in the store', () => b.webhooks.store.get(failed.id)?.state === 'delivered');
+    await waitFor('delivered in the store', () => dispatcher(b).store.get(failed.id)?.state === 'delivered');
     t.match(await (await api(B, '/metrics')).text(), /^lt_webhook_deliveries\{state="failed"\} 0$/m, '/metrics: none failed any more');
     t.equal((await api(B, '/api/v1/webhooks/deliveries/999999/replay', { method: 'POST' })).status, 404, 'an unknown delivery: 404');
 

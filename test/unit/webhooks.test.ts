@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { DEFAULT_WEBHOOK_RETRY, publicUrlSetting, webhookRetrySettings, webhookSettings } from '../../src/adapters/webhooks/config.js';
+import { DEFAULT_WEBHOOK_RETRY, publicUrlSetting, webhookRetrySettings, webhookSettings } from '../../src/edge/webhook-settings.js';
 import { stateBefore, webhookEventOf, type TimelineRow } from '../../src/adapters/webhooks/events.js';
 import { afterFailure, retryDelaySeconds } from '../../src/adapters/webhooks/retry.js';
 import { signWebhook, verifyWebhookSignature } from '../../src/adapters/webhooks/signature.js';

@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Edge } from '../../edge/edge.js';
-import type { DeliveryState, WebhookDelivery } from '../webhooks/store.js';
+import { WebhookDispatcher } from '../webhooks/dispatcher.js';
+import { WebhookStore, type DeliveryState, type WebhookDelivery } from '../webhooks/store.js';
 import { notFound } from './errors.js';
 import { ref } from './schemas.js';
 
@@ -26,7 +27,7 @@ export async function webhookRoutes(app: FastifyInstance, { edge }: { edge: Edge
       },
     },
     async (request): Promise<{ counts: Record<DeliveryState, number>; items: WebhookDelivery[] }> => {
-      const store = edge.webhooks.store;
+      const store = edge.adapter(WebhookDispatcher)?.store ?? new WebhookStore(edge.db);
       return { counts: store.counts(), items: store.list({ ...(request.query.state ? { state: request.query.state } : {}), limit: request.query.limit }) };
     },
   );
@@ -45,7 +46,7 @@ export async function webhookRoutes(app: FastifyInstance, { edge }: { edge: Edge
       },
     },
     async (request, reply) => {
-      const delivery = edge.webhooks.replay(request.params.id);
+      const delivery = dispatcherOf(edge).replay(request.params.id);
       if (!delivery) throw notFound(`no webhook delivery ${request.params.id} at this edge; list them at GET /api/v1/webhooks/deliveries`);
       request.log.info({ client: request.apiClient, delivery: delivery.id, eventId: delivery.eventId }, 'webhook delivery replayed');
       return reply.code(202).send(delivery);
@@ -68,4 +69,10 @@ export async function metricsRoutes(app: FastifyInstance, { edge }: { edge: Edge
     },
     async (_request, reply) => reply.type(edge.metrics.contentType).send(await edge.metrics.text()),
   );
+}
+
+function dispatcherOf(edge: Edge): WebhookDispatcher {
+  const dispatcher = edge.adapter(WebhookDispatcher);
+  if (!dispatcher) throw Object.assign(new Error('this edge runs without its webhook dispatcher; start it with "lienthong edge"'), { statusCode: 503 });
+  return dispatcher;
 }

@@ -11,7 +11,7 @@
 import type { Logger } from '../../log.js';
 import { packageVersion } from '../../version.js';
 import type { Db } from '../../store/db.js';
-import { DEFAULT_WEBHOOK_RETRY, type WebhookConfig, type WebhookRetry } from './config.js';
+import { DEFAULT_WEBHOOK_RETRY, type WebhookConfig, type WebhookRetry } from '../../edge/webhook-settings.js';
 import { afterFailure } from './retry.js';
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signWebhook } from './signature.js';
 import { WebhookStore, type DueDelivery, type WebhookDelivery } from './store.js';

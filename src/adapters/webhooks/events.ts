@@ -16,7 +16,7 @@ import { INITIAL_STATE, transition, type DeliveryEvent, type DeliveryState } fro
 import { STATUS_CODES, isUrgent } from '../../envelope/values.js';
 import type { AttachmentRow, DocumentRow } from '../../edge/records.js';
 import { attachmentPath, documentPath } from '../rest/views.js';
-import type { WebhookEventType } from './config.js';
+import type { WebhookEventType } from '../../edge/webhook-settings.js';
 
 /** One row of the `events` table. */
 export interface TimelineRow {

@@ -4,7 +4,7 @@
  * come back in the same second; and never later than its give-up time, which gets one last try.
  * Pure.
  */
-import type { WebhookRetry } from './config.js';
+import type { WebhookRetry } from '../../edge/webhook-settings.js';
 
 /** Seconds to wait after the `failures`-th failed attempt (1 = the first): first·2^(n-1), capped, ±20 % jitter below the cap. */
 export function retryDelaySeconds(failures: number, retry: WebhookRetry, random: () => number = Math.random): number {

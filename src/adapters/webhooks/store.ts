@@ -5,7 +5,7 @@
  */
 import { EdgeRecords } from '../../edge/records.js';
 import type { Db } from '../../store/db.js';
-import type { WebhookConfig, WebhookEventType } from './config.js';
+import type { WebhookConfig, WebhookEventType } from '../../edge/webhook-settings.js';
 import { webhookEventOf, type TimelineRow } from './events.js';
 import type { AfterFailure } from './retry.js';
 

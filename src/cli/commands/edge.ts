@@ -50,8 +50,9 @@ ${BACKUP_HELP}`,
       if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"`);
       const { loadEdgeConfig } = await import('../../edge/config.js');
       const { Edge } = await import('../../edge/edge.js');
+      const { EDGE_ADAPTERS } = await import('../../adapters/edge-adapters.js');
       const config = await loadEdgeConfig(requireOption(values.config, '--config'), io.env);
-      const edge = new Edge(config);
+      const edge = new Edge(config, { adapters: EDGE_ADAPTERS });
       // Built before the edge starts, so that a bad "api" section stops it before it connects.
       const api = config.api ? (await import('../../adapters/rest/server.js')).createEdgeApi(edge, config.api, config.api.rateLimit !== undefined ? { rateLimit: config.api.rateLimit } : {}) : undefined;
       await edge.start();

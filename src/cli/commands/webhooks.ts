@@ -82,7 +82,7 @@ async function replay(id: number, configPath: string | undefined, json: boolean,
   const { openDatabase } = await import('../../store/db.js');
   const { EDGE_MIGRATIONS } = await import('../../store/migrations/edge.js');
   const { WebhookStore } = await import('../../adapters/webhooks/store.js');
-  const { DEFAULT_WEBHOOK_RETRY } = await import('../../adapters/webhooks/config.js');
+  const { DEFAULT_WEBHOOK_RETRY } = await import('../../edge/webhook-settings.js');
   const config = await loadEdgeConfig(requireOption(configPath, '--config'), io.env);
   const path = edgeDatabasePath(config);
   if (!existsSync(path)) throw new LtError('IO', `the edge of ${config.organId} has no database at ${path} yet: start it once, or check dataDir / LT_DATA_DIR`, { path });

@@ -4,8 +4,8 @@
  * Pure apart from reading a secretFile; every refusal names the setting and what to write.
  */
 import { readFileSync } from 'node:fs';
-import { resolvePath } from '../../config.js';
-import { LtError } from '../../errors.js';
+import { resolvePath } from '../config.js';
+import { LtError } from '../errors.js';
 
 export const WEBHOOK_EVENT_TYPES = ['document.received', 'status.changed'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
