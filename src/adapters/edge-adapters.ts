@@ -4,6 +4,7 @@
  * unless edge.json configures it.
  */
 import type { EdgeAdapterFactory } from '../edge/edge.js';
+import { folderAdapter } from './folder/index.js';
 import { webhookAdapter } from './webhooks/adapter.js';
 
-export const EDGE_ADAPTERS: readonly EdgeAdapterFactory[] = [webhookAdapter];
+export const EDGE_ADAPTERS: readonly EdgeAdapterFactory[] = [webhookAdapter, folderAdapter];

@@ -23,6 +23,7 @@ import { httpsSetting, type HttpsFiles } from '../https.js';
 import type { Organization } from '../envelope/types.js';
 import type { RecallPolicy } from './lifecycle.js';
 import { publicUrlSetting, webhookRetrySettings, webhookSettings, type WebhookConfig, type WebhookRetry } from './webhook-settings.js';
+import { folderSetting, type FolderConfig } from './folder-settings.js';
 
 export interface ApiKeyConfig {
   /** The client system's name (shown in the outbox, logs). */
@@ -88,6 +89,8 @@ export interface EdgeConfig extends BrokerSettings, NodeSettings {
   webhooks?: WebhookConfig[];
   /** How webhook deliveries are retried and when given up ("webhookRetry"). */
   webhookRetry?: WebhookRetry;
+  /** Folder drop (outgoing/, sent/, failed/, incoming/); absent = none. */
+  folder?: FolderConfig;
 }
 
 export async function loadEdgeConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<EdgeConfig> {
@@ -104,6 +107,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
   const broker = brokerSettings(raw, env, '', file, baseDir);
   const organization = { ...((raw.organization as Organization | undefined) ?? {}), organId };
   if (!organization.organName && typeof raw.organName === 'string') organization.organName = raw.organName;
+  const folder = folderSetting(raw.folder, baseDir, file);
   const apiRaw = raw.api as Partial<EdgeApiConfig> | undefined;
   const port = env.LT_API_PORT ? Number(env.LT_API_PORT) : apiRaw?.port;
   const api: EdgeApiConfig | undefined =
@@ -136,6 +140,7 @@ export function edgeConfigFrom(raw: Record<string, unknown>, baseDir: string, fi
     ...(env.LT_CLAMD || typeof raw.clamd === 'string' ? { clamd: env.LT_CLAMD ?? (raw.clamd as string) } : {}),
     webhooks: webhookSettings(raw.webhooks, file, baseDir),
     webhookRetry: webhookRetrySettings(raw.webhookRetry, file),
+    ...(folder ? { folder } : {}),
   };
 }
 

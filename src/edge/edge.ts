@@ -43,6 +43,8 @@ import { EdgeMetrics } from './metrics.js';
 
 /** Of a stop's deadline, what is kept to drop the broker connection and close the rest. */
 const STOP_RESERVE_MS = 1500;
+/** The most a stop gives each door to finish what it holds. */
+const ADAPTER_STOP_MS = 2000;
 
 /**
  * A door that runs inside the edge's process (webhooks, folder drop): made with the edge,
@@ -50,11 +52,14 @@ const STOP_RESERVE_MS = 1500;
  * edge does not know which doors exist (imports point inward): whoever runs it passes them.
  */
 export interface EdgeAdapter {
-  start(): void;
-  stop(): Promise<void>;
+  /** A start that throws stops the edge's start (a folder it cannot use). */
+  start(): void | Promise<void>;
+  /** Quick: what is in hand after `deadlineMs` is finished at the next start. */
+  stop(deadlineMs: number): Promise<void>;
 }
 
-export type EdgeAdapterFactory = (edge: Edge) => EdgeAdapter;
+/** Makes the door for this edge, or nothing when edge.json does not configure it. */
+export type EdgeAdapterFactory = (edge: Edge) => EdgeAdapter | undefined;
 
 export interface EdgeOptions {
   clock?: () => Date;
@@ -125,7 +130,7 @@ export class Edge {
     this.deliveries = new DeliveryLog(this.db);
     this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
     this.metrics = new EdgeMetrics(this.health);
-    this.adapters = (options.adapters ?? []).map((make) => make(this));
+    this.adapters = (options.adapters ?? []).map((make) => make(this)).filter((adapter): adapter is EdgeAdapter => adapter !== undefined);
   }
 
   /** The running door of this kind, if this edge runs one (the REST API reaches the webhook dispatcher so). */
@@ -270,7 +275,7 @@ export class Edge {
       this.joinWhenUp(connection);
     }
     this.relay.start();
-    for (const adapter of this.adapters) adapter.start();
+    for (const adapter of this.adapters) await adapter.start();
     return reached;
   }
 
@@ -393,9 +398,9 @@ export class Edge {
     this.stopped = true;
     this.gate.stop();
     this.revocation?.stop();
-    // Doors stop first and quickly (a webhook call in flight is aborted and stays pending): a
-    // slow receiver does not hold the stop.
-    const adaptersStopped = Promise.allSettled(this.adapters.map((adapter) => adapter.stop()));
+    // Doors stop first and quickly (a webhook call in flight is aborted and stays pending, a
+    // folder unit in hand is finished at the next start): a slow receiver does not hold the stop.
+    const adaptersStopped = Promise.allSettled(this.adapters.map((adapter) => adapter.stop(Math.min(ADAPTER_STOP_MS, deadlineMs / 4))));
     const deadline = Date.now() + deadlineMs;
     try {
       const relay = this.relay;

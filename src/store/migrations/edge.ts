@@ -135,6 +135,38 @@ INSERT INTO webhook_cursor (id, last_event_id) SELECT 1, COALESCE(MAX(id), 0) FR
 `,
   },
   {
+    version: 5,
+    name: 'folder drop: units submitted, incoming folders, timeline cursor',
+    sql: `
+-- Each unit of outgoing/ that became a packet, written in the transaction that queued it: a
+-- unit found again (after a crash between that commit and its move to sent/) is moved, never
+-- submitted twice. The hash covers every file of the unit, names and bytes.
+CREATE TABLE folder_units (
+  name TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  packet_id TEXT NOT NULL,
+  document_id TEXT NOT NULL,
+  submitted_at TEXT NOT NULL,
+  PRIMARY KEY (name, content_hash)
+);
+
+-- The folder of incoming/ each received document was given (names must stay stable), and
+-- when it was first written whole: a folder written once and then gone was taken by the
+-- agency's program and is not made again.
+CREATE TABLE folder_incoming (
+  document_id TEXT PRIMARY KEY,
+  folder TEXT NOT NULL UNIQUE,
+  written_at TEXT
+);
+
+-- How far incoming/ follows the timeline (events.id): one row.
+CREATE TABLE folder_cursor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  event_id INTEGER NOT NULL
+);
+`,
+  },
+  {
     version: 6,
     name: 'SDK door: packets each SDK client system has taken (updateStatus done/fail)',
     sql: `

@@ -1,0 +1,99 @@
+/**
+ * The file operations the folder drop is built from, each safe against a crash: a file is
+ * written through a temporary name, fsynced and renamed (a reader sees the whole file or
+ * none), a move is one rename within the folder drop's file system, and the directories a
+ * rename changed are fsynced so the move itself survives a power cut.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** outgoing/, sent/, failed/ and incoming/ of a folder drop. */
+export interface FolderLayout {
+  root: string;
+  outgoing: string;
+  sent: string;
+  failed: string;
+  incoming: string;
+  /** Units claimed from outgoing/, being submitted (hidden: writers and the scan leave it alone). */
+  work: string;
+}
+
+export function folderLayout(root: string): FolderLayout {
+  const outgoing = join(root, 'outgoing');
+  return { root, outgoing, sent: join(root, 'sent'), failed: join(root, 'failed'), incoming: join(root, 'incoming'), work: join(outgoing, '.lienthong-work') };
+}
+
+/** Create the folders that are missing (at start: a new root is laid out by the edge). */
+export function createLayout(layout: FolderLayout): void {
+  for (const dir of [layout.outgoing, layout.sent, layout.failed, layout.incoming, layout.work]) mkdirSync(dir, { recursive: true });
+}
+
+/** fsync a directory, so the renames in it are on disk; file systems that refuse it are left be. */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some file systems (and platforms) cannot fsync a directory; the files are synced anyway.
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+/** Write a whole file through a temporary name beside it: readers never see half of it. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temporary = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const file = await open(temporary, 'w');
+    try {
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
+    throw error;
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** Rename, then fsync both directories. */
+export async function move(from: string, to: string): Promise<void> {
+  await rename(from, to);
+  await syncDirectory(dirname(to));
+  if (dirname(from) !== dirname(to)) await syncDirectory(dirname(from));
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/** Entries of a directory with their kind; an absent directory has none. */
+export async function entries(dir: string): Promise<Array<{ name: string; file: boolean; directory: boolean }>> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).map((d) => ({ name: d.name, file: d.isFile(), directory: d.isDirectory() }));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+export async function makeDirectory(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+}
+
+/** Remove an empty directory; one that is not empty or gone is left as it is. */
+export async function removeEmptyDirectory(dir: string): Promise<void> {
+  await rmdir(dir).catch(() => {});
+}
