@@ -3,7 +3,7 @@
  * duplicates nothing"), with real processes: A's edge runs as `lienthong edge --config ...`
  * with a folder drop; a batch of 100 units is dropped into outgoing/ at once (descriptions with
  * their attachment beside them or in a unit folder, ready edXML packets, and some the edge must
- * refuse); A is SIGKILLed in the middle of the batch and started again. Then every unit is in
+ * refuse); A is SIGKILLed in the middle of the batch and started again, twice. Then every unit is in
  * sent/ or failed/ exactly once, none is left in outgoing/, and B holds each document once.
  *
  * Needs RabbitMQ (with management) and `npm run build`.
@@ -50,7 +50,7 @@ async function until<T>(what: string, probe: () => T | undefined | false, interv
   }
 }
 
-t.test('a batch of 100 units with the edge SIGKILLed in the middle: each unit ends once, each document arrives once', async (t) => {
+t.test('a batch of 100 units with the edge SIGKILLed twice in the middle: each unit ends once, each document arrives once', async (t) => {
   const cluster = await startCluster(t, { prefixBase: 'lt-folder' });
   const root = join(cluster.dir, 'folder-A');
   // The folder section is added to A's edge.json as an operator would write it.
@@ -81,11 +81,16 @@ t.test('a batch of 100 units with the edge SIGKILLed in the middle: each unit en
   for (const name of names) writeFileSync(join(out, `${name}.ready`), '');
 
   const landed = (): string[] => [...readdirSync(join(root, 'sent')), ...readdirSync(join(root, 'failed'))];
-  const before = await until('a quarter of the batch landed', () => landed().length >= UNITS / 4 && landed().length);
-  await cluster.edge(A).kill();
-  const atKill = landed().length;
-  t.ok(atKill < UNITS, `A was killed in the middle of the batch (${before} landed when the kill was decided, ${atKill} after it)`);
-  await cluster.edge(A).start();
+  // Killed twice in the middle of the batch, each time after more units landed.
+  for (const share of [0.25, 0.6]) {
+    const before = await until(`${share * 100}% of the batch landed`, () => landed().length >= UNITS * share && landed().length);
+    await cluster.edge(A).kill();
+    const atKill = landed().length;
+    const inHand = readdirSync(join(out, '.lienthong-work'));
+    t.ok(atKill < UNITS, `A was killed in the middle of the batch (${before} landed when the kill was decided, ${atKill} after it)`);
+    t.comment(`in hand at the kill: ${inHand.join(', ') || 'none'}`);
+    await cluster.edge(A).start();
+  }
   await until('every unit landed', () => landed().length >= UNITS, 100);
 
   const sent = readdirSync(join(root, 'sent')).sort();
@@ -114,7 +119,7 @@ t.test('a batch of 100 units with the edge SIGKILLed in the middle: each unit en
     200,
   );
   t.same([...received].sort(), [...documentIds].sort(), 'B holds each document exactly once');
-  t.equal(cluster.edge(A).kills, 1, 'A was killed once');
+  t.equal(cluster.edge(A).kills, 2, 'A was killed twice');
   const recovered = cluster.edge(A).lines('folder drop: unit already sent before a restart; moved to sent/').length;
-  t.comment(`units found sent but not yet moved after the restart: ${recovered}; units in hand at the kill: ${readdirSync(out).length}`);
+  t.comment(`units found sent but not yet moved after a restart: ${recovered}`);
 });

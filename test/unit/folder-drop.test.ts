@@ -160,3 +160,15 @@ t.test('the same name again with other content is a new unit; a name taken in se
   t.same(r.submissions, ['first', 'second'], 'both submitted');
   t.same(readdirSync(r.layout.sent).sort(), ['daily', 'daily~2'], 'kept apart in sent/');
 });
+
+t.test('a root the edge cannot use stops the start with what to do', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lt-folder-unit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'a-file'), '');
+  const db = openDatabase(join(dir, 'edge.sqlite'), EDGE_MIGRATIONS);
+  t.teardown(() => db.close());
+  const { FolderDrop } = await import('../../src/adapters/folder/index.js');
+  const drop = new FolderDrop({ root: join(dir, 'a-file', 'drop'), pollSeconds: 1, mode: 'marker' }, { db, log: silentLogger() } as never);
+  await t.rejects(drop.start(), { code: 'CONFIG_INVALID', message: /cannot use .*a-file.*ENOTDIR.*"folder\.root"/ }, 'refused, naming the folder and the setting');
+  await drop.stop(100);
+});

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Edge } from '../../edge/edge.js';
 import type { Logger } from '../../log.js';
 import { entries, exists, makeDirectory, move, writeFileAtomic, type FolderLayout } from './files.js';
-import { safeFileName, uniqueName } from './safe-name.js';
+import { firstFreeName, safeFileName, uniqueName } from './safe-name.js';
 import { statusFile, type StatusFileAttachment } from './status-file.js';
 import type { FolderStore } from './store.js';
 
@@ -72,8 +72,7 @@ export class IncomingFolder {
     if (!view) return;
     let folder = store.incomingFolder(documentId);
     if (!folder) {
-      const taken = new Set([...store.incomingFolders(), ...(await entries(layout.incoming)).map((e) => e.name)].map((n) => n.toLowerCase()));
-      const name = uniqueName(safeFileName(documentId, 'document'), taken);
+      const name = await firstFreeName(safeFileName(documentId, 'document'), async (candidate) => store.folderTaken(candidate) || (await exists(join(layout.incoming, candidate))));
       store.reserveIncoming(documentId, name);
       folder = { folder: name, written: false };
     }

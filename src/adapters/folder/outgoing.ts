@@ -22,7 +22,7 @@ import { faultAsError } from '../../store/faults.js';
 import type { FolderConfig } from '../../edge/folder-settings.js';
 import { descriptionInput, filesNamed, parseDescription } from './description.js';
 import { entries, exists, makeDirectory, move, removeEmptyDirectory, writeFileAtomic, type FolderLayout } from './files.js';
-import { uniqueName } from './safe-name.js';
+import { firstFreeName } from './safe-name.js';
 import type { FolderStore } from './store.js';
 import { MARKER_SUFFIX, readyUnits, type ReadyUnit } from './units.js';
 
@@ -169,8 +169,8 @@ export class OutgoingFolder {
     } else if (!(await exists(join(dir, `${name}${REASON_SUFFIX}`)))) {
       await writeFileAtomic(join(dir, `${name}${REASON_SUFFIX}`), reasonText(outcome.error));
     }
-    const taken = new Set((await entries(destination)).map((e) => e.name.toLowerCase()));
-    await move(dir, join(destination, uniqueName(name, taken)));
+    // exists() answers as the file system compares names (case-insensitively on Windows and macOS).
+    await move(dir, join(destination, await firstFreeName(name, (candidate) => exists(join(destination, candidate)))));
   }
 }
 

@@ -35,3 +35,10 @@ export function uniqueName(name: string, taken: Set<string>): string {
   taken.add(nameKey(candidate));
   return candidate;
 }
+
+/** `name`, or `name~2`, `name~3`... the first that `isTaken` says is free (for folders on disk). */
+export async function firstFreeName(name: string, isTaken: (candidate: string) => boolean | Promise<boolean>): Promise<string> {
+  let candidate = name;
+  for (let n = 2; await isTaken(candidate); n += 1) candidate = `${name}~${n}`;
+  return candidate;
+}

@@ -47,9 +47,9 @@ export class FolderStore {
     return row ? { folder: row.folder, written: row.written_at !== null } : undefined;
   }
 
-  /** Every folder name given so far (to keep new ones apart, case-insensitively). */
-  incomingFolders(): string[] {
-    return (this.db.prepare('SELECT folder FROM folder_incoming').all() as Array<{ folder: string }>).map((r) => r.folder);
+  /** Whether a received document was given this folder name (the column compares without case, as Windows and macOS do). */
+  folderTaken(folder: string): boolean {
+    return this.db.prepare('SELECT 1 FROM folder_incoming WHERE folder = ?').get(folder) !== undefined;
   }
 
   /** The name is kept before the folder is written, so a crash in between writes it again under the same name. */

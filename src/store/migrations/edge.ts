@@ -155,7 +155,7 @@ CREATE TABLE folder_units (
 -- agency's program and is not made again.
 CREATE TABLE folder_incoming (
   document_id TEXT PRIMARY KEY,
-  folder TEXT NOT NULL UNIQUE,
+  folder TEXT NOT NULL UNIQUE COLLATE NOCASE,
   written_at TEXT
 );
 
