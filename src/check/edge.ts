@@ -17,6 +17,7 @@ import { clockSkewCheck } from './clock.js';
 import { dataDirChecks } from './disk.js';
 import { identityChecks } from './identity.js';
 import { ok, problem, skipped, type CheckRow } from './rows.js';
+import { folderCheckRow } from '../adapters/folder/check.js';
 
 export interface EdgeCheckOptions {
   /** The broker's management API, asked only for its time. Default: http(s)://<AMQP host>:15672 (15671 with amqps). */
@@ -49,6 +50,7 @@ export async function edgeChecks(config: EdgeConfig, options: EdgeCheckOptions):
   rows.push(await clamdRow(config));
   rows.push(...(await identityChecks({ organId: config.organId, identity: config.identity, trust: config.trust, node: 'edge', now })));
   rows.push(...(await dataDirChecks(config.dataDir, options.minFreeMb, '"dataDir" (or LT_DATA_DIR)')));
+  if (config.folder) rows.push(await folderCheckRow(config.folder));
   rows.push(
     await clockSkewCheck(
       overviewUrl(options.managementUrl ?? defaultManagementUrl(config.amqpUrl)),

@@ -172,3 +172,15 @@ t.test('a root the edge cannot use stops the start with what to do', async (t) =
   await t.rejects(drop.start(), { code: 'CONFIG_INVALID', message: /cannot use .*a-file.*ENOTDIR.*"folder\.root"/ }, 'refused, naming the folder and the setting');
   await drop.stop(100);
 });
+
+t.test('edge check: the folder drop row', async (t) => {
+  const { folderCheckRow } = await import('../../src/adapters/folder/check.js');
+  const dir = mkdtempSync(join(tmpdir(), 'lt-folder-unit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const row = (root: string) => folderCheckRow({ root, pollSeconds: 2, mode: 'marker' });
+  t.match(await row(join(dir, 'new', 'drop')), { status: 'ok' }, 'a root still to make, under a writable folder');
+  createLayout(folderLayout(join(dir, 'laid-out')));
+  t.match(await row(join(dir, 'laid-out')), { status: 'ok', detail: /mode marker, every 2 s/ }, 'a laid-out root');
+  writeFileSync(join(dir, 'a-file'), '');
+  t.match(await row(join(dir, 'a-file')), { status: 'problem', detail: /is not a folder/ }, 'a file where the root should be');
+});
