@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { buildPacket } from '../../src/envelope/index.js';
 import type { Edge } from '../../src/edge/edge.js';
-import { A, B, agency, attachmentBytes, documentPacket, openExchange, waitFor } from '../helpers/exchange.js';
+import { A, B, agency, attachmentBytes, documentPacket, letter, openExchange, waitFor } from '../helpers/exchange.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lt-folder-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -50,7 +50,7 @@ function incomingFolderOf(edge: Edge, documentId: string): string | undefined {
   return row?.folder;
 }
 
-function readStatus(rootDir: string, folder: string): { stage: string; timeline: Array<{ event: string }>; attachments: Array<{ file: string; name: string }>; sender: string; replies: unknown[] } {
+function readStatus(rootDir: string, folder: string): { stage: string; recall: string; timeline: Array<{ event: string }>; attachments: Array<{ file: string; name: string }>; sender: string; replies: Array<{ documentId: string; direction: string }> } {
   return JSON.parse(readFileSync(join(rootDir, 'incoming', folder, 'status.json'), 'utf8'));
 }
 
@@ -99,6 +99,18 @@ t.test('folder drop between two edges', async (t) => {
     });
     t.ok(accepted.timeline.some((e) => e.event === '03'), 'the 03 is on the timeline of status.json');
     await waitFor('A sees the 03', () => a.document(documentId)?.deliveries.find((d) => d.recipient === B)?.stage === '03');
+    const reply = await b.outbox.submitDocument({ ...letter([A], 'R1'), responseFor: [{ organId: A, documentId }] }, 'test');
+    const replied = await waitFor('the reply in status.json', () => {
+      const s = readStatus(rootB, folder);
+      return s.replies.length > 0 && s;
+    });
+    t.match(replied.replies, [{ documentId: reply.documentId, direction: 'out' }], "status.json lists B's reply");
+    await a.lifecycle.recall(documentId, { reason: 'Gửi nhầm' });
+    const recalled = await waitFor('the recall in status.json', () => {
+      const s = readStatus(rootB, folder);
+      return s.recall === 'recalled' && s;
+    });
+    t.ok(recalled.timeline.some((e) => e.event === '13'), 'the recall request is on the timeline of status.json');
 
     // The marker came late: the unit goes now.
     writeFileSync(join(out, 'a0-unfinished.ready'), '');
