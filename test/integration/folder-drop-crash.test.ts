@@ -3,8 +3,9 @@
  * duplicates nothing"), with real processes: A's edge runs as `lienthong edge --config ...`
  * with a folder drop; a batch of 100 units is dropped into outgoing/ at once (descriptions with
  * their attachment beside them or in a unit folder, ready edXML packets, and some the edge must
- * refuse); A is SIGKILLed in the middle of the batch and started again, twice. Then every unit is in
- * sent/ or failed/ exactly once, none is left in outgoing/, and B holds each document once.
+ * refuse); A is SIGKILLed in the middle of the batch and started again, twice, and B (whose
+ * folder drop writes incoming/) once. Then every unit is in
+ * sent/ or failed/ exactly once, none is left in outgoing/, B holds each document once, and B's incoming/ has one whole folder for each.
  *
  * Needs RabbitMQ (with management) and `npm run build`.
  */
@@ -53,10 +54,13 @@ async function until<T>(what: string, probe: () => T | undefined | false, interv
 t.test('a batch of 100 units with the edge SIGKILLed twice in the middle: each unit ends once, each document arrives once', async (t) => {
   const cluster = await startCluster(t, { prefixBase: 'lt-folder' });
   const root = join(cluster.dir, 'folder-A');
-  // The folder section is added to A's edge.json as an operator would write it.
-  const configPath = cluster.edgeConfigPath(A);
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-  writeFileSync(configPath, `${JSON.stringify({ ...config, folder: { root, pollSeconds: 0.2, mode: 'marker' } }, null, 2)}\n`);
+  const rootB = join(cluster.dir, 'folder-B');
+  // The folder section is added to each edge.json as an operator would write it.
+  for (const [organId, folderRoot] of [[A, root], [B, rootB]] as const) {
+    const configPath = cluster.edgeConfigPath(organId);
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(configPath, `${JSON.stringify({ ...config, folder: { root: folderRoot, pollSeconds: 0.2, mode: 'marker' } }, null, 2)}\n`);
+  }
   await cluster.hub.start();
   await cluster.edge(B).start();
   await cluster.edge(A).start();
@@ -81,15 +85,19 @@ t.test('a batch of 100 units with the edge SIGKILLed twice in the middle: each u
   for (const name of names) writeFileSync(join(out, `${name}.ready`), '');
 
   const landed = (): string[] => [...readdirSync(join(root, 'sent')), ...readdirSync(join(root, 'failed'))];
-  // Killed twice in the middle of the batch, each time after more units landed.
-  for (const share of [0.25, 0.6]) {
+  // A killed twice in the middle of the batch, then B (writing incoming/ behind A) once.
+  for (const [share, organId] of [[0.25, A], [0.55, A], [0.6, B]] as const) {
     const before = await until(`${share * 100}% of the batch landed`, () => landed().length >= UNITS * share && landed().length);
-    await cluster.edge(A).kill();
+    await cluster.edge(organId).kill();
     const atKill = landed().length;
-    const inHand = readdirSync(join(out, '.lienthong-work'));
-    t.ok(atKill < UNITS, `A was killed in the middle of the batch (${before} landed when the kill was decided, ${atKill} after it)`);
-    t.comment(`in hand at the kill: ${inHand.join(', ') || 'none'}`);
-    await cluster.edge(A).start();
+    if (organId === A) {
+      const inHand = readdirSync(join(out, '.lienthong-work'));
+      t.ok(atKill < UNITS, `A was killed in the middle of the batch (${before} landed when the kill was decided, ${atKill} after it)`);
+      t.comment(`in hand at the kill: ${inHand.join(', ') || 'none'}`);
+    } else {
+      t.comment(`B killed with ${readdirSync(join(rootB, 'incoming')).length} folders in incoming/`);
+    }
+    await cluster.edge(organId).start();
   }
   await until('every unit landed', () => landed().length >= UNITS, 100);
 
@@ -120,6 +128,17 @@ t.test('a batch of 100 units with the edge SIGKILLed twice in the middle: each u
   );
   t.same([...received].sort(), [...documentIds].sort(), 'B holds each document exactly once');
   t.equal(cluster.edge(A).kills, 2, 'A was killed twice');
+  t.equal(cluster.edge(B).kills, 1, 'B was killed once');
+
+  // B's incoming/: one folder per document, whole, whatever the kill interrupted.
+  const folders = await until('a folder per document in B incoming/', () => {
+    const names = readdirSync(join(rootB, 'incoming'));
+    return names.length >= sent.length && names;
+  }, 200);
+  t.equal(folders.length, sent.length, 'one folder per document received, none left half built');
+  const inFolders = folders.map((f) => (JSON.parse(readFileSync(join(rootB, 'incoming', f, 'status.json'), 'utf8')) as { documentId: string }).documentId);
+  t.same(inFolders.sort(), [...documentIds].sort(), 'each document in exactly one folder');
+  t.ok(folders.every((f) => existsSync(join(rootB, 'incoming', f, 'packet.xml'))), 'each with its packet');
   const recovered = cluster.edge(A).lines('folder drop: unit already sent before a restart; moved to sent/').length;
   t.comment(`units found sent but not yet moved after a restart: ${recovered}`);
 });
