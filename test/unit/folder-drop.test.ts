@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { folderSetting } from '../../src/adapters/folder/config.js';
+import { folderSetting } from '../../src/edge/folder-settings.js';
 import { createLayout, folderLayout } from '../../src/adapters/folder/files.js';
 import { OutgoingFolder } from '../../src/adapters/folder/outgoing.js';
 import { safeFileName, uniqueName } from '../../src/adapters/folder/safe-name.js';

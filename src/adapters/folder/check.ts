@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ok, problem, type CheckRow } from '../../check/rows.js';
-import type { FolderConfig } from './config.js';
+import type { FolderConfig } from '../../edge/folder-settings.js';
 import { folderLayout } from './files.js';
 
 const NAME = 'folder drop';
