@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { buildPacket } from '../../src/envelope/index.js';
 import type { Edge } from '../../src/edge/edge.js';
-import { A, B, agency, attachmentBytes, documentPacket, letter, openExchange, waitFor } from '../helpers/exchange.js';
+import { A, B, agency, attachmentBytes, documentPacket, letter, openExchange, signAs, waitFor } from '../helpers/exchange.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lt-folder-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -135,6 +135,16 @@ t.test('folder drop between two edges', async (t) => {
       t.ok(readFileSync(join(rootA, 'incoming', folder, 'packet.xml')).equals(signed), `${documentId}: byte-equal packet at A`);
     }
     t.ok(readFileSync(join(rootA, 'incoming', (incomingFolderOf(a, b0.documentId) as string), 'attachments', 'phu-luc.pdf')).equals(attachmentBytes(200)), 'the file named in the description travelled');
+  });
+
+  await t.test('an edXML unit the agency signed itself travels byte for byte', async (t) => {
+    const signedByB = Buffer.from(await signAs(documentPacket(B, [A], 202), B));
+    writeFileSync(join(rootB, 'outgoing', '.b2.xml.tmp'), signedByB);
+    renameSync(join(rootB, 'outgoing', '.b2.xml.tmp'), join(rootB, 'outgoing', 'b2.xml'));
+    const sent = (await waitFor('b2 in sent/', () => landed(rootB, 'sent', 'b2'))) as { packetId?: string; documentId: string };
+    t.ok(sent.packetId, 'the pre-signed unit was sent, not refused');
+    const folder = await waitFor(`${sent.documentId} in A incoming/`, () => incomingFolderOf(a, sent.documentId));
+    t.ok(readFileSync(join(rootA, 'incoming', folder, 'packet.xml')).equals(signedByB), 'A holds exactly the bytes B signed');
   });
 
   await t.test('refusals land in failed/ with the reason', async (t) => {
