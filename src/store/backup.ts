@@ -25,13 +25,14 @@
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { chmod, copyFile, link, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LtError } from '../errors.js';
 import type { Migration } from './db.js';
 import type { InstanceLock } from './instance-lock.js';
+import { syncDirectory, syncFile } from './durable-files.js';
 
 export const BACKUP_FORMAT = 'lienthong-backup/1';
 export const MANIFEST_FILE = 'manifest.json';
@@ -361,19 +362,6 @@ async function listBlobs(root: string): Promise<string[]> {
     for (const name of await readdir(dir)) if (/^[0-9a-f]{64}$/.test(name) && name.startsWith(basename(dir))) hashes.push(name);
   }
   return hashes;
-}
-
-async function syncFile(path: string): Promise<void> {
-  const file = await open(path, 'r');
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  await syncFile(path).catch(() => {}); // some file systems refuse fsync on a directory; the files themselves are synced
 }
 
 // --- verifying and restoring -----------------------------------------------------------------

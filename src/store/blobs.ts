@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LtError } from '../errors.js';
+import { writeFileSynced } from './durable-files.js';
 
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
@@ -36,20 +37,7 @@ export class BlobStore {
     }
     mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
     const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      const file = await open(temporary, 'w');
-      try {
-        await file.writeFile(data);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temporary, path);
-    } catch (error) {
-      // A write cut short by a full disk must not keep the space it took: that would keep the disk full.
-      await rm(temporary, { force: true }).catch(() => {});
-      throw error;
-    }
+    await writeFileSynced(path, data, temporary);
     return hash;
   }
 

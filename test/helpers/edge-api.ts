@@ -6,10 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import Ajv from 'ajv';
 import type { Test } from 'tap';
-import { main } from '../../src/cli/main.js';
+import { lienthongInProcess } from './cli-in-process.js';
 import { DEV_HUB, devPath, devTrust } from '../../src/demo/local-exchange.js';
 import { edgeConfigFrom, type ApiKeyConfig } from '../../src/edge/config.js';
 import { Edge } from '../../src/edge/edge.js';
@@ -54,21 +53,7 @@ export async function openedEdge(t: Test, organId: string, raw: Record<string, u
 
 /** `lienthong apikey new <client> --json`, run in-process: the key and the edge.json entry. */
 export async function apiKeyFromCli(client: string): Promise<{ key: string; entry: ApiKeyConfig; stdout: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (write: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        write(chunk.toString());
-        done();
-      },
-    });
-  const code = await main(['apikey', 'new', client, '--json'], {
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-    env: {},
-    cwd: REPO,
-  });
+  const { code, stdout, stderr } = await lienthongInProcess('apikey', 'new', client, '--json');
   if (code !== 0) throw new Error(`apikey new exited ${code}: ${stderr}`);
   const out = JSON.parse(stdout) as { key: string; entry: ApiKeyConfig };
   return { key: out.key, entry: out.entry, stdout };

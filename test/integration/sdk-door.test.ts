@@ -7,11 +7,10 @@
  * hands it back; the sender's program sees every status. Refusals answer in the SDK's shape.
  */
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import { createEdgeApi } from '../../src/adapters/rest/server.js';
-import { main } from '../../src/cli/main.js';
+import { lienthongInProcess } from '../helpers/cli-in-process.js';
 import { startLocalExchange } from '../../src/demo/local-exchange.js';
 import type { SdkClientConfig } from '../../src/edge/config.js';
 import { silentLogger } from '../../src/log.js';
@@ -27,16 +26,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** `lienthong apikey new --sdk <systemId> --json`, in-process, as an operator runs it. */
 async function sdkCredentials(systemId: string): Promise<SdkClientConfig> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (write: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        write(chunk.toString());
-        done();
-      },
-    });
-  const code = await main(['apikey', 'new', '--sdk', systemId, '--json'], { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: {}, cwd: process.cwd() });
+  const { code, stdout, stderr } = await lienthongInProcess('apikey', 'new', '--sdk', systemId, '--json');
   if (code !== 0) throw new Error(`apikey new --sdk exited ${code}: ${stderr}`);
   return (JSON.parse(stdout) as { entry: SdkClientConfig }).entry;
 }

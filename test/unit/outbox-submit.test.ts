@@ -7,10 +7,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
-import { main } from '../../src/cli/main.js';
+import { lienthongInProcess } from '../helpers/cli-in-process.js';
 import { DEV_HUB, devPath, devTrust } from '../../src/demo/local-exchange.js';
 import { BlobStore } from '../../src/store/blobs.js';
 import { signPacket } from '../../src/crypto/sign.js';
@@ -112,19 +111,7 @@ t.test('an unsigned packet that only declares the XMLDSig namespace is signed by
   t.match(bytes.toString('utf8'), /<ds:SignatureValue>/, 'signed by the edge');
 });
 
-/** `lienthong <args>` in-process: exit code, stdout, stderr. */
-async function lienthong(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const sink = (key: 'stdout' | 'stderr') =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        out[key] += chunk.toString();
-        done();
-      },
-    });
-  const code = await main(args, { stdout: sink('stdout'), stderr: sink('stderr'), env: { LT_LOG_LEVEL: 'silent' }, cwd: REPO });
-  return { code, ...out };
-}
+const lienthong = lienthongInProcess;
 
 t.test('lienthong send --packet queues a packet the agency signed, byte for byte, and refuses one signed by another agency', async (t) => {
   const dir = t.testdir();

@@ -4,9 +4,8 @@
  * sendEdoc body, the reply shapes, and the status words both ways.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { Writable } from 'node:stream';
 import t from 'tap';
-import { main } from '../../src/cli/main.js';
+import { lienthongInProcess } from '../helpers/cli-in-process.js';
 import { edgeConfigFrom } from '../../src/edge/config.js';
 import { asciiJson, failReply, fileOfBody, okReply, sdkFileHash, signatureOf, verifySignedCall, type RequestHeaders } from '../../src/adapters/sdk/protocol.js';
 import { sdkStatusOfCode, sdkStatusOfState, sdkUpdateOf } from '../../src/adapters/sdk/status-map.js';
@@ -228,19 +227,7 @@ t.test('edge.json api.sdkClients: a secret or a secret file, checked at load', a
 });
 
 t.test('lienthong apikey new --sdk prints the entry and the secret once', async (t) => {
-  const run = async (args: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const sink = (write: (s: string) => void) =>
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          write(chunk.toString());
-          done();
-        },
-      });
-    const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: {}, cwd: process.cwd() });
-    return { code, stdout, stderr };
-  };
+  const run = async (args: string[]) => lienthongInProcess(...args);
   const text = await run(['apikey', 'new', '--sdk', 'qlvb.vanphong']);
   t.equal(text.code, 0);
   const entry = JSON.parse(/^ {2}(\{"systemId".*\})$/m.exec(text.stdout)?.[1] ?? 'null') as { systemId: string; secret: string };

@@ -6,8 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { syncDirectory, writeFileSynced } from '../../store/durable-files.js';
 
 /** outgoing/, sent/, failed/ and incoming/ of a folder drop. */
 export interface FolderLayout {
@@ -30,35 +31,11 @@ export function createLayout(layout: FolderLayout): void {
   for (const dir of [layout.outgoing, layout.sent, layout.failed, layout.incoming, layout.work]) mkdirSync(dir, { recursive: true });
 }
 
-/** fsync a directory, so the renames in it are on disk; file systems that refuse it are left be. */
-export async function syncDirectory(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some file systems (and platforms) cannot fsync a directory; the files are synced anyway.
-  } finally {
-    await handle?.close().catch(() => {});
-  }
-}
 
 /** Write a whole file through a temporary name beside it: readers never see half of it. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const temporary = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const file = await open(temporary, 'w');
-    try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => {});
-    throw error;
-  }
+  await writeFileSynced(path, data, temporary);
   await syncDirectory(dirname(path));
 }
 
