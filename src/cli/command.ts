@@ -16,8 +16,6 @@ export interface Io {
 
 export interface Command {
   name: string;
-  /** One line for `lienthong --help`. */
-  summary: string;
   /** Full `--help` text of the verb. */
   help: string;
   /** `--help` of a subcommand with options of its own (`edge check --help`), by its first argument. */

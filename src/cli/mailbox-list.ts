@@ -10,15 +10,14 @@ import { withEdgeReader } from './edge-reader.js';
 import { localTime, stageWords } from './display.js';
 
 const WORDS = {
-  out: { verb: 'outbox', box: 'outbox', party: 'to', summary: 'List the documents an edge sent, urgent first, with each recipient\'s status' },
-  in: { verb: 'inbox', box: 'inbox', party: 'from', summary: 'List the documents an edge received, urgent first, with their status here' },
+  out: { verb: 'outbox', box: 'outbox', party: 'to' },
+  in: { verb: 'inbox', box: 'inbox', party: 'from' },
 } as const;
 
 export function mailboxCommand(direction: 'out' | 'in'): Command {
   const words = WORDS[direction];
   return {
     name: words.verb,
-    summary: words.summary,
     help: `Usage: lienthong ${words.verb} --config edge.json [--search TEXT] [--stage STAGE] [--limit N] [--page N] [--json]
 
 Lists the documents in the edge's ${words.box}, urgent ones first, then the newest: DocumentId,

@@ -1,11 +1,11 @@
 /** `lienthong <verb> …`: the command-line door to every part of lienthong. */
 import type { Command, Io } from './command.js';
 import { EXIT_OK, EXIT_USAGE } from './command.js';
-import { COMMANDS } from './commands/index.js';
+import { VERBS } from './commands/index.js';
 
 function overview(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  const width = Math.max(...VERBS.map((v) => v.name.length));
+  const lines = VERBS.map((v) => `  ${v.name.padEnd(width)}  ${v.summary}`);
   return [
     'Usage: lienthong <command> [options]',
     '',
@@ -29,11 +29,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     io.stdout.write(`lienthong ${packageVersion()} (edge schema ${schemas.edge}, hub schema ${schemas.hub}; Node.js ${process.versions.node})\n`);
     return EXIT_OK;
   }
-  const command: Command | undefined = COMMANDS.find((c) => c.name === verb);
-  if (!command) {
+  const entry = VERBS.find((v) => v.name === verb);
+  if (!entry) {
     io.stderr.write(`lienthong: unknown command "${verb}"; run "lienthong --help" for the list\n`);
     return EXIT_USAGE;
   }
+  const command: Command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     const help = (rest[0] !== undefined ? command.subcommandHelp?.[rest[0]] : undefined) ?? command.help;
     io.stdout.write(help.endsWith('\n') ? help : `${help}\n`);

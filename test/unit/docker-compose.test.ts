@@ -3,10 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
-import { COMMANDS } from '../../src/cli/commands/index.js';
+import { loadAllCommands } from '../../src/cli/commands/index.js';
 import { DEFAULT_AMQP_URL, DEFAULT_MANAGEMENT_URL } from '../../src/config.js';
 import { loadEdgeConfig } from '../../src/edge/config.js';
 import { loadHubConfig } from '../../src/hub/config.js';
+
+const COMMANDS = await loadAllCommands();
 
 // No Docker engine runs in CI, so the compose file is checked against the code instead:
 // every file it names exists, every command is a real lienthong verb with its real options run

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { COMMANDS } from '../../src/cli/commands/index.js';
+import { loadAllCommands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
 import { ERROR_CATALOGUE } from '../../src/errors.js';
 import { HubMetrics } from '../../src/hub/metrics.js';
@@ -33,6 +33,8 @@ import {
   type CliAnswers,
   type VerbHelp,
 } from '../helpers/operator-guide.js';
+
+const COMMANDS = await loadAllCommands();
 
 /**
  * Commands the guide documents that other parts of issue 12 add to the CLI (edge init and check,

@@ -7,9 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { COMMANDS } from '../../src/cli/commands/index.js';
+import { loadAllCommands } from '../../src/cli/commands/index.js';
 import { REPO } from '../helpers/pki.js';
 import { readmeSection } from '../helpers/readme.js';
+
+const COMMANDS = await loadAllCommands();
 
 /** The keys a configuration module reads from the file: `raw.key`, `raw, 'key'`. */
 function keysRead(file: string): string[] {

@@ -27,7 +27,6 @@ async function capacityAfterAdd(api: ManagementClient, agencies: number, io: Io)
 
 export const agencyCommand: Command = {
   name: 'agency',
-  summary: 'Register, list, suspend, resume or remove agencies in the hub directory',
   help: `Usage:
   lienthong agency add <organId> --name "..." [--parent <organId>] --config hub.json [--json]
   lienthong agency list [--status active|suspended|removed] [--search TEXT] --config hub.json [--json]

@@ -5,7 +5,6 @@ const USAGE = 'lienthong apikey new <client-name> [--json] | lienthong apikey ne
 
 export const apikeyCommand: Command = {
   name: 'apikey',
-  summary: "Create an API key for a client system of an edge's REST API",
   help: `Usage: ${USAGE}
 
 Generates a random API key (256 bits) for one client system (the agency's document management

@@ -5,7 +5,6 @@ import { withHubDatabase } from '../open-node.js';
 
 export const auditCommand: Command = {
   name: 'audit',
-  summary: "Verify the hub's hash-chained audit trail, export a signed bundle, check one offline",
   help: `Usage:
   lienthong audit verify --config hub.json [--json]
   lienthong audit export --config hub.json --from DATE --to DATE -o FILE

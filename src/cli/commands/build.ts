@@ -6,7 +6,6 @@ import { readMetadataFile, requireSender } from '../metadata-file.js';
 
 export const buildCommand: Command = {
   name: 'build',
-  summary: 'Build an unsigned edXML document packet from JSON metadata',
   help: `Usage: lienthong build META.json [--attach FILE]... -o OUT.xml
 
 Builds an edXML document packet from JSON metadata (the fields of the edXML MessageHeader in

@@ -7,7 +7,6 @@ const DEFAULT_OUT = 'certs-dev';
 
 export const certsCommand: Command = {
   name: 'certs',
-  summary: 'Create a development PKI (test CA, hub and agency certificates) - never for production',
   help: `Usage: lienthong certs init [--out DIR] [--organs FILE] [--force]
 
 Creates a development PKI standing in for the government CA: a root CA, an issuing CA, a hub

@@ -5,7 +5,6 @@ const WHAT: Record<string, string> = { signed: 'signed', sent: 'sent', routed: '
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'Run a hub and three edges and send one signed document (needs RabbitMQ)',
   help: `Usage: lienthong demo [--json]
 
 Starts a hub and three agency edges in this process against the RabbitMQ at AMQP_URL

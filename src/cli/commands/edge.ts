@@ -8,7 +8,6 @@ import { BACKUP_HELP, backupVerb } from './backup.js';
 
 export const edgeCommand: Command = {
   name: 'edge',
-  summary: "Run an agency's edge node (outbox, inbox, REST API)",
   help: `Usage: lienthong edge --config edge.json
        lienthong edge init [--out edge.json] [--organ-id ID] ...   (see lienthong edge init --help)
        lienthong edge check --config edge.json [--json]             (see lienthong edge check --help)

@@ -5,7 +5,6 @@ import { withHubDatabase, withOpenEdge } from '../open-node.js';
 
 export const evidenceCommand: Command = {
   name: 'evidence',
-  summary: 'Write the evidence file (zip) of a document, or check one offline',
   help: `Usage:
   lienthong evidence DOCUMENT-ID --config edge.json -o FILE.zip
   lienthong evidence DOCUMENT-ID --hub --config hub.json -o FILE.zip

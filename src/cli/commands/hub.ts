@@ -7,7 +7,6 @@ import { BACKUP_HELP, backupVerb } from './backup.js';
 
 export const hubCommand: Command = {
   name: 'hub',
-  summary: 'Run the provincial hub (routing, tracking, bounces)',
   help: `Usage: lienthong hub --config hub.json
        lienthong hub user add <name> --role operator|viewer --config hub.json [--password-stdin]
        lienthong hub user list --config hub.json

@@ -33,7 +33,6 @@ async function overdueText() {
 
 export const overdueCommand: Command = {
   name: 'overdue',
-  summary: 'List what is late (receipts, processing past DueDate, late issues) or must go on paper',
   help: `Usage: lienthong overdue --config edge.json [--paper] [--at ISO-TIME] [--json]
        lienthong overdue --hub --config hub.json [--at ISO-TIME] [--json]
 

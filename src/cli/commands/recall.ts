@@ -4,7 +4,6 @@ import { withOpenEdge } from '../open-node.js';
 
 export const recallCommand: Command = {
   name: 'recall',
-  summary: 'Recall (thu hồi) a sent document from all or some recipients (status 13)',
   help: `Usage: lienthong recall --config edge.json DOCUMENT_ID --reason TEXT [--recipient ORGAN_ID]... [--json]
 
 Queues a signed status 13 with the reason for each recipient (all by default), on the urgent

@@ -8,7 +8,6 @@ import { localTime, stageWords } from '../display.js';
 
 export const sendCommand: Command = {
   name: 'send',
-  summary: "Submit a document to an edge's outbox (signed now, or verified if signed already; sent by the running edge)",
   help: `Usage: lienthong send --config edge.json META.json [--attach FILE]... [--wait [--timeout S]] [--json]
        lienthong send --config edge.json --packet PACKET.xml [--wait [--timeout S]] [--json]
 

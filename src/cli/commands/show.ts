@@ -13,7 +13,6 @@ import type { TimelineEvent } from '../../store/deliveries.js';
 
 export const showCommand: Command = {
   name: 'show',
-  summary: 'Show one document: metadata, status with each recipient, timeline with bounce reasons, packets, hub hop',
   help: `Usage: lienthong show --config edge.json DOCUMENT_ID [--json]
 
 Everything this edge knows about one document it sent or received: its metadata and

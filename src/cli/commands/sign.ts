@@ -4,7 +4,6 @@ import { readInput, writeOutput } from '../../files.js';
 
 export const signCommand: Command = {
   name: 'sign',
-  summary: 'Sign an edXML packet with an agency key and certificate (XMLDSig)',
   help: `Usage: lienthong sign IN.xml --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] -o OUT.xml
 
 Adds an enveloped XML signature to the packet, inside edXMLHeader after TraceHeaderList:

@@ -7,7 +7,6 @@ const CODES: readonly RecipientCode[] = ['02', '03', '04', '05', '06', '15', '16
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'Act on a received document: accept 03, assign 04, process 05, complete 06, return 02, answer a recall 15/16',
   help: `Usage: lienthong status --config edge.json DOCUMENT_ID CODE [--reason TEXT] [--unit U] [--person P] [--role main|co|info] [--json]
 
 Records the action in the edge's database and queues the signed status packet for the sender

@@ -15,7 +15,6 @@ const plain = ({ code, path, message }: Finding | { code: string; path: string; 
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'Check edXML packets against the standard and the peers\' rules',
   help: `Usage: lienthong validate FILE... [--json]
 
 Parses each file safely and checks every field rule of edXML (organ ids, domains, lengths,

@@ -5,7 +5,6 @@ import { readInput } from '../../files.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'Verify the signature, certificate chain and sender of an edXML packet',
   help: `Usage: lienthong verify IN.xml --trust ROOT.pem [--crl CRL.pem]... [--revocation require|best-effort] [--legacy-sha1] [--json]
 
 Checks the XML signature value, the reference digest (nothing changed), the certificate chain

@@ -21,7 +21,6 @@ function line(d: WebhookDelivery): string {
 
 export const webhooksCommand: Command = {
   name: 'webhooks',
-  summary: "List an edge's webhook deliveries (pending, delivered, failed) or replay one",
   help: `Usage: ${USAGE}
 
 "list" shows the edge's webhook deliveries, newest first: number, state, event type, event id,

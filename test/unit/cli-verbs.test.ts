@@ -1,0 +1,44 @@
+/**
+ * The CLI's verb list: each entry loads the command it names, and `lienthong --help` lists every
+ * verb without loading any verb's module (what keeps the help and a quick verify fast).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import t from 'tap';
+import { VERBS } from '../../src/cli/commands/index.js';
+import { REPO } from '../helpers/pki.js';
+
+t.test('every verb entry loads the command of that name, with its help', async (t) => {
+  t.equal(new Set(VERBS.map((v) => v.name)).size, VERBS.length, 'no verb listed twice');
+  for (const verb of VERBS) {
+    const command = await verb.load();
+    t.equal(command.name, verb.name, `${verb.name}: the module's command has the entry's name`);
+    t.match(command.help, new RegExp(`^Usage:\\s+lienthong ${verb.name}\\b`), `${verb.name}: --help starts with its usage`);
+    t.ok(verb.summary.length > 0 && !verb.summary.includes('\n'), `${verb.name}: a one-line summary`);
+  }
+});
+
+t.test('lienthong --help loads none of the heavy libraries a verb needs', async (t) => {
+  // CommonJS packages imported from ESM land in require.cache: what is there after --help was
+  // loaded for nothing but the list.
+  const script = [
+    "import { createRequire } from 'node:module';",
+    "const { main } = await import(process.argv[1]);",
+    "let out = '';",
+    "const sink = { write: (s) => { out += s; return true; } };",
+    "await main(['--help'], { stdout: sink, stderr: sink, env: process.env, cwd: process.cwd() });",
+    "const loaded = Object.keys(createRequire(import.meta.url).cache);",
+    "console.log(JSON.stringify({ out, loaded }));",
+  ].join('\n');
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(REPO, 'dist/cli/main.js')], { encoding: 'utf8', cwd: REPO });
+  t.equal(run.status, 0, run.stderr);
+  const { out, loaded } = JSON.parse(run.stdout) as { out: string; loaded: string[] };
+  for (const verb of VERBS) t.match(out, new RegExp(`^  ${verb.name} +${verb.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), `${verb.name} listed`);
+  for (const heavy of ['amqplib', 'fastify', 'better-sqlite3', 'xmldsigjs', '@xmldom']) {
+    t.notOk(loaded.some((file) => file.includes(`node_modules/${heavy}/`)), `${heavy} not loaded`);
+  }
+  // The check itself can fail: a verb does load them.
+  const verbRun = spawnSync(process.execPath, ['--input-type=module', '-e', script.replace("['--help']", "['verify', '--help']"), join(REPO, 'dist/cli/main.js')], { encoding: 'utf8', cwd: REPO });
+  const verbLoaded = (JSON.parse(verbRun.stdout) as { loaded: string[] }).loaded;
+  t.ok(verbLoaded.some((file) => file.includes('node_modules/')), 'loading a verb does show its libraries');
+});
