@@ -53,7 +53,8 @@ Options:
   --config FILE       the hub configuration (required)
   --role ROLE         operator or viewer (user add)
   --password-stdin    read the password from standard input (user add, user password)
-  --json              machine-readable output (prune)
+  --json              machine-readable output (prune, link add)
+  --url-host HOST     (link add) host name to put in the printed AMQP URL (default: the hub's)
   -h, --help          this help
 
 ${BACKUP_HELP}`,
