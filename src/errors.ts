@@ -68,6 +68,11 @@ export const ERROR_CATALOGUE = {
   ANSWER_TIMEOUT: { status: 504, summary: 'Not every recipient answered within the time waited; the document is not lost: it is queued or on its way' },
   PACKET_ID_CONFLICT: { status: 409, summary: 'A different packet with the same packet id was already received' },
   NOT_RECIPIENT: { status: 403, summary: 'The agency is not a party to this document' },
+  // Federation: links to other hubs
+  FEDERATION_NO_ROUTE: { status: 404, summary: "No agency of this hub and no linked hub serves the recipient's organ id (its level-1 suffix)" },
+  FEDERATION_LOOP: { status: 409, summary: 'The packet already passed through this hub, or through more hubs than allowed (its hop records)' },
+  FEDERATION_SENDER_REFUSED: { status: 403, summary: "A linked hub forwarded a packet whose sender it does not serve (one of this hub's own agencies, or another link's)" },
+  FEDERATION_LINK_UNKNOWN: { status: 403, summary: 'A packet reached the federation intake under a broker user that no link of this hub names' },
   // Broker
   BROKER_UNREACHABLE: { status: 503, summary: 'The RabbitMQ broker cannot be reached' },
   BROKER_LOGIN_REFUSED: { status: 503, summary: 'The RabbitMQ broker refused the user name or password' },

@@ -43,9 +43,22 @@ export interface ResourceNames {
   agencyUser(organId: string): string;
   /** Inverse of agencyUser, or undefined for any other user name. */
   organOfUser(user: string): string | undefined;
+  /** Direct exchange linked hubs publish to (routing key = lane): this hub's federation intake. */
+  federationIn: string;
+  /** The hub's federation intake queues, one per lane, bound to `federationIn`. */
+  hubFederationIn: Record<Lane, string>;
+  /** The durable queue of one link to another hub, per lane: what waits to be forwarded there. */
+  federationQueue(link: string, lane: Lane): string;
+  /** The RabbitMQ user a linked hub publishes to `federationIn` as (provisioned by `hub link add`). */
+  linkUser(link: string): string;
+  /** Inverse of linkUser, or undefined for any other user name. */
+  linkOfUser(user: string): string | undefined;
   /** Every name this deployment owns starts with this (for listing and clean-up). */
   owns(name: string): boolean;
 }
+
+/** A link's name: it becomes part of queue and user names, so no dot (their separator). */
+export const LINK_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 const PREFIX_PATTERN = /^[a-z0-9][a-z0-9_-]{0,40}$/i;
 
@@ -54,6 +67,11 @@ export function resourceNames(prefix: string = DEFAULT_PREFIX): ResourceNames {
     throw new Error(`broker prefix "${prefix}" must be 1-41 letters, digits, "-" or "_" (it starts every queue and exchange name)`);
   }
   const userPrefix = `${prefix}.agency.`;
+  const linkUserPrefix = `${prefix}.link.`;
+  const link = (name: string): string => {
+    if (!LINK_NAME_PATTERN.test(name)) throw new LtError('CONFIG_INVALID', `link name "${name}" must be 1-32 lower-case letters, digits, "-" or "_"`);
+    return name;
+  };
   return {
     prefix,
     submit: `${prefix}.submit`,
@@ -70,6 +88,11 @@ export function resourceNames(prefix: string = DEFAULT_PREFIX): ResourceNames {
     deliverKey: (organId, lane) => `${organId}${lane === 'urgent' ? '.urgent' : ''}`,
     agencyUser: (organId) => `${userPrefix}${organId}`,
     organOfUser: (user) => (user.startsWith(userPrefix) ? user.slice(userPrefix.length) : undefined),
+    federationIn: `${prefix}.federation-in`,
+    hubFederationIn: { urgent: `${prefix}.hub.federation-in.urgent`, normal: `${prefix}.hub.federation-in` },
+    federationQueue: (name, lane) => `${prefix}.federation.${link(name)}${lane === 'urgent' ? '.urgent' : ''}`,
+    linkUser: (name) => `${linkUserPrefix}${link(name)}`,
+    linkOfUser: (user) => (user.startsWith(linkUserPrefix) ? user.slice(linkUserPrefix.length) : undefined),
     owns: (name) => name.startsWith(`${prefix}.`),
   };
 }

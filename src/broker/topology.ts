@@ -53,6 +53,30 @@ export async function declareHubTopology(channel: Channel, names: ResourceNames)
 }
 
 /**
+ * Federation (design.md): the intake linked hubs publish to, consumed by this hub urgent first,
+ * and one pair of durable lanes per link to another hub, which that link's process drains. The
+ * link lanes dead-letter like the agency lanes: a packet the link cannot forward after
+ * DELIVERY_LIMIT attempts goes to an operator, never away.
+ */
+export async function declareFederationTopology(channel: Channel, names: ResourceNames, links: readonly string[]): Promise<void> {
+  await channel.assertExchange(names.dead, 'fanout', { durable: true });
+  await channel.assertExchange(names.federationIn, 'direct', { durable: true });
+  for (const lane of LANES) {
+    await channel.assertQueue(names.hubFederationIn[lane], { durable: true, arguments: quorumQueueArguments(names) });
+    await channel.bindQueue(names.hubFederationIn[lane], names.federationIn, lane);
+    for (const link of links) await channel.assertQueue(names.federationQueue(link, lane), { durable: true, arguments: quorumQueueArguments(names) });
+  }
+}
+
+/**
+ * A linked hub's broker user may publish to this hub's federation intake exchange and do nothing
+ * else: no configure, no read (RabbitMQ also checks that it publishes under its own user-id).
+ */
+export function linkPermissions(names: ResourceNames): { configure: string; write: string; read: string } {
+  return { configure: '^$', write: `^${escapeForPermission(names.federationIn)}$`, read: '^$' };
+}
+
+/**
  * Channels that declare agencies' queues side by side. amqplib runs one RPC at a time on a
  * channel: on one channel, 2,000 agencies (8,000 declarations and bindings) held a hub's start
  * for about 45 s.
@@ -175,6 +199,8 @@ export async function provisionAgencyUserLimits(api: ManagementClient, names: Re
 export async function deleteDeployment(api: ManagementClient, names: ResourceNames): Promise<void> {
   for (const queue of await api.listQueues()) if (names.owns(queue.name)) await api.deleteQueue(queue.name);
   for (const exchange of await api.listExchanges()) if (names.owns(exchange.name)) await api.deleteExchange(exchange.name);
-  for (const user of await api.listUsers()) if (names.organOfUser(user.name) !== undefined) await api.deleteUser(user.name);
+  for (const user of await api.listUsers()) {
+    if (names.organOfUser(user.name) !== undefined || names.linkOfUser(user.name) !== undefined) await api.deleteUser(user.name);
+  }
   for (const policy of await api.listPolicies()) if (names.owns(policy.name)) await api.deletePolicy(policy.name);
 }

@@ -20,6 +20,7 @@ import {
   type TrustFileConfig,
 } from '../config.js';
 import { isOrganId } from '../envelope/values.js';
+import { federationSettings, type FederationConfig } from '../federation/config.js';
 import { httpsSetting, type HttpsFiles } from '../https.js';
 import type { ManagementOptions } from '../broker/management.js';
 import { DEFAULT_AGENCY_USER_LIMITS, DEFAULT_QUEUE_LIMITS, type AgencyUserLimits, type QueueLimits } from '../broker/topology.js';
@@ -40,6 +41,8 @@ export interface HubConfig extends BrokerSettings, NodeSettings {
   quotas?: Partial<QuotaConfig>;
   /** How long the hub keeps the bytes of what it refused or dead-lettered. */
   retention?: Partial<RetentionConfig>;
+  /** Links to other hubs (other provinces); absent: agencies of this hub only. */
+  federation?: FederationConfig;
 }
 
 export interface QuotaConfig extends QueueLimits, AgencyUserLimits {
@@ -95,6 +98,7 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
   if (!isOrganId(organId)) throw new LtError('CONFIG_INVALID', `${file}: "organId" ${organId} is not an organ id`, { path: 'organId' });
   const management = (raw.management ?? {}) as Partial<Omit<ManagementOptions, 'url'>> & { url?: string | string[] };
   const broker = brokerSettings(raw, env, DEFAULT_AMQP_URL, file, baseDir);
+  const federation = federationSettings(raw.federation, { file, baseDir, env, hubOrganId: organId, hubPrefix: broker.prefix });
   return {
     ...broker,
     ...nodeSettings(raw, file, 8, env),
@@ -114,6 +118,7 @@ export function hubConfigFrom(raw: Record<string, unknown>, baseDir: string, fil
     ...dashboardConfig(raw.dashboard as Partial<DashboardConfig> | undefined, env, file, baseDir),
     ...numbersSection(raw, 'quotas', Object.keys(DEFAULT_QUOTAS), file, true),
     ...numbersSection(raw, 'retention', Object.keys(DEFAULT_RETENTION), file, false),
+    ...(federation ? { federation } : {}),
   };
 }
 

@@ -36,6 +36,11 @@ import { settlesWithin } from '../time-limit.js';
 import { CapacityWatch } from './broker-capacity.js';
 import { shareHubDataDirectory } from './data-lock.js';
 import type { InstanceLock } from '../store/instance-lock.js';
+import { declareFederationTopology } from '../broker/topology.js';
+import { readNodeTrust } from '../crypto/trust.js';
+import { linkProcess, type LinkProcess, type LinkStats } from '../federation/link-process.js';
+import { linkFor } from '../federation/patterns.js';
+import type { FederationLink } from './router.js';
 
 /** Of a stop's deadline, what is kept to drop the broker connection and close the rest. */
 const STOP_RESERVE_MS = 1500;
@@ -68,6 +73,11 @@ export class Hub {
   private connection: BrokerConnection | undefined;
   private consumer: LaneConsumer | undefined;
   private deadLetterConsumer: LaneConsumer | undefined;
+  /** The federation intake (what linked hubs forward), and one process per link to another hub. */
+  private intakeConsumer: LaneConsumer | undefined;
+  private links: LinkProcess[] = [];
+  /** Verifies what each link forwards against that link's trust anchors. */
+  private linkPools: CryptoPool[] = [];
   private publisher: ConfirmPublisher | undefined;
   private router: Router | undefined;
   /** Dead letters collected from the broker, to list, replay or discard. */
@@ -93,7 +103,14 @@ export class Hub {
     this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
     this.management = new ManagementClient(config.management);
     this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
-    this.metrics = new HubMetrics({ db: this.db, api: this.management, names: this.names, health: this.health, crls: () => this.revocation?.freshness() ?? [] });
+    this.metrics = new HubMetrics({
+      db: this.db,
+      api: this.management,
+      names: this.names,
+      health: this.health,
+      crls: () => this.revocation?.freshness() ?? [],
+      ...(config.federation ? { links: () => this.linkStats() } : {}),
+    });
     this.capacity = new CapacityWatch({
       api: this.management,
       agencies: () => this.directory.queueOwners(),
@@ -149,12 +166,18 @@ export class Hub {
     this.directory.registerHub({ organId: this.config.organId, name: this.config.organName, certificatePem: identity.certPem }, (this.options.clock ?? (() => new Date()))());
     this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
     const names = this.names;
+    const federation = this.config.federation;
+    const linkNames = federation?.links.map((link) => link.name) ?? [];
+    const federationLinks = federation ? await this.federationLinks() : [];
     this.publisher = new ConfirmPublisher({
       name: 'hub-publisher',
       log: this.log,
       // The hub owns the topology: its exchanges and queues on each channel (a channel the broker
       // closed for a missing exchange heals on the next), every agency's lanes on each connection.
-      topology: (channel) => declareHubTopology(channel, names),
+      topology: async (channel) => {
+        await declareHubTopology(channel, names);
+        if (federation) await declareFederationTopology(channel, names, linkNames);
+      },
       connectionTopology: (model) =>
         declareAgenciesQueues(model, names, [...this.directory.list({ status: 'active', kind: 'agency' }), ...this.directory.list({ status: 'suspended', kind: 'agency' })]),
     });
@@ -177,6 +200,7 @@ export class Hub {
       },
       maxPacketBytes: this.config.maxPacketBytes,
       packetsPerMinute: quotasOf(this.config).packetsPerMinute,
+      ...(federation ? { federation: { links: federationLinks, maxHops: federation.maxHops } } : {}),
       clock: this.options.clock ?? (() => new Date()),
       log: this.log,
       onRouted: (outcome) => {
@@ -220,6 +244,37 @@ export class Hub {
       await this.connection.add(this.publisher);
       await this.connection.add(this.consumer);
       await this.connection.add(this.deadLetterConsumer);
+      if (federation) {
+        this.intakeConsumer = new LaneConsumer({
+          name: 'hub-federation-intake',
+          queues: [
+            { queue: names.hubFederationIn.urgent, lane: 'urgent', prefetch: this.config.concurrency },
+            { queue: names.hubFederationIn.normal, lane: 'normal', prefetch: this.config.concurrency },
+          ],
+          concurrency: this.config.concurrency,
+          handler: router.handleIntake,
+          gate: this.gate,
+          orderKey: documentOrderKey,
+          topology: (channel) => declareFederationTopology(channel, names, linkNames),
+          log: this.log,
+          onError: (error, delivery) =>
+            this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'taking in a packet from a linked hub failed; it will be redelivered'),
+        });
+        await this.connection.add(this.intakeConsumer);
+        const local = this.connection;
+        for (const link of federation.links) {
+          const process = linkProcess(link, {
+            local,
+            names,
+            hubOrganId: this.config.organId,
+            log: this.log,
+            onForwarded: (name) => this.metrics.linkForwardedOne(name),
+            onFailure: (name) => this.metrics.linkFailedOnce(name),
+          });
+          this.links.push(process);
+          await process.start();
+        }
+      }
     } catch (error) {
       // A refused start leaves nothing running that would keep the process alive.
       await this.releaseBroker(STOP_RESERVE_MS);
@@ -235,6 +290,40 @@ export class Hub {
     this.maintenanceTimer.unref();
     void this.maintain(); // a hub restarted more often than the interval still prunes
     this.log.info({ prefix: names.prefix, organId: this.config.organId }, 'hub started');
+  }
+
+  /**
+   * Each link as the router uses it, with a crypto worker verifying against that link's trust
+   * anchors. Refused when an agency of this hub's directory matches a link's pattern: its packets
+   * would go to the other hub, and that hub's packets could claim to come from it.
+   */
+  private async federationLinks(): Promise<FederationLink[]> {
+    const links = this.config.federation?.links ?? [];
+    for (const status of ['active', 'suspended'] as const) {
+      for (const agency of this.directory.list({ status, kind: 'agency' })) {
+        const link = linkFor(agency.organId, links);
+        if (link) {
+          throw new LtError(
+            'CONFIG_INVALID',
+            `the pattern(s) ${link.patterns.map((p) => `"${p.text}"`).join(', ')} of link "${link.name}" match ${agency.organId}, an agency of this hub: narrow the patterns (a link serves another hub's agencies) or remove the agency`,
+            { path: 'federation.links' },
+          );
+        }
+      }
+    }
+    const result: FederationLink[] = [];
+    for (const link of links) {
+      const trust = await readNodeTrust(link.trust, `link "${link.name}"`);
+      const pool = new CryptoPool({ size: 1, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
+      this.linkPools.push(pool);
+      result.push({ name: link.name, patterns: link.patterns, peerUser: link.peerUser, pool });
+    }
+    return result;
+  }
+
+  /** What each link to another hub has done since the start (metrics, dashboard). */
+  linkStats(): LinkStats[] {
+    return this.links.map((link) => link.stats());
   }
 
   /**
@@ -382,7 +471,7 @@ export class Hub {
     this.gate.stop();
     this.router?.stop();
     // The publisher stays until the packets in hand are routed: they publish through it.
-    const routing = Promise.all([this.consumer?.stop(), this.deadLetterConsumer?.stop()]);
+    const routing = Promise.all([this.consumer?.stop(), this.deadLetterConsumer?.stop(), this.intakeConsumer?.stop(), ...this.links.map((link) => link.stop())]);
     if (!(await settlesWithin(routing, deadline - Date.now() - STOP_RESERVE_MS))) {
       this.log.warn(
         { deadlineMs },
@@ -393,6 +482,8 @@ export class Hub {
     await this.connection?.close(Math.max(200, Math.min(1000, deadline - Date.now())));
     await settlesWithin(routing, Math.max(200, deadline - Date.now()));
     await this.pool?.close();
+    for (const pool of this.linkPools.splice(0)) await pool.close();
+    this.links = [];
     this.connection = undefined;
     this.pool = undefined;
   }

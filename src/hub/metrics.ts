@@ -12,6 +12,7 @@ import type { HealthBoard } from '../health.js';
 import type { CrlFreshness } from '../crypto/crl-freshness.js';
 import type { RouteOutcome } from './router.js';
 import type { CapacityEstimate } from '../broker/capacity.js';
+import type { LinkStats } from '../federation/link-process.js';
 
 export class HubMetrics {
   readonly registry = new Registry();
@@ -19,9 +20,11 @@ export class HubMetrics {
   private readonly refused: Counter<'reason'>;
   private readonly statuses: Counter<'code'>;
   private readonly latency: Histogram<'kind'>;
+  private readonly linkForwarded: Counter<'link'>;
+  private readonly linkFailures: Counter<'link'>;
   private readonly capacity: Record<'fdTotal' | 'fdNeeded' | 'memLimit' | 'memNeeded' | 'maxAgencies', Gauge<'node'>>;
 
-  constructor(deps: { db: Db; api?: ManagementClient; names: ResourceNames; health?: HealthBoard; crls?: () => CrlFreshness[] }) {
+  constructor(deps: { db: Db; api?: ManagementClient; names: ResourceNames; health?: HealthBoard; crls?: () => CrlFreshness[]; links?: () => LinkStats[] }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'lt_hub_process_' });
     this.routed = new Counter({ name: 'lt_packets_routed_total', help: 'Packets routed to their recipients, by kind', labelNames: ['kind'], registers: [this.registry] });
     this.refused = new Counter({ name: 'lt_packets_refused_total', help: 'Packets refused (bounced or dead-lettered), by error code', labelNames: ['reason'], registers: [this.registry] });
@@ -33,6 +36,47 @@ export class HubMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
+    this.linkForwarded = new Counter({ name: 'lt_federation_forwarded_total', help: 'Packets a link forwarded to its remote hub and the remote broker confirmed, by link', labelNames: ['link'], registers: [this.registry] });
+    this.linkFailures = new Counter({ name: 'lt_federation_failures_total', help: 'Attempts to forward a packet over a link that failed (each is retried), by link', labelNames: ['link'], registers: [this.registry] });
+    const links = deps.links;
+    if (links) {
+      new Gauge({
+        name: 'lt_federation_last_success_timestamp_seconds',
+        help: 'When each link last forwarded a packet (Unix time; 0: not since the hub started)',
+        labelNames: ['link'],
+        registers: [this.registry],
+        collect() {
+          for (const link of links()) this.set({ link: link.name }, link.lastSuccessAt ? Date.parse(link.lastSuccessAt) / 1000 : 0);
+        },
+      });
+      new Gauge({
+        name: 'lt_federation_connected',
+        help: "Whether each link reaches its remote hub's broker right now (1) or not (0)",
+        labelNames: ['link'],
+        registers: [this.registry],
+        collect() {
+          for (const link of links()) this.set({ link: link.name }, link.connected ? 1 : 0);
+        },
+      });
+      const api = deps.api;
+      const names = deps.names;
+      if (api) {
+        new Gauge({
+          name: 'lt_federation_backlog',
+          help: "Packets waiting in each link's queues (both lanes) to be forwarded, from RabbitMQ's management API",
+          labelNames: ['link'],
+          registers: [this.registry],
+          async collect() {
+            this.reset();
+            for (const link of links()) {
+              let waiting = 0;
+              for (const lane of ['urgent', 'normal'] as const) waiting += (await api.getQueue(names.federationQueue(link.name, lane)).catch(() => undefined))?.messages ?? 0;
+              this.set({ link: link.name }, waiting);
+            }
+          },
+        });
+      }
+    }
     const gauge = (name: string, help: string): Gauge<'node'> => new Gauge({ name, help, labelNames: ['node'], registers: [this.registry] });
     this.capacity = {
       fdTotal: gauge('lt_broker_fd_total', "File descriptors a RabbitMQ node has for queues and connections (its open-file limit less RabbitMQ's own reserve)"),
@@ -146,6 +190,15 @@ export class HubMetrics {
       this.refused.inc({ reason: outcome.errorCode ?? 'UNKNOWN' });
     }
     if (outcome.seconds !== undefined) this.latency.observe({ kind: outcome.kind }, outcome.seconds);
+  }
+
+  /** A link forwarded a packet (federation/link-process.ts). */
+  linkForwardedOne(link: string): void {
+    this.linkForwarded.inc({ link });
+  }
+
+  linkFailedOnce(link: string): void {
+    this.linkFailures.inc({ link });
   }
 
   async text(): Promise<string> {

@@ -8,7 +8,8 @@ import { LtError } from '../errors.js';
 import { newSecret } from '../ids.js';
 import type { ManagementClient } from '../broker/management.js';
 import type { ResourceNames } from '../broker/names.js';
-import { LANES, agencyPermissions, provisionAgencyQueues, provisionAgencyUserLimits, DEFAULT_AGENCY_USER_LIMITS, type AgencyUserLimits } from '../broker/topology.js';
+import { LINK_NAME_PATTERN } from '../broker/names.js';
+import { LANES, linkPermissions, agencyPermissions, provisionAgencyQueues, provisionAgencyUserLimits, DEFAULT_AGENCY_USER_LIMITS, type AgencyUserLimits } from '../broker/topology.js';
 import { isOrganId } from '../envelope/values.js';
 import { appendAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
@@ -98,4 +99,35 @@ export async function removeAgency(ctx: ProvisioningContext, organId: string): P
     appendAudit(ctx.db, { actor: ctx.actor, action: 'agency.remove', subject: organId }, now);
     return agency;
   }).immediate();
+}
+
+/**
+ * `lienthong hub link add <name>`: the broker user another hub's link process publishes to this
+ * hub's federation intake as (`P.link.<name>`), allowed to write to `P.federation-in` and nothing
+ * else. This hub's configuration names the same link (its patterns, trust anchors, and this
+ * user as its peer user, the default); the other hub puts the credentials in its link's URL.
+ * Idempotent on the broker; a new password each time it is run.
+ */
+export async function addLink(ctx: ProvisioningContext, input: { name: string; password?: string }): Promise<{ user: string; password: string }> {
+  if (!LINK_NAME_PATTERN.test(input.name)) throw new LtError('USAGE', `"${input.name}" is not a link name (1-32 lower-case letters, digits, "-" or "_", e.g. h53)`);
+  const user = ctx.names.linkUser(input.name);
+  const password = input.password ?? newSecret();
+  await ctx.api.putExchange(ctx.names.federationIn, 'direct');
+  await ctx.api.putUser(user, password);
+  await ctx.api.putUserLimit(user, 'max-connections', (ctx.userLimits ?? DEFAULT_AGENCY_USER_LIMITS).maxConnections);
+  await ctx.api.putUserLimit(user, 'max-channels', (ctx.userLimits ?? DEFAULT_AGENCY_USER_LIMITS).maxChannels);
+  await ctx.api.setPermissions(user, linkPermissions(ctx.names));
+  const now = ctx.now?.() ?? new Date();
+  ctx.db.transaction(() => appendAudit(ctx.db, { actor: ctx.actor, action: 'link.add', subject: input.name, details: { brokerUser: user } }, now)).immediate();
+  return { user, password };
+}
+
+/** `lienthong hub link remove <name>`: the other hub can no longer publish to this one. */
+export async function removeLink(ctx: ProvisioningContext, name: string): Promise<{ user: string }> {
+  if (!LINK_NAME_PATTERN.test(name)) throw new LtError('USAGE', `"${name}" is not a link name`);
+  const user = ctx.names.linkUser(name);
+  await ctx.api.deleteUser(user);
+  const now = ctx.now?.() ?? new Date();
+  ctx.db.transaction(() => appendAudit(ctx.db, { actor: ctx.actor, action: 'link.remove', subject: name, details: { brokerUser: user } }, now)).immediate();
+  return { user };
 }

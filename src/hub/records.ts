@@ -23,6 +23,10 @@ export interface PacketRecord {
   errorMessage: string | null;
   /** The verification report made at receipt, JSON; null when the packet was never verified. */
   verification?: string | null;
+  /** The link a packet from another hub came through. */
+  via?: string | null;
+  /** The hop records it carried (JSON). */
+  hops?: string | null;
 }
 
 export interface DocumentRecord {
@@ -48,6 +52,8 @@ export interface OutboundRow {
   type: 'edoc' | 'status';
   blob: string;
   envelope: PacketEnvelope;
+  /** Set when the row goes to a link to another hub (target is then the link's name). */
+  link?: string | null;
 }
 
 export class HubRecords {
@@ -60,10 +66,10 @@ export class HubRecords {
   insertPacket(p: PacketRecord): void {
     this.db
       .prepare(
-        `INSERT INTO packets (packet_id, kind, sender, claimed_from, document_id, status_code, priority, sha256, blob, size, received_at, verdict, error_code, error_message, verification)
-         VALUES (@packetId, @kind, @sender, @claimedFrom, @documentId, @statusCode, @priority, @sha256, @blob, @size, @receivedAt, @verdict, @errorCode, @errorMessage, @verification)`,
+        `INSERT INTO packets (packet_id, kind, sender, claimed_from, document_id, status_code, priority, sha256, blob, size, received_at, verdict, error_code, error_message, verification, via, hops)
+         VALUES (@packetId, @kind, @sender, @claimedFrom, @documentId, @statusCode, @priority, @sha256, @blob, @size, @receivedAt, @verdict, @errorCode, @errorMessage, @verification, @via, @hops)`,
       )
-      .run({ verification: null, ...p });
+      .run({ verification: null, via: null, hops: null, ...p });
   }
 
   document(documentId: string): DocumentRecord | undefined {
@@ -95,16 +101,21 @@ export class HubRecords {
   insertOutbound(row: Omit<OutboundRow, 'id'>, at: string): void {
     this.db
       .prepare(
-        `INSERT INTO outbound (packet_id, cause, target, lane, type, blob, envelope, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (packet_id, target) DO NOTHING`,
+        `INSERT INTO outbound (packet_id, cause, target, lane, type, blob, envelope, created_at, link)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (packet_id, target) DO NOTHING`,
       )
-      .run(row.packetId, row.cause, row.target, row.lane, row.type, row.blob, JSON.stringify(row.envelope), at);
+      .run(row.packetId, row.cause, row.target, row.lane, row.type, row.blob, JSON.stringify(row.envelope), at, row.link ?? null);
+  }
+
+  /** The link that carries a remote recipient's delivery (caller's transaction). */
+  setRoute(documentId: string, recipient: string, link: string): void {
+    this.db.prepare('UPDATE deliveries SET route = ? WHERE document_id = ? AND recipient = ?').run(link, documentId, recipient);
   }
 
   unpublished(cause: string): OutboundRow[] {
     const rows = this.db
       .prepare('SELECT * FROM outbound WHERE cause = ? AND published_at IS NULL ORDER BY id')
-      .all(cause) as Array<{ id: number; packet_id: string; cause: string; target: string; lane: 'urgent' | 'normal'; type: 'edoc' | 'status'; blob: string; envelope: string }>;
+      .all(cause) as Array<{ id: number; packet_id: string; cause: string; target: string; lane: 'urgent' | 'normal'; type: 'edoc' | 'status'; blob: string; envelope: string; link: string | null }>;
     return rows.map((r) => ({
       id: r.id,
       packetId: r.packet_id,
@@ -114,6 +125,7 @@ export class HubRecords {
       type: r.type,
       blob: r.blob,
       envelope: JSON.parse(r.envelope) as PacketEnvelope,
+      link: r.link,
     }));
   }
 

@@ -21,7 +21,7 @@ import { transition, INITIAL_STATE, type DeliveryEvent } from '../envelope/statu
 import type { DocumentPacket, Packet, StaffInfo, StatusPacket, UncheckedPacket } from '../envelope/types.js';
 import { validatePacket } from '../envelope/validate.js';
 import { answeredDocumentOf, firstForeignAct, foreignDocumentIdOf } from '../envelope/links.js';
-import { documentCodeOf, isUrgent, parseDocumentId } from '../envelope/values.js';
+import { documentCodeOf, isUrgent, organIdLevel1, parseDocumentId } from '../envelope/values.js';
 import { isLtError, LtError, repeatsOnRetry, type ErrorCode } from '../errors.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
 import { untrustedLine } from '../untrusted.js';
@@ -32,6 +32,27 @@ import type { Db } from '../store/db.js';
 import { DeliveryLog } from '../store/deliveries.js';
 import type { Directory } from './directory.js';
 import { HubRecords } from './records.js';
+import { HOPS_HEADER, hopsHeader, parseHops, type Hop } from '../federation/hops.js';
+import { hopRefusal, linkOfPeer, peerRefusal, senderRefusal, type PeerLink } from '../federation/intake.js';
+import { linkFor, routeRecipient } from '../federation/patterns.js';
+
+/** A link to another hub as the router uses it: where its agencies are, and how to check what it forwards. */
+export interface FederationLink extends PeerLink {
+  /** Verifies against this link's trust anchors only (never the packet's own certificate alone). */
+  pool: Pick<CryptoPool, 'verify'>;
+}
+
+export interface RouterFederation {
+  links: readonly FederationLink[];
+  /** Hubs a packet may have passed before the intake refuses it. */
+  maxHops: number;
+}
+
+/** A packet that came from another hub: the link it came through and the hops it carried. */
+interface Via {
+  link: FederationLink;
+  hops: Hop[];
+}
 
 export interface RouterDeps {
   db: Db;
@@ -56,6 +77,8 @@ export interface RouterDeps {
   backPressureHoldMs?: number;
   clock: () => Date;
   log: Logger;
+  /** Links to other hubs: recipients they serve are forwarded there, and what they forward is taken in. */
+  federation?: RouterFederation;
   /** Told about every decision (metrics, tests). */
   onRouted?: (outcome: RouteOutcome) => void;
 }
@@ -74,6 +97,10 @@ export interface RouteOutcome {
   documentId?: string;
   delivered: string[];
   bounced: string[];
+  /** Recipients handed to links to other hubs, by link. */
+  forwarded?: Record<string, string[]>;
+  /** The link a packet from another hub came through. */
+  via?: string;
 }
 
 interface Refusal {
@@ -111,14 +138,20 @@ export class Router {
     this.stopping.abort();
   }
 
-  handle = async (delivery: Delivery): Promise<Verdict> => {
+  /** What edges submit (the inbound lanes). */
+  handle = (delivery: Delivery): Promise<Verdict> => this.run(delivery, (props, packetId, hash) => this.route(delivery, props, packetId, hash));
+
+  /** What linked hubs forward (the federation intake lanes). */
+  handleIntake = (delivery: Delivery): Promise<Verdict> => this.run(delivery, (props, packetId, hash) => this.intake(delivery, props, packetId, hash));
+
+  private async run(delivery: Delivery, handler: (props: ReceivedProperties, packetId: string, hash: string) => Promise<Verdict>): Promise<Verdict> {
     const started = performance.now();
     const props = readProperties(delivery.message);
     const hash = sha256Hex(delivery.message.content);
     // Without a usable message-id the content hash names the packet, so redeliveries still match.
     const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', hash);
     try {
-      return await this.route(delivery, props, packetId, hash);
+      return await handler(props, packetId, hash);
     } catch (error) {
       if (isLtError(error) && error.code === 'BROKER_QUEUE_FULL') {
         // The decision is committed and what was confirmed is marked published: the redelivery
@@ -133,7 +166,7 @@ export class Router {
       this.outcomes.delete(packetId);
       if (outcome) this.deps.onRouted?.({ ...outcome, seconds: (performance.now() - started) / 1000, redelivered: delivery.message.fields.redelivered });
     }
-  };
+  }
 
   /**
    * Handling the packet failed in a way every redelivery would repeat (a bug met on this input):
@@ -180,18 +213,8 @@ export class Router {
     const content = delivery.message.content;
     const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
 
-    const seen = this.records.packet(packetId);
-    if (seen) {
-      if (seen.sha256 !== hash) {
-        log.warn({ errorCode: 'PACKET_ID_CONFLICT' }, 'a different packet reused a packet id; dead-lettered for an operator');
-        this.report({ packetId, kind: 'unknown', verdict: 'dead-letter', errorCode: 'PACKET_ID_CONFLICT', delivered: [], bounced: [] });
-        return 'dead-letter';
-      }
-      await this.flush(packetId);
-      log.info('redelivered packet already routed; finished publishing');
-      this.report({ packetId, kind: 'unknown', verdict: 'duplicate', delivered: [], bounced: [] });
-      return 'ack';
-    }
+    const seen = await this.seenBefore(packetId, hash, log);
+    if (seen) return seen;
 
     const sender = props.userId ? this.deps.directory.byBrokerUser(props.userId) : undefined;
     if (!sender) return this.unattributed(packetId, hash, content, props.userId, log);
@@ -248,6 +271,134 @@ export class Router {
     return packet.kind === 'document'
       ? this.routeDocument(packetId, hash, content, packet, sender.organId, now, log, report)
       : this.routeStatus(packetId, hash, content, packet, sender.organId, now, log, delivery.lane, report);
+  }
+
+  /** A packet id routed before: finish publishing what was decided (a redelivery), or refuse a different packet under it. */
+  private async seenBefore(packetId: string, hash: string, log: Logger): Promise<Verdict | undefined> {
+    const seen = this.records.packet(packetId);
+    if (!seen) return undefined;
+    if (seen.sha256 !== hash) {
+      log.warn({ errorCode: 'PACKET_ID_CONFLICT' }, 'a different packet reused a packet id; dead-lettered for an operator');
+      this.report({ packetId, kind: 'unknown', verdict: 'dead-letter', errorCode: 'PACKET_ID_CONFLICT', delivered: [], bounced: [] });
+      return 'dead-letter';
+    }
+    await this.flush(packetId);
+    log.info('redelivered packet already routed; finished publishing');
+    this.report({ packetId, kind: 'unknown', verdict: 'duplicate', delivered: [], bounced: [] });
+    return 'ack';
+  }
+
+  /**
+   * A packet another hub forwarded (federation intake). Checked in order, each with its own
+   * refusal (federation/intake.ts): the publisher is a link's peer user; the hops do not include
+   * this hub and are under the limit; the sender is served by that link and is not one of this
+   * hub's agencies; the signature and chain verify against that link's trust anchors; the
+   * content is valid. Then it is routed like a packet of an edge, to this hub's own agencies
+   * only: the origin hub split the recipients, the others are other hubs' business. A refusal is
+   * recorded (packets, audit, log) and not bounced: the sender is not this hub's to answer, and
+   * a packet failing these checks may not even be from whom it names.
+   */
+  private async intake(delivery: Delivery, props: ReceivedProperties, packetId: string, hash: string): Promise<Verdict> {
+    const content = delivery.message.content;
+    const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
+    const seen = await this.seenBefore(packetId, hash, log);
+    if (seen) return seen;
+    const now = this.deps.clock();
+    const federation = this.deps.federation;
+    const link = linkOfPeer(props.userId, federation?.links ?? []);
+    if (!federation || !link) return this.refuseIntake(packetId, hash, null, undefined, undefined, peerRefusal(props.userId), now);
+    const hops = parseHops(props.headers[HOPS_HEADER]);
+    const via: Via = { link, hops: hops ?? [] };
+    const loop = hopRefusal(hops, this.deps.hub.organId, federation.maxHops, link.name);
+    if (loop) return this.refuseIntake(packetId, hash, content, undefined, via, loop, now);
+    if (content.length > this.deps.maxPacketBytes) {
+      return this.refuseIntake(packetId, hash, null, undefined, via, { code: 'XML_TOO_LARGE', message: `the packet is ${content.length} bytes, over the hub's limit of ${this.deps.maxPacketBytes}` }, now);
+    }
+    const verification = await link.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS });
+    const unchecked: UncheckedPacket | undefined = verification.packet;
+    const report = JSON.stringify(verification.report);
+    const refusal =
+      senderRefusal(unchecked?.from?.organId, link, federation.links, (organId) => this.deps.directory.get(organId) !== undefined) ??
+      this.signatureRefusal(verification, now);
+    if (refusal || !unchecked) {
+      return this.refuseIntake(packetId, hash, content, unchecked, via, refusal ?? { code: 'XML_NOT_EDXML', message: 'the packet cannot be read' }, now, report);
+    }
+    const packet = unchecked as Packet;
+    const sender = packet.from.organId;
+    return packet.kind === 'document'
+      ? this.routeDocument(packetId, hash, content, packet, sender, now, log, report, via)
+      : this.routeStatus(packetId, hash, content, packet, sender, now, log, delivery.lane, report, via);
+  }
+
+  /**
+   * Record a packet from the federation intake as refused, without a bounce. A packet whose
+   * publisher is no link's is recorded without its bytes (a stranger must not fill the disk), and
+   * what it claims (its DocumentId) is not filed.
+   */
+  private refuseIntake(
+    packetId: string,
+    hash: string,
+    content: Buffer | null,
+    packet: UncheckedPacket | undefined,
+    via: Via | undefined,
+    refusal: Refusal,
+    now: Date,
+    report: string | null = null,
+    verified = false,
+  ): Promise<Verdict> {
+    return (async () => {
+      const blob = content ? await this.deps.blobs.put(content) : null;
+      const documentId = verified ? (documentIdOf(packet) ?? null) : null;
+      const sender = verified ? (packet?.from?.organId ?? null) : null;
+      this.deps.db.transaction(() => {
+        this.records.insertPacket({
+          packetId,
+          kind: packet?.kind ?? 'unknown',
+          sender,
+          claimedFrom: packet?.from?.organId ?? null,
+          documentId,
+          statusCode: packet?.kind === 'status' ? (packet.statusCode ?? null) : null,
+          priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
+          sha256: hash,
+          blob,
+          size: content?.length ?? 0,
+          receivedAt: now.toISOString(),
+          verdict: 'refused',
+          errorCode: refusal.code,
+          errorMessage: refusal.message,
+          verification: report,
+          via: via?.link.name ?? null,
+          hops: via ? hopsHeader(via.hops) : null,
+        });
+        appendAudit(
+          this.deps.db,
+          { actor: via ? `link:${via.link.name}` : 'broker', action: 'packet.refused', subject: packetId, details: { via: via?.link.name ?? null, code: refusal.code, message: refusal.message } },
+          now,
+        );
+      }).immediate();
+      this.deps.log.warn({ packetId, errorCode: refusal.code, via: via?.link.name ?? null }, `packet from the federation intake refused: ${refusal.message}`);
+      this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'refused', errorCode: refusal.code, ...(documentId ? { documentId } : {}), delivered: [], bounced: [], ...(via ? { via: via.link.name } : {}) });
+      return 'ack' as const;
+    })();
+  }
+
+  /** The signature, certificate and content checks of a packet whose sender is already established. */
+  private signatureRefusal(v: Verification, now: Date): Refusal | undefined {
+    const first = v.report.errors[0];
+    if (first) return { code: first.code, message: first.message };
+    if (v.report.unsignedTraceHeaders > 0) {
+      return {
+        code: 'TRACE_FORGED',
+        message: `the packet carries ${v.report.unsignedTraceHeaders} TraceHeader(s) added after it was signed; hubs record their hops beside a packet, never in it`,
+      };
+    }
+    if (!v.packet) return undefined;
+    const validation = validatePacket(v.packet, { now });
+    const error = validation.errors[0];
+    if (error) {
+      return { code: error.code === 'SECRECY_MARK' ? 'PACKET_SECRET' : 'PACKET_INVALID', message: `${error.message}${validation.errors.length > 1 ? ` (and ${validation.errors.length - 1} more)` : ''}` };
+    }
+    return undefined;
   }
 
   /**
@@ -360,38 +511,53 @@ export class Router {
     now: Date,
     log: Logger,
     report: string,
+    via?: Via,
   ): Promise<Verdict> {
+    // A packet from another hub is not bounced: its sender is that hub's to answer.
+    const deny = (refusal: Refusal): Promise<Verdict> =>
+      via ? this.refuseIntake(packetId, hash, content, packet, via, refusal, now, report, true) : this.refuse(packetId, hash, content, sender, packet, packet.documentId, now, refusal, report);
     // Ownership before the duplicate check: a squatted number is named as a squat, and the
     // sender here is the broker-validated one (check() made From equal to it).
     const ownership = this.ownershipRefusal(packet);
-    if (ownership) return this.refuse(packetId, hash, content, sender, packet, packet.documentId, now, ownership, report);
+    if (ownership) return deny(ownership);
     if (this.records.document(packet.documentId)) {
-      return this.refuse(packetId, hash, content, sender, packet, packet.documentId, now, {
+      return deny({
         code: 'DOCUMENT_DUPLICATE',
         message: `DocumentId ${packet.documentId} was already sent; send an update (BussinessDocType 2) or a replacement (3) with a new number instead`,
-      }, report);
+      });
     }
     const lane: Lane = isUrgent(packet.otherInfo?.priority) ? 'urgent' : 'normal';
     const recipients = [...new Set(packet.to.map((t) => t.organId))];
+    const links = this.deps.federation?.links ?? [];
     const deliverable: string[] = [];
     const bounced: Array<{ organId: string; refusal: Refusal }> = [];
+    const remote = new Map<FederationLink, string[]>();
     for (const organId of recipients) {
       const agency = this.deps.directory.get(organId);
-      if (agency?.kind === 'agency' && agency.status === 'active') deliverable.push(organId);
-      else
-        bounced.push({
-          organId,
-          refusal: !agency
-            ? { code: 'AGENCY_UNKNOWN', message: `recipient ${organId} is not connected to this hub; send it on paper` }
-            : agency.kind === 'hub'
-              ? { code: 'AGENCY_UNKNOWN', message: `recipient ${organId} is the hub itself, which receives no documents; address the agency concerned` }
-              : { code: 'AGENCY_SUSPENDED', message: `recipient ${organId} is ${agency.status} in the hub directory; send it on paper` },
-        });
+      if (agency?.kind === 'agency' && agency.status === 'active') {
+        deliverable.push(organId);
+        continue;
+      }
+      if (!agency) {
+        // From another hub, a recipient elsewhere is another hub's business: the origin hub split the list.
+        if (via) continue;
+        const route = routeRecipient(organId, false, links);
+        if (route.kind === 'link') {
+          remote.set(route.link, [...(remote.get(route.link) ?? []), organId]);
+          continue;
+        }
+      }
+      bounced.push({ organId, refusal: recipientRefusal(organId, agency, this.deps.hub.organId) });
+    }
+    if (via && deliverable.length === 0 && bounced.length === 0) {
+      return deny({ code: 'NOT_RECIPIENT', message: `link "${via.link.name}" forwarded document ${packet.documentId}, which is addressed to no agency of this hub` });
     }
     const blob = await this.deps.blobs.put(content);
     const bounces: Planned[] = [];
-    for (const b of bounced) bounces.push(await this.bounce(packetId, sender, packet, b.organId, b.refusal, lane, now));
+    // A recipient of this hub that cannot take a document from another hub is recorded as bounced here; no bounce travels back.
+    if (!via) for (const b of bounced) bounces.push(await this.bounce(packetId, sender, packet, b.organId, b.refusal, lane, now));
     const at = now.toISOString();
+    const ownHop: Hop = { hub: this.deps.hub.organId, name: this.deps.hub.organName, at, lane };
     this.deps.db.transaction(() => {
       this.records.insertPacket({
         packetId,
@@ -409,6 +575,7 @@ export class Router {
         errorCode: null,
         errorMessage: null,
         verification: report,
+        ...this.viaColumns(via),
       });
       this.records.insertDocument({
         documentId: packet.documentId,
@@ -446,25 +613,79 @@ export class Router {
           at,
         );
       }
+      // Once per link, the bytes the sender signed; the hop travels beside them.
+      for (const [link, organIds] of remote) {
+        for (const organId of organIds) {
+          this.deliveries.record(packet.documentId, organId, { ...INITIAL_STATE, stage: 'delivered' }, 'delivered', at, packetId, `handed to the link to hub "${link.name}"`);
+          this.records.setRoute(packet.documentId, organId, link.name);
+        }
+        this.records.insertOutbound(
+          {
+            packetId,
+            cause: packetId,
+            target: link.name,
+            link: link.name,
+            lane,
+            type: 'edoc',
+            blob,
+            envelope: {
+              packetId,
+              type: 'edoc',
+              from: sender,
+              to: organIds,
+              priority: packet.otherInfo.priority,
+              documentId: packet.documentId,
+              lane,
+              extra: { ...this.hop(at), [HOPS_HEADER]: hopsHeader([ownHop]) },
+            },
+          },
+          at,
+        );
+      }
       for (const b of bounced) {
         this.deliveries.record(packet.documentId, b.organId, { ...INITIAL_STATE, stage: 'bounced' }, 'bounced', at, packetId, b.refusal.message);
       }
       for (const planned of bounces) this.records.insertOutbound({ ...planned, cause: packetId }, at);
+      const forwarded = Object.fromEntries([...remote].map(([link, organIds]) => [link.name, organIds]));
       appendAudit(
         this.deps.db,
         {
           actor: sender,
           action: 'packet.routed',
           subject: packetId,
-          details: { kind: 'document', documentId: packet.documentId, lane, delivered: deliverable, bounced: bounced.map((b) => ({ organId: b.organId, code: b.refusal.code })), sha256: hash },
+          details: {
+            kind: 'document',
+            documentId: packet.documentId,
+            lane,
+            delivered: deliverable,
+            bounced: bounced.map((b) => ({ organId: b.organId, code: b.refusal.code })),
+            sha256: hash,
+            ...(remote.size > 0 ? { forwarded } : {}),
+            ...(via ? { via: via.link.name } : {}),
+          },
         },
         now,
       );
     }).immediate();
     await this.flush(packetId);
-    log.info({ delivered: deliverable, bounced: bounced.map((b) => b.organId), lane }, 'document routed');
-    this.report({ packetId, kind: 'document', verdict: 'routed', documentId: packet.documentId, delivered: deliverable, bounced: bounced.map((b) => b.organId) });
+    const forwarded = Object.fromEntries([...remote].map(([link, organIds]) => [link.name, organIds]));
+    log.info({ delivered: deliverable, bounced: bounced.map((b) => b.organId), lane, ...(remote.size > 0 ? { forwarded } : {}), ...(via ? { via: via.link.name } : {}) }, 'document routed');
+    this.report({
+      packetId,
+      kind: 'document',
+      verdict: 'routed',
+      documentId: packet.documentId,
+      delivered: deliverable,
+      bounced: bounced.map((b) => b.organId),
+      ...(remote.size > 0 ? { forwarded } : {}),
+      ...(via ? { via: via.link.name } : {}),
+    });
     return 'ack';
+  }
+
+  /** The packet row's record of a packet from another hub. */
+  private viaColumns(via: Via | undefined): { via?: string; hops?: string } {
+    return via ? { via: via.link.name, hops: hopsHeader(via.hops) } : {};
   }
 
   /**
@@ -489,14 +710,17 @@ export class Router {
     log: Logger,
     incomingLane: Lane,
     report: string,
+    via?: Via,
   ): Promise<Verdict> {
     const documentId = packet.responseFor.documentId as string;
+    const deny = (refusal: Refusal): Promise<Verdict> =>
+      via ? this.refuseIntake(packetId, hash, content, packet, via, refusal, now, report, true) : this.refuse(packetId, hash, content, sender, packet, documentId, now, refusal, report);
     const document = this.records.document(documentId);
     if (!document) {
-      return this.refuse(packetId, hash, content, sender, packet, documentId, now, {
+      return deny({
         code: 'DOCUMENT_UNKNOWN',
         message: `status ${packet.statusCode} is about document ${documentId}, which this hub never routed`,
-      }, report);
+      });
     }
     // 13 goes from the document's sender to one recipient; every other status the other way.
     const fromSender = packet.statusCode === '13';
@@ -504,17 +728,25 @@ export class Router {
     const target = fromSender ? packet.responseFor.organId : document.sender;
     const state = this.deliveries.state(documentId, recipient);
     if ((fromSender && document.sender !== sender) || !state) {
-      return this.refuse(packetId, hash, content, sender, packet, documentId, now, {
+      return deny({
         code: 'NOT_RECIPIENT',
         message: fromSender
           ? `only the sender of ${documentId} may recall it, and only from one of its recipients`
           : `agency ${sender} is not a recipient of document ${documentId}`,
-      }, report);
+      });
+    }
+    // The target is an agency of this hub, or, for what this hub's agencies say, one another hub serves.
+    const targetAgency = this.deps.directory.get(target);
+    const link = targetAgency ? undefined : via ? undefined : linkFor(target, this.deps.federation?.links ?? []);
+    if (!targetAgency && !link) {
+      return deny(
+        via
+          ? { code: 'NOT_RECIPIENT', message: `link "${via.link.name}" forwarded status ${packet.statusCode} for ${target}, which is no agency of this hub` }
+          : { code: 'FEDERATION_NO_ROUTE', message: `status ${packet.statusCode} is for ${target}, which is neither an agency of this hub nor served by a linked hub` },
+      );
     }
     const outcome = transition(state, packet.statusCode as DeliveryEvent);
-    if (outcome.outcome === 'illegal') {
-      return this.refuse(packetId, hash, content, sender, packet, documentId, now, { code: 'STATUS_ILLEGAL_TRANSITION', message: outcome.reason }, report);
-    }
+    if (outcome.outcome === 'illegal') return deny({ code: 'STATUS_ILLEGAL_TRANSITION', message: outcome.reason });
     // A status travels on to its target in the lane it came in: the edge that wrote it chose the
     // lane so that it cannot overtake the document it is about (a recall of a document still in
     // flight follows it in the document's lane).
@@ -539,20 +771,23 @@ export class Router {
         errorCode: null,
         errorMessage: null,
         verification: report,
+        ...this.viaColumns(via),
       });
       if (outcome.outcome === 'applied') {
         this.deliveries.record(documentId, recipient, outcome.state, packet.statusCode as DeliveryEvent, at, packetId, packet.description ?? null);
       }
       if (forward) {
+        const hops: Record<string, string> = link ? { [HOPS_HEADER]: hopsHeader([{ hub: this.deps.hub.organId, name: this.deps.hub.organName, at, lane }]) } : {};
         this.records.insertOutbound(
           {
             packetId,
             cause: packetId,
-            target,
+            target: link ? link.name : target,
+            ...(link ? { link: link.name } : {}),
             lane,
             type: 'status',
             blob,
-            envelope: { packetId, type: 'status', from: sender, to: [target], priority: document.priority, documentId, lane, extra: { 'x-lt-status': packet.statusCode, ...this.hop(at) } },
+            envelope: { packetId, type: 'status', from: sender, to: [target], priority: document.priority, documentId, lane, extra: { 'x-lt-status': packet.statusCode, ...this.hop(at), ...hops } },
           },
           at,
         );
@@ -564,8 +799,18 @@ export class Router {
       );
     }).immediate();
     await this.flush(packetId);
-    log.info({ statusCode: packet.statusCode, target, outcome: outcome.outcome }, 'status routed');
-    this.report({ packetId, kind: 'status', verdict: 'routed', documentId, statusCode: packet.statusCode, delivered: forward ? [target] : [], bounced: [] });
+    log.info({ statusCode: packet.statusCode, target, outcome: outcome.outcome, ...(link ? { link: link.name } : {}), ...(via ? { via: via.link.name } : {}) }, 'status routed');
+    this.report({
+      packetId,
+      kind: 'status',
+      verdict: 'routed',
+      documentId,
+      statusCode: packet.statusCode,
+      delivered: forward && !link ? [target] : [],
+      bounced: [],
+      ...(forward && link ? { forwarded: { [link.name]: [target] } } : {}),
+      ...(via ? { via: via.link.name } : {}),
+    });
     return 'ack';
   }
 
@@ -738,9 +983,10 @@ export class Router {
       const results = await Promise.allSettled(
         rows.map(async (row) => {
           const content = await this.deps.blobs.get(row.blob);
+          // A link's row goes to that link's queue (the default exchange routes by queue name).
           await this.deps.publisher.publish({
-            exchange: this.deps.names.deliver,
-            routingKey: this.deps.names.deliverKey(row.target, row.lane),
+            exchange: row.link ? '' : this.deps.names.deliver,
+            routingKey: row.link ? this.deps.names.federationQueue(row.link, row.lane) : this.deps.names.deliverKey(row.target, row.lane),
             content,
             options: publishOptions(row.envelope, this.deps.clock()),
           });
@@ -781,6 +1027,18 @@ export class Router {
 /** Longest reason a bounce repeats, and longest claimed DocumentId it quotes (characters). */
 const REASON_MAX = 300;
 const CLAIM_MAX = 200;
+
+/** Why a recipient this hub cannot deliver to is bounced. */
+function recipientRefusal(organId: string, agency: { kind: string; status: string } | undefined, hubOrganId: string): Refusal {
+  if (agency?.kind === 'hub') return { code: 'AGENCY_UNKNOWN', message: `recipient ${organId} is the hub itself, which receives no documents; address the agency concerned` };
+  if (agency) return { code: 'AGENCY_SUSPENDED', message: `recipient ${organId} is ${agency.status} in the hub directory; send it on paper` };
+  const suffix = organIdLevel1(organId);
+  if (suffix === organIdLevel1(hubOrganId)) return { code: 'AGENCY_UNKNOWN', message: `recipient ${organId} is not connected to this hub; send it on paper` };
+  return {
+    code: 'FEDERATION_NO_ROUTE',
+    message: `recipient ${organId} is served by "${suffix}" (its level-1 code), and this hub is linked to no hub serving *.${suffix}; send it on paper`,
+  };
+}
 
 function documentIdOf(packet: UncheckedPacket | undefined): string | undefined {
   return packet?.kind === 'document' ? packet.documentId : packet?.responseFor?.documentId;

@@ -13,6 +13,8 @@ export const hubCommand: Command = {
        lienthong hub user password <name> --config hub.json [--password-stdin]
        lienthong hub user remove <name> --config hub.json
        lienthong hub prune --config hub.json [--json]
+       lienthong hub link add <name> --config hub.json [--url-host HOST] [--json]
+       lienthong hub link remove <name> --config hub.json
        lienthong hub check --config hub.json [--json]   (see lienthong hub check --help)
        lienthong hub backup --config hub.json --to DIR [--json]
        lienthong hub restore --config hub.json --from DIR [--replace] [--json]
@@ -35,7 +37,12 @@ deletion is in the audit trail; bytes another row still references are kept.
 letters, viewers only look. The password is read from standard input with --password-stdin,
 otherwise one is generated and shown once. "user password" sets a new password, read from
 standard input (or asked for twice, not echoed, on a terminal; never from the command line), and
-ends the user's open sessions. "user remove" deletes a login and ends its sessions; the last
+ends the user's open sessions. "link add" creates the broker user another hub publishes to
+this hub as (<prefix>.link.<name>, allowed to write to <prefix>.federation-in only) and prints
+its password and the AMQP URL to put in that hub's "federation.links[].amqp.url" (shown once; a
+new password each time); this hub's configuration names the same link, with the patterns and
+trust anchors of the agencies behind it (README "Federation"). "link remove" deletes that user.
+"user remove" deletes a login and ends its sessions; the last
 operator cannot be removed. Every change is in the audit trail.
 "check" tests every dependency of the hub (broker, TLS, management API, permissions, topology,
 capacity, certificate, trust, CRLs, disk, clock) and prints a table of ok / problem / how to
@@ -45,7 +52,8 @@ Options:
   --config FILE       the hub configuration (required)
   --role ROLE         operator or viewer (user add)
   --password-stdin    read the password from standard input (user add, user password)
-  --json              machine-readable output (prune)
+  --json              machine-readable output (prune, link add)
+  --url-host HOST     (link add) host name to put in the printed AMQP URL (default: the hub's)
   -h, --help          this help
 
 ${BACKUP_HELP}`,
@@ -59,9 +67,11 @@ ${BACKUP_HELP}`,
         role: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         json: { type: 'boolean' },
+        'url-host': { type: 'string' },
       });
       if (positionals[0] === 'user') return await userCommand(positionals.slice(1), values, io);
       if (positionals[0] === 'prune') return await pruneCommand(positionals.slice(1), values, io);
+      if (positionals[0] === 'link') return await linkCommand(positionals.slice(1), values, io);
       if (positionals.length > 0) throw new LtError('USAGE', `unexpected argument "${positionals[0]}"; agencies are managed with "lienthong agency ..."`);
       const { loadHubConfig } = await import('../../hub/config.js');
       const { Hub } = await import('../../hub/hub.js');
@@ -86,6 +96,45 @@ ${BACKUP_HELP}`,
     }
   },
 };
+
+/** `hub link add|remove <name>`: the broker user of a linked hub on this hub's broker. */
+async function linkCommand(args: string[], values: { config?: string; json?: boolean; 'url-host'?: string }, io: Io): Promise<number> {
+  const [action, name, ...extra] = args;
+  if ((action !== 'add' && action !== 'remove') || !name) throw new LtError('USAGE', 'give "link add <name>" or "link remove <name>"');
+  if (extra.length > 0) throw new LtError('USAGE', `unexpected argument "${extra[0]}"`);
+  const { withHubDatabase } = await import('../open-node.js');
+  const { ManagementClient } = await import('../../broker/management.js');
+  const { resourceNames } = await import('../../broker/names.js');
+  const { withCredentials } = await import('../../broker/connection.js');
+  const { amqpUrlsOf } = await import('../../config.js');
+  const { quotasOf } = await import('../../hub/config.js');
+  const provisioning = await import('../../hub/provisioning.js');
+  return withHubDatabase(values.config, io, async (db, config) => {
+    const ctx = { db, api: new ManagementClient(config.management), names: resourceNames(config.prefix), actor: `cli:${io.env.USER ?? 'operator'}`, userLimits: quotasOf(config) };
+    if (action === 'remove') {
+      const { user } = await provisioning.removeLink(ctx, name);
+      io.stdout.write(`removed the broker user ${user}: the hub at the other end of link "${name}" can no longer publish here
+`);
+      return EXIT_OK;
+    }
+    const { user, password } = await provisioning.addLink(ctx, { name });
+    const urls = amqpUrlsOf(config).map((node) => {
+      const url = new URL(withCredentials(node, user, password));
+      if (values['url-host']) url.hostname = values['url-host'];
+      return url.toString();
+    });
+    const amqpUrl = [...new Set(urls)].join(',');
+    if (values.json) writeJson(io, { link: name, brokerUser: user, password, amqpUrl, prefix: config.prefix });
+    else {
+      io.stdout.write(`link "${name}": broker user ${user}, allowed to publish to ${ctx.names.federationIn} only\n`);
+      io.stdout.write(`password:    ${password}\n`);
+      io.stdout.write(`AMQP URL:    ${amqpUrl}\n`);
+      io.stdout.write(`prefix:      ${config.prefix}\n`);
+      io.stdout.write('Shown once: give the URL and prefix to the operator of the other hub, for its link to this one ("federation.links[].amqp").\n');
+    }
+    return EXIT_OK;
+  });
+}
 
 async function pruneCommand(args: string[], values: { config?: string; json?: boolean }, io: Io): Promise<number> {
   if (args.length > 0) throw new LtError('USAGE', `unexpected argument "${args[0]}"`);

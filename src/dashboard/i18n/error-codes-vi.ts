@@ -64,6 +64,10 @@ export const VI_ERROR_EXPLANATIONS: Partial<Record<ErrorCode, string>> = {
   DOCUMENT_NOT_OWNED: 'Văn bản mang mã định danh của cơ quan khác, hoặc sửa đổi, thay thế, thu hồi văn bản do cơ quan khác gửi.',
   PACKET_ID_CONFLICT: 'Một gói tin khác đã được nhận với cùng mã gói tin.',
   NOT_RECIPIENT: 'Cơ quan không phải là bên gửi hay bên nhận của văn bản này.',
+  FEDERATION_NO_ROUTE: 'Không có cơ quan nào của trục này và không có trục liên kết nào phục vụ mã định danh của nơi nhận (mã cấp 1); cần gửi bản giấy hoặc đề nghị quản trị liên kết với trục phục vụ mã đó.',
+  FEDERATION_LOOP: 'Gói tin đã đi qua trục này rồi, hoặc đã qua quá nhiều trục (theo bản ghi chặng); trục từ chối để tránh vòng lặp.',
+  FEDERATION_SENDER_REFUSED: 'Trục liên kết chuyển đến một gói tin mà nơi gửi không thuộc phạm vi trục đó phục vụ (là cơ quan của chính trục này, hoặc của liên kết khác).',
+  FEDERATION_LINK_UNKNOWN: 'Gói tin đến cổng liên thông giữa các trục bằng một tài khoản máy chủ tin nhắn không thuộc liên kết nào của trục này.',
   // Máy chủ RabbitMQ
   BROKER_UNREACHABLE: 'Không kết nối được máy chủ RabbitMQ.',
   BROKER_LOGIN_REFUSED: 'Máy chủ RabbitMQ từ chối tên đăng nhập hoặc mật khẩu.',

@@ -166,4 +166,19 @@ UPDATE dead_letters SET sender = CASE
 END;
 `,
   },
+  {
+    version: 7,
+    name: 'federation: links to other hubs, hop records',
+    sql: `
+-- A packet for another province goes once per link to that link's queue: its outbound row names
+-- the link (target is then the link's name, not an organ id).
+ALTER TABLE outbound ADD COLUMN link TEXT;
+-- The link that took a remote recipient's delivery; NULL for an agency of this hub.
+ALTER TABLE deliveries ADD COLUMN route TEXT;
+-- A packet another hub forwarded: the link it came through and the hop records it carried
+-- (JSON, the x-lt-hops header), kept beside the signed bytes, never in them.
+ALTER TABLE packets ADD COLUMN via TEXT;
+ALTER TABLE packets ADD COLUMN hops TEXT;
+`,
+  },
 ];
