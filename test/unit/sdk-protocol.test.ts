@@ -7,8 +7,8 @@ import { createHash, createHmac } from 'node:crypto';
 import t from 'tap';
 import { lienthongInProcess } from '../helpers/cli-in-process.js';
 import { edgeConfigFrom } from '../../src/edge/config.js';
-import { asciiJson, failReply, fileOfBody, okReply, sdkFileHash, signatureOf, verifySignedCall, type RequestHeaders } from '../../src/adapters/sdk/protocol.js';
-import { sdkStatusOfCode, sdkStatusOfState, sdkUpdateOf } from '../../src/adapters/sdk/status-map.js';
+import { asciiJson, failReply, fileOfBody, okReply, sdkFileHash, signatureOf, verifySignedCall, type RequestHeaders } from '../../src/sdk-protocol/index.js';
+import { sdkStatusOfCode, sdkStatusOfState, sdkUpdateOf } from '../../src/sdk-protocol/index.js';
 
 const SYSTEM = 'test.system.01';
 const SECRET = 'test-secret-123';
