@@ -174,3 +174,6 @@ export function signedCallHeaders(call: CallToSign): Record<string, string> {
 
 /** The protocol version the SDK's client announces (`XroadVnpt-version`, §8). */
 export const SDK_VERSION = '3.0.201608';
+
+/** What can travel as the `systemid` header: printable ASCII without blanks, at most 100 characters. */
+export const SYSTEM_ID_PATTERN = /^[\x21-\x7e]{1,100}$/;
