@@ -131,6 +131,11 @@ export class AxisSimulator extends EventEmitter<{ call: [CallRecord] }> {
     return docId;
   }
 
+  /** The system's secret changes (the axis re-issued it). */
+  rekey(systemId: string, secret: string): void {
+    this.secrets.set(systemId, secret);
+  }
+
   /** The next `times` calls named `call` are refused with this ErrorCode. */
   refuse(call: string, errorCode: string, errorDesc: string, times = 1): void {
     this.refusals.push({ call, errorCode, errorDesc, times });
