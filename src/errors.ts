@@ -89,6 +89,9 @@ export const ERROR_CATALOGUE = {
   BROKER_QUEUE_FULL: { status: 503, summary: 'The destination queue is at its byte limit; the message was kept by its sender and is retried later' },
   BROKER_BLOCKED: { status: 503, summary: 'The broker blocks publishers (a memory or disk alarm); what waits is kept by its sender and sent when it unblocks' },
   BROKER_CAPACITY: { status: 503, summary: 'A RabbitMQ node has fewer file descriptors or less memory than the registered agencies need' },
+  // Federation: the national axis
+  AXIS_UNREACHABLE: { status: 503, summary: 'The national exchange axis does not answer, or answers with something other than its protocol; what waits for it stays queued and is sent when it is back' },
+  AXIS_REFUSED: { status: 502, summary: 'The national exchange axis answered the call with a refusal (status FAIL); its error code and text say why' },
   // Worker threads
   WORKER_OUT_OF_MEMORY: { status: 422, summary: 'Handling the input needed more memory than a crypto worker thread may use; the worker was replaced' },
   WORKER_FAILED: { status: 503, summary: 'A crypto worker thread stopped while handling the job; a new one is started: try again in a moment' },

@@ -19,6 +19,7 @@ import {
 } from '../config.js';
 import { QUEUE_TOKEN_PARAMETER, QUEUE_TOKEN_PATTERN } from '../broker/names.js';
 import { isOrganId } from '../envelope/values.js';
+import { SYSTEM_ID_PATTERN } from '../sdk-protocol/index.js';
 import { httpsSetting, type HttpsFiles } from '../https.js';
 import type { Organization } from '../envelope/types.js';
 import type { RecallPolicy } from './lifecycle.js';
@@ -169,8 +170,6 @@ export function edgeDatabasePath(config: Pick<EdgeConfig, 'dataDir'>): string {
   return join(config.dataDir, 'edge.sqlite');
 }
 
-/** A system id the SDK can send as a header value: printable ASCII, no blanks. */
-const SDK_SYSTEM_ID = /^[\x21-\x7e]{1,100}$/;
 const SDK_SECRET_MIN = 16;
 
 /** "api.sdkClients": `[{systemId, secret}]` or `[{systemId, secretFile}]` (relative to the file; one trailing line break ignored). */
@@ -180,7 +179,7 @@ function sdkClientsSetting(value: unknown, baseDir: string, file: string): SdkCl
   return value.map((entry: unknown, i) => {
     const path = `api.sdkClients[${i}]`;
     const e = (entry ?? {}) as { systemId?: unknown; secret?: unknown; secretFile?: unknown };
-    if (typeof e.systemId !== 'string' || !SDK_SYSTEM_ID.test(e.systemId)) {
+    if (typeof e.systemId !== 'string' || !SYSTEM_ID_PATTERN.test(e.systemId)) {
       throw new LtError('CONFIG_INVALID', `${file}: ${path}.systemId must be the SDK's systemid: 1 to 100 printable ASCII characters without blanks`, { path: `${path}.systemId` });
     }
     if (seen.has(e.systemId)) throw new LtError('CONFIG_INVALID', `${file}: ${path}.systemId "${e.systemId}" is listed twice`, { path: `${path}.systemId` });

@@ -7,8 +7,21 @@ import { createHash, createHmac } from 'node:crypto';
 import t from 'tap';
 import { lienthongInProcess } from '../helpers/cli-in-process.js';
 import { edgeConfigFrom } from '../../src/edge/config.js';
-import { asciiJson, failReply, fileOfBody, okReply, sdkFileHash, signatureOf, verifySignedCall, type RequestHeaders } from '../../src/adapters/sdk/protocol.js';
-import { sdkStatusOfCode, sdkStatusOfState, sdkUpdateOf } from '../../src/adapters/sdk/status-map.js';
+import {
+  asciiJson,
+  failReply,
+  fileOfBody,
+  okReply,
+  readReply,
+  receivedItems,
+  sdkFileHash,
+  sdkTimestamp,
+  signatureOf,
+  signedCallHeaders,
+  verifySignedCall,
+  type RequestHeaders,
+} from '../../src/sdk-protocol/index.js';
+import { sdkStatusOfCode, sdkStatusOfState, sdkUpdateOf } from '../../src/sdk-protocol/index.js';
 
 const SYSTEM = 'test.system.01';
 const SECRET = 'test-secret-123';
@@ -176,6 +189,25 @@ t.test('replies: the fields the SDK reads, ASCII only', async (t) => {
   const text = asciiJson(failReply('USAGE', 'Văn bản đã thu hồi'));
   t.match(text, /^[\x20-\x7e]*$/, 'no byte outside ASCII');
   t.equal((JSON.parse(text) as { ErrorDesc: string }).ErrorDesc, 'Văn bản đã thu hồi', 'the escapes read back as the text');
+});
+
+t.test('the client side: its signed headers pass the server side, its timestamp has the SDK\'s shape', async (t) => {
+  const at = new Date(2026, 10, 30, 20, 16, 17, 526);
+  t.equal(sdkTimestamp(at), '30112026T201617+0526', 'as captured (§3.3): local time, milliseconds on four digits');
+  const headers = signedCallHeaders({ systemId: SYSTEM, secret: SECRET, contentType: 'application/json', parameters: { docId: 'd-1', status: 'done' }, at });
+  const lowered: RequestHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const call = verifySignedCall(lowered, secretOf);
+  t.equal(call.systemId, SYSTEM);
+  t.same([call.parameters.get('docId'), call.parameters.get('status'), call.parameters.get('timestamp')], ['d-1', 'done', '30112026T201617+0526']);
+  t.equal(headers['Content-Type'], 'application/json', 'the plain Content-Type is sent too');
+  t.throws(() => signedCallHeaders({ systemId: SYSTEM, secret: SECRET, contentType: 'application/json', parameters: { from: 'Sở Tài chính' }, at }), { code: 'USAGE', message: /printable ASCII/ });
+});
+
+t.test('replies read by a client: the three fields required, items kept to the SDK\'s strings', async (t) => {
+  t.equal(readReply('<html/>'), undefined);
+  t.equal(readReply('{"status":"OK"}'), undefined, 'a reply without ErrorCode/ErrorDesc is nulled by the SDK');
+  const list = readReply('{"status":"OK","ErrorCode":"0","ErrorDesc":"Success","data":[{"docId":"a","status":"inbox","extra":1},null,{"docId":2}]}');
+  t.same(list && receivedItems(list), [{ docId: 'a', status: 'inbox' }, {}]);
 });
 
 t.test('status words both ways', async (t) => {

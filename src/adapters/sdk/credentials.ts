@@ -2,16 +2,15 @@
 import type { SdkClientConfig } from '../../edge/config.js';
 import { LtError } from '../../errors.js';
 import { newSecret } from '../../ids.js';
+import { SYSTEM_ID_PATTERN } from '../../sdk-protocol/index.js';
 
-/** What the SDK can send as its `systemid` header: printable ASCII without blanks (edge.json checks the same). */
-const SYSTEM_ID = /^[\x21-\x7e]{1,100}$/;
 
 /**
  * A new client entry for edge.json `api.sdkClients`: a random secret of 256 bits, written in
  * ASCII (base64url), because the SDK keys its HMAC with the secret string's bytes as they are.
  */
 export function newSdkClient(systemId: string): SdkClientConfig {
-  if (!SYSTEM_ID.test(systemId)) {
+  if (!SYSTEM_ID_PATTERN.test(systemId)) {
     throw new LtError('USAGE', `the system id "${systemId}" cannot travel in the SDK's headers: use 1 to 100 printable ASCII characters without blanks`);
   }
   return { systemId, secret: newSecret(32) };

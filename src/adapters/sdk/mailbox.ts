@@ -12,7 +12,7 @@ import type { DeliveryState, RecallState, Stage } from '../../envelope/status-ma
 import type { Packet } from '../../envelope/types.js';
 import type { BlobStore } from '../../store/blobs.js';
 import type { Db } from '../../store/db.js';
-import { sdkStatusDescription, sdkStatusOfCode, sdkStatusOfState } from './status-map.js';
+import { sdkStatusDescription, sdkStatusOfCode, sdkStatusOfState } from '../../sdk-protocol/index.js';
 
 /** At most this many items per list: the SDK has no paging; taken items make room for the next. */
 export const LIST_LIMIT = 500;

@@ -21,8 +21,22 @@ import { LtError } from '../../errors.js';
 import { DeliveryLog } from '../../store/deliveries.js';
 import { errorAnswer } from '../rest/errors.js';
 import { SdkMailbox } from './mailbox.js';
-import { asciiJson, failReply, fileOfBody, okReply, verifySignedCall, type SdkReply, type SignedCall, type SignedParameters } from './protocol.js';
-import { sdkUpdateOf, UPDATE_WORDS } from './status-map.js';
+import {
+  asciiJson,
+  CALLS,
+  failReply,
+  fileOfBody,
+  okReply,
+  SERVICE_TYPE,
+  verifySignedCall,
+  sdkUpdateOf,
+  UPDATE_WORDS,
+  type CallName,
+  type MessageType,
+  type SdkReply,
+  type SignedCall,
+  type SignedParameters,
+} from '../../sdk-protocol/index.js';
 
 /** Where the door is mounted: the program's endpoint is `<edge API base URL>/sdk`. */
 export const SDK_PREFIX = '/sdk';
@@ -40,25 +54,6 @@ export interface SdkRoutesOptions {
   /** Largest request body, bytes (sendEdoc carries the packet). */
   bodyLimit: number;
 }
-
-/** The calls of sdk-protocol.md §2 and the method the client uses for each. */
-const CALLS = {
-  sendEdoc: 'POST',
-  getReceivedEdocList: 'POST',
-  getEdoc: 'POST',
-  updateStatus: 'POST',
-  getSentEdocList: 'POST',
-  downloadEdoc: 'GET',
-  countReceiveEdoc: 'POST',
-  countReceiveStatus: 'POST',
-  getAgenciesList: 'POST',
-  getAgenciesListQD20: 'POST',
-  getSynchronizeUnit: 'POST',
-  registerAgency: 'POST',
-  deleteAgency: 'POST',
-} as const;
-
-type CallName = keyof typeof CALLS;
 
 function required(parameters: SignedParameters, key: string, call: CallName): string {
   const value = parameters.get(key);
@@ -87,13 +82,13 @@ function text(parameters: SignedParameters, ...keys: string[]): string | undefin
 /** `servicetype` is always `eDoc` in the SDK's examples; another service is not this door's. */
 function checkServiceType(parameters: SignedParameters): void {
   const serviceType = parameters.get('servicetype');
-  if (serviceType !== undefined && serviceType.toLowerCase() !== 'edoc') {
+  if (serviceType !== undefined && serviceType.toLowerCase() !== SERVICE_TYPE.toLowerCase()) {
     throw new LtError('USAGE', `servicetype "${serviceType}" is not served here; this door exchanges documents and statuses (servicetype eDoc)`, { path: 'servicetype' });
   }
 }
 
 /** `messagetype`: `edoc` (documents) or `status` (status packets). */
-function messageType(parameters: SignedParameters, call: CallName, fallback?: 'edoc'): 'edoc' | 'status' {
+function messageType(parameters: SignedParameters, call: CallName, fallback?: 'edoc'): MessageType {
   const value = parameters.get('messagetype')?.toLowerCase() ?? fallback;
   if (value === 'edoc' || value === 'status') return value;
   throw new LtError('USAGE', value === undefined ? `${call} needs messagetype "edoc" or "status"` : `messagetype "${value}" is neither "edoc" nor "status"`, { path: 'messagetype' });

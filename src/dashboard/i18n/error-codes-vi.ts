@@ -86,6 +86,9 @@ export const VI_ERROR_EXPLANATIONS: Partial<Record<ErrorCode, string>> = {
   BROKER_QUEUE_FULL: 'Hàng đợi nhận đã đầy; gói tin được giữ lại và sẽ gửi lại sau.',
   BROKER_BLOCKED: 'Máy chủ RabbitMQ tạm ngừng nhận gói tin (thiếu bộ nhớ hoặc dung lượng đĩa); gói tin được giữ lại và gửi khi máy chủ nhận lại.',
   BROKER_CAPACITY: 'Máy chủ RabbitMQ không đủ số tệp được mở (file descriptor) hoặc bộ nhớ cho số cơ quan đã đăng ký; cần nâng giới hạn theo hướng dẫn trong thông báo trước khi thêm cơ quan.',
+  // Liên thông: trục liên thông văn bản quốc gia
+  AXIS_UNREACHABLE: 'Trục liên thông văn bản quốc gia không trả lời, hoặc trả lời sai giao thức; văn bản đang chờ vẫn nằm trong hàng đợi và được gửi khi trục hoạt động trở lại.',
+  AXIS_REFUSED: 'Trục liên thông văn bản quốc gia từ chối yêu cầu (trạng thái FAIL); mã lỗi và nội dung của trục cho biết lý do.',
   WORKER_OUT_OF_MEMORY: 'Xử lý dữ liệu này cần nhiều bộ nhớ hơn mức cho phép.',
   WORKER_FAILED: 'Luồng xử lý chữ ký số bị dừng giữa chừng; hệ thống đã khởi động luồng mới, vui lòng thử lại sau ít phút.',
   STORAGE_FULL: 'Ổ đĩa lưu dữ liệu của nút đã đầy: chưa lưu gì; hãy thử lại sau khi giải phóng dung lượng.',

@@ -9,8 +9,17 @@
  * following the example would otherwise tell every sender "completed" the moment it downloads.
  * Completion is `completed` (or `06`); the edXML codes themselves are accepted too.
  */
-import type { Stage, DeliveryState } from '../../envelope/status-machine.js';
-import type { RecipientCode } from '../../edge/lifecycle.js';
+import type { Stage, DeliveryState } from '../envelope/status-machine.js';
+import type { StatusCode } from '../envelope/types.js';
+
+/** The codes a recipient gives about a document it received (the edge's Lifecycle acts on them). */
+type RecipientCode = Exclude<StatusCode, '01' | '13'>;
+
+/**
+ * The hand-back of a fetched packet (§4.4): the example's receive loop marks each one `done`
+ * after filing it, and `fail` when it could not, so that it is listed again.
+ */
+export const TAKEN = { done: 'done', fail: 'fail' } as const;
 
 /** What an updateStatus value asks for. */
 export type SdkUpdate =

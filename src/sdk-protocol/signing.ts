@@ -1,7 +1,7 @@
 /**
- * The wire protocol of the national exchange SDK's HTTP client (../shared/sdk-protocol.md),
- * server side, pure: checking a request's signed headers, reading the call's parameters from
- * them, recovering the file of a sendEdoc body, and writing replies the client can read.
+ * How the national exchange SDK's HTTP protocol signs a call (../shared/sdk-protocol.md §3),
+ * both sides, pure: the client's signed headers (the hub acting as a system of the national
+ * axis) and the server's check of them (the edge's SDK door).
  *
  * What the client sends (sdk-protocol.md §3): every parameter as an `XroadVnpt-<key>` header;
  * the header `XroadVnpt-sign-header` holds a compact JSON object of those headers, in an order
@@ -11,7 +11,7 @@
  * and each signed entry must then equal the header actually sent.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { LtError } from '../../errors.js';
+import { LtError } from '../errors.js';
 
 /** The prefix of every parameter header (the client keeps the caller's spelling of the key). */
 export const PARAMETER_PREFIX = 'XroadVnpt-';
@@ -119,46 +119,61 @@ export function sdkFileHash(file: Uint8Array): string {
   return [...createHash('sha256').update(file).digest()].map((b) => b.toString(16)).join('');
 }
 
+
 /**
- * The file a sendEdoc body carries: the client appends CRLF to the file bytes (§4.1). The
- * signed `hash-file` says which bytes are the file: the body less that CRLF, or the whole body
- * when a client sends none. A body matching neither was changed or is not the file signed.
+ * The SDK's `timestamp` (§3.3): ddMMyyyyTHHmmss+SSSS in local time, the milliseconds padded
+ * to four digits; the `+nnnn` is not a zone offset.
  */
-export function fileOfBody(body: Uint8Array, hashFile: string | undefined): Buffer {
-  if (!hashFile) throw new LtError('USAGE', 'sendEdoc needs the signed XroadVnpt-hash-file header (the SDK sets it): without it the signature does not cover the file');
-  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const endsWithCrlf = bytes.length >= 2 && bytes[bytes.length - 2] === 0x0d && bytes[bytes.length - 1] === 0x0a;
-  const candidates = endsWithCrlf ? [bytes.subarray(0, bytes.length - 2), bytes] : [bytes];
-  const wanted = hashFile.toLowerCase();
-  const file = candidates.find((c) => sdkFileHash(c) === wanted);
-  if (!file) throw new LtError('USAGE', 'the file sent does not match the signed XroadVnpt-hash-file: it was changed on the way, or the hash is of another file');
-  return file;
+export function sdkTimestamp(at: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const date = `${two(at.getDate())}${two(at.getMonth() + 1)}${at.getFullYear()}`;
+  const time = `${two(at.getHours())}${two(at.getMinutes())}${two(at.getSeconds())}`;
+  return `${date}T${time}+${String(at.getMilliseconds()).padStart(4, '0')}`;
 }
 
-/** A reply as the client reads it (§5): `status`, `ErrorCode`, `ErrorDesc`, plus the call's field. */
-export interface SdkReply {
-  status: 'OK' | 'FAIL';
-  ErrorCode: string;
-  ErrorDesc: string;
-  [field: string]: unknown;
-}
-
-export function okReply(extra: Record<string, unknown> = {}, description = 'Success'): SdkReply {
-  return { status: 'OK', ErrorCode: '0', ErrorDesc: description, ...extra };
+/** What a client call signs: its parameters (without the prefix) and the body's content type. */
+export interface CallToSign {
+  systemId: string;
+  secret: string;
+  contentType: 'application/json' | 'application/octet-stream';
+  /** The call's parameters (`from`, `docId`, `status`, `hash-file`...): printable ASCII only (§3.5). */
+  parameters: Readonly<Record<string, string>>;
+  at: Date;
 }
 
 /**
- * A refusal. `ErrorCode` is lienthong's error code (never "0", the one value the client
- * tests); sendEdoc's reply must also carry `"DocId": ""` or the client nulls every field (§5).
+ * The headers of a signed call as the SDK's client sends them (§3.2): one `XroadVnpt-<key>`
+ * per parameter plus `systemid`, `timestamp` and `Content-Type`, the plain `Content-Type`, the
+ * key list, the compact JSON of the signed headers and its HMAC. A fresh map per call: the
+ * SDK's stale keys (§3.1) are a habit of its client, not part of what a server checks.
  */
-export function failReply(code: string, description: string, extra: Record<string, unknown> = {}): SdkReply {
-  return { status: 'FAIL', ErrorCode: code, ErrorDesc: description, ...extra };
+export function signedCallHeaders(call: CallToSign): Record<string, string> {
+  const entries: Array<[string, string]> = [
+    ['systemid', call.systemId],
+    ...Object.entries(call.parameters),
+    ['timestamp', sdkTimestamp(call.at)],
+    ['Content-Type', call.contentType],
+  ];
+  const headers: Record<string, string> = {};
+  const signed: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    if (!/^[\x20-\x7e]*$/.test(value)) {
+      throw new LtError('USAGE', `the SDK parameter "${key}" must be printable ASCII: header values are sent as bytes and the server's HMAC check fails on anything else`, { path: key });
+    }
+    headers[`${PARAMETER_PREFIX}${key}`] = value;
+    signed[`${PARAMETER_PREFIX}${key}`] = value;
+  }
+  const signHeader = JSON.stringify(signed);
+  headers['Content-Type'] = call.contentType;
+  headers[`${PARAMETER_PREFIX}sign-header-key`] = entries.map(([key]) => key).join(';');
+  headers[`${PARAMETER_PREFIX}sign-header`] = signHeader;
+  headers[`${PARAMETER_PREFIX}hash-header`] = signatureOf(call.secret, Buffer.from(signHeader, 'utf8'));
+  headers[`${PARAMETER_PREFIX}version`] = SDK_VERSION;
+  return headers;
 }
 
-/**
- * JSON with every character outside ASCII written as a `\uXXXX` escape: sendEdoc's client
- * reads its reply as US-ASCII (§4.1), so Vietnamese text survives only escaped.
- */
-export function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+/** The protocol version the SDK's client announces (`XroadVnpt-version`, §8). */
+export const SDK_VERSION = '3.0.201608';
+
+/** What can travel as the `systemid` header: printable ASCII without blanks, at most 100 characters. */
+export const SYSTEM_ID_PATTERN = /^[\x21-\x7e]{1,100}$/;
