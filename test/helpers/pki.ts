@@ -4,6 +4,7 @@
  * hand-made XMLDSig templates for xmlsec1 to sign.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -270,6 +271,8 @@ export function issueCertificate(dir: string, ca: SelfMadeCa, keyPath: string, o
   const certPath = join(dir, `${file}.pem`);
   openssl(dir, 'req', '-new', '-key', keyPath, '-out', csr, '-utf8', '-subj', `/UID=${organId}/O=${name}/CN=${name}`);
   writeFileSync(ext, extensions);
-  openssl(dir, 'x509', '-req', '-in', csr, '-CA', ca.caCertPath, '-CAkey', ca.caKeyPath, '-CAcreateserial', '-days', '30', '-extfile', ext, '-out', certPath);
+  // A random serial rather than -CAcreateserial, which writes a serial file beside the CA's
+  // certificate: into certs-dev/ when the CA is the development one, under every test's feet.
+  openssl(dir, 'x509', '-req', '-in', csr, '-CA', ca.caCertPath, '-CAkey', ca.caKeyPath, '-set_serial', `0x${randomBytes(12).toString('hex')}`, '-days', '30', '-extfile', ext, '-out', certPath);
   return certPath;
 }
