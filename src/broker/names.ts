@@ -49,6 +49,11 @@ export interface ResourceNames {
   hubFederationIn: Record<Lane, string>;
   /** The durable queue of one link to another hub, per lane: what waits to be forwarded there. */
   federationQueue(link: string, lane: Lane): string;
+  /**
+   * What a link run inside the hub (the national axis) took from the far end, per lane, waiting
+   * for the intake: only the hub itself can publish there (no other user may write to it).
+   */
+  federationInbox(link: string, lane: Lane): string;
   /** The RabbitMQ user a linked hub publishes to `federationIn` as (provisioned by `hub link add`). */
   linkUser(link: string): string;
   /** Inverse of linkUser, or undefined for any other user name. */
@@ -91,6 +96,7 @@ export function resourceNames(prefix: string = DEFAULT_PREFIX): ResourceNames {
     federationIn: `${prefix}.federation-in`,
     hubFederationIn: { urgent: `${prefix}.hub.federation-in.urgent`, normal: `${prefix}.hub.federation-in` },
     federationQueue: (name, lane) => `${prefix}.federation.${link(name)}${lane === 'urgent' ? '.urgent' : ''}`,
+    federationInbox: (name, lane) => `${prefix}.federation.${link(name)}.in${lane === 'urgent' ? '.urgent' : ''}`,
     linkUser: (name) => `${linkUserPrefix}${link(name)}`,
     linkOfUser: (user) => (user.startsWith(linkUserPrefix) ? user.slice(linkUserPrefix.length) : undefined),
     owns: (name) => name.startsWith(`${prefix}.`),

@@ -56,15 +56,18 @@ export async function declareHubTopology(channel: Channel, names: ResourceNames)
  * Federation (design.md): the intake linked hubs publish to, consumed by this hub urgent first,
  * and one pair of durable lanes per link to another hub, which that link's process drains. The
  * link lanes dead-letter like the agency lanes: a packet the link cannot forward after
- * DELIVERY_LIMIT attempts goes to an operator, never away.
+ * DELIVERY_LIMIT attempts goes to an operator, never away. A link the hub runs itself over
+ * HTTP (the national axis) also has an inbox per lane, where it puts what it took from the far
+ * end before telling the far end it was taken; the intake consumes it like the exchange's lanes.
  */
-export async function declareFederationTopology(channel: Channel, names: ResourceNames, links: readonly string[]): Promise<void> {
+export async function declareFederationTopology(channel: Channel, names: ResourceNames, links: readonly string[], inboxLinks: readonly string[] = []): Promise<void> {
   await channel.assertExchange(names.dead, 'fanout', { durable: true });
   await channel.assertExchange(names.federationIn, 'direct', { durable: true });
   for (const lane of LANES) {
     await channel.assertQueue(names.hubFederationIn[lane], { durable: true, arguments: quorumQueueArguments(names) });
     await channel.bindQueue(names.hubFederationIn[lane], names.federationIn, lane);
     for (const link of links) await channel.assertQueue(names.federationQueue(link, lane), { durable: true, arguments: quorumQueueArguments(names) });
+    for (const link of inboxLinks) await channel.assertQueue(names.federationInbox(link, lane), { durable: true, arguments: quorumQueueArguments(names) });
   }
 }
 

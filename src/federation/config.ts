@@ -1,14 +1,14 @@
 /**
  * hub.json "federation": the other hubs this hub is linked to. Each link names the organ ids
- * the remote hub serves (patterns), the trust anchors its agencies' certificates chain to, how
- * to reach it (by kind), and the broker user it publishes to this hub's intake as.
+ * the remote hub serves (patterns), the trust anchors its agencies' certificates chain to, and
+ * how to reach it, by kind: "amqp" (another lienthong hub, with the broker user it publishes to
+ * this hub's intake as) or "axis" (the national exchange axis, over the SDK's HTTP protocol).
  *
  *   "federation": { "links": [ { "name": "h53", "kind": "amqp", "patterns": ["*.H53"],
  *     "amqp": { "url": "amqps://lt.link.h12:...@hub.h53.example:5671/lt", "prefix": "lt" },
  *     "trust": { "anchors": ["certs/h53-root.pem"] } } ] }
- *
- * `kind` is a discriminated union: a link to the national axis (HTTP) is another kind, with its
- * own settings and its own link process, beside "amqp".
+ *   { "name": "axis", "kind": "axis", "patterns": ["*.G*"], "trust": {...},
+ *     "axis": { "baseUrl": "https://axis.example/vxp", "systemId": "...", "secretEnv": "LT_AXIS_SECRET" } }
  */
 import { LtError } from '../errors.js';
 import { envSecret, resolvePath, trustFiles, type TrustFileConfig } from '../config.js';
@@ -17,18 +17,19 @@ import { addressList, redactUrl } from '../broker/url.js';
 import { assertTlsUrls, brokerTlsSetting, type BrokerTls } from '../broker/tls.js';
 import { compilePattern, type LinkRoute, type OrganPattern } from './patterns.js';
 import { MAX_HOPS } from './hops.js';
+import { axisSettings, type AxisSettings } from './axis/settings.js';
 
 interface LinkBase extends LinkRoute {
   name: string;
   patterns: OrganPattern[];
   /** What the agencies behind the remote hub sign with: their packets verify against these only. */
   trust: TrustFileConfig;
-  /** The broker user the remote hub publishes to this hub's intake as. Default `P.link.<name>`. */
-  peerUser: string;
 }
 
 export interface AmqpLinkConfig extends LinkBase {
   kind: 'amqp';
+  /** The broker user the remote hub publishes to this hub's intake as. Default `P.link.<name>`. */
+  peerUser: string;
   amqp: {
     /** The remote broker's AMQP URL(s), with the user `hub link add` made there and its password. */
     urls: string[];
@@ -40,8 +41,18 @@ export interface AmqpLinkConfig extends LinkBase {
   };
 }
 
+/**
+ * The national exchange axis: the hub is one system of it and speaks the SDK's HTTP protocol
+ * (sdk-protocol.md). Nobody publishes to this hub's intake for it: the hub's own link process
+ * takes what the axis holds and puts it in the link's inbox.
+ */
+export interface AxisLinkConfig extends LinkBase {
+  kind: 'axis';
+  axis: AxisSettings;
+}
+
 /** Every kind of link; the link process is chosen by kind (link-process.ts). */
-export type LinkConfig = AmqpLinkConfig;
+export type LinkConfig = AmqpLinkConfig | AxisLinkConfig;
 export type LinkKind = LinkConfig['kind'];
 
 export interface FederationConfig {
@@ -59,7 +70,7 @@ export interface FederationContext {
   hubPrefix: string;
 }
 
-const LINK_KEYS = ['name', 'kind', 'patterns', 'amqp', 'trust', 'peerUser'];
+const LINK_KEYS = { amqp: ['name', 'kind', 'patterns', 'amqp', 'trust', 'peerUser'], axis: ['name', 'kind', 'patterns', 'axis', 'trust'] } as const;
 const AMQP_KEYS = ['url', 'prefix', 'user', 'tls'];
 
 /** The environment variable holding a link's broker password (or `<it>_FILE`, a file holding it). */
@@ -85,8 +96,10 @@ export function federationSettings(raw: unknown, ctx: FederationContext): Federa
   for (const link of links) {
     if (names.has(link.name)) fail('federation.links', `name the link "${link.name}" twice; each link needs a name of its own`);
     names.add(link.name);
-    if (users.has(link.peerUser)) fail('federation.links', `give two links the peer user "${link.peerUser}": the intake could not tell which hub sent a packet`);
-    users.add(link.peerUser);
+    if (link.kind === 'amqp') {
+      if (users.has(link.peerUser)) fail('federation.links', `give two links the peer user "${link.peerUser}": the intake could not tell which hub sent a packet`);
+      users.add(link.peerUser);
+    }
     for (const pattern of link.patterns) {
       const other = patterns.get(pattern.text);
       if (other !== undefined) fail('federation.links', `give the pattern "${pattern.text}" to both "${other}" and "${link.name}": one organ id would have two routes`);
@@ -97,12 +110,14 @@ export function federationSettings(raw: unknown, ctx: FederationContext): Federa
 }
 
 function linkSettings(item: unknown, path: string, ctx: FederationContext, fail: (path: string, message: string) => never): LinkConfig {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(path, 'must be an object: {name, kind, patterns, amqp, trust}');
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(path, 'must be an object: {name, kind, patterns, trust, and amqp or axis}');
   const o = item as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (!LINK_KEYS.includes(key)) fail(`${path}.${key}`, `is not a setting of a link; the settings are ${LINK_KEYS.join(', ')}`);
+  const kind = o.kind;
+  if (kind !== 'amqp' && kind !== 'axis') return fail(`${path}.kind`, 'must be "amqp" (a hub reached over RabbitMQ) or "axis" (the national exchange axis, over HTTP)');
+  const keys: readonly string[] = LINK_KEYS[kind];
+  for (const key of Object.keys(o)) if (!keys.includes(key)) fail(`${path}.${key}`, `is not a setting of a link of kind "${kind}"; the settings are ${keys.join(', ')}`);
   const name = o.name;
   if (typeof name !== 'string' || !LINK_NAME_PATTERN.test(name)) return fail(`${path}.name`, 'must be 1-32 lower-case letters, digits, "-" or "_" (it names the link\'s queues and broker user), e.g. "h53"');
-  if (o.kind !== 'amqp') return fail(`${path}.kind`, 'must be "amqp" (a hub reached over RabbitMQ)');
   if (!Array.isArray(o.patterns) || o.patterns.length === 0) return fail(`${path}.patterns`, 'must list the organ ids the remote hub serves, e.g. ["*.H53"]');
   const patterns = o.patterns.map((text, i) => {
     const pattern = compilePattern(text as string, `${ctx.file}: "${path}.patterns[${i}]"`);
@@ -110,6 +125,7 @@ function linkSettings(item: unknown, path: string, ctx: FederationContext, fail:
     return pattern;
   });
   const trust = trustFiles(o.trust, ctx.baseDir, `${ctx.file}: "${path}"`);
+  if (kind === 'axis') return { name, kind, patterns, trust, axis: axisSettings(o.axis, ctx.env, `${path}.axis`, ctx.file) };
   const peerUser = o.peerUser ?? resourceNames(ctx.hubPrefix).linkUser(name);
   if (typeof peerUser !== 'string' || peerUser === '') return fail(`${path}.peerUser`, 'must be the broker user the remote hub publishes as');
   return { name, kind: 'amqp', patterns, trust, peerUser, amqp: amqpSettings(o.amqp, `${path}.amqp`, name, ctx, fail) };

@@ -3,7 +3,8 @@
  * before it verifies the signature against that link's trust anchors and routes the packet to
  * its own agencies. Pure: the caller says who is local.
  *
- * 1. the publisher (the broker-validated user-id) is the peer user of one of this hub's links;
+ * 1. the publisher (the broker-validated user-id) is the peer user of one of this hub's links,
+ *    or the packet is in the inbox of a link the hub runs itself;
  * 2. the hop records do not already name this hub, and are fewer than the limit (no loops);
  * 3. the sender the packet names is served by that link: matched by its patterns, routed to it
  *    rather than to another link, and not one of this hub's own agencies (a remote hub cannot
@@ -20,11 +21,21 @@ export interface IntakeRefusal {
 }
 
 export interface PeerLink extends LinkRoute {
-  peerUser: string;
+  /** The broker user a linked hub publishes to the intake exchange as (links over AMQP). */
+  peerUser?: string;
+  /** The inbox queues the hub's own process of the link fills (links over HTTP: the national axis). */
+  inbox?: readonly string[];
 }
 
-export function linkOfPeer<L extends PeerLink>(userId: string | undefined, links: readonly L[]): L | undefined {
-  return userId === undefined ? undefined : links.find((link) => link.peerUser === userId);
+/**
+ * The link a packet came through: the one whose inbox the hub's own link process filled (only
+ * the hub may write there), or else the one whose broker user published it (the broker checks
+ * the user-id), or none.
+ */
+export function linkOfPeer<L extends PeerLink>(userId: string | undefined, links: readonly L[], queue?: string): L | undefined {
+  const byInbox = queue === undefined ? undefined : links.find((link) => link.inbox?.includes(queue));
+  if (byInbox) return byInbox;
+  return userId === undefined ? undefined : links.find((link) => link.peerUser !== undefined && link.peerUser === userId);
 }
 
 export function peerRefusal(userId: string | undefined): IntakeRefusal {

@@ -1,13 +1,14 @@
 /**
  * A link process drains one link's queues (`P.federation.<name>`, urgent first) towards the
  * hub at the other end. Which process runs a link depends on its kind: over AMQP to another
- * lienthong hub (amqp-link.ts), later over HTTP to the national axis. The hub starts one per
+ * lienthong hub (amqp-link.ts), over HTTP to the national axis (axis-link.ts). The hub starts one per
  * link, inside its own process, and reads their counters for its metrics and dashboard.
  */
 import type { BrokerConnection } from '../broker/connection.js';
 import type { ResourceNames } from '../broker/names.js';
 import type { Logger } from '../log.js';
 import { AmqpLink } from './amqp-link.js';
+import { AxisLink } from './axis-link.js';
 import type { LinkConfig, LinkKind } from './config.js';
 
 export interface LinkStats {
@@ -43,6 +44,11 @@ export interface LinkProcessDeps {
   onForwarded?: (link: string) => void;
   /** Told about each failed attempt (metrics). */
   onFailure?: (link: string, error: Error) => void;
+  /**
+   * Links the hub runs over HTTP (the axis) put what they take from the far end here: publish to
+   * an inbox queue of this hub's broker, resolved once the broker confirmed it.
+   */
+  inbound?: (queue: string, bytes: Buffer) => Promise<void>;
 }
 
 type Factories = { [K in LinkKind]: (link: Extract<LinkConfig, { kind: K }>, deps: LinkProcessDeps) => LinkProcess };
@@ -50,6 +56,7 @@ type Factories = { [K in LinkKind]: (link: Extract<LinkConfig, { kind: K }>, dep
 /** The process of each kind of link. A new kind adds its entry here, and its settings to config.ts. */
 export const LINK_PROCESSES: Factories = {
   amqp: (link, deps) => new AmqpLink(link, deps),
+  axis: (link, deps) => new AxisLink(link, deps),
 };
 
 export function linkProcess(link: LinkConfig, deps: LinkProcessDeps): LinkProcess {

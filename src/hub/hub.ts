@@ -168,6 +168,8 @@ export class Hub {
     const names = this.names;
     const federation = this.config.federation;
     const linkNames = federation?.links.map((link) => link.name) ?? [];
+    // Links the hub runs itself over HTTP have an inbox on this broker for what they take in.
+    const inboxLinks = federation?.links.filter((link) => link.kind === 'axis').map((link) => link.name) ?? [];
     const federationLinks = federation ? await this.federationLinks() : [];
     this.publisher = new ConfirmPublisher({
       name: 'hub-publisher',
@@ -176,7 +178,7 @@ export class Hub {
       // closed for a missing exchange heals on the next), every agency's lanes on each connection.
       topology: async (channel) => {
         await declareHubTopology(channel, names);
-        if (federation) await declareFederationTopology(channel, names, linkNames);
+        if (federation) await declareFederationTopology(channel, names, linkNames, inboxLinks);
       },
       connectionTopology: (model) =>
         declareAgenciesQueues(model, names, [...this.directory.list({ status: 'active', kind: 'agency' }), ...this.directory.list({ status: 'suspended', kind: 'agency' })]),
@@ -249,19 +251,22 @@ export class Hub {
           name: 'hub-federation-intake',
           queues: [
             { queue: names.hubFederationIn.urgent, lane: 'urgent', prefetch: this.config.concurrency },
+            ...inboxLinks.map((link) => ({ queue: names.federationInbox(link, 'urgent'), lane: 'urgent' as const, prefetch: this.config.concurrency })),
             { queue: names.hubFederationIn.normal, lane: 'normal', prefetch: this.config.concurrency },
+            ...inboxLinks.map((link) => ({ queue: names.federationInbox(link, 'normal'), lane: 'normal' as const, prefetch: this.config.concurrency })),
           ],
           concurrency: this.config.concurrency,
           handler: router.handleIntake,
           gate: this.gate,
           orderKey: documentOrderKey,
-          topology: (channel) => declareFederationTopology(channel, names, linkNames),
+          topology: (channel) => declareFederationTopology(channel, names, linkNames, inboxLinks),
           log: this.log,
           onError: (error, delivery) =>
             this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'taking in a packet from a linked hub failed; it will be redelivered'),
         });
         await this.connection.add(this.intakeConsumer);
         const local = this.connection;
+        const publisher = this.publisher;
         for (const link of federation.links) {
           const process = linkProcess(link, {
             local,
@@ -270,6 +275,7 @@ export class Hub {
             log: this.log,
             onForwarded: (name) => this.metrics.linkForwardedOne(name),
             onFailure: (name) => this.metrics.linkFailedOnce(name),
+            inbound: (queue, bytes) => publisher.publish({ exchange: '', routingKey: queue, content: bytes, options: { persistent: true, contentType: 'application/xml' } }),
           });
           this.links.push(process);
           await process.start();
@@ -316,7 +322,12 @@ export class Hub {
       const trust = await readNodeTrust(link.trust, `link "${link.name}"`);
       const pool = new CryptoPool({ size: 1, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
       this.linkPools.push(pool);
-      result.push({ name: link.name, patterns: link.patterns, peerUser: link.peerUser, pool });
+      result.push({
+        name: link.name,
+        patterns: link.patterns,
+        pool,
+        ...(link.kind === 'amqp' ? { peerUser: link.peerUser } : { inbox: [this.names.federationInbox(link.name, 'urgent'), this.names.federationInbox(link.name, 'normal')] }),
+      });
     }
     return result;
   }

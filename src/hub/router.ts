@@ -305,7 +305,7 @@ export class Router {
     if (seen) return seen;
     const now = this.deps.clock();
     const federation = this.deps.federation;
-    const link = linkOfPeer(props.userId, federation?.links ?? []);
+    const link = linkOfPeer(props.userId, federation?.links ?? [], delivery.queue);
     if (!federation || !link) return this.refuseIntake(packetId, hash, null, undefined, undefined, peerRefusal(props.userId), now);
     const hops = parseHops(props.headers[HOPS_HEADER]);
     const via: Via = { link, hops: hops ?? [] };

@@ -51,8 +51,30 @@ t.test('the federation section: links with their patterns, trust, peer user and 
   t.match(only, { name: 'h53', kind: 'amqp', peerUser: 'lt.link.h53', amqp: { prefix: 'lt', user: 'lt.link.h12' }, trust: { anchors: ['/etc/lienthong/certs/root.pem'] } });
   t.equal(federationSettings(undefined, ctx), undefined, 'no section, no links');
   const withPassword = federationSettings({ links: [link()] }, { ...ctx, env: { [linkPasswordVariable('h53')]: 'from env' } });
-  t.equal(new URL(withPassword?.links[0]?.amqp.urls[0] as string).password, encodeURIComponent('from env'), 'the password may come from the environment');
+  const withPasswordLink = withPassword?.links[0];
+  t.equal(withPasswordLink?.kind, 'amqp');
+  t.equal(new URL(withPasswordLink?.kind === 'amqp' ? (withPasswordLink.amqp.urls[0] as string) : '').password, encodeURIComponent('from env'), 'the password may come from the environment');
   t.equal(linkPasswordVariable('h-53'), 'LT_LINK_H_53_PASSWORD');
+});
+
+t.test('a link to the national axis: its axis block, no peer user', async (t) => {
+  const axis = { name: 'axis', kind: 'axis', patterns: ['*.G*'], trust: { anchors: ['certs/root.pem'] }, axis: { baseUrl: 'https://axis.example/vxp/', systemId: 'camau.lienthong', secretEnv: 'LT_AXIS_SECRET' } };
+  const config = federationSettings({ links: [link(), axis] }, { ...ctx, env: { LT_AXIS_SECRET: 's3cret' } });
+  const only = config?.links[1];
+  t.match(only, { name: 'axis', kind: 'axis', axis: { baseUrl: 'https://axis.example/vxp', systemId: 'camau.lienthong', secret: 's3cret' } });
+  t.notOk(only && 'peerUser' in only, 'nobody publishes to the intake for the axis');
+  const refusal = (raw: unknown, env: NodeJS.ProcessEnv = { LT_AXIS_SECRET: 's3cret' }): string => {
+    try {
+      federationSettings({ links: [raw] }, { ...ctx, env });
+      return '';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  t.match(refusal({ ...axis, amqp: { url: 'amqp://x' } }), /"federation\.links\[0\]\.amqp" is not a setting of a link of kind "axis"/, 'an axis link has no AMQP block');
+  t.match(refusal({ ...axis, peerUser: 'x' }), /peerUser" is not a setting of a link of kind "axis"/);
+  t.match(refusal({ ...axis, axis: { ...axis.axis, baseUrl: 'ftp://x' } }), /federation\.links\[0\]\.axis\.baseUrl.*http/, 'its axis block is checked');
+  t.match(refusal(axis, {}), /LT_AXIS_SECRET, which is not set/, 'its secret must be there');
 });
 
 t.test('configuration mistakes are refused with CONFIG_INVALID and what to do', async (t) => {

@@ -13,7 +13,7 @@ import { TAKEN, type MessageType } from '../../sdk-protocol/index.js';
 import type { AxisClient } from './client.js';
 
 /** Where the hub takes what comes from the axis (its federation intake). Resolves once the packet is safe. */
-export type AxisSink = (bytes: Buffer, meta: { link: string; axisId: string }) => Promise<void>;
+export type AxisSink = (bytes: Buffer, meta: { link: string; axisId: string; messageType: MessageType }) => Promise<void>;
 
 export interface AxisPollerHooks {
   /** A call the axis answered. */
@@ -121,7 +121,7 @@ export class AxisPoller {
       throw error;
     }
     try {
-      await sink(bytes, { link, axisId });
+      await sink(bytes, { link, axisId, messageType });
     } catch (error) {
       log.error({ link, axisId, err: (error as Error).message }, 'the hub could not take a packet from the national axis; it is not handed back, so the axis offers it again at the next poll');
       return;
