@@ -26,6 +26,7 @@ export interface Ticket {
 export class Superseded extends Error {
   constructor() {
     super('a newer delivery of the same packet took this place in line');
+    this.name = 'Superseded';
   }
 }
 
@@ -33,6 +34,7 @@ export class Superseded extends Error {
 export class LineStopped extends Error {
   constructor() {
     super('the link is stopping');
+    this.name = 'LineStopped';
   }
 }
 
