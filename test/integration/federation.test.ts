@@ -7,17 +7,23 @@
  * bounces with the reason, and a linked hub cannot loop packets back, speak for this hub's own
  * agencies, or pass a signature that does not chain to the anchors configured for it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import t, { type Test } from 'tap';
+import { ManagementClient } from '../../src/broker/management.js';
 import { publishOptions } from '../../src/broker/message.js';
+import { resourceNames } from '../../src/broker/names.js';
+import { deleteDeployment } from '../../src/broker/topology.js';
+import { DEFAULT_AMQP_URL } from '../../src/config.js';
+import { devPath, managementOptions } from '../../src/demo/local-exchange.js';
 import type { Edge } from '../../src/edge/edge.js';
 import { HOPS_HEADER } from '../../src/federation/hops.js';
 import { newPacketId } from '../../src/ids.js';
-import { A, B, C, documentPacket, identityFromFiles, letter, signAs, stageAt, waitFor } from '../helpers/exchange.js';
+import { lienthongInProcess } from '../helpers/cli-in-process.js';
+import { A, B, C, brokerAnswer, documentPacket, identityFromFiles, letter, signAs, stageAt, waitFor } from '../helpers/exchange.js';
 import { openFederation, issueOrgan, type LinkedHub } from '../helpers/federation.js';
 import { makeCa, xmlsec1Verify } from '../helpers/pki.js';
 
@@ -213,4 +219,48 @@ t.test('hubs linked over AMQP', async (t) => {
     if (!config) throw new Error('no X');
     return identityFromFiles(config.identity.key, config.identity.cert);
   }
+});
+
+t.test('hub link add: a user that may publish to the federation intake and nothing else; link remove deletes it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lt-fed-cli-'));
+  const prefix = `lt-fed-cli-${randomBytes(3).toString('hex')}`;
+  const names = resourceNames(prefix);
+  const api = new ManagementClient(managementOptions(DEFAULT_AMQP_URL, process.env));
+  t.teardown(async () => {
+    await deleteDeployment(api, names).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const config = join(dir, 'hub.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      organId: H12,
+      prefix,
+      dataDir: join(dir, 'hub'),
+      identity: { key: devPath('hub.key.pem'), cert: devPath('hub.pem'), chain: devPath('issuing-ca.pem') },
+      trust: { anchors: [devPath('root-ca.pem')], dev: true },
+    }),
+  );
+  const added = await lienthongInProcess('hub', 'link', 'add', 'h53', '--config', config, '--json');
+  t.equal(added.code, 0, added.stderr);
+  const printed = JSON.parse(added.stdout) as { brokerUser: string; password: string; amqpUrl: string };
+  t.equal(printed.brokerUser, `${prefix}.link.h53`);
+  t.match(printed.amqpUrl, `${encodeURIComponent(printed.brokerUser)}:${printed.password}@`, 'the URL carries the user and password');
+
+  const connection = await amqp.connect(printed.amqpUrl);
+  connection.on('error', () => {});
+  t.teardown(() => connection.close().catch(() => {}));
+  const publish = (exchange: string) => (channel: amqp.ConfirmChannel) => {
+    channel.publish(exchange, 'normal', Buffer.from('<x/>'), { userId: printed.brokerUser });
+    return channel.waitForConfirms();
+  };
+  // Unroutable (no intake queue yet) but accepted: what matters is that the broker lets it publish there.
+  t.equal(await brokerAnswer(() => connection.createConfirmChannel(), publish(names.federationIn)), undefined, 'it may publish to the federation intake');
+  t.match(await brokerAnswer(() => connection.createConfirmChannel(), publish(names.submit)), { code: 403 }, 'not to the submit exchange');
+  t.match(await brokerAnswer(() => connection.createChannel(), (c) => c.assertQueue(`${prefix}.mine`)), { code: 403 }, 'nor declare anything');
+  await connection.close().catch(() => {});
+
+  const removed = await lienthongInProcess('hub', 'link', 'remove', 'h53', '--config', config);
+  t.equal(removed.code, 0, removed.stderr);
+  t.notOk(await api.userExists(printed.brokerUser), 'the user is gone');
 });
