@@ -146,6 +146,19 @@ t.test('hubs linked over AMQP', async (t) => {
     t.match(JSON.parse(bounce.envelope), { extra: { 'x-lt-error-code': 'FEDERATION_NO_ROUTE', 'x-lt-bounce': nowhere } }, 'bounced with FEDERATION_NO_ROUTE');
   });
 
+  await t.test('a recipient the other hub does not know is bounced there, and the bounce reaches the sender through its own hub', async (t) => {
+    const missing = '000.00.77.H53';
+    const sent = await a.outbox.submitDocument(letter([B, missing], 'LK5'), 'test');
+    await stageWait(a, sent.documentId, missing, 'bounced');
+    await stageWait(a, sent.documentId, B, '01');
+    const atH53 = h53.exchange.hub.db.prepare('SELECT stage FROM deliveries WHERE document_id = ? AND recipient = ?').get(sent.documentId, missing);
+    t.same(atH53, { stage: 'bounced' }, 'H53 recorded it bounced');
+    const atH12 = h12.exchange.hub.db.prepare("SELECT description FROM events WHERE document_id = ? AND recipient = ? AND event = 'bounced'").get(sent.documentId, missing) as { description: string };
+    t.match(atH12.description, new RegExp(`hub ${H53.replace(/\./g, '\\.')} could not deliver it`), "H12 records the other hub's reason");
+    const shown = a.document(sent.documentId)?.deliveries.find((d) => d.recipient === missing);
+    t.equal(shown?.stage, 'bounced', "A's edge shows the recipient bounced");
+  });
+
   /** Publish a signed packet to a hub's federation intake as the user one of its links names. */
   async function publishToIntake(t: Test, hub: LinkedHub, link: string, content: string, from: string, to: string[], hops: unknown[]): Promise<string> {
     const peer = hub.peers.get(link);
