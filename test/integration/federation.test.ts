@@ -133,6 +133,15 @@ t.test('hubs linked over AMQP', async (t) => {
     t.same(rows, [{ target: B, link: null }, { target: C, link: null }, { target: 'h53', link: 'h53' }, { target: 'g22', link: 'g22' }], 'one publish per local recipient and per link');
   });
 
+  await t.test('an urgent document takes the urgent lanes across hubs', async (t) => {
+    const sent = await a.outbox.submitDocument(letter([X], 'LK6', { priority: '1' }), 'test');
+    await stageWait(a, sent.documentId, X, '01');
+    const row = h12.exchange.hub.db.prepare('SELECT lane FROM outbound WHERE cause = ? AND link = ?').get(sent.packetId, 'h53');
+    t.same(row, { lane: 'urgent' }, "H12 queued it on link h53's urgent lane");
+    const taken = h53.exchange.hub.db.prepare('SELECT hops FROM packets WHERE packet_id = ?').get(sent.packetId) as { hops: string };
+    t.match(JSON.parse(taken.hops), [{ hub: H12, lane: 'urgent' }], 'the hop record says so at H53');
+  });
+
   await t.test('a recipient no link serves bounces, the reason naming its suffix', async (t) => {
     const nowhere = '000.00.01.H99';
     const sent = await a.outbox.submitDocument(letter([B, nowhere], 'LK4'), 'test');
