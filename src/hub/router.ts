@@ -339,7 +339,7 @@ export class Router {
    * publisher is no link's is recorded without its bytes (a stranger must not fill the disk), and
    * what it claims (its DocumentId) is not filed.
    */
-  private refuseIntake(
+  private async refuseIntake(
     packetId: string,
     hash: string,
     content: Buffer | null,
@@ -350,40 +350,38 @@ export class Router {
     report: string | null = null,
     verified = false,
   ): Promise<Verdict> {
-    return (async () => {
-      const blob = content ? await this.deps.blobs.put(content) : null;
-      const documentId = verified ? (documentIdOf(packet) ?? null) : null;
-      const sender = verified ? (packet?.from?.organId ?? null) : null;
-      this.deps.db.transaction(() => {
-        this.records.insertPacket({
-          packetId,
-          kind: packet?.kind ?? 'unknown',
-          sender,
-          claimedFrom: packet?.from?.organId ?? null,
-          documentId,
-          statusCode: packet?.kind === 'status' ? (packet.statusCode ?? null) : null,
-          priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
-          sha256: hash,
-          blob,
-          size: content?.length ?? 0,
-          receivedAt: now.toISOString(),
-          verdict: 'refused',
-          errorCode: refusal.code,
-          errorMessage: refusal.message,
-          verification: report,
-          via: via?.link.name ?? null,
-          hops: via ? hopsHeader(via.hops) : null,
-        });
-        appendAudit(
-          this.deps.db,
-          { actor: via ? `link:${via.link.name}` : 'broker', action: 'packet.refused', subject: packetId, details: { via: via?.link.name ?? null, code: refusal.code, message: refusal.message } },
-          now,
-        );
-      }).immediate();
-      this.deps.log.warn({ packetId, errorCode: refusal.code, via: via?.link.name ?? null }, `packet from the federation intake refused: ${refusal.message}`);
-      this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'refused', errorCode: refusal.code, ...(documentId ? { documentId } : {}), delivered: [], bounced: [], ...(via ? { via: via.link.name } : {}) });
-      return 'ack' as const;
-    })();
+    const blob = content ? await this.deps.blobs.put(content) : null;
+    const documentId = verified ? (documentIdOf(packet) ?? null) : null;
+    const sender = verified ? (packet?.from?.organId ?? null) : null;
+    this.deps.db.transaction(() => {
+      this.records.insertPacket({
+        packetId,
+        kind: packet?.kind ?? 'unknown',
+        sender,
+        claimedFrom: packet?.from?.organId ?? null,
+        documentId,
+        statusCode: packet?.kind === 'status' ? (packet.statusCode ?? null) : null,
+        priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
+        sha256: hash,
+        blob,
+        size: content?.length ?? 0,
+        receivedAt: now.toISOString(),
+        verdict: 'refused',
+        errorCode: refusal.code,
+        errorMessage: refusal.message,
+        verification: report,
+        via: via?.link.name ?? null,
+        hops: via ? hopsHeader(via.hops) : null,
+      });
+      appendAudit(
+        this.deps.db,
+        { actor: via ? `link:${via.link.name}` : 'broker', action: 'packet.refused', subject: packetId, details: { via: via?.link.name ?? null, code: refusal.code, message: refusal.message } },
+        now,
+      );
+    }).immediate();
+    this.deps.log.warn({ packetId, errorCode: refusal.code, via: via?.link.name ?? null }, `packet from the federation intake refused: ${refusal.message}`);
+    this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'refused', errorCode: refusal.code, ...(documentId ? { documentId } : {}), delivered: [], bounced: [], ...(via ? { via: via.link.name } : {}) });
+    return 'ack';
   }
 
   /** The signature, certificate and content checks of a packet whose sender is already established. */
@@ -720,7 +718,7 @@ export class Router {
     const code = via.headers['x-lt-error-code'];
     const reason = `hub ${packet.from.organId} could not deliver it: ${untrustedLine(packet.description ?? '', REASON_MAX)}`;
     // Only a delivery still in the other hub's hands ('delivered' here) can bounce there; a repeat changes nothing.
-    const applies = state.stage === 'delivered' && this.directory().get(document.sender)?.kind === 'agency';
+    const applies = state.stage === 'delivered' && this.deps.directory.get(document.sender)?.kind === 'agency';
     const planned = applies
       ? await this.bounce(packetId, document.sender, undefined, recipient, { code: code !== undefined && Object.hasOwn(ERROR_CATALOGUE, code) ? (code as ErrorCode) : 'AGENCY_UNKNOWN', message: reason }, lane, now, document.documentId)
       : undefined;
@@ -753,10 +751,6 @@ export class Router {
     log.info({ recipient, via: via.link.name, applied: planned !== undefined }, 'a linked hub bounced a recipient');
     this.report({ packetId, kind: 'status', verdict: 'routed', documentId: document.documentId, statusCode: '02', delivered: [], bounced: planned ? [recipient] : [], via: via.link.name });
     return 'ack';
-  }
-
-  private directory(): Directory {
-    return this.deps.directory;
   }
 
   /** The packet row's record of a packet from another hub. */
