@@ -167,7 +167,10 @@ export async function startLocalExchange(options: LocalExchangeOptions): Promise
       return edge;
     },
     async addAgency(spec) {
-      const { agency, password } = await addAgency({ db: hub.db, api, names, actor: 'local-exchange', userLimits: quotasOf(hubConfig) }, { organId: spec.organId, name: spec.organName });
+      const { agency, password } = await addAgency(
+        { db: hub.db, api, names, actor: 'local-exchange', userLimits: quotasOf(hubConfig), ...(hubConfig.federation ? { links: hubConfig.federation.links } : {}) },
+        { organId: spec.organId, name: spec.organName },
+      );
       const config: EdgeConfig = {
         amqpUrl: withCredentials(amqpUrl, agency.brokerUser, password, agency.queueToken),
         prefix,

@@ -106,6 +106,8 @@ export interface DeadLetterDeps {
   publisher: () => ConfirmPublisher;
   /** The router's handler, for packets that died in the hub's inbound queues. */
   route: (delivery: Delivery) => Promise<Verdict>;
+  /** The router's intake handler, for packets a linked hub forwarded that died in the federation intake. */
+  routeIntake?: (delivery: Delivery) => Promise<Verdict>;
   clock: () => Date;
   log: Logger;
 }
@@ -204,15 +206,25 @@ export class DeadLetters {
     const content = await this.deps.blobs.get(row.blob);
     const properties = JSON.parse(row.properties) as MessageProperties;
     let outcome: string;
-    if (row.queue === this.deps.names.hubInbound.normal || row.queue === this.deps.names.hubInbound.urgent) {
+    const names = this.deps.names;
+    const inbound = row.queue === names.hubInbound.normal || row.queue === names.hubInbound.urgent;
+    const intake = row.queue === names.hubFederationIn.normal || row.queue === names.hubFederationIn.urgent;
+    if (inbound || (intake && this.deps.routeIntake)) {
       // A redelivered packet the router refused before is routed afresh.
       if (row.packet_id) this.deps.db.prepare("DELETE FROM packets WHERE packet_id = ? AND verdict = 'refused'").run(row.packet_id);
       const message = { content, properties, fields: { deliveryTag: 0, redelivered: true, exchange: row.exchange ?? '', routingKey: row.routing_key ?? '', consumerTag: 'replay' } } as unknown as ConsumeMessage;
-      const verdict = await this.deps.route({ lane: row.queue === this.deps.names.hubInbound.urgent ? 'urgent' : 'normal', queue: row.queue, message });
+      const handler = inbound ? this.deps.route : (this.deps.routeIntake as (delivery: Delivery) => Promise<Verdict>);
+      const urgent = row.queue === names.hubInbound.urgent || row.queue === names.hubFederationIn.urgent;
+      const verdict = await handler({ lane: urgent ? 'urgent' : 'normal', queue: row.queue, message });
       if (verdict !== 'ack') {
         throw new LtError('PACKET_INVALID', `the router refused the packet again (the hub log says why, packet ${row.packet_id ?? '?'}); it stays in the dead letters`);
       }
       outcome = 'routed again';
+    } else if (row.queue.startsWith(`${names.prefix}.federation.`)) {
+      // A packet its link could not forward: back into that link's queue, as the router put it there.
+      const { userId: _ignored, ...rest } = properties;
+      await this.deps.publisher().publish({ exchange: '', routingKey: row.queue, content, options: { ...rest, persistent: true } });
+      outcome = `queued again on ${row.queue}`;
     } else {
       const { userId: _ignored, ...rest } = properties; // only the original publisher may carry its user-id
       await this.deps.publisher().publish({

@@ -125,6 +125,7 @@ export class Hub {
       names: this.names,
       publisher: () => this.started(this.publisher),
       route: (delivery) => this.started(this.router).handle(delivery),
+      routeIntake: (delivery) => this.started(this.router).handleIntake(delivery),
       clock: options.clock ?? (() => new Date()),
       log: this.log,
     });

@@ -14,6 +14,7 @@ import { isOrganId } from '../envelope/values.js';
 import { appendAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { Directory, type Agency } from './directory.js';
+import { linkFor, type LinkRoute } from '../federation/patterns.js';
 
 export interface ProvisioningContext {
   db: Db;
@@ -24,6 +25,8 @@ export interface ProvisioningContext {
   now?: () => Date;
   /** Connections and channels the agency's broker user may hold (default DEFAULT_AGENCY_USER_LIMITS). */
   userLimits?: AgencyUserLimits;
+  /** The hub's links to other hubs: an agency they serve is not this hub's to add. */
+  links?: readonly LinkRoute[];
 }
 
 export async function addAgency(
@@ -34,6 +37,13 @@ export async function addAgency(
     throw new LtError('USAGE', `"${input.organId}" is not an organ id (expected V1V2V3.Z1Z2.Y1Y2.MX1X2, e.g. 000.00.01.H12)`);
   }
   if (!input.name.trim()) throw new LtError('USAGE', '--name is required');
+  const link = linkFor(input.organId, ctx.links ?? []);
+  if (link) {
+    throw new LtError(
+      'USAGE',
+      `${input.organId} is served by link "${link.name}" (${link.patterns.map((p) => p.text).join(', ')}) in this hub's federation settings: it is another hub's agency; narrow the link's patterns first if it really is this hub's`,
+    );
+  }
   const directory = new Directory(ctx.db);
   const existing = directory.get(input.organId);
   if (existing && existing.status !== 'removed') {

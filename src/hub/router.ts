@@ -22,7 +22,7 @@ import type { DocumentPacket, Packet, StaffInfo, StatusPacket, UncheckedPacket }
 import { validatePacket } from '../envelope/validate.js';
 import { answeredDocumentOf, firstForeignAct, foreignDocumentIdOf } from '../envelope/links.js';
 import { documentCodeOf, isUrgent, organIdLevel1, parseDocumentId } from '../envelope/values.js';
-import { isLtError, LtError, repeatsOnRetry, type ErrorCode } from '../errors.js';
+import { ERROR_CATALOGUE, isLtError, LtError, repeatsOnRetry, type ErrorCode } from '../errors.js';
 import { derivedPacketId, isPacketId } from '../ids.js';
 import { untrustedLine } from '../untrusted.js';
 import type { Logger } from '../log.js';
@@ -52,6 +52,8 @@ export interface RouterFederation {
 interface Via {
   link: FederationLink;
   hops: Hop[];
+  /** The x-lt-* headers of the forwarded message: the link's word (its broker user is authenticated), never the sender's. */
+  headers: Record<string, string>;
 }
 
 export interface RouterDeps {
@@ -112,6 +114,8 @@ interface Refusal {
 interface Planned {
   packetId: string;
   target: string;
+  /** Set when it goes over a link to another hub (target is then the link's name). */
+  link?: string;
   lane: Lane;
   type: 'edoc' | 'status';
   blob: string;
@@ -308,7 +312,7 @@ export class Router {
     const link = linkOfPeer(props.userId, federation?.links ?? [], delivery.queue);
     if (!federation || !link) return this.refuseIntake(packetId, hash, null, undefined, undefined, peerRefusal(props.userId), now);
     const hops = parseHops(props.headers[HOPS_HEADER]);
-    const via: Via = { link, hops: hops ?? [] };
+    const via: Via = { link, hops: hops ?? [], headers: props.headers };
     const loop = hopRefusal(hops, this.deps.hub.organId, federation.maxHops, link.name);
     if (loop) return this.refuseIntake(packetId, hash, content, undefined, via, loop, now);
     if (content.length > this.deps.maxPacketBytes) {
@@ -335,7 +339,7 @@ export class Router {
    * publisher is no link's is recorded without its bytes (a stranger must not fill the disk), and
    * what it claims (its DocumentId) is not filed.
    */
-  private refuseIntake(
+  private async refuseIntake(
     packetId: string,
     hash: string,
     content: Buffer | null,
@@ -346,40 +350,38 @@ export class Router {
     report: string | null = null,
     verified = false,
   ): Promise<Verdict> {
-    return (async () => {
-      const blob = content ? await this.deps.blobs.put(content) : null;
-      const documentId = verified ? (documentIdOf(packet) ?? null) : null;
-      const sender = verified ? (packet?.from?.organId ?? null) : null;
-      this.deps.db.transaction(() => {
-        this.records.insertPacket({
-          packetId,
-          kind: packet?.kind ?? 'unknown',
-          sender,
-          claimedFrom: packet?.from?.organId ?? null,
-          documentId,
-          statusCode: packet?.kind === 'status' ? (packet.statusCode ?? null) : null,
-          priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
-          sha256: hash,
-          blob,
-          size: content?.length ?? 0,
-          receivedAt: now.toISOString(),
-          verdict: 'refused',
-          errorCode: refusal.code,
-          errorMessage: refusal.message,
-          verification: report,
-          via: via?.link.name ?? null,
-          hops: via ? hopsHeader(via.hops) : null,
-        });
-        appendAudit(
-          this.deps.db,
-          { actor: via ? `link:${via.link.name}` : 'broker', action: 'packet.refused', subject: packetId, details: { via: via?.link.name ?? null, code: refusal.code, message: refusal.message } },
-          now,
-        );
-      }).immediate();
-      this.deps.log.warn({ packetId, errorCode: refusal.code, via: via?.link.name ?? null }, `packet from the federation intake refused: ${refusal.message}`);
-      this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'refused', errorCode: refusal.code, ...(documentId ? { documentId } : {}), delivered: [], bounced: [], ...(via ? { via: via.link.name } : {}) });
-      return 'ack' as const;
-    })();
+    const blob = content ? await this.deps.blobs.put(content) : null;
+    const documentId = verified ? (documentIdOf(packet) ?? null) : null;
+    const sender = verified ? (packet?.from?.organId ?? null) : null;
+    this.deps.db.transaction(() => {
+      this.records.insertPacket({
+        packetId,
+        kind: packet?.kind ?? 'unknown',
+        sender,
+        claimedFrom: packet?.from?.organId ?? null,
+        documentId,
+        statusCode: packet?.kind === 'status' ? (packet.statusCode ?? null) : null,
+        priority: packet?.kind === 'document' ? packet.otherInfo?.priority ?? null : null,
+        sha256: hash,
+        blob,
+        size: content?.length ?? 0,
+        receivedAt: now.toISOString(),
+        verdict: 'refused',
+        errorCode: refusal.code,
+        errorMessage: refusal.message,
+        verification: report,
+        via: via?.link.name ?? null,
+        hops: via ? hopsHeader(via.hops) : null,
+      });
+      appendAudit(
+        this.deps.db,
+        { actor: via ? `link:${via.link.name}` : 'broker', action: 'packet.refused', subject: packetId, details: { via: via?.link.name ?? null, code: refusal.code, message: refusal.message } },
+        now,
+      );
+    }).immediate();
+    this.deps.log.warn({ packetId, errorCode: refusal.code, via: via?.link.name ?? null }, `packet from the federation intake refused: ${refusal.message}`);
+    this.report({ packetId, kind: packet?.kind ?? 'unknown', verdict: 'refused', errorCode: refusal.code, ...(documentId ? { documentId } : {}), delivered: [], bounced: [], ...(via ? { via: via.link.name } : {}) });
+    return 'ack';
   }
 
   /** The signature, certificate and content checks of a packet whose sender is already established. */
@@ -538,9 +540,12 @@ export class Router {
         deliverable.push(organId);
         continue;
       }
+      if (via && !routedHere(via, organId)) continue; // another hub's business: the origin hub split the list
       if (!agency) {
-        // From another hub, a recipient elsewhere is another hub's business: the origin hub split the list.
-        if (via) continue;
+        if (via) {
+          bounced.push({ organId, refusal: recipientRefusal(organId, agency, this.deps.hub.organId) });
+          continue;
+        }
         const route = routeRecipient(organId, false, links);
         if (route.kind === 'link') {
           remote.set(route.link, [...(remote.get(route.link) ?? []), organId]);
@@ -554,10 +559,13 @@ export class Router {
     }
     const blob = await this.deps.blobs.put(content);
     const bounces: Planned[] = [];
-    // A recipient of this hub that cannot take a document from another hub is recorded as bounced here; no bounce travels back.
-    if (!via) for (const b of bounced) bounces.push(await this.bounce(packetId, sender, packet, b.organId, b.refusal, lane, now));
     const at = now.toISOString();
     const ownHop: Hop = { hub: this.deps.hub.organId, name: this.deps.hub.organName, at, lane };
+    for (const b of bounced) {
+      const planned = await this.bounce(packetId, sender, packet, b.organId, b.refusal, lane, now);
+      // To a sender behind another hub the bounce goes back over the link it came by; that hub answers its sender.
+      bounces.push(via ? { ...planned, target: via.link.name, link: via.link.name, envelope: { ...planned.envelope, extra: { ...planned.envelope.extra, ...this.hop(at), [HOPS_HEADER]: hopsHeader([ownHop]) } } } : planned);
+    }
     this.deps.db.transaction(() => {
       this.records.insertPacket({
         packetId,
@@ -683,6 +691,68 @@ export class Router {
     return 'ack';
   }
 
+  /**
+   * The hub at the other end of a link could not deliver a document this hub forwarded to one of
+   * its recipients, and said so with a 02 it signed. This hub records the recipient as bounced and
+   * tells the document's sender with a bounce of its own (its edge takes bounces from its hub only),
+   * quoting the other hub's reason.
+   */
+  private async routeRemoteBounce(
+    packetId: string,
+    hash: string,
+    content: Buffer,
+    packet: StatusPacket,
+    document: { documentId: string; sender: string; priority: string },
+    recipient: string,
+    via: Via,
+    now: Date,
+    log: Logger,
+    lane: Lane,
+    report: string,
+  ): Promise<Verdict> {
+    const deny = (refusal: Refusal): Promise<Verdict> => this.refuseIntake(packetId, hash, content, packet, via, refusal, now, report, true);
+    const state = this.deliveries.state(document.documentId, recipient);
+    if (!state) return deny({ code: 'NOT_RECIPIENT', message: `${packet.from.organId} bounced ${recipient}, which is not a recipient of ${document.documentId}` });
+    const at = now.toISOString();
+    const blob = await this.deps.blobs.put(content);
+    const code = via.headers['x-lt-error-code'];
+    const reason = `hub ${packet.from.organId} could not deliver it: ${untrustedLine(packet.description ?? '', REASON_MAX)}`;
+    // Only a delivery still in the other hub's hands ('delivered' here) can bounce there; a repeat changes nothing.
+    const applies = state.stage === 'delivered' && this.deps.directory.get(document.sender)?.kind === 'agency';
+    const planned = applies
+      ? await this.bounce(packetId, document.sender, undefined, recipient, { code: code !== undefined && Object.hasOwn(ERROR_CATALOGUE, code) ? (code as ErrorCode) : 'AGENCY_UNKNOWN', message: reason }, lane, now, document.documentId)
+      : undefined;
+    this.deps.db.transaction(() => {
+      this.records.insertPacket({
+        packetId,
+        kind: 'status',
+        sender: packet.from.organId,
+        claimedFrom: packet.from.organId,
+        documentId: document.documentId,
+        statusCode: packet.statusCode,
+        priority: document.priority,
+        sha256: hash,
+        blob,
+        size: content.length,
+        receivedAt: at,
+        verdict: 'routed',
+        errorCode: null,
+        errorMessage: null,
+        verification: report,
+        ...this.viaColumns(via),
+      });
+      if (planned) {
+        this.deliveries.record(document.documentId, recipient, { ...state, stage: 'bounced' }, 'bounced', at, packetId, reason);
+        this.records.insertOutbound({ ...planned, cause: packetId }, at);
+      }
+      appendAudit(this.deps.db, { actor: packet.from.organId, action: 'status.02', subject: packetId, details: { documentId: document.documentId, recipient, bounce: true, via: via.link.name, applied: planned !== undefined } }, now);
+    }).immediate();
+    await this.flush(packetId);
+    log.info({ recipient, via: via.link.name, applied: planned !== undefined }, 'a linked hub bounced a recipient');
+    this.report({ packetId, kind: 'status', verdict: 'routed', documentId: document.documentId, statusCode: '02', delivered: [], bounced: planned ? [recipient] : [], via: via.link.name });
+    return 'ack';
+  }
+
   /** The packet row's record of a packet from another hub. */
   private viaColumns(via: Via | undefined): { via?: string; hops?: string } {
     return via ? { via: via.link.name, hops: hopsHeader(via.hops) } : {};
@@ -722,6 +792,8 @@ export class Router {
         message: `status ${packet.statusCode} is about document ${documentId}, which this hub never routed`,
       });
     }
+    const remoteBounce = via ? bouncedRemotely(via, packet) : undefined;
+    if (via && remoteBounce) return this.routeRemoteBounce(packetId, hash, content, packet, document, remoteBounce, via, now, log, incomingLane, report);
     // 13 goes from the document's sender to one recipient; every other status the other way.
     const fromSender = packet.statusCode === '13';
     const recipient = fromSender ? packet.responseFor.organId : sender;
@@ -1027,6 +1099,26 @@ export class Router {
 /** Longest reason a bounce repeats, and longest claimed DocumentId it quotes (characters). */
 const REASON_MAX = 300;
 const CLAIM_MAX = 200;
+
+/**
+ * Whether the origin hub routed `organId` over this link: its x-lt-to header lists the recipients
+ * it handed to the link (without it, a hub of another make: every recipient of the list).
+ */
+function routedHere(via: Via, organId: string): boolean {
+  const to = via.headers['x-lt-to'];
+  return to === undefined || to.split(',').includes(organId);
+}
+
+/**
+ * The recipient a 02 from the other end of a link bounces: signed by that hub itself (the first
+ * hop its link reports), naming in x-lt-bounce a recipient that link serves. Undefined for any
+ * other status, which is a recipient's own.
+ */
+function bouncedRemotely(via: Via, packet: StatusPacket): string | undefined {
+  const about = via.headers['x-lt-bounce'];
+  if (packet.statusCode !== '02' || !about || packet.from.organId !== via.hops[0]?.hub) return undefined;
+  return linkFor(about, [via.link]) ? about : undefined;
+}
 
 /** Why a recipient this hub cannot deliver to is bounced. */
 function recipientRefusal(organId: string, agency: { kind: string; status: string } | undefined, hubOrganId: string): Refusal {

@@ -5,7 +5,7 @@
  * issuing CA: one national root, as in Vietnam. Everything is removed when the test ends.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
@@ -34,8 +34,17 @@ export function issueOrgan(dir: string, organId: string, name: string, ca: SelfM
   const file = organId.replace(/\./g, '-');
   const key = join(dir, `${file}.key.pem`);
   openssl(dir, 'genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', key);
-  const cert = issueCertificate(dir, ca, key, organId, name, file);
+  // openssl keeps a serial file beside the CA certificate: a copy here keeps certs-dev/ untouched.
+  const issuer = ca === DEV_ISSUING_CA ? copyCa(dir, ca) : ca;
+  const cert = issueCertificate(dir, issuer, key, organId, name, file);
   return { key, cert, chain: ca === DEV_ISSUING_CA ? devPath('issuing-ca.pem') : ca.caCertPath };
+}
+
+function copyCa(dir: string, ca: SelfMadeCa): SelfMadeCa {
+  const copy = { caCertPath: join(dir, 'issuing-ca.pem'), caKeyPath: join(dir, 'issuing-ca.key.pem') };
+  copyFileSync(ca.caCertPath, copy.caCertPath);
+  copyFileSync(ca.caKeyPath, copy.caKeyPath);
+  return copy;
 }
 
 export interface LinkSpec {

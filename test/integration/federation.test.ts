@@ -7,17 +7,23 @@
  * bounces with the reason, and a linked hub cannot loop packets back, speak for this hub's own
  * agencies, or pass a signature that does not chain to the anchors configured for it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import t, { type Test } from 'tap';
+import { ManagementClient } from '../../src/broker/management.js';
 import { publishOptions } from '../../src/broker/message.js';
+import { resourceNames } from '../../src/broker/names.js';
+import { deleteDeployment } from '../../src/broker/topology.js';
+import { DEFAULT_AMQP_URL } from '../../src/config.js';
+import { devPath, managementOptions } from '../../src/demo/local-exchange.js';
 import type { Edge } from '../../src/edge/edge.js';
 import { HOPS_HEADER } from '../../src/federation/hops.js';
 import { newPacketId } from '../../src/ids.js';
-import { A, B, C, documentPacket, identityFromFiles, letter, signAs, stageAt, waitFor } from '../helpers/exchange.js';
+import { lienthongInProcess } from '../helpers/cli-in-process.js';
+import { A, B, C, brokerAnswer, documentPacket, identityFromFiles, letter, signAs, stageAt, waitFor } from '../helpers/exchange.js';
 import { openFederation, issueOrgan, type LinkedHub } from '../helpers/federation.js';
 import { makeCa, xmlsec1Verify } from '../helpers/pki.js';
 
@@ -127,6 +133,15 @@ t.test('hubs linked over AMQP', async (t) => {
     t.same(rows, [{ target: B, link: null }, { target: C, link: null }, { target: 'h53', link: 'h53' }, { target: 'g22', link: 'g22' }], 'one publish per local recipient and per link');
   });
 
+  await t.test('an urgent document takes the urgent lanes across hubs', async (t) => {
+    const sent = await a.outbox.submitDocument(letter([X], 'LK6', { priority: '1' }), 'test');
+    await stageWait(a, sent.documentId, X, '01');
+    const row = h12.exchange.hub.db.prepare('SELECT lane FROM outbound WHERE cause = ? AND link = ?').get(sent.packetId, 'h53');
+    t.same(row, { lane: 'urgent' }, "H12 queued it on link h53's urgent lane");
+    const taken = h53.exchange.hub.db.prepare('SELECT hops FROM packets WHERE packet_id = ?').get(sent.packetId) as { hops: string };
+    t.match(JSON.parse(taken.hops), [{ hub: H12, lane: 'urgent' }], 'the hop record says so at H53');
+  });
+
   await t.test('a recipient no link serves bounces, the reason naming its suffix', async (t) => {
     const nowhere = '000.00.01.H99';
     const sent = await a.outbox.submitDocument(letter([B, nowhere], 'LK4'), 'test');
@@ -138,6 +153,19 @@ t.test('hubs linked over AMQP', async (t) => {
     t.same(outcome?.bounced, [nowhere]);
     const bounce = h12.exchange.hub.db.prepare("SELECT envelope FROM outbound WHERE cause = ? AND type = 'status'").get(sent.packetId) as { envelope: string };
     t.match(JSON.parse(bounce.envelope), { extra: { 'x-lt-error-code': 'FEDERATION_NO_ROUTE', 'x-lt-bounce': nowhere } }, 'bounced with FEDERATION_NO_ROUTE');
+  });
+
+  await t.test('a recipient the other hub does not know is bounced there, and the bounce reaches the sender through its own hub', async (t) => {
+    const missing = '000.00.77.H53';
+    const sent = await a.outbox.submitDocument(letter([B, missing], 'LK5'), 'test');
+    await stageWait(a, sent.documentId, missing, 'bounced');
+    await stageWait(a, sent.documentId, B, '01');
+    const atH53 = h53.exchange.hub.db.prepare('SELECT stage FROM deliveries WHERE document_id = ? AND recipient = ?').get(sent.documentId, missing);
+    t.same(atH53, { stage: 'bounced' }, 'H53 recorded it bounced');
+    const atH12 = h12.exchange.hub.db.prepare("SELECT description FROM events WHERE document_id = ? AND recipient = ? AND event = 'bounced'").get(sent.documentId, missing) as { description: string };
+    t.match(atH12.description, new RegExp(`hub ${H53.replace(/\./g, '\\.')} could not deliver it`), "H12 records the other hub's reason");
+    const shown = a.document(sent.documentId)?.deliveries.find((d) => d.recipient === missing);
+    t.equal(shown?.stage, 'bounced', "A's edge shows the recipient bounced");
   });
 
   /** Publish a signed packet to a hub's federation intake as the user one of its links names. */
@@ -213,4 +241,48 @@ t.test('hubs linked over AMQP', async (t) => {
     if (!config) throw new Error('no X');
     return identityFromFiles(config.identity.key, config.identity.cert);
   }
+});
+
+t.test('hub link add: a user that may publish to the federation intake and nothing else; link remove deletes it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lt-fed-cli-'));
+  const prefix = `lt-fed-cli-${randomBytes(3).toString('hex')}`;
+  const names = resourceNames(prefix);
+  const api = new ManagementClient(managementOptions(DEFAULT_AMQP_URL, process.env));
+  t.teardown(async () => {
+    await deleteDeployment(api, names).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const config = join(dir, 'hub.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      organId: H12,
+      prefix,
+      dataDir: join(dir, 'hub'),
+      identity: { key: devPath('hub.key.pem'), cert: devPath('hub.pem'), chain: devPath('issuing-ca.pem') },
+      trust: { anchors: [devPath('root-ca.pem')], dev: true },
+    }),
+  );
+  const added = await lienthongInProcess('hub', 'link', 'add', 'h53', '--config', config, '--json');
+  t.equal(added.code, 0, added.stderr);
+  const printed = JSON.parse(added.stdout) as { brokerUser: string; password: string; amqpUrl: string };
+  t.equal(printed.brokerUser, `${prefix}.link.h53`);
+  t.match(printed.amqpUrl, `${encodeURIComponent(printed.brokerUser)}:${printed.password}@`, 'the URL carries the user and password');
+
+  const connection = await amqp.connect(printed.amqpUrl);
+  connection.on('error', () => {});
+  t.teardown(() => connection.close().catch(() => {}));
+  const publish = (exchange: string) => (channel: amqp.ConfirmChannel) => {
+    channel.publish(exchange, 'normal', Buffer.from('<x/>'), { userId: printed.brokerUser });
+    return channel.waitForConfirms();
+  };
+  // Unroutable (no intake queue yet) but accepted: what matters is that the broker lets it publish there.
+  t.equal(await brokerAnswer(() => connection.createConfirmChannel(), publish(names.federationIn)), undefined, 'it may publish to the federation intake');
+  t.match(await brokerAnswer(() => connection.createConfirmChannel(), publish(names.submit)), { code: 403 }, 'not to the submit exchange');
+  t.match(await brokerAnswer(() => connection.createChannel(), (c) => c.assertQueue(`${prefix}.mine`)), { code: 403 }, 'nor declare anything');
+  await connection.close().catch(() => {});
+
+  const removed = await lienthongInProcess('hub', 'link', 'remove', 'h53', '--config', config);
+  t.equal(removed.code, 0, removed.stderr);
+  t.notOk(await api.userExists(printed.brokerUser), 'the user is gone');
 });

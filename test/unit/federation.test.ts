@@ -11,6 +11,7 @@ import { hopRefusal, linkOfPeer, peerRefusal, senderRefusal } from '../../src/fe
 import { compilePattern, linkFor, routeRecipient, type LinkRoute } from '../../src/federation/patterns.js';
 import { resourceNames } from '../../src/broker/names.js';
 import { linkPermissions } from '../../src/broker/topology.js';
+import { addAgency, type ProvisioningContext } from '../../src/hub/provisioning.js';
 
 const HUB = '000.00.90.H12';
 const route = (name: string, ...patterns: string[]): LinkRoute & { peerUser: string } => ({ name, patterns: patterns.map((p) => compilePattern(p)), peerUser: `lt.link.${name}` });
@@ -141,4 +142,10 @@ t.test('names and permissions of links', async (t) => {
   t.equal(names.organOfUser(names.linkUser('h53')), undefined, 'a link user is no agency');
   t.throws(() => names.linkUser('a.b'), { code: 'CONFIG_INVALID' });
   t.same(linkPermissions(names), { configure: '^$', write: '^lt\\.federation-in$', read: '^$' }, 'a linked hub may only publish to the intake');
+});
+
+t.test("agency add refuses an organ id a link serves: it is another hub's agency", async (t) => {
+  // Refused before the directory or the broker is touched.
+  const ctx = { db: undefined, api: undefined, names: resourceNames('lt'), actor: 'test', links: [route('h53', '*.H53')] } as unknown as ProvisioningContext;
+  await t.rejects(addAgency(ctx, { organId: '000.00.01.H53', name: 'Văn phòng UBND tỉnh' }), { code: 'USAGE', message: /served by link "h53"/ });
 });

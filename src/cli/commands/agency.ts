@@ -87,6 +87,7 @@ Options:
           names: resourceNames(config.prefix),
           actor: `cli:${io.env.USER ?? 'operator'}`,
           userLimits: { maxConnections, maxChannels },
+          ...(config.federation ? { links: config.federation.links } : {}),
         };
         const needId = (): string => {
           if (!organId) throw new LtError('USAGE', `"agency ${action}" needs an organ id`);
