@@ -253,6 +253,8 @@ export class Hub {
             { queue: names.hubFederationIn.normal, lane: 'normal', prefetch: this.config.concurrency },
           ],
           concurrency: this.config.concurrency,
+          // What a link forwards after an outage comes as two backlogs at once: urgent first, all of it.
+          strictUrgent: true,
           handler: router.handleIntake,
           gate: this.gate,
           orderKey: documentOrderKey,
