@@ -5,6 +5,14 @@
  * urgent packet never waits behind more than the handful of normal ones already being handled
  * (Decree 30/2020: urgent documents are handled immediately).
  *
+ * That "handful" is more than the ones in hand when both lanes hold a backlog: each urgent
+ * delivery is replaced in the buffer one round trip after its ack, and meanwhile the normal
+ * deliveries already buffered take the free slots, so the two backlogs drain interleaved. With
+ * `strictUrgent` a normal delivery is taken only when the urgent queue is known to hold nothing
+ * ready: its buffer is empty and the broker said so, asked on the urgent lane's own channel (a
+ * passive declare, answered after every delivery that channel was sent before it), with no urgent
+ * delivery come since. Where urgent traffic is rare it costs one round trip per urgent burst.
+ *
  * The handler's verdict decides the acknowledgement: `ack` after the work is committed,
  * `dead-letter` for what can never succeed, `retry` for a transient failure (the queue's
  * delivery limit then dead-letters a packet that keeps failing). A failure that is the node's,
@@ -54,6 +62,11 @@ export interface LaneConsumerOptions {
   log?: Logger;
   /** The node's gate: local faults pause consuming instead of returning deliveries. */
   gate?: FaultGate;
+  /**
+   * Take a normal delivery only once the urgent queue holds nothing ready (see above): a whole
+   * urgent backlog goes before a normal one that waited beside it. Default false.
+   */
+  strictUrgent?: boolean;
 }
 
 interface Buffered extends Delivery {
@@ -65,6 +78,9 @@ interface Buffered extends Delivery {
 
 /** A delivery a crypto worker died on this often is suspected, no longer held: it goes back, toward the limit. */
 const SUSPECT_FAULTS = 3;
+
+/** Asking again whether urgent deliveries wait, when the broker said some did and none came. */
+const URGENT_PROBE_RETRY_MS = 100;
 
 /** Reopening a lane the broker closed: first after 250 ms, doubling up to 30 s. */
 const REOPEN_FIRST_MS = 250;
@@ -95,6 +111,10 @@ export class LaneConsumer implements BrokerPart {
   private readonly runningKeys = new Set<string>();
   /** The gate is closed: no lane consumes, nothing buffered is handled. */
   private paused = false;
+  /** strictUrgent: the urgent queue held nothing ready when last asked, and no urgent delivery came since. */
+  private urgentClear = false;
+  private urgentProbe: 'idle' | 'asking' | 'waiting' = 'idle';
+  private urgentProbeTimer: NodeJS.Timeout | undefined;
   private readonly onPause = (): void => this.pause();
   private readonly onResume = (): void => this.resume();
 
@@ -127,6 +147,7 @@ export class LaneConsumer implements BrokerPart {
     this.model = undefined;
     this.open.clear();
     this.clearReopenTimers();
+    this.urgentClear = false;
     this.buffers.urgent.length = 0;
     this.buffers.normal.length = 0;
   }
@@ -173,6 +194,8 @@ export class LaneConsumer implements BrokerPart {
     // While the gate is closed the lane is ready but takes nothing; resume() starts it.
     const tag = this.paused ? undefined : await this.consume(model, lane, channel);
     this.open.set(lane.queue, { channel, lane, tag });
+    // A normal lane held back while the urgent one was closed may go on, once asked.
+    if (this.options.strictUrgent && lane.lane === 'urgent') this.pump();
   }
 
   private async consume(model: ChannelModel, lane: LaneQueue, channel: Channel): Promise<string> {
@@ -191,6 +214,7 @@ export class LaneConsumer implements BrokerPart {
   }
 
   private accept(lane: LaneQueue, channel: Channel, message: ConsumeMessage): void {
+    if (lane.lane === 'urgent') this.urgentClear = false;
     const delivery: Delivery = { lane: lane.lane, queue: lane.queue, message };
     this.buffers[lane.lane].push({ ...delivery, channel, key: this.options.orderKey?.(delivery), suspectFaults: 0 });
     this.pump();
@@ -306,6 +330,49 @@ export class LaneConsumer implements BrokerPart {
   private clearReopenTimers(): void {
     for (const timer of this.reopenTimers) clearTimeout(timer);
     this.reopenTimers.clear();
+    clearTimeout(this.urgentProbeTimer);
+    this.urgentProbeTimer = undefined;
+    if (this.urgentProbe === 'waiting') this.urgentProbe = 'idle';
+  }
+
+  /**
+   * Ask the broker, on the urgent lane's channel, whether urgent messages are ready. Deliveries
+   * it sent that channel before answering are in the buffer by the time the answer is read
+   * (amqplib hands them over as their frames come in), so "none" means none is on its way either.
+   * Some: they come to this lane, which takes them before any normal one; asked again shortly,
+   * in case another consumer of the queue took them.
+   */
+  private probeUrgent(): void {
+    if (this.urgentProbe !== 'idle' || this.stopped) return;
+    const lane = [...this.open.values()].find((l) => l.lane.lane === 'urgent');
+    if (!lane) return; // being reopened: asked again once it is open and something pumps
+    this.urgentProbe = 'asking';
+    lane.channel.checkQueue(lane.lane.queue).then(
+      ({ messageCount }) => {
+        if (this.urgentProbe !== 'asking') return;
+        if (!this.isOpen(lane.channel)) {
+          this.urgentProbe = 'idle'; // an answer about a channel given up: worth nothing now
+          return;
+        }
+        if (messageCount === 0) {
+          this.urgentProbe = 'idle';
+          // An urgent delivery that came with the answer is taken first anyway.
+          this.urgentClear = this.buffers.urgent.length === 0;
+          this.pump();
+          return;
+        }
+        this.urgentProbe = 'waiting';
+        this.urgentProbeTimer = setTimeout(() => {
+          this.urgentProbeTimer = undefined;
+          this.urgentProbe = 'idle';
+          this.pump();
+        }, URGENT_PROBE_RETRY_MS);
+      },
+      () => {
+        // The channel closed (laneClosed reopens it): ask again when it is back.
+        if (this.urgentProbe === 'asking') this.urgentProbe = 'idle';
+      },
+    );
   }
 
   /** Buffered deliveries of a dead channel went back to their queue with it. */
@@ -318,9 +385,19 @@ export class LaneConsumer implements BrokerPart {
     return false;
   }
 
-  /** The oldest urgent delivery, else the oldest normal one, skipping keys being handled. */
+  /**
+   * The oldest urgent delivery, else the oldest normal one, skipping keys being handled; with
+   * strictUrgent a normal one only while the urgent queue is known empty (else the broker is asked).
+   */
   private next(): Buffered | undefined {
     for (const buffer of [this.buffers.urgent, this.buffers.normal]) {
+      if (buffer === this.buffers.normal && this.options.strictUrgent && buffer.length > 0) {
+        if (this.buffers.urgent.length > 0) return undefined;
+        if (!this.urgentClear) {
+          this.probeUrgent();
+          return undefined;
+        }
+      }
       const index = buffer.findIndex((d) => d.key === undefined || !this.runningKeys.has(d.key));
       if (index !== -1) return buffer.splice(index, 1)[0];
     }

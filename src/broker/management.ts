@@ -98,14 +98,24 @@ export class ManagementClient {
    */
   private async send(method: string, path: string, body?: unknown): Promise<Response> {
     let unreachable: LtError | undefined;
+    const attempt = (): Promise<Response> =>
+      this.fetch(`${this.base}/api/${path}`, {
+        method,
+        headers: { authorization: this.auth, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
     for (let tried = 0; tried < this.bases.length; tried += 1) {
       try {
-        return await this.fetch(`${this.base}/api/${path}`, {
-          method,
-          headers: { authorization: this.auth, 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-        });
+        try {
+          return await attempt();
+        } catch (error) {
+          // A kept-alive connection the API closed while it sat idle (seen when this process's
+          // event loop was busy as the close came) is reused and fails at once: the node is
+          // fine, a new connection is all it takes. Every call of this client may be repeated.
+          if (!closedKeptAlive(error)) throw error;
+          return await attempt();
+        }
       } catch (error) {
         unreachable ??= this.unreachable(error);
         this.current = (this.current + 1) % this.bases.length;
@@ -337,6 +347,12 @@ export interface NodeStats {
 }
 
 /** What a TLS failure of the management API means, or undefined when it is not one. */
+/** fetch's failure when the server closed the connection it reused (undici: "other side closed"). */
+function closedKeptAlive(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  return cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'ECONNRESET';
+}
+
 export type HttpFetch = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string | undefined; signal: AbortSignal }) => Promise<Response>;
 
 /**

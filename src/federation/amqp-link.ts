@@ -88,6 +88,9 @@ export class AmqpLink implements LinkProcess {
         { queue: names.federationQueue(this.link.name, 'normal'), lane: 'normal', prefetch: CONCURRENCY },
       ],
       concurrency: CONCURRENCY,
+      // A backlog (the remote hub was down) crosses urgent first, all of it: the prefetch windows
+      // alone would let the normal lane's deliveries slip in while the urgent one refills.
+      strictUrgent: true,
       handler: this.forward,
       topology: (channel) => declareFederationTopology(channel, names, [this.link.name]),
       log: this.log,

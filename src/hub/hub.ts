@@ -257,6 +257,8 @@ export class Hub {
             ...inboxLinks.map((link) => ({ queue: names.federationInbox(link, 'normal'), lane: 'normal' as const, prefetch: this.config.concurrency })),
           ],
           concurrency: this.config.concurrency,
+          // What a link forwards after an outage comes as two backlogs at once: urgent first, all of it.
+          strictUrgent: true,
           handler: router.handleIntake,
           gate: this.gate,
           orderKey: documentOrderKey,

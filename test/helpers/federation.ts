@@ -17,7 +17,7 @@ import type { InboxEvent } from '../../src/edge/inbox.js';
 import { federationSettings } from '../../src/federation/config.js';
 import { addLink } from '../../src/hub/provisioning.js';
 import type { RouteOutcome } from '../../src/hub/router.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { issueCertificate, openssl, type SelfMadeCa } from './pki.js';
 
 /** The development issuing CA of certs-dev/, as openssl takes it. */
@@ -55,6 +55,8 @@ export interface LinkSpec {
   patterns: string[];
   /** Trust anchors of the agencies behind it; default the development root. */
   anchors?: string[];
+  /** The broker address the link dials (e.g. a relay the test can cut); default the shared broker's. */
+  brokerUrl?: string;
 }
 
 export interface HubSpec {
@@ -64,6 +66,8 @@ export interface HubSpec {
   /** Organ ids of its agencies; those not in certs-dev/ are issued a certificate. */
   agencies: Array<{ organId: string; organName: string }>;
   links: LinkSpec[];
+  /** The hub's and its edges' logger; default silent. */
+  log?: Logger;
 }
 
 export interface LinkedHub {
@@ -112,7 +116,7 @@ export async function openFederation(t: Test, specs: HubSpec[]): Promise<Map<str
         name: link.name,
         kind: 'amqp',
         patterns: link.patterns,
-        amqp: { url: withCredentials(amqpUrl, user, password), prefix: prefixOf(link.peer) },
+        amqp: { url: withCredentials(link.brokerUrl ?? amqpUrl, user, password), prefix: prefixOf(link.peer) },
         trust: { anchors: link.anchors ?? [devPath('root-ca.pem')], intermediates: [devPath('issuing-ca.pem')], crls: [devPath('issuing-ca.crl.pem'), devPath('root-ca.crl.pem')], dev: true },
       };
     });
@@ -120,7 +124,7 @@ export async function openFederation(t: Test, specs: HubSpec[]): Promise<Map<str
     const routed: RouteOutcome[] = [];
     const exchange = await startLocalExchange({
       prefix,
-      log,
+      log: spec.log ?? log,
       amqpUrl,
       startHub: false,
       agencies: [],

@@ -8,7 +8,6 @@
  */
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { createConnection, createServer, type Socket } from 'node:net';
 import type { Channel, ChannelModel } from 'amqplib';
 import { BrokerConnection, type BrokerPart } from '../../src/broker/connection.js';
 import { LaneConsumer, type Delivery } from '../../src/broker/consumer.js';
@@ -17,39 +16,13 @@ import { ConfirmPublisher } from '../../src/broker/publisher.js';
 import { DEFAULT_AMQP_URL } from '../../src/config.js';
 import { managementOptions } from '../../src/demo/local-exchange.js';
 import { captureLog } from '../helpers/log-capture.js';
+import { tcpRelay } from '../helpers/tcp-relay.js';
 
 const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const api = new ManagementClient(managementOptions(amqpUrl, process.env));
 const prefix = `lt-recovery-${randomBytes(3).toString('hex')}`;
 
-/** A TCP relay to the broker whose connections the test can cut. */
-async function relay(t: Test): Promise<{ url: string; cut(): void }> {
-  const target = new URL(amqpUrl);
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = createConnection({ host: target.hostname, port: Number(target.port || 5672) });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  const url = new URL(amqpUrl);
-  url.hostname = '127.0.0.1';
-  url.port = String((server.address() as { port: number }).port);
-  return {
-    url: url.toString(),
-    cut: () => {
-      for (const s of sockets) s.resetAndDestroy();
-    },
-  };
-}
+const relay = (t: Test) => tcpRelay(t, amqpUrl);
 
 async function connect(t: Test, url = amqpUrl) {
   const captured = captureLog('broker');

@@ -1,0 +1,76 @@
+/**
+ * Two lanes, both holding a backlog (what a link finds after an outage): with `strictUrgent` the
+ * consumer handles every urgent delivery before any normal one, although its prefetch windows
+ * are far smaller than either backlog; and an urgent burst that comes while the normal backlog
+ * drains is taken at once. Against the real broker (shared; quorum queues under a fresh prefix).
+ */
+import amqp from 'amqplib';
+import { randomBytes } from 'node:crypto';
+import t, { type Test } from 'tap';
+import { LaneConsumer, type Delivery } from '../../src/broker/consumer.js';
+import { DEFAULT_AMQP_URL } from '../../src/config.js';
+import { waitFor } from '../helpers/exchange.js';
+import { silentLogger } from '../../src/log.js';
+
+const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+const prefix = `lt-lanes-${randomBytes(3).toString('hex')}`;
+const NORMAL = 200;
+const URGENT = 60;
+
+async function lanes(t: Test, name: string) {
+  const connection = await amqp.connect(amqpUrl);
+  t.teardown(() => connection.close().catch(() => {}));
+  const admin = await connection.createConfirmChannel();
+  const queues = { urgent: `${prefix}.${name}.urgent`, normal: `${prefix}.${name}` };
+  for (const queue of Object.values(queues)) await admin.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  t.teardown(async () => {
+    const cleaner = await amqp.connect(amqpUrl);
+    const channel = await cleaner.createChannel();
+    for (const queue of Object.values(queues)) await channel.deleteQueue(queue).catch(() => {});
+    await cleaner.close().catch(() => {});
+  });
+  const publish = async (lane: 'urgent' | 'normal', from: number, count: number): Promise<void> => {
+    for (let i = from; i < from + count; i++) admin.sendToQueue(queues[lane], Buffer.from(`${lane}-${i}`), { persistent: true });
+    await admin.waitForConfirms();
+  };
+  return { connection, queues, publish };
+}
+
+t.test('strictUrgent: a whole urgent backlog before any normal one, and an urgent burst at once', async (t) => {
+  const { connection, queues, publish } = await lanes(t, 'strict');
+  await publish('normal', 0, NORMAL);
+  await publish('urgent', 0, URGENT);
+  const handled: string[] = [];
+  const consumer = new LaneConsumer({
+    name: 'test',
+    queues: [
+      { queue: queues.urgent, lane: 'urgent', prefetch: 4 },
+      { queue: queues.normal, lane: 'normal', prefetch: 4 },
+    ],
+    concurrency: 4,
+    strictUrgent: true,
+    log: silentLogger(),
+    handler: async (delivery: Delivery) => {
+      handled.push(delivery.message.content.toString());
+      await new Promise((resolve) => setImmediate(resolve)); // the work: a turn of the event loop
+      return 'ack';
+    },
+  });
+  t.teardown(() => consumer.stop());
+  await consumer.attach(connection);
+
+  await waitFor('half the normal backlog handled', () => handled.filter((h) => h.startsWith('normal')).length >= NORMAL / 2);
+  const lastUrgent = handled.map((h) => h.startsWith('urgent')).lastIndexOf(true);
+  const firstNormal = handled.findIndex((h) => h.startsWith('normal'));
+  t.equal(lastUrgent, URGENT - 1, `the ${URGENT} urgent ones were handled first`);
+  t.equal(firstNormal, URGENT, 'the first normal one right after them');
+
+  await publish('urgent', URGENT, 20);
+  const burstAt = handled.length;
+  await waitFor('all handled', () => handled.length === NORMAL + URGENT + 20, { describe: () => handled.length });
+  const burst = handled.slice(burstAt).map((h) => h.startsWith('urgent'));
+  // Normal ones taken before the burst's first delivery came are fair; once it came, none.
+  const between = burst.slice(burst.indexOf(true), burst.lastIndexOf(true)).filter((u) => !u).length;
+  t.equal(between, 0, `from its first delivery on, the burst of 20 urgent ones went before every normal one (${burst.indexOf(true)} normal ones taken before it came)`);
+  t.equal(new Set(handled).size, handled.length, 'none handled twice');
+});
