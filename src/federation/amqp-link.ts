@@ -14,6 +14,7 @@ import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { declareFederationTopology } from '../broker/topology.js';
 import type { Logger } from '../log.js';
+import { abortableDelay } from '../time-limit.js';
 import type { AmqpLinkConfig } from './config.js';
 import type { LinkProcess, LinkProcessDeps, LinkStats } from './link-process.js';
 
@@ -165,17 +166,4 @@ function forwardOptions(properties: Delivery['message']['properties'], user: str
     ...(properties.contentType !== undefined ? { contentType: properties.contentType as string } : {}),
     ...(properties.contentEncoding !== undefined ? { contentEncoding: properties.contentEncoding as string } : {}),
   };
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
 }

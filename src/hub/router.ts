@@ -35,6 +35,7 @@ import { HubRecords } from './records.js';
 import { HOPS_HEADER, hopsHeader, parseHops, type Hop } from '../federation/hops.js';
 import { hopRefusal, linkOfPeer, peerRefusal, senderRefusal, type PeerLink } from '../federation/intake.js';
 import { linkFor, routeRecipient } from '../federation/patterns.js';
+import { abortableDelay } from '../time-limit.js';
 
 /** A link to another hub as the router uses it: where its agencies are, and how to check what it forwards. */
 export interface FederationLink extends PeerLink {
@@ -1138,18 +1139,6 @@ function documentIdOf(packet: UncheckedPacket | undefined): string | undefined {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value?.trim() ? value : undefined;
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
 }
 
 /**
