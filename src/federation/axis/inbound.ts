@@ -7,7 +7,7 @@
  * hand-back failed comes again too. At least once, then: the hub drops a packet id it already
  * has, so a repeat is harmless, and a loss is impossible.
  */
-import { isLtError, type LtError } from '../../errors.js';
+import { isLtError, LtError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { TAKEN, type MessageType } from '../../sdk-protocol/index.js';
 import type { AxisClient } from './client.js';
@@ -43,6 +43,8 @@ export class AxisPoller {
   private stopped = true;
   private sleeping: { timer: NodeJS.Timeout | undefined; wake: () => void } | undefined;
   private loop: Promise<void> | undefined;
+  /** A wake() that came during a round: the next sleep is skipped. */
+  private woken = false;
 
   constructor(private readonly options: AxisPollerOptions) {}
 
@@ -54,7 +56,8 @@ export class AxisPoller {
 
   /** Poll now (the axis is back, or a test wants it) instead of at the end of the interval. */
   wake(): void {
-    this.sleeping?.wake();
+    if (this.sleeping) this.sleeping.wake();
+    else this.woken = true;
   }
 
   /** Finish the round in progress (the packet in hand is handed back or left for next time), then stop. */
@@ -76,7 +79,10 @@ export class AxisPoller {
   }
 
   private sleep(ms: number | undefined): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.stopped || this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const wake = (): void => {
         clearTimeout(this.sleeping?.timer);
@@ -100,8 +106,8 @@ export class AxisPoller {
         }
       }
     } catch (error) {
-      if (!isLtError(error)) throw error;
-      hooks.failed(error);
+      // A fault of the link's own code must not end polling: it is reported like a failed call.
+      hooks.failed(isLtError(error) ? error : new LtError('INTERNAL', `polling the national axis failed: ${(error as Error | undefined)?.message ?? String(error)}`, {}, { cause: error }));
     }
   }
 
