@@ -131,6 +131,11 @@ t.test('hubs linked over AMQP', async (t) => {
     t.same(forwarded?.forwarded, { h53: [X], g22: [Z] }, 'H12 forwarded once per link');
     const rows = h12.exchange.hub.db.prepare('SELECT target, link FROM outbound WHERE cause = ? ORDER BY id').all(sent.packetId);
     t.same(rows, [{ target: B, link: null }, { target: C, link: null }, { target: 'h53', link: 'h53' }, { target: 'g22', link: 'g22' }], 'one publish per local recipient and per link');
+    const metrics = await h12.exchange.hub.metrics.text();
+    t.match(metrics, /lt_federation_forwarded_total\{link="g22"\} [1-9]/, 'the link counts what it forwarded');
+    t.match(metrics, /lt_federation_connected\{link="h53"\} 1/, 'and says it is connected');
+    t.match(metrics, /lt_federation_backlog\{link="h53"\} \d+/, 'with its backlog');
+    t.match(h12.exchange.hub.linkStats().find((l) => l.name === 'g22'), { kind: 'amqp', connected: true, failures: 0, lastSuccessAt: String }, 'the link stats the dashboard reads');
   });
 
   await t.test('an urgent document takes the urgent lanes across hubs', async (t) => {
