@@ -20,7 +20,7 @@ import { deadLetterQueueArguments, quorumQueueArguments } from '../../src/broker
 import { DEFAULT_AMQP_URL } from '../../src/config.js';
 import { signPacket } from '../../src/crypto/sign.js';
 import { buildPacket } from '../../src/envelope/index.js';
-import { AxisConnector, type AxisSettings } from '../../src/federation/axis/index.js';
+import { AxisConnector, type AxisSettings, type AxisSink } from '../../src/federation/axis/index.js';
 import { newPacketId } from '../../src/ids.js';
 import { silentLogger } from '../../src/log.js';
 import { AxisSimulator } from '../helpers/axis-simulator.js';
@@ -107,7 +107,7 @@ function settings(sim: AxisSimulator, overrides: Partial<AxisSettings> = {}): Ax
   return { baseUrl: sim.url, ...SYSTEM, timeoutSeconds: 10, pollSeconds: 3600, retryMaxSeconds: 0.2, prefetch: 16, ...overrides };
 }
 
-type Sink = (bytes: Buffer, meta: { link: string; axisId: string }) => Promise<void>;
+type Sink = AxisSink;
 
 function connector(t: Test, l: Link, sim: AxisSimulator, options: { sink?: Sink; settings?: Partial<AxisSettings>; log?: ReturnType<typeof captureLog> } = {}): AxisConnector {
   const c = new AxisConnector({
@@ -161,7 +161,7 @@ t.test('documents and statuses the axis holds go to the sink, and are handed bac
   const status = await packet('normal', 'status');
   const documentId = sim.hold(SYSTEM.systemId, document.bytes, { from: CENTRAL });
   const statusId = sim.hold(SYSTEM.systemId, status.bytes, { from: CENTRAL, messageType: 'status' });
-  const taken: Array<{ bytes: Buffer; meta: { link: string; axisId: string } }> = [];
+  const taken: Array<{ bytes: Buffer; meta: Parameters<AxisSink>[1] }> = [];
   let release!: () => void;
   const sinkHeld = new Promise<void>((resolve) => (release = resolve));
   let first = true;
@@ -175,7 +175,7 @@ t.test('documents and statuses the axis holds go to the sink, and are handed bac
   const c = connector(t, l, sim, { sink });
   await c.start(); // the first poll starts at once
   await waitFor('the sink to be handed the document', () => taken.length === 1);
-  t.same(taken[0]?.meta, { link: 'national-axis', axisId: documentId });
+  t.same(taken[0]?.meta, { link: 'national-axis', axisId: documentId, messageType: 'edoc' });
   t.ok(taken[0]?.bytes.equals(document.bytes), 'the document as the axis holds it');
   t.notOk(sim.calls.some((call) => call.call === 'updateStatus'), 'not handed back while the sink has not resolved');
   release();
