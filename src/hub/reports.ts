@@ -225,13 +225,110 @@ export function usageReport(db: Db, calendar: WorkingCalendar, period: { from: D
 export const USAGE_CSV_COLUMNS = ['organId', 'name', 'sent', 'received', 'receiptsOnTime', 'onTimeRate', 'averageHoursToAccept', 'overdue'] as const;
 
 export function usageCsv(rows: readonly UsageRow[], header: Readonly<Record<(typeof USAGE_CSV_COLUMNS)[number], string>>): string {
+  return csvText(USAGE_CSV_COLUMNS.map((column) => header[column]), rows.map((r) => USAGE_CSV_COLUMNS.map((column) => r[column])));
+}
+
+/** A CSV for spreadsheets: a header line and rows, CRLF, UTF-8 with a byte-order mark. */
+function csvText(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
   const cell = (v: string | number | null): string => {
     let text = v === null ? '' : typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : v;
     // A name starting with = + - @ would be a live formula in a spreadsheet (CSV injection).
     if (typeof v === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
     return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
-  const lines = rows.map((r) => USAGE_CSV_COLUMNS.map((column) => cell(r[column])).join(','));
+  const lines = rows.map((r) => r.map(cell).join(','));
   // A byte-order mark so that Excel opens the Vietnamese names as UTF-8.
-  return `\uFEFF${[USAGE_CSV_COLUMNS.map((column) => cell(header[column])).join(','), ...lines].join('\r\n')}\r\n`;
+  return `\uFEFF${[header.map(cell).join(','), ...lines].join('\r\n')}\r\n`;
+}
+
+/**
+ * What went through one link to another hub, from the hub's records, so that it survives a
+ * restart (the link process's own counters start again at zero): what routing handed to the
+ * link's queues (outbound rows naming the link, deliveries routed through it), what came in
+ * through its intake (packets naming it as `via`), and what failed for good (packets from it
+ * the hub refused, packets that died in its queues).
+ */
+export interface LinkTraffic {
+  link: string;
+  /** Documents handed to the link: one packet per link, however many of its recipients are behind it. */
+  documentsSent: number;
+  /** The remote recipients of those documents. */
+  recipientsSent: number;
+  /** Statuses (receipts, acceptances, recalls…) of this hub's agencies handed to the link. */
+  statusesSent: number;
+  documentsReceived: number;
+  statusesReceived: number;
+  /** Packets that came through the link and that this hub refused (recorded, never bounced). */
+  refused: number;
+  /** Packets that died in the link's queues (over the delivery limit), left to an operator. */
+  deadLettered: number;
+  /** When routing last handed a packet to the link (it waits in the link's queue until forwarded). */
+  lastSentAt: string | null;
+  /** When a packet last came in through the link. */
+  lastReceivedAt: string | null;
+}
+
+export interface LinkReport {
+  links: LinkTraffic[];
+  /** Recipients bounced because no link serves their organ id (FEDERATION_NO_ROUTE). */
+  noRoute: number;
+}
+
+/**
+ * Traffic per link over [from, to), or since the start without a period: the links `configured`
+ * (even without traffic) and every link the records name (one since removed from hub.json keeps
+ * its history). `queuesOf` names a link's queues, where its dead letters died.
+ */
+export function linkReport(db: Db, configured: readonly string[], queuesOf: (link: string) => readonly string[], period?: { from: Date; to: Date }): LinkReport {
+  // Without a period: every stored time (ISO 8601 strings compare as times).
+  const from = period?.from.toISOString() ?? '0000';
+  const to = period?.to.toISOString() ?? '9999';
+  const range = { from, to };
+  type Row = { link: string; kind: string; n: number; last: string | null };
+  const sent = db
+    .prepare(`SELECT link, type AS kind, COUNT(*) AS n, MAX(created_at) AS last FROM outbound WHERE link IS NOT NULL AND created_at >= @from AND created_at < @to GROUP BY link, type`)
+    .all(range) as Row[];
+  const received = db
+    .prepare(`SELECT via AS link, verdict || ':' || kind AS kind, COUNT(*) AS n, MAX(received_at) AS last FROM packets WHERE via IS NOT NULL AND received_at >= @from AND received_at < @to GROUP BY via, verdict, kind`)
+    .all(range) as Row[];
+  const recipients = db
+    .prepare(
+      `SELECT d.route AS link, COUNT(*) AS n FROM deliveries d JOIN events e ON e.document_id = d.document_id AND e.recipient = d.recipient AND e.event = 'delivered'
+        WHERE d.route IS NOT NULL AND e.at >= @from AND e.at < @to GROUP BY d.route`,
+    )
+    .all(range) as Array<{ link: string; n: number }>;
+  const names = [...new Set([...configured, ...sent.map((r) => r.link), ...received.map((r) => r.link)])];
+  const deadLetters = db.prepare('SELECT COUNT(*) AS n FROM dead_letters WHERE queue = ? AND received_at >= ? AND received_at < ?');
+  const links = names.map((link): LinkTraffic => {
+    const count = (rows: Row[], match: (kind: string) => boolean): number => rows.filter((r) => r.link === link && match(r.kind)).reduce((s, r) => s + r.n, 0);
+    const latest = (rows: Row[]): string | null => rows.filter((r) => r.link === link && r.last !== null).map((r) => r.last as string).sort().at(-1) ?? null;
+    return {
+      link,
+      documentsSent: count(sent, (k) => k === 'edoc'),
+      recipientsSent: recipients.find((r) => r.link === link)?.n ?? 0,
+      statusesSent: count(sent, (k) => k === 'status'),
+      documentsReceived: count(received, (k) => k === 'routed:document'),
+      statusesReceived: count(received, (k) => k === 'routed:status'),
+      refused: count(received, (k) => k.startsWith('refused:')),
+      deadLettered: queuesOf(link).reduce((s, queue) => s + (deadLetters.get(queue, from, to) as { n: number }).n, 0),
+      lastSentAt: latest(sent),
+      lastReceivedAt: latest(received.filter((r) => r.kind.startsWith('routed:'))),
+    };
+  });
+  const noRoute = (
+    db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM outbound WHERE type = 'status' AND created_at >= @from AND created_at < @to
+           AND json_extract(envelope, '$.extra."x-lt-error-code"') = 'FEDERATION_NO_ROUTE'`,
+      )
+      .get(range) as { n: number }
+  ).n;
+  return { links, noRoute };
+}
+
+/** The link CSV's column names in the order of its cells. */
+export const LINK_CSV_COLUMNS = ['link', 'documentsSent', 'recipientsSent', 'statusesSent', 'documentsReceived', 'statusesReceived', 'refused', 'deadLettered'] as const;
+
+export function linkCsv(rows: readonly LinkTraffic[], header: Readonly<Record<(typeof LINK_CSV_COLUMNS)[number], string>>): string {
+  return csvText(LINK_CSV_COLUMNS.map((column) => header[column]), rows.map((r) => LINK_CSV_COLUMNS.map((column) => r[column])));
 }
