@@ -1,7 +1,7 @@
 /**
  * The dashboard's one stylesheet and one script, served from memory with the strict
  * Content-Security-Policy of server.ts (no inline script or style anywhere). The script only
- * asks before destructive actions and redraws the overview from /api/overview every 5 s; every
+ * asks before destructive actions and redraws the overview (links included) from /api/overview every 5 s; every
  * page works without it. It writes text with textContent, never as HTML.
  */
 
@@ -55,6 +55,9 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 td.bad { color: var(--danger); font-weight: 700; }
 td.waiting { color: var(--warn); font-weight: 600; }
 tr.stale { background: var(--bad-bg); }
+tr.down { background: var(--bad-bg); }
+tr.backlog { background: var(--warn-bg); }
+td.link { min-width: 11rem; }
 .badge { display: inline-block; padding: .1rem .5rem; border-radius: 999px; font-size: .8rem; background: #eef2f6; white-space: nowrap; }
 .badge.ok { background: var(--ok-bg); color: var(--ok); }
 .badge.warn { background: var(--warn-bg); color: var(--warn); }
@@ -189,6 +192,13 @@ export const DASHBOARD_JS = `
       li.appendChild(el('span', 'muted small', fmt('health.since', { since: time(p.since, true) })));
       healthList.appendChild(li);
     });
+    var linksLine = document.getElementById('links-summary');
+    if (linksLine && body.links) {
+      var s = body.links, values = { total: numbers.format(s.total), down: numbers.format(s.down) };
+      if (s.waiting !== null) values.waiting = numbers.format(s.waiting);
+      linksLine.textContent = fmt(s.waiting === null ? 'links.summaryUnknown' : 'links.summary', values);
+      linksLine.className = s.down > 0 || s.waiting > 0 ? 'alert-inline' : '';
+    }
     var hubLine = document.getElementById('hub-queues');
     var rows = document.getElementById('queue-rows');
     var stale = document.getElementById('stale');

@@ -1,7 +1,7 @@
 /**
  * What RabbitMQ says about the deployment's queues, for the overview: depth and consumers of
- * each agency's two lanes and of the hub's own queues, and which agencies' edges have stopped
- * taking their packets. Read from the management API at most every few seconds (one call for
+ * each agency's two lanes, of each link's two lanes (what waits to go to another hub) and of the
+ * hub's own queues, and which agencies' edges have stopped taking their packets. Read from the management API at most every few seconds (one call for
  * all queues, shared by every viewer of the page); when the API does not answer, the snapshot
  * says so instead of failing the page.
  */
@@ -35,12 +35,21 @@ export interface AgencyQueues {
   staleSince: string | null;
 }
 
+/** The lanes of one link to another hub: packets waiting there to be forwarded. */
+export interface LinkQueues {
+  link: string;
+  urgent: LaneState | null;
+  normal: LaneState | null;
+}
+
 export type QueueSnapshot =
   | {
       ok: true;
       at: string;
       staleAfterMinutes: number;
       agencies: AgencyQueues[];
+      /** One entry per configured link (none without federation). */
+      links: LinkQueues[];
       hub: { inboundUrgent: LaneState | null; inboundNormal: LaneState | null; deadLetters: LaneState | null };
     }
   | { ok: false; at: string; staleAfterMinutes: number; error: string };
@@ -90,6 +99,8 @@ export interface QueueMonitorOptions {
   clock: () => Date;
   /** How long one answer of the management API is reused. Default 5 s. */
   cacheMs?: number;
+  /** The names of the hub's links to other hubs, whose queues the snapshot includes. */
+  links?: readonly string[];
 }
 
 export class QueueMonitor {
@@ -128,11 +139,15 @@ export class QueueMonitor {
         return { organId: a.organ_id, name: a.name, status: a.status, urgent, normal, stale, staleSince: since };
       },
     );
+    const links = (this.options.links ?? []).map(
+      (link): LinkQueues => ({ link, urgent: laneState(byName.get(names.federationQueue(link, 'urgent'))), normal: laneState(byName.get(names.federationQueue(link, 'normal'))) }),
+    );
     return {
       ok: true,
       at,
       staleAfterMinutes,
       agencies,
+      links,
       hub: {
         inboundUrgent: laneState(byName.get(names.hubInbound.urgent)),
         inboundNormal: laneState(byName.get(names.hubInbound.normal)),

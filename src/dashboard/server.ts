@@ -7,7 +7,9 @@
  *   /agencies                     directory with activity; suspend / resume (operators)
  *   /documents, /document?id=     find a document; its recipients' timelines
  *   /dead-letters                 list; replay / discard (operators)
+ *   /links                        links to other hubs: state, backlog, traffic (when configured)
  *   /reports, /reports/usage.csv  usage per agency over a period: table, chart, CSV
+ *   /reports/links.csv            traffic per link to another hub over a period, CSV
  *   /api/...                      the same as JSON (same login, same CSRF rule)
  *   /metrics                      Prometheus text of hub.metrics (public, or a bearer token)
  *
@@ -31,7 +33,7 @@ import { setAgencyStatus } from '../hub/provisioning.js';
 import { appendAudit } from '../store/audit.js';
 import { authenticate } from '../hub/users.js';
 import { componentLogger, silentLogger, type Logger } from '../log.js';
-import { usageCsv } from '../hub/reports.js';
+import { linkCsv, usageCsv } from '../hub/reports.js';
 import type { Db } from '../store/db.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
 import {
@@ -41,8 +43,10 @@ import {
   explainDeadLetters,
   findData,
   journeyData,
+  linksData,
   overviewData,
   reportData,
+  type DashboardFederation,
   type DataContext,
   type DeadLetterStore,
 } from './data.js';
@@ -70,6 +74,8 @@ import {
   documentSearchPage,
   errorPage,
   journeyPage,
+  linkCsvHeader,
+  linksPage,
   loginPage,
   overviewPage,
   reportPage,
@@ -110,6 +116,8 @@ export interface DashboardDeps {
   loginLimits?: Partial<LoginLimits>;
   /** How long a queue snapshot is reused. Default 5 s. */
   queueCacheMs?: number;
+  /** The hub's links to other hubs (hub.json "federation"): the Links page and the overview's line. */
+  federation?: DashboardFederation;
 }
 
 const ACTOR = (session: Session): string => `operator:${session.user}`;
@@ -167,8 +175,19 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     staleAfterMinutes: deps.settings.staleAfterMinutes,
     clock,
     ...(deps.queueCacheMs !== undefined ? { cacheMs: deps.queueCacheMs } : {}),
+    ...(deps.federation ? { links: deps.federation.links.map((link) => link.name) } : {}),
   });
-  const data: DataContext = { db: deps.db, names: deps.names, calendar: workingCalendar(deps.hub.calendar), urgentReceiptMinutes: deps.hub.urgentReceiptMinutes, monitor, clock, ...(deps.health ? { health: deps.health } : {}) };
+  const data: DataContext = {
+    db: deps.db,
+    names: deps.names,
+    calendar: workingCalendar(deps.hub.calendar),
+    urgentReceiptMinutes: deps.hub.urgentReceiptMinutes,
+    monitor,
+    clock,
+    ...(deps.health ? { health: deps.health } : {}),
+    ...(deps.federation ? { federation: deps.federation } : {}),
+  };
+  const hasLinks = (deps.federation?.links.length ?? 0) > 0;
   // Over HTTPS the session cookie is Secure whatever secureCookies says: a browser then never sends it in clear.
   const secure = deps.settings.secureCookies || deps.settings.tls !== undefined;
   const https = deps.settings.tls ? loadHttpsFiles(deps.settings.tls, 'dashboard.tls') : undefined;
@@ -202,6 +221,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     session: request.dashboardSession,
     path: localPath(request.url),
     hubName: deps.hub.organName,
+    links: hasLinks,
     ...(flash ? { flash } : {}),
   });
   const sendPage = (reply: FastifyReply, page: string, status = 200): FastifyReply => reply.status(status).type('text/html; charset=utf-8').send(page);
@@ -494,6 +514,8 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     return reply.redirect(backWith(request, '/dead-letters', 'discarded', String(deadLetterId(request))), 303);
   });
 
+  app.get('/links', async (request, reply) => sendPage(reply, linksPage(pageContext(request), await linksData(data))));
+
   const period = (request: FastifyRequest) => {
     const from = query(request, 'from');
     const to = query(request, 'to');
@@ -516,6 +538,15 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
       .header('content-disposition', `attachment; filename="lienthong-usage-${p.from}-${p.to}.csv"`)
       .send(usageCsv(report.rows, usageCsvHeader(t(request))));
   });
+  app.get('/reports/links.csv', async (request, reply) => {
+    const { period: p } = period(request);
+    if (!p) throw new LtError('USAGE', 'from and to are dates yyyy-mm-dd (Vietnamese local days, both included), from not after to');
+    const report = reportData(data, p);
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="lienthong-links-${p.from}-${p.to}.csv"`)
+      .send(linkCsv(report.links, linkCsvHeader(t(request))));
+  });
 
   // --- JSON API ---------------------------------------------------------------------------------
   app.get('/api/session', async (request) => {
@@ -523,6 +554,7 @@ export function createDashboard(deps: DashboardDeps): FastifyInstance {
     return { user: s.user, role: s.role, expiresAt: s.expiresAt, csrfToken: s.csrfToken, lang: request.dashboardLang };
   });
   app.get('/api/overview', async () => overviewData(data));
+  app.get('/api/links', async () => linksData(data));
   app.get('/api/agencies', async (request) => ({ items: agenciesData(data, (query(request, 'q') ?? '').slice(0, 200)) }));
   app.get('/api/documents', async (request) => ({ items: findData(data, (query(request, 'q') ?? '').slice(0, 300)) }));
   app.get('/api/document', async (request) => {
@@ -585,6 +617,9 @@ export function hubDashboardDeps(hub: Hub, clock?: () => Date): DashboardDeps {
     deadLetters: () => hub.deadLetters,
     metrics: hub.metrics,
     health: () => hub.health.snapshot(),
+    ...(hub.config.federation
+      ? { federation: { links: hub.config.federation.links.map((link) => ({ name: link.name, kind: link.kind, patterns: link.patterns.map((p) => p.text) })), stats: () => hub.linkStats() } }
+      : {}),
     ...(clock ? { clock } : {}),
     log: hub.log,
   };

@@ -5,16 +5,16 @@
  */
 import type { DeadLetterCause } from '../hub/dead-letter-cause.js';
 import { untrustedLine } from '../untrusted.js';
-import type { AgencyActivity, JourneyEvent, UsageRow, USAGE_CSV_COLUMNS } from '../hub/reports.js';
+import type { AgencyActivity, JourneyEvent, LinkTraffic, LINK_CSV_COLUMNS, UsageRow, USAGE_CSV_COLUMNS } from '../hub/reports.js';
 import type { DeliveryRow } from '../store/deliveries.js';
-import type { DeadLetterDetail, ExplainedDeadLetter, FoundDocument, JourneyData, OverviewData, ReportData } from './data.js';
+import type { DeadLetterDetail, ExplainedDeadLetter, FoundDocument, JourneyData, LinksData, LinksSummary, LinkView, OverviewData, ReportData } from './data.js';
 import { formatDay, formatHours, formatNumber, formatRate, formatTime } from './format.js';
 import { html, jsonForScript, type Html } from './html.js';
 import { clientMessages, explainCode, hasMessage, type Lang, type MessageKey, type Translate } from './i18n.js';
 import type { AgencyQueues, LaneState, QueueSnapshot } from './queues.js';
 import type { Session } from './sessions.js';
 
-export type PageId = 'overview' | 'agencies' | 'documents' | 'dead-letters' | 'reports' | 'login' | 'error';
+export type PageId = 'overview' | 'agencies' | 'documents' | 'dead-letters' | 'links' | 'reports' | 'login' | 'error';
 
 export interface PageContext {
   t: Translate;
@@ -25,6 +25,8 @@ export interface PageContext {
   hubName: string;
   /** A confirmation to show (after an action), already in the page's language. */
   flash?: string;
+  /** Whether the hub has links to other hubs (the menu then has a Links page). */
+  links?: boolean;
 }
 
 const NAV: Array<{ id: PageId; href: string; key: MessageKey }> = [
@@ -32,6 +34,7 @@ const NAV: Array<{ id: PageId; href: string; key: MessageKey }> = [
   { id: 'agencies', href: '/agencies', key: 'nav.agencies' },
   { id: 'documents', href: '/documents', key: 'nav.documents' },
   { id: 'dead-letters', href: '/dead-letters', key: 'nav.deadLetters' },
+  { id: 'links', href: '/links', key: 'nav.links' },
   { id: 'reports', href: '/reports', key: 'nav.reports' },
 ];
 
@@ -53,6 +56,8 @@ const CLIENT_KEYS: readonly MessageKey[] = [
   'status.active',
   'status.suspended',
   'status.removed',
+  'links.summary',
+  'links.summaryUnknown',
 ];
 
 /**
@@ -104,7 +109,7 @@ function csrfField(session: Session | undefined): Html {
 export function layout(ctx: PageContext, page: PageId, title: string, body: Html): string {
   const { t, session } = ctx;
   const nav = session
-    ? html`<nav class="nav" aria-label="${t('nav.menu')}">${NAV.map(
+    ? html`<nav class="nav" aria-label="${t('nav.menu')}">${NAV.filter((item) => item.id !== 'links' || ctx.links).map(
         (item) => html`<a href="${item.href}"${item.id === page ? html` aria-current="page"` : ''}>${t(item.key)}</a>`,
       )}</nav>
       <div class="who">
@@ -214,6 +219,20 @@ function staleList(t: Translate, snapshot: QueueSnapshot): Html {
   return html`<ul class="stale-list">${stale.map((a) => html`<li><span class="id organ">${a.organId}</span> ${a.name} — <span class="badge bad">${staleText(t, a)}</span></li>`)}</ul>`;
 }
 
+/** The links at a glance on the overview (redrawn by the page script from /api/overview). */
+export function linksSummaryText(t: Translate, lang: Lang, s: LinksSummary): string {
+  const values = { total: formatNumber(lang, s.total), down: formatNumber(lang, s.down) };
+  return s.waiting === null ? t('links.summaryUnknown', values) : t('links.summary', { ...values, waiting: formatNumber(lang, s.waiting) });
+}
+
+function linksOverview(t: Translate, lang: Lang, s: LinksSummary): Html {
+  const attention = s.down > 0 || (s.waiting ?? 0) > 0;
+  return html`<section>
+  <h2>${t('links.overview')}</h2>
+  <p><a href="/links" id="links-summary" class="${attention ? 'alert-inline' : ''}">${linksSummaryText(t, lang, s)}</a></p>
+</section>`;
+}
+
 export function overviewPage(ctx: PageContext, data: OverviewData): string {
   const { t, lang } = ctx;
   const o = data.overview;
@@ -238,6 +257,7 @@ export function overviewPage(ctx: PageContext, data: OverviewData): string {
     (p) => html`<li><span class="id">${p.component}</span> — ${explained(ctx, p.code, p.message)} <span class="muted small">${t('health.since', { since: formatTime(p.since, true) })}</span></li>`,
   )}</ul>
 </section>
+${data.links ? linksOverview(t, lang, data.links) : ''}
 <section>
   <h2>${t('stale.title', { minutes: q.staleAfterMinutes })}</h2>
   <div id="stale">${staleList(t, q)}</div>
@@ -536,6 +556,111 @@ export function deadLetterPayloadPage(ctx: PageContext, detail: DeadLetterDetail
   );
 }
 
+// --- links ------------------------------------------------------------------------------------
+
+function linkState(t: Translate, link: LinkView): Html {
+  if (!link.configured) return html`<span class="badge">${t('links.removed')}</span>`;
+  if (link.connected === null) return html`<span class="badge warn">${t('links.notRunning')}</span>`;
+  return link.connected ? html`<span class="badge ok">${t('links.connected')}</span>` : html`<span class="badge bad">${t('links.down')}</span>`;
+}
+
+function linkBacklog(t: Translate, lang: Lang, link: LinkView, brokerOk: boolean): Html {
+  if (!link.configured) return html`<td class="muted">${t('common.none')}</td>`;
+  if (!brokerOk || !link.backlog) return html`<td class="alert-inline" data-field="backlog">${t('links.backlogUnknown')}</td>`;
+  const n = (lane: LaneState | null): string => (lane ? formatNumber(lang, lane.messages) : '—');
+  return html`<td class="${link.waiting ? 'num waiting' : 'num'}" data-field="backlog"><span data-field="waiting">${formatNumber(lang, link.waiting ?? 0)}</span><br><span class="small">${t('links.backlogLanes', {
+    urgent: n(link.backlog.urgent),
+    normal: n(link.backlog.normal),
+  })}</span></td>`;
+}
+
+function linkActivity(ctx: PageContext, link: LinkView): Html {
+  const { t, lang } = ctx;
+  const p = link.process;
+  const success = p?.lastSuccessAt ? t('links.lastSuccess', { time: formatTime(p.lastSuccessAt, true) }) : t('links.noSuccess');
+  return html`<td class="small" data-field="activity">
+    <div data-field="lastSuccess">${success}</div>
+    ${p?.lastFailureAt ? html`<div class="alert-inline" data-field="lastFailure">${t('links.lastFailure', { time: formatTime(p.lastFailureAt, true) })}${
+      p.lastError ? html`<details class="detail"><summary>${t('cause.original')}</summary><span lang="en">${untrustedLine(p.lastError, 500)}</span></details>` : ''
+    }</div>` : ''}
+    ${p ? html`<div class="muted">${t('links.sinceStart', { forwarded: formatNumber(lang, p.forwarded), failures: formatNumber(lang, p.failures) })}</div>` : ''}
+    ${link.traffic.lastSentAt ? html`<div class="muted">${t('links.lastSent', { time: formatTime(link.traffic.lastSentAt, true) })}</div>` : ''}
+    ${link.traffic.lastReceivedAt ? html`<div class="muted">${t('links.lastReceived', { time: formatTime(link.traffic.lastReceivedAt, true) })}</div>` : ''}
+  </td>`;
+}
+
+export function linksPage(ctx: PageContext, data: LinksData): string {
+  const { t, lang } = ctx;
+  const n = (v: number): string => formatNumber(lang, v);
+  return layout(
+    ctx,
+    'links',
+    t('links.title'),
+    html`<p class="muted">${t('links.intro')}</p>
+<p id="broker-error" class="alert" role="alert"${data.queues.ok ? html` hidden` : ''}>${t('queues.unreachable')}</p>
+${
+  data.links.length === 0
+    ? html`<p class="muted">${t('links.none')}</p>`
+    : html`<div class="table-wrap"><table class="links">
+  <thead><tr>
+    <th>${t('links.link')}</th><th>${t('links.state')}</th><th class="num">${t('links.backlog')}</th>
+    <th>${t('links.sent')}</th><th>${t('links.received')}</th><th>${t('links.failed')}</th><th>${t('links.activity')}</th>
+  </tr></thead>
+  <tbody>${data.links.map((link) => {
+    const tr = link.traffic;
+    return html`<tr data-link="${link.name}" data-state="${!link.configured ? 'removed' : link.connected === null ? 'not-running' : link.connected ? 'connected' : 'down'}" class="${link.attention ?? ''}">
+    <td class="link"><strong class="id">${link.name}</strong>${link.kind === 'amqp' ? html`<br><span class="small">${t('links.kind.amqp')}</span>` : ''}${
+      link.patterns.length > 0
+        ? html`<br><span class="small muted">${tMarkup(t, 'links.patterns', { patterns: html`<span class="id" data-field="patterns">${link.patterns.join(', ')}</span>` })}</span>`
+        : ''
+    }</td>
+    <td data-field="state">${linkState(t, link)}</td>
+    ${linkBacklog(t, lang, link, data.queues.ok)}
+    <td data-field="sent">${t('links.sentDetail', { documents: n(tr.documentsSent), recipients: n(tr.recipientsSent), statuses: n(tr.statusesSent) })}</td>
+    <td data-field="received">${t('links.receivedDetail', { documents: n(tr.documentsReceived), statuses: n(tr.statusesReceived) })}</td>
+    <td data-field="failed" class="${tr.refused + tr.deadLettered > 0 ? 'bad' : ''}">${t('links.failedDetail', { refused: n(tr.refused), dead: n(tr.deadLettered) })}</td>
+    ${linkActivity(ctx, link)}
+  </tr>`;
+  })}</tbody>
+</table></div>
+<p class="muted small">${t('links.totals')}</p>`
+}
+${data.noRoute > 0 ? html`<p class="muted" data-field="noRoute">${t('links.noRoute', { count: n(data.noRoute) })}</p>` : ''}`,
+  );
+}
+
+/** The per-link traffic of a report period (the Reports page shows it when the hub has links or had traffic through one). */
+function linkReportTable(ctx: PageContext, report: ReportData): Html {
+  const { t, lang } = ctx;
+  if (report.links.length === 0 && report.noRoute === 0) return html``;
+  const n = (v: number): string => formatNumber(lang, v);
+  const csv = `/reports/links.csv?from=${encodeURIComponent(report.from)}&to=${encodeURIComponent(report.to)}`;
+  const columns: Array<[Exclude<(typeof LINK_CSV_COLUMNS)[number], 'link'>, MessageKey]> = [
+    ['documentsSent', 'links.documentsSent'],
+    ['recipientsSent', 'links.recipientsSent'],
+    ['statusesSent', 'links.statusesSent'],
+    ['documentsReceived', 'links.documentsReceived'],
+    ['statusesReceived', 'links.statusesReceived'],
+    ['refused', 'links.refused'],
+    ['deadLettered', 'links.deadLettered'],
+  ];
+  return html`<h2>${t('reports.links')}</h2>
+<p><a class="button secondary" href="${csv}" download id="links-csv-link">${t('reports.linksCsv')}</a></p>
+${
+  report.links.length > 0
+    ? html`<div class="table-wrap"><table class="report links-report">
+  <thead><tr><th>${t('links.link')}</th>${columns.map(([, key]) => html`<th class="num">${t(key)}</th>`)}</tr></thead>
+  <tbody>${report.links.map(
+    (r: LinkTraffic) => html`<tr data-link="${r.link}"><td class="id">${r.link}</td>${columns.map(
+      ([field]) => html`<td class="num${(field === 'refused' || field === 'deadLettered') && r[field] > 0 ? ' bad' : ''}" data-field="${field}">${n(r[field])}</td>`,
+    )}</tr>`,
+  )}</tbody>
+</table></div>`
+    : ''
+}
+${report.noRoute > 0 ? html`<p class="muted" data-field="noRoute">${t('links.noRoute', { count: n(report.noRoute) })}</p>` : ''}`;
+}
+
 // --- reports ----------------------------------------------------------------------------------
 
 /** A horizontal bar chart of documents sent and received per agency (inline SVG, no script). */
@@ -608,7 +733,8 @@ ${
   </tr>`,
   )}</tbody>
 </table></div>
-${usageChart(t, lang, report.rows)}`
+${usageChart(t, lang, report.rows)}
+${linkReportTable(ctx, report)}`
     : ''
 }`,
   );
@@ -639,5 +765,19 @@ export function usageCsvHeader(t: Translate): Record<(typeof USAGE_CSV_COLUMNS)[
     onTimeRate: t('reports.onTimeRate'),
     averageHoursToAccept: t('reports.averageHours'),
     overdue: t('reports.overdue'),
+  };
+}
+
+/** The links CSV's column names in the reader's language. */
+export function linkCsvHeader(t: Translate): Record<(typeof LINK_CSV_COLUMNS)[number], string> {
+  return {
+    link: t('links.link'),
+    documentsSent: t('links.documentsSent'),
+    recipientsSent: t('links.recipientsSent'),
+    statusesSent: t('links.statusesSent'),
+    documentsReceived: t('links.documentsReceived'),
+    statusesReceived: t('links.statusesReceived'),
+    refused: t('links.refused'),
+    deadLettered: t('links.deadLettered'),
   };
 }
