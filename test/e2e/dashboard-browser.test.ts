@@ -24,8 +24,6 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
-import { en } from '../../src/dashboard/i18n/en.js';
-import { vi } from '../../src/dashboard/i18n/vi.js';
 import { addUser } from '../../src/hub/users.js';
 import { A, B, EVENT_DEADLINE_MS, agency, documentPacket, hubDeliveries, letter, openExchange, signAs, stageAt, waitFor } from '../helpers/exchange.js';
 import { publishOptions } from '../../src/broker/message.js';
@@ -33,41 +31,13 @@ import { withCredentials } from '../../src/broker/connection.js';
 import { agencyPermissions } from '../../src/broker/topology.js';
 import { addAgency } from '../../src/hub/provisioning.js';
 import { REPO } from '../helpers/pki.js';
+import { CHROMIUM, CHROMIUM_ARGS, englishOn } from '../helpers/dashboard-browser.js';
 
-const CHROMIUM = process.env.LT_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const ICT = '000.00.14.H12'; // Sở Thông tin và Truyền thông (ECDSA certificate)
 const CITY = '000.00.31.H12'; // UBND thành phố Cà Mau: provisioned, its edge never started
 const UNKNOWN = '000.00.77.H12'; // in no directory: bounced
 const LATE = '000.21.31.H12'; // UBND phường 5: its edge sends before the operator registers it
 const PASSWORD = 'operator-password-for-the-browser';
-
-/** Words (3+ letters) of the English catalogue that the Vietnamese one does not use as well (RabbitMQ, API, CSV...). */
-function englishWords(): Set<string> {
-  const words = (texts: string[]): string[] => texts.flatMap((text) => text.replace(/\{\w+\}/g, ' ').match(/[A-Za-z]{3,}/g) ?? []).map((w) => w.toLowerCase());
-  const vietnamese = new Set(words(Object.values(vi)));
-  return new Set(words(Object.values(en)).filter((w) => !vietnamese.has(w)));
-}
-const ENGLISH = englishWords();
-
-/**
- * The text a person sees on the page, without what is declared another language or no language
- * to translate: [lang] other than vi (an error's original English, the raw bytes of a packet),
- * identifiers (.id: queue names, packet and document ids) and [translate="no"] (configured names).
- */
-async function visibleText(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const out: string[] = [];
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const parent = node.parentElement;
-      if (!parent || parent.closest('script, style, .id, [translate="no"], [lang]:not([lang="vi"])')) continue;
-      if (!parent.checkVisibility()) continue;
-      out.push(node.textContent ?? '');
-    }
-    return out.join(' ');
-  });
-}
 
 if (!existsSync(CHROMIUM)) {
   t.fail(`${CHROMIUM} is missing: install Debian's Chromium ("apt-get install -y chromium"; .ci/run does) or set LT_CHROMIUM`);
@@ -146,8 +116,7 @@ if (!existsSync(CHROMIUM)) {
     page.on('dialog', (dialog) => void dialog.accept());
     /** Fails on English words in what the current (Vietnamese) page shows. */
     const onlyVietnamese = async (what: string): Promise<void> => {
-      const found = [...new Set((await visibleText(page)).match(/[A-Za-z]{3,}/g) ?? [])].filter((w) => ENGLISH.has(w.toLowerCase()));
-      t.same(found, [], `${what}: no English in the Vietnamese interface (${page.url().replace(url, '')})`);
+      t.same(await englishOn(page), [], `${what}: no English in the Vietnamese interface (${page.url().replace(url, '')})`);
     };
     let shots = 0;
     const shot = async (name: string): Promise<void> => {
