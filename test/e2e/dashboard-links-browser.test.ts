@@ -4,7 +4,8 @@
  * province whose broker cannot be reached (a port nobody listens on), and two agencies with
  * their edges; one agency sends two documents to agencies behind the link, one of them urgent.
  * The hub hands each to the link's queue, where they wait. In Chromium: the overview's line
- * says one link down with packets waiting; the Links page shows the link down and highlighted,
+ * says one link down with packets waiting, and counts a third document sent while the page is
+ * open (its script redraws it); the Links page shows the link down and highlighted,
  * its backlog per lane, the documents sent through it, nothing forwarded since the start; the
  * report of the month has the link's row; all of it in Vietnamese without a word of English,
  * then in English; on a phone the page does not scroll sideways. Needs /usr/bin/chromium.
@@ -96,6 +97,11 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await summary.getAttribute('class'), 'alert-inline', 'highlighted');
     await onlyVietnamese('the overview with a link down');
 
+    // Live: one more document for the link shows up in the line without reloading the page.
+    await a.outbox.submitDocument(letter([Y], 303), 'test');
+    await summary.getByText('1 liên kết · 1 mất kết nối · 3 gói tin chờ chuyển').waitFor();
+    t.pass('the page script redrew the line');
+
     // The Links page.
     await page.locator('nav.nav').getByRole('link', { name: 'Liên kết', exact: true }).click();
     await page.waitForURL(`${url}/links`);
@@ -105,9 +111,9 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await row.getAttribute('class'), 'down', 'the row is highlighted');
     t.equal(await row.locator('[data-field="state"]').textContent(), 'Mất kết nối');
     t.equal(await row.locator('[data-field="patterns"]').textContent(), '*.H53');
-    t.equal(await row.locator('[data-field="waiting"]').textContent(), '2');
-    t.match(await row.locator('[data-field="backlog"]').textContent(), /khẩn 1 · thường 1/);
-    t.equal(await row.locator('[data-field="sent"]').textContent(), '2 văn bản (3 nơi nhận) · 0 trạng thái');
+    t.equal(await row.locator('[data-field="waiting"]').textContent(), '3');
+    t.match(await row.locator('[data-field="backlog"]').textContent(), /khẩn 1 · thường 2/);
+    t.equal(await row.locator('[data-field="sent"]').textContent(), '3 văn bản (4 nơi nhận) · 0 trạng thái');
     t.equal(await row.locator('[data-field="lastSuccess"]').textContent(), 'Chưa chuyển được gói tin nào từ khi trục khởi động');
     t.ok(await page.locator('#broker-error').isHidden(), 'the broker API answers');
     await onlyVietnamese('the Links page');
@@ -115,8 +121,8 @@ if (!existsSync(CHROMIUM)) {
     // The report of this month: the link's row, and its CSV link.
     await page.locator('nav.nav').getByRole('link', { name: 'Báo cáo', exact: true }).click();
     const reportRow = page.locator('table.links-report tr[data-link="h53"]');
-    t.equal(await reportRow.locator('[data-field="documentsSent"]').textContent(), '2');
-    t.equal(await reportRow.locator('[data-field="recipientsSent"]').textContent(), '3');
+    t.equal(await reportRow.locator('[data-field="documentsSent"]').textContent(), '3');
+    t.equal(await reportRow.locator('[data-field="recipientsSent"]').textContent(), '4');
     t.ok(await page.locator('#links-csv-link').isVisible(), 'the links CSV');
     await onlyVietnamese('the report with links');
 
@@ -126,7 +132,7 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('nav.nav').getByRole('link', { name: 'Links', exact: true }).click();
     await page.getByRole('heading', { name: 'Links to other hubs' }).waitFor();
     t.equal(await row.locator('[data-field="state"]').textContent(), 'Down');
-    t.match(await row.locator('[data-field="backlog"]').textContent(), /urgent 1 · normal 1/);
+    t.match(await row.locator('[data-field="backlog"]').textContent(), /urgent 1 · normal 2/);
     t.equal(await row.locator('[data-field="lastSuccess"]').textContent(), 'Nothing forwarded since the hub started');
     await page.getByRole('button', { name: 'VI', exact: true }).click();
     await page.getByRole('heading', { name: 'Liên kết với trục khác' }).waitFor();
@@ -136,8 +142,8 @@ if (!existsSync(CHROMIUM)) {
     await page.goto(`${url}/links`);
     t.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 375, '/links fits a phone');
 
-    // Nothing was lost: both packets still wait for the link.
-    t.match(await exchange.api.getQueue(lane('normal')), { messages: 1 });
+    // Nothing was lost: every packet still waits for the link.
+    t.match(await exchange.api.getQueue(lane('normal')), { messages: 2 });
     t.match(await exchange.api.getQueue(lane('urgent')), { messages: 1 });
   });
 }

@@ -363,14 +363,14 @@ async function collectDeadLetter(h: Seeded, queue: string, content: Buffer, extr
 
 t.test('without a session: pages redirect to the login page, the API answers 401 LOGIN_REQUIRED', async (t) => {
   const h = await harness(t);
-  for (const url of ['/', '/agencies', '/documents?q=x', '/dead-letters', '/dead-letters/1', '/reports']) {
+  for (const url of ['/', '/agencies', '/documents?q=x', '/dead-letters', '/dead-letters/1', '/links', '/reports']) {
     const page = await h.call({ url });
     t.equal(page.statusCode, 303, url);
     t.equal(page.headers.location, `/login?next=${encodeURIComponent(url)}`, 'a first visit (no cookie) is no expired session');
   }
   const first = await h.call({ url: '/login?next=%2F' });
   t.notMatch(first.body, /hết hạn/, 'the login page of a first visit says nothing about a session');
-  for (const url of ['/api/overview', '/api/agencies', '/api/document?id=x', '/api/dead-letters', '/api/report']) {
+  for (const url of ['/api/overview', '/api/agencies', '/api/document?id=x', '/api/dead-letters', '/api/links', '/api/report']) {
     const api = await h.call({ url });
     t.equal(api.statusCode, 401, url);
     t.equal(errorCode(api), 'LOGIN_REQUIRED');
@@ -971,6 +971,20 @@ t.test('usage report: figures worked out by hand, the table, the chart, the CSV'
   t.equal(english.body.split('\r\n')[0], '\uFEFFOrgan id,Name,Sent,Received,Receipts on time,On-time receipt rate,Average time to accept (hours),Overdue', 'the CSV speaks the interface language');
   t.equal((await h.call({ url: '/reports/usage.csv?from=x&to=y', as: victor })).statusCode, 400);
   t.equal((await h.call({ url: '/reports/usage.csv?from=2026-03-02&to=2026-03-06' })).statusCode, 303, 'the CSV needs a login too');
+});
+
+t.test('a hub without links: no Links menu entry, no overview line, no link section in the reports; the page says so', async (t) => {
+  const h = await harness(t);
+  const victor = await h.login('victor');
+  const home = await h.call({ url: '/', as: victor });
+  t.notMatch(home.body, /href="\/links"/, 'neither in the menu nor on the overview');
+  t.equal((await h.call({ url: '/api/overview', as: victor })).json().links, undefined);
+  const page = await h.call({ url: '/links', as: victor });
+  t.equal(page.statusCode, 200);
+  t.match(page.body, /Trục này chưa liên kết với trục nào khác\./);
+  t.match((await h.call({ url: '/api/links', as: victor })).json(), { queues: { ok: true }, links: [], noRoute: 0 });
+  t.match((await h.call({ url: '/api/report?from=2026-03-02&to=2026-03-06', as: victor })).json(), { links: [], noRoute: 0 });
+  t.notMatch((await h.call({ url: '/reports?from=2026-03-02&to=2026-03-06', as: victor })).body, /links-csv-link/);
 });
 
 t.test('XSS: agency names and subjects are rendered escaped everywhere', async (t) => {
