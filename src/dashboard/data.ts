@@ -153,7 +153,7 @@ function linkViews(ctx: DataContext, queues: QueueSnapshot, traffic: readonly Li
 }
 
 function emptyTraffic(link: string): LinkTraffic {
-  return { link, documentsSent: 0, recipientsSent: 0, statusesSent: 0, documentsReceived: 0, statusesReceived: 0, refused: 0, deadLettered: 0, lastSentAt: null, lastReceivedAt: null };
+  return { link, documentsSent: 0, recipientsSent: 0, statusesSent: 0, documentsReceived: 0, statusesReceived: 0, bounced: 0, refused: 0, deadLettered: 0, lastSentAt: null, lastReceivedAt: null };
 }
 
 /** Every link: its configuration, its state now, its backlog, and its traffic since the hub first ran. */

@@ -618,7 +618,7 @@ ${
     ${linkBacklog(t, lang, link, data.queues.ok)}
     <td data-field="sent">${t('links.sentDetail', { documents: n(tr.documentsSent), recipients: n(tr.recipientsSent), statuses: n(tr.statusesSent) })}</td>
     <td data-field="received">${t('links.receivedDetail', { documents: n(tr.documentsReceived), statuses: n(tr.statusesReceived) })}</td>
-    <td data-field="failed" class="${tr.refused + tr.deadLettered > 0 ? 'bad' : ''}">${t('links.failedDetail', { refused: n(tr.refused), dead: n(tr.deadLettered) })}</td>
+    <td data-field="failed" class="${tr.bounced + tr.refused + tr.deadLettered > 0 ? 'bad' : ''}">${t('links.failedDetail', { bounced: n(tr.bounced), refused: n(tr.refused), dead: n(tr.deadLettered) })}</td>
     ${linkActivity(ctx, link)}
   </tr>`;
   })}</tbody>
@@ -641,6 +641,7 @@ function linkReportTable(ctx: PageContext, report: ReportData): Html {
     ['statusesSent', 'links.statusesSent'],
     ['documentsReceived', 'links.documentsReceived'],
     ['statusesReceived', 'links.statusesReceived'],
+    ['bounced', 'links.bounced'],
     ['refused', 'links.refused'],
     ['deadLettered', 'links.deadLettered'],
   ];
@@ -652,7 +653,7 @@ ${
   <thead><tr><th>${t('links.link')}</th>${columns.map(([, key]) => html`<th class="num">${t(key)}</th>`)}</tr></thead>
   <tbody>${report.links.map(
     (r: LinkTraffic) => html`<tr data-link="${r.link}"><td class="id">${r.link}</td>${columns.map(
-      ([field]) => html`<td class="num${(field === 'refused' || field === 'deadLettered') && r[field] > 0 ? ' bad' : ''}" data-field="${field}">${n(r[field])}</td>`,
+      ([field]) => html`<td class="num${(field === 'bounced' || field === 'refused' || field === 'deadLettered') && r[field] > 0 ? ' bad' : ''}" data-field="${field}">${n(r[field])}</td>`,
     )}</tr>`,
   )}</tbody>
 </table></div>`
@@ -777,6 +778,7 @@ export function linkCsvHeader(t: Translate): Record<(typeof LINK_CSV_COLUMNS)[nu
     statusesSent: t('links.statusesSent'),
     documentsReceived: t('links.documentsReceived'),
     statusesReceived: t('links.statusesReceived'),
+    bounced: t('links.bounced'),
     refused: t('links.refused'),
     deadLettered: t('links.deadLettered'),
   };

@@ -245,8 +245,8 @@ function csvText(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<st
  * What went through one link to another hub, from the hub's records, so that it survives a
  * restart (the link process's own counters start again at zero): what routing handed to the
  * link's queues (outbound rows naming the link, deliveries routed through it), what came in
- * through its intake (packets naming it as `via`), and what failed for good (packets from it
- * the hub refused, packets that died in its queues).
+ * through its intake (packets naming it as `via`), and what failed for good (recipients its hub
+ * bounced back, packets from it the hub refused, packets that died in its queues).
  */
 export interface LinkTraffic {
   link: string;
@@ -258,6 +258,8 @@ export interface LinkTraffic {
   statusesSent: number;
   documentsReceived: number;
   statusesReceived: number;
+  /** Recipients behind the link its hub could not deliver to: it bounced them back over the link. */
+  bounced: number;
   /** Packets that came through the link and that this hub refused (recorded, never bounced). */
   refused: number;
   /** Packets that died in the link's queues (over the delivery limit), left to an operator. */
@@ -291,12 +293,16 @@ export function linkReport(db: Db, configured: readonly string[], queuesOf: (lin
   const received = db
     .prepare(`SELECT via AS link, verdict || ':' || kind AS kind, COUNT(*) AS n, MAX(received_at) AS last FROM packets WHERE via IS NOT NULL AND received_at >= @from AND received_at < @to GROUP BY via, verdict, kind`)
     .all(range) as Row[];
-  const recipients = db
-    .prepare(
-      `SELECT d.route AS link, COUNT(*) AS n FROM deliveries d JOIN events e ON e.document_id = d.document_id AND e.recipient = d.recipient AND e.event = 'delivered'
-        WHERE d.route IS NOT NULL AND e.at >= @from AND e.at < @to GROUP BY d.route`,
-    )
-    .all(range) as Array<{ link: string; n: number }>;
+  // Deliveries routed through a link, by what happened to them in the period: handed over, bounced back.
+  const routed = (event: 'delivered' | 'bounced'): Array<{ link: string; n: number }> =>
+    db
+      .prepare(
+        `SELECT d.route AS link, COUNT(*) AS n FROM deliveries d JOIN events e ON e.document_id = d.document_id AND e.recipient = d.recipient AND e.event = @event
+          WHERE d.route IS NOT NULL AND e.at >= @from AND e.at < @to GROUP BY d.route`,
+      )
+      .all({ ...range, event }) as Array<{ link: string; n: number }>;
+  const recipients = routed('delivered');
+  const bounced = routed('bounced');
   const names = [...new Set([...configured, ...sent.map((r) => r.link), ...received.map((r) => r.link)])];
   const deadLetters = db.prepare('SELECT COUNT(*) AS n FROM dead_letters WHERE queue = ? AND received_at >= ? AND received_at < ?');
   const links = names.map((link): LinkTraffic => {
@@ -309,6 +315,7 @@ export function linkReport(db: Db, configured: readonly string[], queuesOf: (lin
       statusesSent: count(sent, (k) => k === 'status'),
       documentsReceived: count(received, (k) => k === 'routed:document'),
       statusesReceived: count(received, (k) => k === 'routed:status'),
+      bounced: bounced.find((r) => r.link === link)?.n ?? 0,
       refused: count(received, (k) => k.startsWith('refused:')),
       deadLettered: queuesOf(link).reduce((s, queue) => s + (deadLetters.get(queue, from, to) as { n: number }).n, 0),
       lastSentAt: latest(sent),
@@ -327,7 +334,7 @@ export function linkReport(db: Db, configured: readonly string[], queuesOf: (lin
 }
 
 /** The link CSV's column names in the order of its cells. */
-export const LINK_CSV_COLUMNS = ['link', 'documentsSent', 'recipientsSent', 'statusesSent', 'documentsReceived', 'statusesReceived', 'refused', 'deadLettered'] as const;
+export const LINK_CSV_COLUMNS = ['link', 'documentsSent', 'recipientsSent', 'statusesSent', 'documentsReceived', 'statusesReceived', 'bounced', 'refused', 'deadLettered'] as const;
 
 export function linkCsv(rows: readonly LinkTraffic[], header: Readonly<Record<(typeof LINK_CSV_COLUMNS)[number], string>>): string {
   return csvText(LINK_CSV_COLUMNS.map((column) => header[column]), rows.map((r) => LINK_CSV_COLUMNS.map((column) => r[column])));

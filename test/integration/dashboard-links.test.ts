@@ -10,6 +10,7 @@
  * Recorded (Vietnamese local times, 2026-03-02 … 03-04; "now" is 2026-03-05 10:00):
  *   h53 (down, 3 failed attempts): document d1 A → X, Y (one packet, two recipients) 03-02 09:00,
  *       its 01 from X back through the link 03-02 09:30, A's recall (13) to X out 03-03 08:00,
+ *       Y bounced by the H53 hub (its 02 back through the link) 03-03 09:30,
  *       document d2 X → A in 03-03 10:00, a packet from h53 refused 03-04 11:00, one packet dead
  *       in h53's normal lane 03-04 12:00; 2 packets waiting in its normal lane, 1 in its urgent one.
  *   g22 (connected, 5 forwarded): document d3 A → Z 03-04 09:00.
@@ -130,6 +131,11 @@ t.test('links: traffic from the records, backlog from RabbitMQ, state from the l
   outbound(recall, 'h53', 'status', '2026-03-03 08:00', 'h53', d1, { 'x-lt-status': '13' });
   const bounce = packetId();
   outbound(bounce, A, 'status', '2026-03-03 09:00', null, d1, { 'x-lt-status': '02', 'x-lt-bounce': W, 'x-lt-error-code': 'FEDERATION_NO_ROUTE' });
+  const remoteBounce = packetId();
+  db.transaction(() => {
+    packet(remoteBounce, 'status', '000.00.90.H53', '2026-03-03 09:30', { via: 'h53', documentId: d1 });
+    log.record(d1, Y, { stage: 'bounced', recall: 'none' }, 'bounced', local('2026-03-03 09:30'), remoteBounce, 'hub 000.00.90.H53 could not deliver it: recipient is suspended');
+  }).immediate();
   packet(packetId(), 'document', X, '2026-03-03 10:00', { via: 'h53', documentId: `${X},2026/03/03,5/UBND-VP` });
   packet(packetId(), 'document', null, '2026-03-04 11:00', { via: 'h53', refused: true });
   sent(102, 'g22', [Z], '2026-03-04 09:00');
@@ -203,7 +209,8 @@ t.test('links: traffic from the records, backlog from RabbitMQ, state from the l
     recipientsSent: 2,
     statusesSent: 1,
     documentsReceived: 1,
-    statusesReceived: 1,
+    statusesReceived: 2,
+    bounced: 1,
     refused: 1,
     deadLettered: 1,
     lastSentAt: local('2026-03-03 08:00'),
@@ -218,12 +225,12 @@ t.test('links: traffic from the records, backlog from RabbitMQ, state from the l
   if (!period) throw new Error('no period');
   const report = reportData(ctx(), period);
   t.same(
-    report.links.map((l) => [l.link, l.documentsSent, l.recipientsSent, l.statusesSent, l.documentsReceived, l.statusesReceived, l.refused, l.deadLettered]),
+    report.links.map((l) => [l.link, l.documentsSent, l.recipientsSent, l.statusesSent, l.documentsReceived, l.statusesReceived, l.bounced, l.refused, l.deadLettered]),
     [
-      ['h53', 0, 0, 1, 1, 0, 1, 1],
-      ['g22', 1, 1, 0, 0, 0, 0, 0],
+      ['h53', 0, 0, 1, 1, 1, 1, 1, 1],
+      ['g22', 1, 1, 0, 0, 0, 0, 0, 0],
     ],
-    'the period: h53 took the recall out, brought d2 in, one refused, one dead; "old" had nothing then',
+    'the period: h53 took the recall out, brought d2 and a bounce of Y in, one refused, one dead; "old" had nothing then',
   );
   t.equal(report.noRoute, 1);
 
@@ -251,7 +258,8 @@ t.test('links: traffic from the records, backlog from RabbitMQ, state from the l
   t.match(row, /Mất kết nối/, 'h53 down, highlighted');
   t.match(row, /data-field="waiting">3<\/span><br><span class="small">khẩn 1 · thường 2/, 'its backlog per lane');
   t.match(row, /1 văn bản \(2 nơi nhận\) · 1 trạng thái/);
-  t.match(row, /1 bị từ chối · 1 gói tin lỗi/);
+  t.match(row, /1 văn bản · 2 trạng thái/);
+  t.match(row, /1 nơi nhận bị trả lại · 1 bị từ chối · 1 gói tin lỗi/);
   t.match(row, /<span lang="en">connect ECONNREFUSED 10\.0\.0\.53:5671<\/span>/, 'the last error, as the link process said it');
   t.match(page.body, /<tr data-link="old" data-state="removed" class="">/);
   t.match(page.body, /<a href="\/links" aria-current="page">Liên kết<\/a>/, 'in the menu');
@@ -264,14 +272,14 @@ t.test('links: traffic from the records, backlog from RabbitMQ, state from the l
     csv.body,
     '\uFEFF' +
       [
-        'Liên kết,Văn bản đã chuyển đi,Số nơi nhận,Trạng thái đã chuyển đi,Văn bản đã nhận về,Trạng thái đã nhận về,Bị từ chối,Gói tin lỗi',
-        'h53,0,0,1,1,0,1,1',
-        'g22,1,1,0,0,0,0,0',
+        'Liên kết,Văn bản đã chuyển đi,Số nơi nhận,Trạng thái đã chuyển đi,Văn bản đã nhận về,Trạng thái đã nhận về,Nơi nhận bị trả lại,Bị từ chối,Gói tin lỗi',
+        'h53,0,0,1,1,1,1,1,1',
+        'g22,1,1,0,0,0,0,0,0',
       ].join('\r\n') +
       '\r\n',
   );
   const english = await app.inject({ url: '/reports/links.csv?from=2026-03-03&to=2026-03-04', headers: { cookie: `${cookie}; lt_lang=en` } });
-  t.equal(english.body.split('\r\n')[0], '\uFEFFLink,Documents sent,Recipients,Statuses sent,Documents received,Statuses received,Refused,Dead letters');
+  t.equal(english.body.split('\r\n')[0], '\uFEFFLink,Documents sent,Recipients,Statuses sent,Documents received,Statuses received,Recipients bounced,Refused,Dead letters');
   const reports = await app.inject({ url: '/reports?from=2026-03-03&to=2026-03-04', headers: { cookie } });
   t.match(reports.body, /<h2>Lưu lượng theo trục liên kết<\/h2>/);
   t.match(reports.body, /<tr data-link="h53"><td class="id">h53<\/td>[\s\S]*?data-field="refused">1</);
