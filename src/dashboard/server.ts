@@ -617,12 +617,16 @@ export function hubDashboardDeps(hub: Hub, clock?: () => Date): DashboardDeps {
     deadLetters: () => hub.deadLetters,
     metrics: hub.metrics,
     health: () => hub.health.snapshot(),
-    ...(hub.config.federation
-      ? { federation: { links: hub.config.federation.links.map((link) => ({ name: link.name, kind: link.kind, patterns: link.patterns.map((p) => p.text) })), stats: () => hub.linkStats() } }
-      : {}),
+    ...(hub.config.federation ? { federation: dashboardFederation(hub) } : {}),
     ...(clock ? { clock } : {}),
     log: hub.log,
   };
+}
+
+/** A hub's links as the dashboard shows them: its configuration, and its link processes' counters. */
+export function dashboardFederation(hub: Hub): DashboardFederation {
+  const links = hub.config.federation?.links ?? [];
+  return { links: links.map((link) => ({ name: link.name, kind: link.kind, patterns: link.patterns.map((p) => p.text) })), stats: () => hub.linkStats() };
 }
 
 export async function startHubDashboard(hub: Hub, clock?: () => Date): Promise<RunningDashboard> {

@@ -5,7 +5,9 @@
  * through it, counted from the records so that it survives a restart; the backlog of each link's
  * two lanes from the management API; the link processes' state since the start; a link removed
  * from the configuration keeps its history; the report over a period and its CSV in both
- * languages; "broker API unreachable" when the management API does not answer.
+ * languages; "broker API unreachable" when the management API does not answer. Then two real
+ * hubs linked over the one broker (test/helpers/federation.ts): a document crosses and its
+ * receipt comes back, and each hub's Links data says so from its own side.
  *
  * Recorded (Vietnamese local times, 2026-03-02 … 03-04; "now" is 2026-03-05 10:00):
  *   h53 (down, 3 failed attempts): document d1 A → X, Y (one packet, two recipients) 03-02 09:00,
@@ -31,7 +33,7 @@ import { DEFAULT_AMQP_URL } from '../../src/config.js';
 import { linksData, reportData, type DataContext } from '../../src/dashboard/data.js';
 import { reportPeriod } from '../../src/dashboard/format.js';
 import { QueueMonitor } from '../../src/dashboard/queues.js';
-import { createDashboard } from '../../src/dashboard/server.js';
+import { createDashboard, dashboardFederation } from '../../src/dashboard/server.js';
 import { managementOptions } from '../../src/demo/local-exchange.js';
 import { workingCalendar } from '../../src/envelope/calendar.js';
 import type { LinkStats } from '../../src/federation/link-process.js';
@@ -44,7 +46,9 @@ import { BlobStore } from '../../src/store/blobs.js';
 import { openDatabase } from '../../src/store/db.js';
 import { DeliveryLog } from '../../src/store/deliveries.js';
 import { HUB_MIGRATIONS } from '../../src/store/migrations/hub.js';
-import { waitFor } from '../helpers/exchange.js';
+import { letter, stageAt, waitFor } from '../helpers/exchange.js';
+import { openFederation, type LinkedHub } from '../helpers/federation.js';
+import type { LocalExchange } from '../../src/demo/local-exchange.js';
 
 const A = '000.00.01.H12';
 const X = '000.00.01.H53';
@@ -287,4 +291,53 @@ t.test('links: traffic from the records, backlog from RabbitMQ, state from the l
   // The management API does not answer: the backlogs are unknown, and the page says why.
   const unreachable = await linksData(ctx({ listQueues: async () => Promise.reject(new Error('cannot reach the RabbitMQ management API')) } as unknown as ManagementClient));
   t.match(unreachable, { queues: { ok: false, error: /management API/ }, links: [{ name: 'h53', backlog: null, waiting: null, attention: 'down', traffic: { documentsSent: 1 } }] });
+});
+
+/** The Links data of a running hub, as its dashboard computes it (fresh queue figures each time). */
+function hubLinks(exchange: LocalExchange): Promise<Awaited<ReturnType<typeof linksData>>> {
+  const hub = exchange.hub;
+  const federation = dashboardFederation(hub);
+  return linksData({
+    db: hub.db,
+    names: exchange.names,
+    calendar: workingCalendar({}),
+    urgentReceiptMinutes: 30,
+    monitor: new QueueMonitor({ source: exchange.api, names: exchange.names, db: hub.db, staleAfterMinutes: 30, clock: () => new Date(), cacheMs: 0, links: federation.links.map((l) => l.name) }),
+    clock: () => new Date(),
+    federation,
+  });
+}
+
+t.test('two linked hubs: what crossed, seen from each side', async (t) => {
+  const hubs = await openFederation(t, [
+    { key: 'h12', organId: '000.00.90.H12', organName: 'Truc lien thong tinh Ca Mau', agencies: [{ organId: A, organName: 'Van phong UBND tinh Ca Mau' }], links: [{ name: 'h53', peer: 'h53', patterns: ['*.H53'] }] },
+    { key: 'h53', organId: '000.00.90.H53', organName: 'Truc lien thong tinh H53', agencies: [{ organId: X, organName: 'Van phong UBND tinh H53' }], links: [{ name: 'h12', peer: 'h12', patterns: ['*.H12'] }] },
+  ]);
+  const h12 = hubs.get('h12') as LinkedHub;
+  const h53 = hubs.get('h53') as LinkedHub;
+  const a = h12.exchange.edge(A);
+  const sent = await a.outbox.submitDocument(letter([X], 'DL1'), 'test');
+  await waitFor("X's 01 back at A", () => stageAt(a, sent.documentId, X) === '01');
+
+  // The management API counts the queues a moment late: wait until it shows the link's lanes empty.
+  const here = await waitFor('h12: link h53 up with nothing waiting', async () => {
+    const d = await hubLinks(h12.exchange);
+    return d.links[0]?.waiting === 0 ? d : undefined;
+  });
+  t.match(here.links, [
+    {
+      name: 'h53',
+      kind: 'amqp',
+      patterns: ['*.H53'],
+      connected: true,
+      attention: null,
+      process: { forwarded: 1, failures: 0, lastSuccessAt: /^\d{4}-/ },
+      traffic: { documentsSent: 1, recipientsSent: 1, statusesSent: 0, documentsReceived: 0, statusesReceived: 1, bounced: 0, refused: 0 },
+    },
+  ]);
+  const there = await waitFor('h53: link h12 up with nothing waiting', async () => {
+    const d = await hubLinks(h53.exchange);
+    return d.links[0]?.waiting === 0 ? d : undefined;
+  });
+  t.match(there.links, [{ name: 'h12', connected: true, process: { forwarded: 1 }, traffic: { documentsSent: 0, statusesSent: 1, documentsReceived: 1, statusesReceived: 0 } }]);
 });
