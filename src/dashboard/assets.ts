@@ -57,6 +57,7 @@ td.waiting { color: var(--warn); font-weight: 600; }
 tr.stale { background: var(--bad-bg); }
 tr.down { background: var(--bad-bg); }
 tr.backlog { background: var(--warn-bg); }
+table.links td { min-width: 9rem; }
 td.link { min-width: 11rem; }
 .badge { display: inline-block; padding: .1rem .5rem; border-radius: 999px; font-size: .8rem; background: #eef2f6; white-space: nowrap; }
 .badge.ok { background: var(--ok-bg); color: var(--ok); }

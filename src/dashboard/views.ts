@@ -611,7 +611,7 @@ ${
     return html`<tr data-link="${link.name}" data-state="${!link.configured ? 'removed' : link.connected === null ? 'not-running' : link.connected ? 'connected' : 'down'}" class="${link.attention ?? ''}">
     <td class="link"><strong class="id">${link.name}</strong>${link.kind === 'amqp' ? html`<br><span class="small">${t('links.kind.amqp')}</span>` : ''}${
       link.patterns.length > 0
-        ? html`<br><span class="small muted">${tMarkup(t, 'links.patterns', { patterns: html`<span class="id" data-field="patterns">${link.patterns.join(', ')}</span>` })}</span>`
+        ? html`<br><span class="small muted">${tMarkup(t, 'links.patterns', { patterns: html`<span class="id organ" data-field="patterns">${link.patterns.join(', ')}</span>` })}</span>`
         : ''
     }</td>
     <td data-field="state">${linkState(t, link)}</td>

@@ -8,11 +8,13 @@
  * open (its script redraws it); the Links page shows the link down and highlighted,
  * its backlog per lane, the documents sent through it, nothing forwarded since the start; the
  * report of the month has the link's row; all of it in Vietnamese without a word of English,
- * then in English; on a phone the page does not scroll sideways. Needs /usr/bin/chromium.
+ * then in English; on a phone the page does not scroll sideways. LT_DASHBOARD_SHOTS=<dir> saves
+ * the pages visited, for a look at the layout. Needs /usr/bin/chromium.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
 import { devPath } from '../../src/demo/local-exchange.js';
@@ -81,6 +83,12 @@ if (!existsSync(CHROMIUM)) {
     context.setDefaultTimeout(EVENT_DEADLINE_MS);
     context.setDefaultNavigationTimeout(EVENT_DEADLINE_MS);
     const page: Page = await context.newPage();
+    const shot = async (name: string): Promise<void> => {
+      const dir = process.env.LT_DASHBOARD_SHOTS;
+      if (!dir) return;
+      mkdirSync(dir, { recursive: true });
+      await page.screenshot({ path: join(dir, `links-${name}.png`), fullPage: true });
+    };
     const onlyVietnamese = async (what: string): Promise<void> => {
       t.same(await englishOn(page), [], `${what}: no English in the Vietnamese interface`);
     };
@@ -101,6 +109,7 @@ if (!existsSync(CHROMIUM)) {
     await a.outbox.submitDocument(letter([Y], 303), 'test');
     await summary.getByText('1 liên kết · 1 mất kết nối · 3 gói tin chờ chuyển').waitFor();
     t.pass('the page script redrew the line');
+    await shot('overview');
 
     // The Links page.
     await page.locator('nav.nav').getByRole('link', { name: 'Liên kết', exact: true }).click();
@@ -116,6 +125,7 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await row.locator('[data-field="sent"]').textContent(), '3 văn bản (4 nơi nhận) · 0 trạng thái');
     t.equal(await row.locator('[data-field="lastSuccess"]').textContent(), 'Chưa chuyển được gói tin nào từ khi trục khởi động');
     t.ok(await page.locator('#broker-error').isHidden(), 'the broker API answers');
+    await shot('links');
     await onlyVietnamese('the Links page');
 
     // The report of this month: the link's row, and its CSV link.
@@ -124,6 +134,7 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await reportRow.locator('[data-field="documentsSent"]').textContent(), '3');
     t.equal(await reportRow.locator('[data-field="recipientsSent"]').textContent(), '4');
     t.ok(await page.locator('#links-csv-link').isVisible(), 'the links CSV');
+    await shot('report');
     await onlyVietnamese('the report with links');
 
     // English.
@@ -134,6 +145,7 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await row.locator('[data-field="state"]').textContent(), 'Down');
     t.match(await row.locator('[data-field="backlog"]').textContent(), /urgent 1 · normal 2/);
     t.equal(await row.locator('[data-field="lastSuccess"]').textContent(), 'Nothing forwarded since the hub started');
+    await shot('links-en');
     await page.getByRole('button', { name: 'VI', exact: true }).click();
     await page.getByRole('heading', { name: 'Liên kết với trục khác' }).waitFor();
 
@@ -141,6 +153,7 @@ if (!existsSync(CHROMIUM)) {
     await page.setViewportSize({ width: 375, height: 740 });
     await page.goto(`${url}/links`);
     t.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 375, '/links fits a phone');
+    await shot('links-phone');
 
     // Nothing was lost: every packet still waits for the link.
     t.match(await exchange.api.getQueue(lane('normal')), { messages: 2 });
