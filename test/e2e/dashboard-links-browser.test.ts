@@ -74,7 +74,7 @@ if (!existsSync(CHROMIUM)) {
     await waitFor('both documents waiting in the link queues', async () => {
       const [urgent, normal] = await Promise.all([exchange.api.getQueue(lane('urgent')), exchange.api.getQueue(lane('normal'))]);
       return urgent?.messages === 1 && normal?.messages === 1;
-    });
+    }, { intervalMs: 250 });
     t.equal(exchange.hub.linkStats()[0]?.connected, false, 'the link process cannot reach the remote broker');
 
     const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: EVENT_DEADLINE_MS });

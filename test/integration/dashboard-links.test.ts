@@ -57,6 +57,8 @@ const Z = '000.00.01.G22';
 const W = '000.00.01.H99';
 const local = (text: string): string => new Date(`${text.replace(' ', 'T')}:00+07:00`).toISOString();
 const NOW = new Date(local('2026-03-05 10:00'));
+/** Between two questions to the management API: each lists every queue of a shared, busy broker. */
+const API_POLL = { intervalMs: 250 };
 
 const amqpUrl = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const api = new ManagementClient(managementOptions(amqpUrl, process.env));
@@ -189,7 +191,7 @@ t.test('links: traffic from the records, backlog from RabbitMQ, state from the l
   const data = await waitFor('the backlog of h53 in the management API', async () => {
     const d = await linksData(ctx());
     return d.links.find((l) => l.name === 'h53')?.waiting === 3 ? d : undefined;
-  });
+  }, API_POLL);
   t.same(data.queues, { ok: true });
   t.same(
     data.links.map((l) => l.name),
@@ -323,7 +325,7 @@ t.test('two linked hubs: what crossed, seen from each side', async (t) => {
   const here = await waitFor('h12: link h53 up with nothing waiting', async () => {
     const d = await hubLinks(h12.exchange);
     return d.links[0]?.waiting === 0 ? d : undefined;
-  });
+  }, API_POLL);
   t.match(here.links, [
     {
       name: 'h53',
@@ -338,6 +340,6 @@ t.test('two linked hubs: what crossed, seen from each side', async (t) => {
   const there = await waitFor('h53: link h12 up with nothing waiting', async () => {
     const d = await hubLinks(h53.exchange);
     return d.links[0]?.waiting === 0 ? d : undefined;
-  });
+  }, API_POLL);
   t.match(there.links, [{ name: 'h12', connected: true, process: { forwarded: 1 }, traffic: { documentsSent: 0, statusesSent: 1, documentsReceived: 1, statusesReceived: 0 } }]);
 });
