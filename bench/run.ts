@@ -4,6 +4,7 @@ import { benchCrypto } from './crypto.js';
 import { benchExchange } from './exchange.js';
 import { benchParsing } from './parsing.js';
 import { benchRevocation } from './revocation.js';
+import { benchTargets } from './targets.js';
 import { benchUrgency } from './urgency.js';
 
 const only = process.argv.slice(2);
@@ -13,6 +14,7 @@ const benches: Array<[string, () => Promise<string>]> = [
   ['exchange', () => benchExchange()],
   ['parsing', () => benchParsing()],
   ['revocation', () => benchRevocation()],
+  ['targets', () => benchTargets()],
   ['urgency', () => benchUrgency(Number(process.env.LT_BENCH_BACKLOG ?? 10_000))],
 ];
 

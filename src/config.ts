@@ -10,7 +10,9 @@ import { LtError } from './errors.js';
 import { readInput } from './files.js';
 import { stripJsonComments } from './json-comments.js';
 import type { IdentityMaterial } from './crypto/jobs.js';
-import { DEFAULT_WORKER_HEAP_MB } from './crypto/pool.js';
+import { DEFAULT_WORKER_HEAP_MB, type CryptoPoolOptions } from './crypto/pool.js';
+import { xmlLimitsFor } from './envelope/xml.js';
+import { MAX_PACKET_BYTES_CEILING, heapMbFor } from './packet-size.js';
 import { REVOCATION_POLICIES, type RevocationPolicy, type TrustFiles } from './crypto/trust.js';
 import { DEFAULT_CRL_REFRESH, type CrlRefreshSettings } from './crypto/crl-freshness.js';
 import { DEFAULT_PREFIX, QUEUE_TOKEN_PARAMETER } from './broker/names.js';
@@ -97,11 +99,11 @@ export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 
 export function nodeSettings(raw: Record<string, unknown>, file: string, defaultConcurrency: number, env: NodeJS.ProcessEnv = {}): NodeSettings {
   const maxPacketBytes = optionalNumber(raw, 'maxPacketBytes', 32 * 1024 * 1024, file);
+  if (maxPacketBytes > MAX_PACKET_BYTES_CEILING) {
+    throw new LtError('CONFIG_INVALID', `${file}: "maxPacketBytes" is ${maxPacketBytes}, over the ${MAX_PACKET_BYTES_CEILING} (1 GiB) a packet held in memory may have`, { path: 'maxPacketBytes' });
+  }
   const cryptoHeapMb = optionalNumber(raw, 'cryptoHeapMb', DEFAULT_WORKER_HEAP_MB, file);
-  // A 32 MiB packet needs about 160 MiB of worker heap. Near a cap, one allocation of a large
-  // packet's text does not fit the little room V8 leaves a worker to stop, and the whole
-  // process ends instead of the job: hence a margin, not just the need.
-  const neededMb = Math.ceil((8 * maxPacketBytes) / (1024 * 1024));
+  const neededMb = heapMbFor(maxPacketBytes);
   if (cryptoHeapMb < neededMb) {
     throw new LtError(
       'CONFIG_INVALID',
@@ -120,6 +122,11 @@ export function nodeSettings(raw: Record<string, unknown>, file: string, default
     urgentReceiptMinutes: optionalNumber(raw, 'urgentReceiptMinutes', 30, file),
     ...staffInfoSetting(raw, file),
   };
+}
+
+/** What a node's crypto workers take from its settings: their heap, and the packet limit they parse and sign under. */
+export function nodeCryptoOptions(settings: Pick<NodeSettings, 'maxPacketBytes' | 'cryptoHeapMb'>): Pick<CryptoPoolOptions, 'heapMb' | 'limits'> {
+  return { limits: xmlLimitsFor(settings.maxPacketBytes), ...(settings.cryptoHeapMb ? { heapMb: settings.cryptoHeapMb } : {}) };
 }
 
 function stopTimeoutSetting(raw: Record<string, unknown>, file: string, env: NodeJS.ProcessEnv): number {

@@ -19,7 +19,7 @@ export interface IdentityMaterial {
 }
 
 export type CryptoJob =
-  | { op: 'sign'; xml: Uint8Array | string; identity: IdentityMaterial }
+  | { op: 'sign'; xml: Uint8Array | string; identity: IdentityMaterial; limits?: XmlLimits }
   | { op: 'verify'; xml: Uint8Array | string; options?: Omit<VerifyOptions, 'now'> & { now?: number } }
   | { op: 'parse'; xml: Uint8Array | string; limits?: XmlLimits };
 
@@ -49,7 +49,7 @@ export class CryptoJobRunner {
     try {
       if (job.op === 'sign') {
         const identity = await this.identity(job.identity);
-        return { ok: true, op: 'sign', xml: await signPacket(job.xml, identity) };
+        return { ok: true, op: 'sign', xml: await signPacket(job.xml, identity, job.limits ? { limits: job.limits } : {}) };
       }
       if (job.op === 'parse') {
         return { ok: true, op: 'parse', packet: parsePacket(job.xml, job.limits ?? DEFAULT_XML_LIMITS) };

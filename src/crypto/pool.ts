@@ -27,6 +27,11 @@ export interface CryptoPoolOptions {
    * worker takes the next one. Default DEFAULT_WORKER_HEAP_MB.
    */
   heapMb?: number;
+  /**
+   * Parsing limits of every job that brings none: the node's maxPacketBytes, so that what its
+   * queues and its API accept is also what its workers read and sign. Default the parser's.
+   */
+  limits?: XmlLimits;
 }
 
 /**
@@ -178,10 +183,18 @@ export class CryptoPool {
     for (const slot of this.slots) if (slot && !slot.task) slot.worker.unref();
   }
 
+  /** The job with the pool's limits where it names none. */
+  private limited(job: CryptoJob): CryptoJob {
+    const limits = this.options.limits;
+    if (!limits) return job;
+    if (job.op === 'verify') return job.options?.limits ? job : { ...job, options: { ...job.options, limits } };
+    return job.limits ? job : { ...job, limits };
+  }
+
   private run(job: CryptoJob, handOver = false): Promise<CryptoJobResult> {
     if (this.closed) return Promise.reject(new LtError('INTERNAL', 'the crypto pool is closed'));
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, job, handOver, resolve });
+      this.queue.push({ id: this.nextId++, job: this.limited(job), handOver, resolve });
       this.dispatch();
     });
   }

@@ -11,7 +11,7 @@ import { LaneConsumer } from '../broker/consumer.js';
 import { documentOrderKey } from '../broker/message.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
-import { amqpUrlsOf } from '../config.js';
+import { amqpUrlsOf, nodeCryptoOptions } from '../config.js';
 import type { SigningIdentity } from '../crypto/certificates.js';
 import type { RevocationRefresher } from '../crypto/revocation-refresher.js';
 import { openNodeFiles, reloadNodeFiles, type ReloadResult } from '../node-reload.js';
@@ -153,7 +153,7 @@ export class Edge {
     });
     ({ identity: this.identity, signer: this.signer, revocation: this.revocation } = files);
     const trust = files.revocation.material();
-    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
+    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...nodeCryptoOptions(this.config) });
     const scanner = this.config.clamd ? new ClamdScanner({ address: this.config.clamd }) : undefined;
     if (scanner) this.log.info({ scanner: scanner.description }, 'attachments are scanned for malware before signing');
     else this.log.warn('malware scanning is off: no ClamAV daemon configured (clamd / LT_CLAMD); attachments are sent unscanned');

@@ -13,7 +13,7 @@ import type { IdentityMaterial } from '../crypto/jobs.js';
 import { LIVE_SIGNATURE_AGE_MS, type VerificationReport } from '../crypto/verify.js';
 import { buildPacket } from '../envelope/build.js';
 import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
-import { DEFAULT_XML_LIMITS, type XmlLimits } from '../envelope/xml.js';
+import { DEFAULT_XML_LIMITS, xmlLimitsFor, type XmlLimits } from '../envelope/xml.js';
 import { firstForeignAct, foreignDocumentIdOf, relatedDocumentOf } from '../envelope/links.js';
 import { INITIAL_STATE } from '../envelope/status-machine.js';
 import type { DocumentPacket, Organization, Packet, ResponseFor, StaffInfo, StatusPacket } from '../envelope/types.js';
@@ -146,7 +146,7 @@ export class Outbox {
   }
 
   private xmlLimits(): XmlLimits {
-    return { ...DEFAULT_XML_LIMITS, maxBytes: this.deps.maxPacketBytes ?? DEFAULT_XML_LIMITS.maxBytes };
+    return this.deps.maxPacketBytes === undefined ? DEFAULT_XML_LIMITS : xmlLimitsFor(this.deps.maxPacketBytes);
   }
 
   /** A submitted packet is a document from this agency (statuses go through the status actions). */

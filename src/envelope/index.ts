@@ -11,7 +11,7 @@ export type { AttachmentInput, DocumentInput, StatusInput } from './compose.js';
 export { findSecrecyMarks, secrecyMarkIn, isSecrecyLevel } from './secrecy.js';
 export * from './values.js';
 export * from './status-machine.js';
-export { parseXml, serializeXml, decodeXml, preScanXml, DEFAULT_XML_LIMITS, formatBytes } from './xml.js';
+export { parseXml, serializeXml, decodeXml, preScanXml, DEFAULT_XML_LIMITS, xmlLimitsFor, formatBytes } from './xml.js';
 export type { XmlLimits } from './xml.js';
 export * from './calendar.js';
 export * from './links.js';

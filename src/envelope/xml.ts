@@ -55,6 +55,17 @@ export const DEFAULT_XML_LIMITS: XmlLimits = {
   maxWhitespaceBytes: 2 * 1024 * 1024,
 };
 
+/**
+ * The limits for packets of up to `maxBytes` (a node's maxPacketBytes, a command's
+ * --max-packet-bytes). Only what a larger legitimate packet can carry more of grows with it,
+ * in proportion: indentation between its elements. Attachments are one text node each, so the
+ * node count does not grow; comments and CDATA have no place in edXML at any size.
+ */
+export function xmlLimitsFor(maxBytes: number): XmlLimits {
+  const scale = Math.max(1, maxBytes / DEFAULT_XML_LIMITS.maxBytes);
+  return { ...DEFAULT_XML_LIMITS, maxBytes, maxWhitespaceBytes: Math.ceil(DEFAULT_XML_LIMITS.maxWhitespaceBytes * scale) };
+}
+
 const PREDEFINED_ENTITIES = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
 /** Characters XML 1.0 forbids in a document (NUL is refused earlier, as an encoding problem). */
 // eslint-disable-next-line no-control-regex

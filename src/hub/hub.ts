@@ -10,7 +10,7 @@ import { probeMessageSize } from '../broker/message-size.js';
 import { resourceNames, type ResourceNames } from '../broker/names.js';
 import { ConfirmPublisher } from '../broker/publisher.js';
 import { applyQueueLimits, declareAgenciesQueues, declareAgencyQueues, declareHubTopology, provisionAgencyUserLimits, queuesMissingReplicas } from '../broker/topology.js';
-import { amqpUrlsOf } from '../config.js';
+import { amqpUrlsOf, nodeCryptoOptions } from '../config.js';
 import type { SigningIdentity } from '../crypto/certificates.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import type { RevocationRefresher } from '../crypto/revocation-refresher.js';
@@ -165,7 +165,7 @@ export class Hub {
     const trust = files.revocation.material();
     // The hub signs bounces as a party of the exchange: it is an entry of its own directory.
     this.directory.registerHub({ organId: this.config.organId, name: this.config.organName, certificatePem: identity.certPem }, (this.options.clock ?? (() => new Date()))());
-    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
+    this.pool = new CryptoPool({ size: this.config.cryptoThreads, trust, ...nodeCryptoOptions(this.config) });
     const names = this.names;
     const federation = this.config.federation;
     const linkNames = federation?.links.map((link) => link.name) ?? [];
@@ -323,7 +323,7 @@ export class Hub {
     const result: FederationLink[] = [];
     for (const link of links) {
       const trust = await readNodeTrust(link.trust, `link "${link.name}"`);
-      const pool = new CryptoPool({ size: 1, trust, ...(this.config.cryptoHeapMb ? { heapMb: this.config.cryptoHeapMb } : {}) });
+      const pool = new CryptoPool({ size: 1, trust, ...nodeCryptoOptions(this.config) });
       this.linkPools.push(pool);
       result.push({
         name: link.name,

@@ -2,10 +2,11 @@ import type { RevocationPolicy } from '../../crypto/trust.js';
 import { LtError } from '../../errors.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, reportError, writeJson, type Command } from '../command.js';
 import { readInput } from '../../files.js';
+import { PACKET_LIMIT_HELP, PACKET_LIMIT_HINT, PACKET_LIMIT_OPTIONS, packetLimits } from '../packet-limit.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
-  help: `Usage: lienthong verify IN.xml --trust ROOT.pem [--crl CRL.pem]... [--revocation require|best-effort] [--legacy-sha1] [--json]
+  help: `Usage: lienthong verify IN.xml --trust ROOT.pem [--crl CRL.pem]... [--revocation require|best-effort] [--legacy-sha1] [--max-packet-bytes N] [--json]
 
 Checks the XML signature value, the reference digest (nothing changed), the certificate chain
 to the trust anchor(s), that the signer is an end-entity certificate issued for signing,
@@ -27,6 +28,7 @@ Options:
                        report it "unknown" (default: require with --crl, best-effort without)
   --legacy-sha1        also accept rsa-sha1 / sha1 (legacy peers)
   --json               print {"valid", "organId", "signer": {"subject", "notAfter"}, "errors", ...}
+${PACKET_LIMIT_HELP}
   -h, --help           this help`,
   async run(argv, io) {
     try {
@@ -37,6 +39,7 @@ Options:
         revocation: { type: 'string' },
         'legacy-sha1': { type: 'boolean' },
         json: { type: 'boolean' },
+        ...PACKET_LIMIT_OPTIONS,
       });
       if (positionals.length !== 1) throw new LtError('USAGE', 'give exactly one packet file to verify');
       if (!values.trust?.length) throw new LtError('USAGE', '--trust ROOT.pem is required');
@@ -47,11 +50,12 @@ Options:
       if (revocation !== undefined && !REVOCATION_POLICIES.includes(revocation as RevocationPolicy)) {
         throw new LtError('USAGE', `--revocation must be "require" or "best-effort", not "${revocation}"`);
       }
+      const limits = await packetLimits(values['max-packet-bytes']);
       const input = await readInput(positionals[0] as string);
       const store = createTrustStore(
         await readTrustFiles({ anchors: values.trust, intermediates: values.intermediate, crls: values.crl, ...(revocation ? { revocation: revocation as RevocationPolicy } : {}) }),
       );
-      const { report } = await verifyPacket(input, store, { legacySha1: values['legacy-sha1'] === true });
+      const { report } = await verifyPacket(input, store, { legacySha1: values['legacy-sha1'] === true, limits });
       if (values.json) {
         writeJson(io, report);
       } else if (report.valid) {
@@ -60,6 +64,7 @@ Options:
       } else {
         io.stdout.write(`${positionals[0]}: INVALID\n`);
         for (const e of report.errors) io.stdout.write(`  ${e.code}: ${e.message}\n`);
+        if (report.errors.some((e) => e.code === 'XML_TOO_LARGE')) io.stdout.write(`  ${PACKET_LIMIT_HINT}\n`);
       }
       return report.valid ? EXIT_OK : EXIT_FAILED;
     } catch (error) {

@@ -1,0 +1,48 @@
+/**
+ * The targets of issue 15, each figure next to its raw baseline measured in the same run, the
+ * ratio the target is about, and whether it is met. LT_BENCH_RUNS=3 measures everything three
+ * times and prints median (min–max). `npm run bench -- targets`; needs dist/ (npm run bench
+ * builds it), GNU time, and the local RabbitMQ with its management API for the idle edge.
+ */
+import { openIdleBench } from './targets/edge-idle.js';
+import { measurePeakRss } from './targets/memory.js';
+import { measureSigning } from './targets/signing.js';
+import { measureStartup } from './targets/startup.js';
+import { figureTable, mb, ms, perSecond, percent, times, type Sample } from './targets/stats.js';
+
+export async function benchTargets(runs = Number(process.env.LT_BENCH_RUNS ?? 1)): Promise<string> {
+  const all = { signing: [] as Sample[][], rss: [] as Sample[][], help: [] as Sample[][], verify: [] as Sample[][], idle: [] as Sample[][] };
+  const idle = await openIdleBench();
+  try {
+    for (let run = 0; run < runs; run++) {
+      all.signing.push(await measureSigning());
+      all.rss.push(await measurePeakRss());
+      const startup = await measureStartup();
+      all.help.push(startup.help);
+      all.verify.push(startup.verify);
+      all.idle.push(await idle.measure());
+    }
+  } finally {
+    await idle.close();
+  }
+  return [
+    figureTable('Sign and verify rate, share of raw node:crypto hashing + signing/verifying the same bytes', all.signing, {
+      compare: '>=',
+      limit: 0.25,
+      text: '≥ 25 %',
+      unit: perSecond,
+      ratioUnit: percent,
+    }),
+    figureTable('Peak RSS of one CLI process, multiple of the packet size (raw: read the file, hash + sign/verify it)', all.rss, {
+      compare: '<=',
+      limit: 3,
+      text: '≤ 3 × packet',
+      unit: mb,
+      ratioUnit: times,
+    }),
+    'Route and receive (hub and edge processes) are not measured here.\n',
+    figureTable('`lienthong --help` against `node -e 0`', all.help, { compare: '<=', limit: 2, text: '≤ 2 ×', unit: ms, ratioUnit: times }),
+    figureTable('`lienthong verify` of 5 KB against `node -e 0`', all.verify, { compare: '<=', limit: 3, text: '≤ 3 ×', unit: ms, ratioUnit: times }),
+    figureTable('Edge idle RSS (raw: `node -e "setInterval(…)"`)', all.idle, { judge: 'measured', compare: '<=', limit: 100e6, text: '≤ 100 MB', unit: mb, ratioUnit: times }),
+  ].join('\n');
+}
