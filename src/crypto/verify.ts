@@ -149,7 +149,7 @@ async function runChecks(
   };
 
   // Integrity first: a changed document and a wrong key are different findings.
-  const digestOk = await checkDigest(doc, skeleton, parts, packet.from?.organId, report);
+  const digestOk = checkDigest(doc, skeleton, parts, packet.from?.organId, report);
   report.checks.digest = digestOk ? 'ok' : 'failed';
   if (!digestOk) {
     report.errors.push({ code: 'SIG_DIGEST_MISMATCH', message: 'the signed content was changed after signing (reference digest mismatch)' });
@@ -210,23 +210,16 @@ function signingTimeOf(packet: Packet): Date | undefined {
 
 /**
  * The enveloped-signature transform is done by leaving the signature out of the canonical
- * document, wherever it sits (xmldsigjs's transform only removes a Signature that is a direct
- * child of the root; edXML's sits in edXMLHeader).
+ * document, wherever it sits (edXML's sits in edXMLHeader, not under the root).
  * If the digest fails as received, it is tried once more without the TraceHeaders that hubs
  * appended after the sender's own, which they add on the way without re-signing.
  */
-async function checkDigest(
-  doc: Document,
-  skeleton: EdxmlSkeleton,
-  parts: SignatureParts,
-  senderOrganId: string | undefined,
-  report: VerificationReport,
-): Promise<boolean> {
-  const digest = (omitted: Element[]): Promise<string> => referenceDigest(doc, parts.referenceC14n, parts.digestAlgorithm.hash, omitted);
-  if ((await digest([parts.signature])) === parts.digestValue) return true;
+function checkDigest(doc: Document, skeleton: EdxmlSkeleton, parts: SignatureParts, senderOrganId: string | undefined, report: VerificationReport): boolean {
+  const digest = (omitted: Element[]): string => referenceDigest(doc, parts.referenceC14n, parts.digestAlgorithm.hash, omitted);
+  if (digest([parts.signature]) === parts.digestValue) return true;
   const hops = appendedTraceHeaders(skeleton, senderOrganId);
   if (hops.length === 0) return false;
-  if ((await digest([parts.signature, ...hops])) !== parts.digestValue) return false;
+  if (digest([parts.signature, ...hops]) !== parts.digestValue) return false;
   report.unsignedTraceHeaders = hops.length;
   return true;
 }

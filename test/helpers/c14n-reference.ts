@@ -7,7 +7,7 @@
  */
 import { XmlCanonicalizer } from 'xmldsigjs';
 import type { C14nMethod } from '../../src/crypto/c14n.js';
-import { cryptoEngine } from '../../src/crypto/engine.js';
+import { useXmldsigjs } from './xmldsigjs.js';
 
 const ELEMENT_NODE = 1;
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -15,7 +15,7 @@ const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
 /** A URI="" Reference's octets the old way: omitted elements detached, then put back. */
 export function referenceCanonicalDocument(doc: Document, method: C14nMethod, omitted: readonly Element[]): string {
-  cryptoEngine();
+  useXmldsigjs();
   const places = omitted.map((el) => ({ el, parent: el.parentNode as Node, next: el.nextSibling }));
   for (const p of places) p.parent.removeChild(p.el);
   try {
@@ -27,7 +27,7 @@ export function referenceCanonicalDocument(doc: Document, method: C14nMethod, om
 
 /** SignedInfo's octets the old way. */
 export function referenceCanonicalSubtree(apex: Element, method: C14nMethod): string {
-  cryptoEngine();
+  useXmldsigjs();
   const top = method.exclusive ? apex : withInheritedContext(apex);
   return withEmptyDefaultDeclarations(top, method.exclusive, () => new XmlCanonicalizer(method.withComments, method.exclusive).Canonicalize(top));
 }
