@@ -12,7 +12,7 @@ import { locateSkeleton, packetFromDocument, type EdxmlSkeleton } from '../envel
 import type { Packet } from '../envelope/types.js';
 import { parseEdxmlTimestamp } from '../envelope/values.js';
 import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from '../envelope/xml.js';
-import { certificateFromBase64, describeName, organIdOf } from './certificates.js';
+import { certificateFromBase64, describeName, organIdOf, verificationKey } from './certificates.js';
 import { cryptoEngine } from './engine.js';
 import { appendedTraceHeaders, canonicalSignedInfo, locateSignature, readSignatureParts, referenceDigest, type SignatureParts } from './profile.js';
 import { validateChain, type TrustStore } from './trust.js';
@@ -228,7 +228,7 @@ async function checkSignatureValue(parts: SignatureParts, signer: x509.X509Certi
   const algorithm = parts.signatureAlgorithm;
   const signedOctets = Buffer.from(canonicalSignedInfo(parts.signedInfo, parts.signedInfoC14n), 'utf8');
   try {
-    const key = await crypto.subtle.importKey('spki', signer.publicKey.rawData, algorithm.webcrypto, true, ['verify']);
+    const key = await verificationKey(signer, algorithm);
     // ECDSA takes its hash at verification; XMLDSig's r||s value is WebCrypto's format already.
     return await crypto.subtle.verify({ ...algorithm.webcrypto, hash: algorithm.hash }, key, parts.signatureValue, signedOctets);
   } catch {
