@@ -47,6 +47,7 @@ interface Apex {
 
 interface OutputAttribute {
   name: string;
+  prefix: string;
   namespace: string;
   localName: string;
   value: string;
@@ -98,7 +99,7 @@ export function canonicalizeSubtree(apex: Element, method: C14nMethod, sink: C14
         if (!inScope.has(prefix)) inScope.set(prefix, a.value);
       } else if (a.namespaceURI === XML_NS && !inheritedNames.has(a.localName) && !apex.hasAttributeNS(XML_NS, a.localName)) {
         inheritedNames.add(a.localName);
-        inherited.push({ name: a.name, namespace: XML_NS, localName: a.localName, value: a.value });
+        inherited.push({ name: a.name, prefix: 'xml', namespace: XML_NS, localName: a.localName, value: a.value });
       }
     }
     // A namespace an element is in is in scope below it, declared or not (a DOM built by code).
@@ -144,7 +145,7 @@ class Writer {
         if (!exclusive) changed.set(a.prefix ? a.localName : '', a.value);
         continue;
       }
-      plain.push({ name: a.name, namespace, localName: a.localName, value: a.value });
+      plain.push({ name: a.name, prefix: a.prefix ?? '', namespace, localName: a.localName, value: a.value });
     }
     // A namespace an element or attribute is in is in scope there, declared or not: a DOM
     // built by code (the signer's SignedInfo) carries no declarations.
@@ -157,7 +158,7 @@ class Writer {
       }
     };
     uses(element.prefix ?? '', element.namespaceURI ?? '');
-    for (const a of plain) if (a.namespace !== '') uses(a.name.slice(0, a.name.indexOf(':')), a.namespace);
+    for (const a of plain) if (a.namespace !== '') uses(a.prefix, a.namespace);
 
     let below = rendered;
     const declarations: Array<[string, string]> = [];
