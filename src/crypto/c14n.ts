@@ -131,54 +131,52 @@ class Writer {
    * the parent output; for exclusive c14n, the ones its output ancestors rendered, nearest first.
    */
   element(element: Element, rendered: Bindings, apex: Apex | undefined): void {
-    const sink = this.sink;
     const exclusive = this.method.exclusive;
     const attributes = element.attributes;
-    const plain: OutputAttribute[] = apex ? apex.inherited.slice() : [];
-    // Inclusive: the element's namespaces in scope that differ from its parent's. Exclusive:
-    // those it visibly utilizes, its own prefix's and its attributes', not rendered above it.
-    const changed = new Map<string, string>(apex && !exclusive ? apex.inScope : NO_BINDINGS);
+    let plain: OutputAttribute[] | undefined = apex && apex.inherited.length > 0 ? apex.inherited.slice() : undefined;
+    // Inclusive: the element's namespaces in scope that may differ from its parent's. Exclusive:
+    // those it visibly utilizes, its own prefix's and its attributes'. Most elements have none.
+    let changed: Map<string, string> | undefined = apex && !exclusive ? new Map(apex.inScope) : undefined;
     for (let i = 0; i < attributes.length; i++) {
       const a = attributes[i] as Attr;
       const namespace = a.namespaceURI ?? '';
       if (namespace === XMLNS_NS) {
-        if (!exclusive) changed.set(a.prefix ? a.localName : '', a.value);
-        continue;
+        if (!exclusive) (changed ??= new Map()).set(a.prefix ? a.localName : '', a.value);
+      } else {
+        (plain ??= []).push({ name: a.name, prefix: a.prefix ?? '', namespace, localName: a.localName, value: a.value });
       }
-      plain.push({ name: a.name, prefix: a.prefix ?? '', namespace, localName: a.localName, value: a.value });
     }
     // A namespace an element or attribute is in is in scope there, declared or not: a DOM
     // built by code (the signer's SignedInfo) carries no declarations.
-    const uses = (prefix: string, namespace: string): void => {
-      if (prefix === 'xml') return;
-      if (exclusive) {
-        if (!changed.has(prefix)) changed.set(prefix, namespace);
-      } else if ((changed.get(prefix) ?? rendered.get(prefix) ?? (prefix === '' ? '' : undefined)) !== namespace) {
-        changed.set(prefix, namespace);
-      }
-    };
-    uses(element.prefix ?? '', element.namespaceURI ?? '');
-    for (const a of plain) if (a.namespace !== '') uses(a.prefix, a.namespace);
-
-    let below = rendered;
-    const declarations: Array<[string, string]> = [];
-    for (const [prefix, namespace] of changed) {
-      // The xml prefix is bound by definition and never written, even where a document declares it.
-      if (prefix === 'xml') continue;
-      // An empty default namespace is written only where it undeclares one the output has.
-      if ((rendered.get(prefix) ?? (prefix === '' ? '' : undefined)) === namespace) continue;
-      if (below === rendered) below = new Map(rendered);
-      (below as Map<string, string>).set(prefix, namespace);
-      declarations.push([prefix, namespace]);
-    }
+    changed = this.uses(changed, rendered, element.prefix ?? '', element.namespaceURI ?? '');
+    if (plain) for (const a of plain) if (a.namespace !== '') changed = this.uses(changed, rendered, a.prefix, a.namespace);
 
     let start = `<${element.nodeName}`;
-    if (declarations.length > 1) declarations.sort((x, y) => compareCodePoints(x[0], y[0]));
-    // A namespace URI is written unescaped, as libxml2 (so xmlsec1) writes it; c14n 1.0 would
-    // escape it as an attribute value. Only a URI holding & < " or a tab, CR, LF tells them apart.
-    for (const [prefix, namespace] of declarations) start += `${prefix === '' ? ' xmlns' : ` xmlns:${prefix}`}="${namespace}"`;
-    if (plain.length > 1) plain.sort(compareAttributes);
-    for (const a of plain) start += ` ${a.name}="${escapeAttribute(a.value)}"`;
+    let below = rendered;
+    if (changed) {
+      const declarations: Array<[string, string]> = [];
+      for (const [prefix, namespace] of changed) {
+        // The xml prefix is bound by definition and never written, even where a document declares it.
+        if (prefix === 'xml' || renderedAs(rendered, prefix) === namespace) continue;
+        declarations.push([prefix, namespace]);
+      }
+      if (declarations.length > 0) {
+        const next = new Map(rendered);
+        if (declarations.length > 1) declarations.sort((x, y) => compareCodePoints(x[0], y[0]));
+        for (const [prefix, namespace] of declarations) {
+          next.set(prefix, namespace);
+          // A namespace URI is written unescaped, as libxml2 (so xmlsec1) writes it; c14n 1.0 would
+          // escape it as an attribute value. Only a URI holding & < " or a tab, CR, LF tells them apart.
+          start += `${prefix === '' ? ' xmlns' : ` xmlns:${prefix}`}="${namespace}"`;
+        }
+        below = next;
+      }
+    }
+    if (plain) {
+      if (plain.length > 1) plain.sort(compareAttributes);
+      for (const a of plain) start += ` ${a.name}="${escapeAttribute(a.value)}"`;
+    }
+    const sink = this.sink;
     sink.write(`${start}>`);
     for (let n = element.firstChild; n; n = n.nextSibling) {
       const type = n.nodeType;
@@ -190,6 +188,20 @@ class Writer {
     sink.write(`</${element.nodeName}>`);
   }
 
+  /** `changed`, with the binding of `prefix` the element uses when it may need writing. */
+  private uses(changed: Map<string, string> | undefined, rendered: Bindings, prefix: string, namespace: string): Map<string, string> | undefined {
+    if (prefix === 'xml') return changed;
+    if (this.method.exclusive) {
+      // The first use of a prefix decides, as declarations do; an empty default namespace
+      // (xmlns="") is written only where it undeclares one an output ancestor wrote.
+      if (changed?.has(prefix) || renderedAs(rendered, prefix) === namespace) return changed;
+    } else if ((changed?.get(prefix) ?? renderedAs(rendered, prefix)) === namespace) {
+      return changed;
+    }
+    (changed ??= new Map()).set(prefix, namespace);
+    return changed;
+  }
+
   /** A processing instruction or comment, written as it is: c14n escapes nothing in them. */
   leaf(node: Node): void {
     if (node.nodeType === COMMENT_NODE) {
@@ -199,6 +211,11 @@ class Writer {
     const data = (node as ProcessingInstruction).data;
     this.sink.write(data ? `<?${node.nodeName} ${data}?>` : `<?${node.nodeName}?>`);
   }
+}
+
+/** The namespace `prefix` is bound to above an element: none for the default is the empty one. */
+function renderedAs(rendered: Bindings, prefix: string): string | undefined {
+  return rendered.get(prefix) ?? (prefix === '' ? '' : undefined);
 }
 
 /** Namespace URI first, then local name (c14n 1.0 §2.2), compared as UTF-8 octets are. */
