@@ -19,17 +19,18 @@
  * they do, although c14n 1.0 (§2.3) processes a namespace node as an attribute, and the
  * random documents hold such a URI (urn:x?a=1&amp;b=2).
  *
- * Two more, in DOMs no parser builds, are not tested here: xmldsigjs writes a carriage return
- * in a comment or processing instruction as &#xD; (c14n writes them as they are; an XML 1.0
- * parser has turned every CR there into a line feed), and code points above U+FFFF sort
- * before U+E000–U+FFFF in JavaScript's order, after them in c14n's (UTF-8 octets).
+ * Two more need a DOM no parser builds (the last test): xmldsigjs writes a carriage return in
+ * a comment or processing instruction as &#xD; (c14n writes them as they are; an XML 1.0
+ * parser has turned every CR there into a line feed), and it sorts names holding code points
+ * above U+FFFF before U+E000–U+FFFF, in JavaScript's UTF-16 order; c14n sorts by code point
+ * (UTF-8 octets).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { C14N_ALGORITHMS, DSIG_NS } from '../../src/crypto/algorithms.js';
-import { canonicalizeDocument, canonicalizeSubtree, canonicalString, type C14nMethod } from '../../src/crypto/c14n.js';
+import { canonicalizeDocument, canonicalizeSubtree, canonicalString, compareCodePoints, type C14nMethod } from '../../src/crypto/c14n.js';
 import { appendedTraceHeaders } from '../../src/crypto/profile.js';
 import { signPacket } from '../../src/crypto/sign.js';
 import { EDXML_NS } from '../../src/envelope/types.js';
@@ -209,4 +210,18 @@ t.test('3000 seeded random documents, less random elements, and random subtrees;
     cases.push({ what: `random document ${i}`, doc, omissions, apexes: [pick(), pick()] });
   }
   check(t, t.testdir(), cases, JUDGE_EVERY);
+});
+
+t.test('what no parser builds: CR in comments and instructions, astral names sorted by code point', async (t) => {
+  const doc = parseXml('<r xmlns:a="urn:a" a:\ufdf0="1" a:\u{1d49c}="2"><!--x--><?p y?></r>');
+  const root = doc.documentElement as Element;
+  (root.firstChild as Comment).data = 'a\rb';
+  (root.lastChild as ProcessingInstruction).data = 'c\rd';
+  const method = { exclusive: false, withComments: true };
+  const ours = canonicalString((sink) => canonicalizeSubtree(root, method, sink));
+  t.equal(ours, '<r xmlns:a="urn:a" a:\ufdf0="1" a:\u{1d49c}="2"><!--a\rb--><?p c\rd?></r>', 'c14n writes comments and instructions as they are; U+FDF0 sorts before U+1D49C');
+  t.equal(referenceCanonicalSubtree(root, method), '<r xmlns:a="urn:a" a:\u{1d49c}="2" a:\ufdf0="1"><!--a&#xD;b--><?p c&#xD;d?></r>', 'xmldsigjs differs in both');
+  t.equal(compareCodePoints('\uffff', '\u{10000}') < 0, true);
+  t.equal(compareCodePoints('\u{10000}', '\ud7ff') > 0, true);
+  t.equal(compareCodePoints('ab', 'a') > 0, true);
 });
