@@ -203,7 +203,7 @@ function writeReference(doc: Document, method: C14nAlgorithmSpec, omitted: reado
   canonicalizeDocument(doc, { exclusive: method.exclusive, withComments: false }, new Set(omitted), sink);
 }
 
-/** The octets of the URI="" Reference, as text. */
+/** The octets of the URI="" Reference, as text: what the tests compare with other implementations. */
 export function canonicalDocument(doc: Document, method: C14nAlgorithmSpec, omitted: readonly Element[]): string {
   return canonicalString((sink) => writeReference(doc, method, omitted, sink));
 }
