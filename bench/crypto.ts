@@ -66,7 +66,7 @@ function packetOfSize(organId: string, bytes: number): string {
 
 export async function benchCrypto(engines: CryptoEngineName[] = ['node', 'peculiar']): Promise<string> {
   const out: string[] = [];
-  const trust = createTrustStore({ anchors: [read('root-ca.pem')], intermediates: [read('issuing-ca.pem')], crls: [read('issuing-ca.crl.pem')] });
+  const trust = createTrustStore({ anchors: [read('root-ca.pem')], intermediates: [read('issuing-ca.pem')], crls: [read('issuing-ca.crl.pem'), read('root-ca.crl.pem')] });
   for (const engine of engines) {
     useCryptoEngine(engine);
     const rows: Array<Record<string, string | number>> = [];
