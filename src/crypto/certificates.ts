@@ -7,7 +7,7 @@ import * as x509 from './x509.js';
 import { LtError } from '../errors.js';
 import { cryptoEngine } from './engine.js';
 import type { KeyKind } from './algorithms.js';
-import { SIGNING_ALGORITHM } from './algorithms.js';
+import { SIGNING_ALGORITHM, type SignatureAlgorithmSpec } from './algorithms.js';
 
 /** OID of the `UID` (userId) attribute: the agency's organ id in its certificate subject. */
 export const UID_OID = '0.9.2342.19200300.100.1.1';
@@ -59,6 +59,28 @@ export function certificateFromBase64(b64: string): x509.X509Certificate {
   if (parsedCertificates.size >= PARSED_CERTIFICATES_MAX) parsedCertificates.clear();
   parsedCertificates.set(key, cert);
   return cert;
+}
+
+/**
+ * The public key of a certificate imported for one signature algorithm, kept with the parsed
+ * certificate (and per WebCrypto engine, whose keys are its own): importing the SPKI again for
+ * every packet from the same agency costs about as much as verifying its signature.
+ * A rejected import (an EC key under rsa-sha256) is kept as well: it stays rejected.
+ */
+const verificationKeys = new WeakMap<Crypto, WeakMap<x509.X509Certificate, Map<string, Promise<CryptoKey>>>>();
+
+export function verificationKey(cert: x509.X509Certificate, algorithm: SignatureAlgorithmSpec): Promise<CryptoKey> {
+  const crypto = cryptoEngine();
+  let perCertificate = verificationKeys.get(crypto);
+  if (!perCertificate) verificationKeys.set(crypto, (perCertificate = new WeakMap()));
+  let perAlgorithm = perCertificate.get(cert);
+  if (!perAlgorithm) perCertificate.set(cert, (perAlgorithm = new Map()));
+  let key = perAlgorithm.get(algorithm.uri);
+  if (!key) {
+    key = crypto.subtle.importKey('spki', cert.publicKey.rawData, algorithm.webcrypto, false, ['verify']);
+    perAlgorithm.set(algorithm.uri, key);
+  }
+  return key;
 }
 
 export function certificateBase64(cert: x509.X509Certificate): string {

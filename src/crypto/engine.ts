@@ -1,17 +1,11 @@
 /**
- * Wires xmldsigjs and @peculiar/x509 to a WebCrypto implementation and to the XML DOM that the
- * envelope core parses with. Node's own webcrypto is the default (native OpenSSL: much faster
- * than the JavaScript polyfill, see `npm run bench`); @peculiar/webcrypto can be chosen for
- * comparison.
+ * The WebCrypto implementation signatures are made and checked with, @peculiar/x509's
+ * included. Node's own webcrypto is the default (native OpenSSL: much faster than the
+ * JavaScript polyfill, see `npm run bench`); @peculiar/webcrypto can be chosen for comparison.
  */
 import { webcrypto } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import * as x509 from './x509.js';
-import { Application } from 'xmldsigjs';
-import { setNodeDependencies } from 'xml-core';
-import xpath from 'xpath';
-import { installC14nFastPath } from './c14n-fast-path.js';
 
 export type CryptoEngineName = 'node' | 'peculiar';
 
@@ -31,9 +25,6 @@ let current: { name: CryptoEngineName; crypto: Crypto } | undefined;
 export function useCryptoEngine(name: CryptoEngineName = 'node'): Crypto {
   if (current?.name === name) return current.crypto;
   const crypto = name === 'node' ? (webcrypto as unknown as Crypto) : peculiarCrypto();
-  setNodeDependencies({ DOMParser, XMLSerializer, xpath });
-  installC14nFastPath();
-  Application.setEngine(name === 'node' ? 'NodeJS' : '@peculiar/webcrypto', crypto);
   x509.cryptoProvider.set(crypto);
   current = { name, crypto };
   return crypto;

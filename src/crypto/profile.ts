@@ -7,7 +7,7 @@
  * And the octets the profile signs, for signer and verifier alike: the URI="" Reference and
  * SignedInfo, canonicalised.
  */
-import { XmlCanonicalizer } from 'xmldsigjs';
+import { createHash, type Hash } from 'node:crypto';
 import { LtError } from '../errors.js';
 import { EDXML_NS } from '../envelope/types.js';
 import type { EdxmlSkeleton } from '../envelope/parse.js';
@@ -22,11 +22,9 @@ import {
   type DigestAlgorithmSpec,
   type SignatureAlgorithmSpec,
 } from './algorithms.js';
-import { cryptoEngine } from './engine.js';
+import { canonicalizeDocument, canonicalizeSubtree, canonicalString, type C14nSink } from './c14n.js';
 
 const ELEMENT_NODE = 1;
-const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
-const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
 function dsigChildren(parent: Element, localName: string): Element[] {
   const out: Element[] = [];
@@ -195,103 +193,75 @@ export function appendedTraceHeaders(skeleton: EdxmlSkeleton, senderOrganId: str
 // --- what is signed -----------------------------------------------------------------------
 
 /**
- * The octets of the URI="" Reference: the document without its comments (XMLDSig core
+ * The node-set of the URI="" Reference: the document without its comments (XMLDSig core
  * §4.3.3.3: a same-document URI drops them, so even a #WithComments transform finds none),
- * without `omitted` (the signature itself, for enveloped-signature), canonicalised per
- * `method`. The document node, not the root element, is canonicalised: processing
+ * without `omitted` (the signature itself, for enveloped-signature, and TraceHeaders appended
+ * after signing). The document node, not the root element, is canonicalised: processing
  * instructions before and after the root are signed content.
  */
+function writeReference(doc: Document, method: C14nAlgorithmSpec, omitted: readonly Element[], sink: C14nSink): void {
+  canonicalizeDocument(doc, { exclusive: method.exclusive, withComments: false }, new Set(omitted), sink);
+}
+
+/** The octets of the URI="" Reference, as text: what the tests compare with other implementations. */
 export function canonicalDocument(doc: Document, method: C14nAlgorithmSpec, omitted: readonly Element[]): string {
-  const places = omitted.map((el) => ({ el, parent: el.parentNode as Node, next: el.nextSibling }));
-  // Detached for the time of the (synchronous) c14n rather than copied: no deep clone of a
-  // many-megabyte DOM for each digest.
-  for (const p of places) p.parent.removeChild(p.el);
-  try {
-    return withEmptyDefaultDeclarations(doc, method.exclusive, () => new XmlCanonicalizer(false, method.exclusive).Canonicalize(doc));
-  } finally {
-    for (const p of [...places].reverse()) p.parent.insertBefore(p.el, p.next);
-  }
+  return canonicalString((sink) => writeReference(doc, method, omitted, sink));
 }
 
 /** Base64 digest of the URI="" Reference, as DigestValue carries it. */
-export async function referenceDigest(doc: Document, method: C14nAlgorithmSpec, hash: DigestAlgorithmSpec['hash'], omitted: readonly Element[]): Promise<string> {
-  const octets = Buffer.from(canonicalDocument(doc, method, omitted), 'utf8');
-  return Buffer.from(await cryptoEngine().subtle.digest(hash, octets)).toString('base64');
+export function referenceDigest(doc: Document, method: C14nAlgorithmSpec, hash: DigestAlgorithmSpec['hash'], omitted: readonly Element[]): string {
+  const sink = new HashSink(hash);
+  writeReference(doc, method, omitted, sink);
+  return sink.digest().toString('base64');
 }
 
 /**
  * The octets the signature value signs: SignedInfo canonicalised per its CanonicalizationMethod,
- * comments kept by the #WithComments variants (SignedInfo is not reached through a URI).
- * xmldsigjs's canonicaliser looks at the element's own attributes only; for inclusive c14n,
- * which renders at the apex every namespace in scope and the xml:* attributes inherited from
- * ancestors (c14n 1.0 §2.4), they are copied onto a detached copy first. (xmldsigjs's own
- * SignedInfo step, SignedXml.TransformSignedInfo, copies the namespaces but not the xml:*
- * attributes: an xml:lang on <edXML> breaks every inclusive signature there.)
+ * comments kept by the #WithComments variants (SignedInfo is not reached through a URI), with
+ * the namespaces and xml:* attributes it inherits where it stands under inclusive c14n.
  */
 export function canonicalSignedInfo(signedInfo: Element, method: C14nAlgorithmSpec): string {
-  const apex = method.exclusive ? signedInfo : withInheritedContext(signedInfo);
-  return withEmptyDefaultDeclarations(apex, method.exclusive, () => new XmlCanonicalizer(method.withComments, method.exclusive).Canonicalize(apex));
+  return canonicalString((sink) => canonicalizeSubtree(signedInfo, method, sink));
 }
 
-function attributesOf(element: Element): Attr[] {
-  return Array.from({ length: element.attributes.length }, (_, i) => element.attributes[i] as Attr);
-}
-
-function withInheritedContext(element: Element): Element {
-  const copy = element.cloneNode(true) as Element;
-  const declared = new Set<string>();
-  for (const a of attributesOf(element)) if (a.namespaceURI === XMLNS_NS) declared.add(a.prefix ? a.localName : '');
-  for (let n = element.parentNode; n && n.nodeType === ELEMENT_NODE; n = n.parentNode) {
-    for (const a of attributesOf(n as Element)) {
-      if (a.namespaceURI === XMLNS_NS) {
-        const prefix = a.prefix ? a.localName : '';
-        if (declared.has(prefix)) continue;
-        declared.add(prefix);
-        // xmlns="" leaves no default namespace in scope: c14n renders nothing for it at the apex.
-        if (a.value !== '') copy.setAttributeNS(XMLNS_NS, a.name, a.value);
-      } else if (a.namespaceURI === XML_NS && !copy.hasAttributeNS(XML_NS, a.localName)) {
-        copy.setAttributeNS(XML_NS, a.name, a.value);
-      }
-    }
-  }
-  return copy;
-}
+const NODE_HASHES: Record<DigestAlgorithmSpec['hash'], string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+/**
+ * Text gathered before it is hashed: one native call per piece would cost more than the
+ * hashing. Flushed only between pieces, each of which holds whole characters: a surrogate
+ * pair is never encoded in two halves.
+ */
+const HASH_CHUNK = 64 * 1024;
 
 /**
- * xmldsigjs's canonicaliser writes xmlns="" exactly where the attribute stands. c14n writes it
- * where the default namespace in effect in the output becomes none: inclusive c14n where the
- * parent's default namespace is not none, exclusive c14n on an unprefixed element in no
- * namespace whose nearest unprefixed output ancestor is in one. For the time of `run` the
- * attribute is made to stand there and nowhere else (a redundant xmlns="", or one on a
- * prefixed element, is otherwise rendered and the digest differs from every other
- * implementation's); the elements touched get their attributes back in their order.
+ * Canonical text hashed as it is written, in UTF-8: a many-megabyte document is never held
+ * as one canonical string, nor as its UTF-8 copy.
  */
-function withEmptyDefaultDeclarations<T>(top: Document | Element, exclusive: boolean, run: () => T): T {
-  const touched: Array<{ element: Element; attributes: Attr[] }> = [];
-  const visit = (element: Element, parentDefault: string, outputDefault: string): void => {
-    const declaration = element.getAttributeNodeNS(XMLNS_NS, 'xmlns');
-    const inScope = declaration ? declaration.value : parentDefault;
-    const unprefixed = !element.prefix;
-    const needed = exclusive ? unprefixed && !element.namespaceURI && outputDefault !== '' : inScope === '' && parentDefault !== '';
-    if (needed !== (declaration?.value === '')) {
-      touched.push({ element, attributes: attributesOf(element) });
-      if (declaration) element.removeAttributeNode(declaration);
-      if (needed) element.setAttributeNS(XMLNS_NS, 'xmlns', '');
+class HashSink implements C14nSink {
+  private readonly hash: Hash;
+  private pending = '';
+
+  constructor(algorithm: DigestAlgorithmSpec['hash']) {
+    this.hash = createHash(NODE_HASHES[algorithm]);
+  }
+
+  write(text: string): void {
+    if (text.length >= HASH_CHUNK) {
+      this.flush();
+      this.hash.update(text, 'utf8');
+      return;
     }
-    const childOutputDefault = unprefixed ? (element.namespaceURI ?? '') : outputDefault;
-    for (let n = element.firstChild; n; n = n.nextSibling) {
-      if (n.nodeType === ELEMENT_NODE) visit(n as Element, inScope, childOutputDefault);
-    }
-  };
-  const root = top.nodeType === ELEMENT_NODE ? (top as Element) : (top as Document).documentElement;
-  try {
-    // The apex has no output ancestor: nothing to undeclare there.
-    if (root) visit(root, '', '');
-    return run();
-  } finally {
-    for (const { element, attributes } of touched) {
-      for (const a of attributesOf(element)) element.removeAttributeNode(a);
-      for (const a of attributes) element.setAttributeNodeNS(a);
-    }
+    this.pending += text;
+    if (this.pending.length >= HASH_CHUNK) this.flush();
+  }
+
+  digest(): Buffer {
+    this.flush();
+    return this.hash.digest();
+  }
+
+  private flush(): void {
+    if (this.pending === '') return;
+    this.hash.update(this.pending, 'utf8');
+    this.pending = '';
   }
 }

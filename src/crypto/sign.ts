@@ -46,7 +46,7 @@ export async function signPacket(input: Uint8Array | string, identity: SigningId
   }
   const algorithm = SIGNING_ALGORITHM[identity.kind];
   // Digested before the signature exists: enveloped-signature leaves it out all the same.
-  const digestValue = await referenceDigest(doc, SIGNING_C14N, algorithm.hash, []);
+  const digestValue = referenceDigest(doc, SIGNING_C14N, algorithm.hash, []);
 
   const ds = builder(doc);
   const signedInfo = ds(

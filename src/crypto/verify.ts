@@ -12,7 +12,7 @@ import { locateSkeleton, packetFromDocument, type EdxmlSkeleton } from '../envel
 import type { Packet } from '../envelope/types.js';
 import { parseEdxmlTimestamp } from '../envelope/values.js';
 import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from '../envelope/xml.js';
-import { certificateFromBase64, describeName, organIdOf } from './certificates.js';
+import { certificateFromBase64, describeName, organIdOf, verificationKey } from './certificates.js';
 import { cryptoEngine } from './engine.js';
 import { appendedTraceHeaders, canonicalSignedInfo, locateSignature, readSignatureParts, referenceDigest, type SignatureParts } from './profile.js';
 import { validateChain, type TrustStore } from './trust.js';
@@ -149,7 +149,7 @@ async function runChecks(
   };
 
   // Integrity first: a changed document and a wrong key are different findings.
-  const digestOk = await checkDigest(doc, skeleton, parts, packet.from?.organId, report);
+  const digestOk = checkDigest(doc, skeleton, parts, packet.from?.organId, report);
   report.checks.digest = digestOk ? 'ok' : 'failed';
   if (!digestOk) {
     report.errors.push({ code: 'SIG_DIGEST_MISMATCH', message: 'the signed content was changed after signing (reference digest mismatch)' });
@@ -210,23 +210,16 @@ function signingTimeOf(packet: Packet): Date | undefined {
 
 /**
  * The enveloped-signature transform is done by leaving the signature out of the canonical
- * document, wherever it sits (xmldsigjs's transform only removes a Signature that is a direct
- * child of the root; edXML's sits in edXMLHeader).
+ * document, wherever it sits (edXML's sits in edXMLHeader, not under the root).
  * If the digest fails as received, it is tried once more without the TraceHeaders that hubs
  * appended after the sender's own, which they add on the way without re-signing.
  */
-async function checkDigest(
-  doc: Document,
-  skeleton: EdxmlSkeleton,
-  parts: SignatureParts,
-  senderOrganId: string | undefined,
-  report: VerificationReport,
-): Promise<boolean> {
-  const digest = (omitted: Element[]): Promise<string> => referenceDigest(doc, parts.referenceC14n, parts.digestAlgorithm.hash, omitted);
-  if ((await digest([parts.signature])) === parts.digestValue) return true;
+function checkDigest(doc: Document, skeleton: EdxmlSkeleton, parts: SignatureParts, senderOrganId: string | undefined, report: VerificationReport): boolean {
+  const digest = (omitted: Element[]): string => referenceDigest(doc, parts.referenceC14n, parts.digestAlgorithm.hash, omitted);
+  if (digest([parts.signature]) === parts.digestValue) return true;
   const hops = appendedTraceHeaders(skeleton, senderOrganId);
   if (hops.length === 0) return false;
-  if ((await digest([parts.signature, ...hops])) !== parts.digestValue) return false;
+  if (digest([parts.signature, ...hops]) !== parts.digestValue) return false;
   report.unsignedTraceHeaders = hops.length;
   return true;
 }
@@ -235,7 +228,7 @@ async function checkSignatureValue(parts: SignatureParts, signer: x509.X509Certi
   const algorithm = parts.signatureAlgorithm;
   const signedOctets = Buffer.from(canonicalSignedInfo(parts.signedInfo, parts.signedInfoC14n), 'utf8');
   try {
-    const key = await crypto.subtle.importKey('spki', signer.publicKey.rawData, algorithm.webcrypto, true, ['verify']);
+    const key = await verificationKey(signer, algorithm);
     // ECDSA takes its hash at verification; XMLDSig's r||s value is WebCrypto's format already.
     return await crypto.subtle.verify({ ...algorithm.webcrypto, hash: algorithm.hash }, key, parts.signatureValue, signedOctets);
   } catch {

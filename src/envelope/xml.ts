@@ -5,7 +5,7 @@
  * a parsing budget (every node, and the bytes of content no edXML field needs: comments,
  * processing instructions, CDATA, whitespace between elements), DOCTYPE (and so internal
  * entities, billion laughs, external entities/XXE) and undeclared entity references. Only then
- * does @xmldom/xmldom (the DOM xmldsigjs works on) parse.
+ * does @xmldom/xmldom (the DOM the canonicaliser reads) parse.
  */
 import { isUtf8 } from 'node:buffer';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';

@@ -11,11 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { C14N_ALGORITHMS, C14N_EXCLUSIVE, C14N_INCLUSIVE } from '../../src/crypto/algorithms.js';
-import { cryptoEngine } from '../../src/crypto/engine.js';
 import { canonicalDocument } from '../../src/crypto/profile.js';
 import { parseXml, serializeXml } from '../../src/envelope/xml.js';
 
-cryptoEngine();
 const MODES = [
   { flag: '--c14n', spec: C14N_ALGORITHMS.find((c) => c.uri === C14N_INCLUSIVE) },
   { flag: '--exc-c14n', spec: C14N_ALGORITHMS.find((c) => c.uri === C14N_EXCLUSIVE) },
