@@ -6,10 +6,9 @@
  * canonical document: as one string, or hashed as it is written (what profile.ts does).
  */
 import { createHash } from 'node:crypto';
-import { randomBytes, createPrivateKey, createPublicKey, sign as rawSign, verify as rawVerify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as rawSign, verify as rawVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildPacket, composeDocument } from '../src/envelope/index.js';
 import { loadSigningIdentity } from '../src/crypto/certificates.js';
 import { SIGNING_C14N } from '../src/crypto/algorithms.js';
 import { canonicalDocument, referenceDigest } from '../src/crypto/profile.js';
@@ -19,6 +18,7 @@ import { verifyPacket } from '../src/crypto/verify.js';
 import { createTrustStore } from '../src/crypto/trust.js';
 import { useCryptoEngine, type CryptoEngineName } from '../src/crypto/engine.js';
 import { fmt, measure, table } from './harness.js';
+import { packetOfSize } from './targets/packets.js';
 
 const CERTS = join(import.meta.dirname, '..', 'certs-dev');
 const read = (p: string): string => readFileSync(join(CERTS, p), 'utf8');
@@ -34,35 +34,6 @@ const SIZES = [
   { label: '2 MB', bytes: 2 * 1024 * 1024 },
   { label: '20 MB', bytes: 20 * 1024 * 1024 },
 ];
-
-function packetOfSize(organId: string, bytes: number): string {
-  const base = buildPacket(
-    composeDocument(
-      {
-        from: { organId, organName: 'Cơ quan gửi' },
-        to: [{ organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' }],
-        code: { codeNumber: '125', codeNotation: 'UBND-VP' },
-        subject: 'V/v đo hiệu năng ký số',
-        attachments: [{ name: 'a.pdf', content: new Uint8Array(0) }],
-      },
-      new Date(),
-    ),
-  );
-  const room = Math.max(0, bytes - base.length);
-  const attachment = randomBytes(Math.floor((room * 3) / 4));
-  return buildPacket(
-    composeDocument(
-      {
-        from: { organId, organName: 'Cơ quan gửi' },
-        to: [{ organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' }],
-        code: { codeNumber: '125', codeNotation: 'UBND-VP' },
-        subject: 'V/v đo hiệu năng ký số',
-        attachments: [{ name: 'a.pdf', content: attachment }],
-      },
-      new Date(),
-    ),
-  );
-}
 
 export async function benchCrypto(engines: CryptoEngineName[] = ['node', 'peculiar']): Promise<string> {
   const out: string[] = [];
