@@ -5,6 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log.js';
+import { EVENT_DEADLINE_MS } from './deadline.js';
 
 export type LogLine = Record<string, unknown> & { level: number; msg?: string };
 
@@ -45,7 +46,7 @@ export function captureLog(component = 'test'): CapturedLog {
     lines,
     find: (text) => lines.filter((l) => typeof l.msg === 'string' && l.msg.includes(text)),
     next(what, match, options = {}) {
-      const timeoutMs = options.timeoutMs ?? 30_000;
+      const timeoutMs = options.timeoutMs ?? EVENT_DEADLINE_MS;
       return new Promise<LogLine>((resolve, reject) => {
         const check = (): boolean => {
           const found = lines.slice(options.from ?? 0).find(match);
