@@ -6,12 +6,13 @@
  */
 import { openIdleBench } from './targets/edge-idle.js';
 import { measurePeakRss } from './targets/memory.js';
+import { measurePipeline } from './targets/pipeline.js';
 import { measureSigning } from './targets/signing.js';
 import { measureStartup } from './targets/startup.js';
 import { figureTable, mb, ms, perSecond, percent, times, type Sample } from './targets/stats.js';
 
 export async function benchTargets(runs = Number(process.env.LT_BENCH_RUNS ?? 1)): Promise<string> {
-  const all = { signing: [] as Sample[][], rss: [] as Sample[][], help: [] as Sample[][], verify: [] as Sample[][], idle: [] as Sample[][] };
+  const all = { signing: [] as Sample[][], rss: [] as Sample[][], help: [] as Sample[][], verify: [] as Sample[][], idle: [] as Sample[][], pipeline: [] as Sample[][] };
   const idle = await openIdleBench();
   try {
     for (let run = 0; run < runs; run++) {
@@ -21,6 +22,7 @@ export async function benchTargets(runs = Number(process.env.LT_BENCH_RUNS ?? 1)
       all.help.push(startup.help);
       all.verify.push(startup.verify);
       all.idle.push(await idle.measure());
+      all.pipeline.push(await measurePipeline());
     }
   } finally {
     await idle.close();
@@ -41,6 +43,13 @@ export async function benchTargets(runs = Number(process.env.LT_BENCH_RUNS ?? 1)
       ratioUnit: times,
     }),
     'Route and receive (hub and edge processes) are not measured here.\n',
+    figureTable('End to end, documents/s with the 01 back at the sender (raw: the same signs, verifies, SQLite commits and four confirmed hops without XML)', all.pipeline, {
+      compare: '>=',
+      limit: 0.5,
+      text: '≥ 50 %',
+      unit: perSecond,
+      ratioUnit: percent,
+    }),
     figureTable('`lienthong --help` against `node -e 0`', all.help, { compare: '<=', limit: 2, text: '≤ 2 ×', unit: ms, ratioUnit: times }),
     figureTable('`lienthong verify` of 5 KB against `node -e 0`', all.verify, { compare: '<=', limit: 3, text: '≤ 3 ×', unit: ms, ratioUnit: times }),
     figureTable('Edge idle RSS (raw: `node -e "setInterval(…)"`)', all.idle, { judge: 'measured', compare: '<=', limit: 100e6, text: '≤ 100 MB', unit: mb, ratioUnit: times }),
