@@ -73,6 +73,12 @@ export interface NodeSettings {
    * Default: the pool's, DEFAULT_WORKER_HEAP_MB (512), sized for 32 MiB packets.
    */
   cryptoHeapMb?: number;
+  /**
+   * A crypto worker with no job for this many seconds stops (it holds some 20 MB); the next job
+   * starts it again. 0: workers, once started, run until the node stops. Default: the pool's,
+   * DEFAULT_WORKER_IDLE_MS (60 s).
+   */
+  cryptoIdleSeconds?: number;
   /** Packets handled at the same time (per lane prefetch). Default: hub 8, edge 4. */
   concurrency: number;
   /** SQLite synchronous mode: "normal" (default) or "full". */
@@ -115,6 +121,7 @@ export function nodeSettings(raw: Record<string, unknown>, file: string, default
     maxPacketBytes,
     cryptoThreads: optionalNumber(raw, 'cryptoThreads', 2, file),
     ...(raw.cryptoHeapMb !== undefined ? { cryptoHeapMb } : {}),
+    ...(raw.cryptoIdleSeconds !== undefined ? { cryptoIdleSeconds: cryptoIdleSetting(raw.cryptoIdleSeconds, file) } : {}),
     concurrency: optionalNumber(raw, 'concurrency', defaultConcurrency, file),
     synchronous: raw.synchronous === 'full' ? 'full' : 'normal',
     stopTimeoutSeconds: stopTimeoutSetting(raw, file, env),
@@ -125,8 +132,22 @@ export function nodeSettings(raw: Record<string, unknown>, file: string, default
 }
 
 /** What a node's crypto workers take from its settings: their heap, and the packet limit they parse and sign under. */
-export function nodeCryptoOptions(settings: Pick<NodeSettings, 'maxPacketBytes' | 'cryptoHeapMb'>): Pick<CryptoPoolOptions, 'heapMb' | 'limits'> {
-  return { limits: xmlLimitsFor(settings.maxPacketBytes), ...(settings.cryptoHeapMb ? { heapMb: settings.cryptoHeapMb } : {}) };
+export function nodeCryptoOptions(
+  settings: Pick<NodeSettings, 'maxPacketBytes' | 'cryptoHeapMb' | 'cryptoIdleSeconds'>,
+): Pick<CryptoPoolOptions, 'heapMb' | 'limits' | 'idleMs'> {
+  return {
+    limits: xmlLimitsFor(settings.maxPacketBytes),
+    ...(settings.cryptoHeapMb ? { heapMb: settings.cryptoHeapMb } : {}),
+    ...(settings.cryptoIdleSeconds !== undefined ? { idleMs: settings.cryptoIdleSeconds * 1000 } : {}),
+  };
+}
+
+/** Unlike the other numbers, 0 has a meaning here: never stop an idle worker. */
+function cryptoIdleSetting(value: unknown, file: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new LtError('CONFIG_INVALID', `${file}: "cryptoIdleSeconds" must be 0 (never stop an idle crypto worker) or a positive number of seconds`, { path: 'cryptoIdleSeconds' });
+  }
+  return value;
 }
 
 function stopTimeoutSetting(raw: Record<string, unknown>, file: string, env: NodeJS.ProcessEnv): number {

@@ -7,7 +7,9 @@
  * other.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import Ajv, { type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type Ajv from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { LtError } from './errors.js';
 
 /** The package root: one level up from src/ and dist/. */
@@ -70,6 +72,9 @@ export function schemaViolation(part: string, error: SchemaErrorLike | undefined
   };
 }
 
+// Ajv (66 CommonJS files) is loaded on the first check: an edge imports this module for its
+// folder door and REST API, and holds the library in memory even when neither checks anything.
+const require = createRequire(import.meta.url);
 let ajv: Ajv.default | undefined;
 const validators = new Map<string, ValidateFunction>();
 
@@ -80,7 +85,8 @@ function validatorOf(schemaId: string): ValidateFunction {
     // Only input is checked here, and the input schemas use no `format` (fastify adds
     // ajv-formats for the query strings that do): formats are not validated, and strict: false
     // lets the other schemas' formats be added without the plugin.
-    ajv = new Ajv.default({ ...PAYLOAD_VALIDATION, strict: false, validateFormats: false });
+    const { default: AjvClass } = require('ajv') as typeof Ajv;
+    ajv = new AjvClass({ ...PAYLOAD_VALIDATION, strict: false, validateFormats: false });
     for (const schema of apiSchemas()) ajv.addSchema(schema);
   }
   validate = ajv.getSchema(schemaId);

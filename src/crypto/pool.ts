@@ -3,6 +3,10 @@
  * 20 MB packet takes long enough to stall a hub's event loop (heartbeats, HTTP), so the work
  * runs in a few worker threads behind a small async API. Each worker runs one job at a time
  * under a heap cap, so a job that exhausts it takes down only itself.
+ *
+ * A worker is a V8 isolate of its own, some 20 MB of resident memory before any job: an idle
+ * node would spend most of its memory on them. So a worker starts when a job needs it and stops
+ * after it has had nothing to do for a while.
  */
 import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
@@ -32,7 +36,18 @@ export interface CryptoPoolOptions {
    * queues and its API accept is also what its workers read and sign. Default the parser's.
    */
   limits?: XmlLimits;
+  /**
+   * A worker with no job for this long stops; the next job starts one again (about 250 ms of
+   * CPU). 0: a worker, once started, runs until the pool closes. Default DEFAULT_WORKER_IDLE_MS.
+   */
+  idleMs?: number;
 }
+
+/**
+ * Long enough that a steady trickle of packets (an agency's working day) keeps its workers, so
+ * only a node that has been quiet for a while pays a worker's start again.
+ */
+export const DEFAULT_WORKER_IDLE_MS = 60_000;
 
 /**
  * Signing, verifying and parsing a 32 MiB packet (the largest accepted, its text held as
@@ -54,6 +69,8 @@ interface Slot {
   /** The one job the worker runs: when it dies, that job, and only that one, fails. */
   task: Task | undefined;
   dead: boolean;
+  /** Stops the worker once it has been idle for the pool's idleMs. */
+  idleTimer: NodeJS.Timeout | undefined;
 }
 
 // Under the TypeScript loaders used by tests and benchmarks the sources are .ts files.
@@ -105,10 +122,14 @@ function movable(task: Task): ArrayBuffer | undefined {
 }
 
 export class CryptoPool {
-  /** A slot is empty after its worker died, until a job needs it: a worker that cannot start is not restarted in a loop. */
+  /**
+   * A slot is empty until a job needs it: before the first job, after its worker stopped idle,
+   * and after its worker died (a worker that cannot start is not restarted in a loop).
+   */
   private readonly slots: Array<Slot | undefined>;
   private readonly queue: Task[] = [];
   private readonly heapMb: number;
+  private readonly idleMs: number;
   private nextId = 1;
   private closed = false;
   /** What workers verify against; replaced by updateTrust, given to every worker started later. */
@@ -117,13 +138,19 @@ export class CryptoPool {
   constructor(private readonly options: CryptoPoolOptions = {}) {
     const size = Math.max(1, options.size ?? Math.min(2, availableParallelism()));
     this.heapMb = options.heapMb ?? DEFAULT_WORKER_HEAP_MB;
+    this.idleMs = options.idleMs ?? DEFAULT_WORKER_IDLE_MS;
     this.trust = options.trust;
-    this.slots = Array.from({ length: size }, () => this.spawn());
+    this.slots = Array.from({ length: size }, () => undefined);
+  }
+
+  /** Worker threads running now (started and not stopped or dead): what the pool costs in memory. */
+  get threads(): number {
+    return this.slots.filter((slot) => slot !== undefined).length;
   }
 
   private spawn(): Slot {
     const worker = createWorker({ trust: this.trust, engine: this.options.engine }, { maxOldGenerationSizeMb: this.heapMb });
-    const slot: Slot = { worker, task: undefined, dead: false };
+    const slot: Slot = { worker, task: undefined, dead: false, idleTimer: undefined };
     worker.on('message', ({ id, result }: { id: number; result: CryptoJobResult }) => {
       const task = slot.task;
       if (task?.id !== id) return;
@@ -134,6 +161,7 @@ export class CryptoPool {
     const died = (error: Error & { code?: string }): void => {
       if (slot.dead) return;
       slot.dead = true;
+      clearTimeout(slot.idleTimer);
       const index = this.slots.indexOf(slot);
       if (index !== -1) this.slots[index] = undefined;
       const task = slot.task;
@@ -174,13 +202,36 @@ export class CryptoPool {
       if (slot.task) continue;
       const task = this.queue.shift() as Task;
       slot.task = task;
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
       slot.worker.ref();
       const moved = movable(task);
       if (moved) slot.worker.postMessage({ id: task.id, job: task.job }, [moved]);
       else slot.worker.postMessage({ id: task.id, job: sharedInput(task.job) });
     }
     // An idle worker must not keep the process alive.
-    for (const slot of this.slots) if (slot && !slot.task) slot.worker.unref();
+    for (const slot of this.slots) {
+      if (!slot || slot.task) continue;
+      slot.worker.unref();
+      if (this.idleMs > 0 && !slot.idleTimer) {
+        slot.idleTimer = setTimeout(() => this.retire(slot), this.idleMs);
+        slot.idleTimer.unref();
+      }
+    }
+  }
+
+  /**
+   * Stop a worker that has had no job for idleMs. The slot is emptied in the same turn that
+   * finds the worker idle, so no job can be handed to it afterwards: a job that arrives while
+   * it terminates starts a worker of its own in the slot.
+   */
+  private retire(slot: Slot): void {
+    slot.idleTimer = undefined;
+    if (slot.task || slot.dead) return;
+    slot.dead = true;
+    const index = this.slots.indexOf(slot);
+    if (index !== -1) this.slots[index] = undefined;
+    void slot.worker.terminate();
   }
 
   /** The job with the pool's limits where it names none. */
@@ -237,6 +288,7 @@ export class CryptoPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const slot of this.slots) clearTimeout(slot?.idleTimer);
     for (const task of this.queue.splice(0)) {
       task.resolve({ ok: false, error: { code: 'INTERNAL', message: 'the crypto pool was closed before the job ran', context: {} } });
     }

@@ -1,10 +1,10 @@
 /**
- * cryptoHeapMb: the heap cap of the crypto workers, in hub.json and edge.json. A cap too small
+ * cryptoHeapMb and cryptoIdleSeconds: the crypto workers' heap cap and idle life, in hub.json and edge.json. A cap too small
  * for the largest accepted packet is refused at start, not discovered when V8 ends the process.
  */
 import t from 'tap';
-import { nodeSettings } from '../../src/config.js';
-import { DEFAULT_WORKER_HEAP_MB } from '../../src/crypto/pool.js';
+import { nodeCryptoOptions, nodeSettings } from '../../src/config.js';
+import { DEFAULT_WORKER_HEAP_MB, DEFAULT_WORKER_IDLE_MS } from '../../src/crypto/pool.js';
 import { LtError } from '../../src/errors.js';
 
 const MiB = 1024 * 1024;
@@ -36,4 +36,14 @@ t.test('a cap under 8 × maxPacketBytes is refused with CONFIG_INVALID naming th
   } catch (error) {
     t.match((error as LtError).message, /edge\.json: "cryptoHeapMb" is 100, under the 256 MiB/, 'the message says what to change');
   }
+});
+
+t.test('cryptoIdleSeconds: how long an idle crypto worker lives, 0 for ever', async (t) => {
+  t.equal(nodeSettings({}, 'edge.json', 4).cryptoIdleSeconds, undefined, 'unset: the pool decides');
+  t.same(nodeCryptoOptions({ maxPacketBytes: 32 * MiB }).idleMs, undefined);
+  t.equal(DEFAULT_WORKER_IDLE_MS, 60_000);
+  t.same(nodeCryptoOptions(nodeSettings({ cryptoIdleSeconds: 300 }, 'edge.json', 4)).idleMs, 300_000, 'set: carried to the pool in ms');
+  t.same(nodeCryptoOptions(nodeSettings({ cryptoIdleSeconds: 0 }, 'edge.json', 4)).idleMs, 0, '0: never stopped');
+  t.equal(codeOf({ cryptoIdleSeconds: -1 }), 'CONFIG_INVALID cryptoIdleSeconds');
+  t.equal(codeOf({ cryptoIdleSeconds: 'soon' }), 'CONFIG_INVALID cryptoIdleSeconds');
 });

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { loadSigningIdentity } from '../../src/crypto/certificates.js';
 import { CryptoPool } from '../../src/crypto/pool.js';
@@ -20,7 +21,7 @@ import { buildPacket, DEFAULT_XML_LIMITS, parsePacket } from '../../src/envelope
 import { LtError } from '../../src/errors.js';
 import { FINANCE, ICT, OFFICE, REPO, REVOKED, documentFrom, identityMaterial, trustMaterial, unsignedDocument } from '../helpers/pki.js';
 import { cpuMsSince } from '../helpers/cpu.js';
-import { EVENT_DEADLINE_MS } from '../helpers/deadline.js';
+import { EVENT_DEADLINE_MS, waitForCount } from '../helpers/deadline.js';
 
 const trust = trustMaterial();
 const store = createTrustStore(trust);
@@ -219,6 +220,75 @@ t.test('a job that exhausts its worker\'s heap fails alone, with WORKER_OUT_OF_M
   t.equal(parsed.status === 'fulfilled' && parsed.value.kind, 'document', 'the job queued behind it runs, on a new worker');
   t.same(verified.status === 'fulfilled' && verified.value.report.errors.map((e) => e.code), ['SIG_MISSING'], 'and so does the next');
   t.equal((await pool.parsePacket(heavy)).kind, 'document', 'under the default cap the same packet is read');
+});
+
+t.test('workers start when a job needs them and stop after idleMs without one', async (t) => {
+  const lazy = new CryptoPool({ trust, size: 2, idleMs: 50 });
+  t.teardown(() => lazy.close());
+  t.equal(lazy.threads, 0, 'no worker before the first job: an idle node holds no isolate');
+  // Counted as the jobs are handed out: how long a job takes under load does not matter.
+  const signing = lazy.sign(unsignedDocument(OFFICE), identityMaterial(OFFICE));
+  t.equal(lazy.threads, 1, 'one job, one worker');
+  const signed = await signing;
+  const both = Promise.all([lazy.verify(signed), lazy.verify(signed)]);
+  t.equal(lazy.threads, 2, 'two jobs at once, both workers');
+  await both;
+  await waitForCount('the idle workers to stop', () => (lazy.threads === 0 ? 1 : 0), 1, { intervalMs: 10 });
+  const again = lazy.verify(signed);
+  t.equal(lazy.threads, 1, 'after they stopped, the next job starts a worker');
+  t.equal((await again).report.valid, true, 'and runs');
+});
+
+t.test('a job that arrives while an idle worker stops runs on a new worker, and so does everything around it', async (t) => {
+  const signed = await pool.sign(unsignedDocument(OFFICE), identityMaterial(OFFICE));
+  const lazy = new CryptoPool({ trust, size: 1, idleMs: 1 });
+  t.teardown(() => lazy.close());
+
+  // The job is handed over in the very turn the pool tells the idle worker to stop: the worker
+  // is still running, its exit comes later.
+  const terminate = Worker.prototype.terminate;
+  let arrived: Promise<Verification> | undefined;
+  let stopped = 0;
+  Worker.prototype.terminate = function (this: Worker) {
+    stopped += 1;
+    arrived ??= lazy.verify(signed);
+    return terminate.call(this);
+  };
+  try {
+    t.equal((await lazy.verify(signed)).report.valid, true);
+    await waitForCount('the idle worker to be stopped', () => stopped, 1, { intervalMs: 5 });
+  } finally {
+    Worker.prototype.terminate = terminate;
+  }
+  t.equal((await (arrived as Promise<Verification>)).report.valid, true, 'the job that came as the worker stopped is verified');
+
+  // Jobs a few milliseconds apart with a 1 ms idle period: workers stop and start all the time.
+  const results = [];
+  for (let i = 0; i < 40; i++) {
+    results.push(lazy.verify(signed));
+    await new Promise((resolve) => setTimeout(resolve, i % 4));
+  }
+  const reports = await Promise.all(results);
+  t.ok(reports.every((v) => v.report.valid), 'none of 40 jobs among stopping workers is lost or fails');
+});
+
+t.test('idleMs 0: a worker, once started, is never stopped', async (t) => {
+  const steady = new CryptoPool({ trust, size: 1, idleMs: 0 });
+  t.teardown(() => steady.close());
+  const terminate = Worker.prototype.terminate;
+  let stopped = 0;
+  Worker.prototype.terminate = function (this: Worker) {
+    stopped += 1;
+    return terminate.call(this);
+  };
+  try {
+    await steady.parsePacket(unsignedDocument(OFFICE));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    Worker.prototype.terminate = terminate;
+  }
+  t.equal(stopped, 0, 'no worker was told to stop');
+  t.equal(steady.threads, 1);
 });
 
 t.test('close() lets the process exit', async (t) => {
