@@ -61,7 +61,7 @@ export class Inbox {
     const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', sha256Hex(content));
     const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
     try {
-      return await this.receive(message, props, content, packetId, log);
+      return await this.receive(message, props, content, packetId, log, delivery.lane === 'urgent');
     } catch (error) {
       if (!repeatsOnRetry(error)) throw error;
       // A bug met on this packet meets it again on every redelivery: dead-lettered at once, with why.
@@ -71,7 +71,7 @@ export class Inbox {
     }
   };
 
-  private async receive(message: Delivery['message'], props: ReturnType<typeof readProperties>, content: Buffer, packetId: string, log: Logger): Promise<Verdict> {
+  private async receive(message: Delivery['message'], props: ReturnType<typeof readProperties>, content: Buffer, packetId: string, log: Logger, urgent: boolean): Promise<Verdict> {
     if (this.records.hasReceived(packetId)) {
       log.info('duplicate delivery dropped');
       this.deps.onReceived?.({ type: 'dropped', packetId, reason: 'duplicate' });
@@ -88,6 +88,7 @@ export class Inbox {
       now,
       maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS,
       ...(routedAt && routedAt < now ? { ageReference: routedAt } : {}),
+      urgent,
     });
     const report = verification.report;
     // Unchecked until validated: a refused packet is read as one that may lack any field.

@@ -164,7 +164,7 @@ export class Outbox {
 
   private async signAndEnqueue(packet: DocumentPacket, client: string, options: SubmitOptions): Promise<Submitted> {
     const { warnings } = await this.admit(packet);
-    const signed = await this.deps.pool.sign(buildPacket(packet), this.deps.identity);
+    const signed = await this.deps.pool.sign(buildPacket(packet), this.deps.identity, { urgent: isUrgent(packet.otherInfo.priority) });
     return this.enqueue(packet, signed, client, warnings, options);
   }
 
@@ -283,13 +283,14 @@ export class Outbox {
     if (!findings.valid) {
       throw new ValidationError(findings.errors.map((f) => f.message).join('; '), findings.errors);
     }
-    const signed = await this.deps.pool.sign(buildPacket(status), this.deps.identity);
+    const lane: Lane = input.lane ?? (input.urgent || ['13', '15', '16'].includes(input.statusCode) ? 'urgent' : 'normal');
+    const signed = await this.deps.pool.sign(buildPacket(status), this.deps.identity, { urgent: lane === 'urgent' });
     return {
       packetId: newPacketId(),
       documentId: input.responseFor.documentId as string,
       target: input.target,
       statusCode: input.statusCode,
-      lane: input.lane ?? (input.urgent || ['13', '15', '16'].includes(input.statusCode) ? 'urgent' : 'normal'),
+      lane,
       client: input.client ?? 'edge',
       blob: await this.deps.blobs.put(signed),
       description: status.description ?? null,

@@ -260,7 +260,7 @@ export class Router {
 
     // The hub reads and judges the packet but never writes into it: what it forwards and stores
     // are the bytes the sender signed; its own hop travels in the message headers and its database.
-    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS });
+    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent' });
     const unchecked: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
     const refusal = this.check(verification, sender.organId, now);
@@ -319,7 +319,7 @@ export class Router {
     if (content.length > this.deps.maxPacketBytes) {
       return this.refuseIntake(packetId, hash, null, undefined, via, { code: 'XML_TOO_LARGE', message: `the packet is ${content.length} bytes, over the hub's limit of ${this.deps.maxPacketBytes}` }, now);
     }
-    const verification = await link.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS });
+    const verification = await link.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent' });
     const unchecked: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
     const refusal =
@@ -1020,7 +1020,7 @@ export class Router {
       },
       now,
     );
-    const signed = await this.deps.pool.sign(buildPacket(status), this.deps.hub.identity);
+    const signed = await this.deps.pool.sign(buildPacket(status), this.deps.hub.identity, { urgent: lane === 'urgent' });
     const blob = await this.deps.blobs.put(signed);
     const packetId = derivedPacketId('bounce', cause, about);
     return {

@@ -291,6 +291,29 @@ t.test('idleMs 0: a worker, once started, is never stopped', async (t) => {
   t.equal(steady.threads, 1);
 });
 
+t.test('an urgent job waiting for a worker goes before every normal one, after the urgent ones already waiting', async (t) => {
+  const single = new CryptoPool({ trust, size: 1 });
+  t.teardown(() => single.close());
+  const office = identityMaterial(OFFICE);
+  const signed = await single.sign(unsignedDocument(OFFICE), office);
+  const finished: string[] = [];
+  const job = (name: string, urgent: boolean): Promise<void> =>
+    (name.startsWith('sign') ? single.sign(unsignedDocument(OFFICE), office, { urgent }) : single.verify(signed, { urgent })).then(() => void finished.push(name));
+  // The one worker is busy with the first job; everything else waits in the pool's queue.
+  const all = [
+    job('verify normal 1', false),
+    job('verify normal 2', false),
+    job('sign normal 3', false),
+    job('verify urgent 1', true),
+    job('verify normal 4', false),
+    job('sign urgent 2', true),
+  ];
+  await Promise.all(all);
+  t.same(finished, ['verify normal 1', 'verify urgent 1', 'sign urgent 2', 'verify normal 2', 'sign normal 3', 'verify normal 4'], 'the running job ends, then the urgent ones in their order, then the normal ones in theirs');
+  const plain = await single.verify(signed, { urgent: true });
+  t.equal(plain.report.valid, true, 'an urgent verification is the same verification');
+});
+
 t.test('close() lets the process exit', async (t) => {
   const dir = t.testdir();
   const poolUrl = pathToFileURL(join(REPO, 'src/crypto/pool.ts')).href;
