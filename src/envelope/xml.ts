@@ -8,6 +8,7 @@
  * does @xmldom/xmldom (the DOM the canonicaliser reads) parse.
  */
 import { isUtf8 } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
 
@@ -470,6 +471,7 @@ export function serializeXml(node: Node): string {
   return new XMLSerializer().serializeToString(node as never).replace(/\r/g, '&#13;');
 }
 
+const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
 const PROCESSING_INSTRUCTION_NODE = 7;
 
@@ -481,6 +483,64 @@ const PROCESSING_INSTRUCTION_NODE = 7;
  * them is not content and is not kept.
  */
 export function serializeDocument(doc: Document): string {
+  const plain = plainTexts(doc);
+  if (plain.length === 0) return serializeNodes(doc);
+  const texts = plain.map((node) => node.data);
+  const marks = plain.map((_, i) => `lienthong-${randomUUID()}-${i}`);
+  plain.forEach((node, i) => node.replaceData(0, node.length, marks[i] as string));
+  let skeleton: string;
+  try {
+    skeleton = serializeNodes(doc);
+  } finally {
+    plain.forEach((node, i) => node.replaceData(0, node.length, texts[i] as string));
+  }
+  return spliceTexts(skeleton, marks, texts) ?? serializeNodes(doc);
+}
+
+/**
+ * Text nodes the serializer would copy as they are, and large enough that copying them costs:
+ * an attachment's base64 above all. They are serialized as short marks, and put back into the
+ * text that comes out: the serializer never runs its escaping regexes over megabytes, nor joins
+ * them into its buffer, and the carriage-return pass reads only the markup around them.
+ */
+const PLAIN_TEXT_MIN = 64 * 1024;
+
+function plainTexts(doc: Document): Text[] {
+  const out: Text[] = [];
+  const visit = (parent: Node): void => {
+    for (let n = parent.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType === ELEMENT_NODE) visit(n);
+      else if (n.nodeType === TEXT_NODE && isPlain((n as Text).data)) out.push(n as Text);
+    }
+  };
+  if (doc.documentElement) visit(doc.documentElement);
+  return out;
+}
+
+/** What the serializer and its CR pass leave unchanged: xmldom escapes <, & and > in text. */
+function isPlain(text: string): boolean {
+  return text.length >= PLAIN_TEXT_MIN && !text.includes('<') && !text.includes('&') && !text.includes('>') && !text.includes('\r');
+}
+
+/**
+ * `skeleton` with each mark replaced by its text, or undefined unless every mark occurs exactly
+ * once and in order: a text node is serialized as a piece of its own, so a mark found once is
+ * its node's, and the result is exactly the serialization of the document as it was.
+ */
+function spliceTexts(skeleton: string, marks: readonly string[], texts: readonly string[]): string | undefined {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < marks.length; i++) {
+    const mark = marks[i] as string;
+    const at = skeleton.indexOf(mark, from);
+    if (at === -1 || skeleton.indexOf(mark) !== at || skeleton.indexOf(mark, at + 1) !== -1) return undefined;
+    out += skeleton.slice(from, at) + (texts[i] as string);
+    from = at + mark.length;
+  }
+  return out + skeleton.slice(from);
+}
+
+function serializeNodes(doc: Document): string {
   // Concatenated, not joined: join() copies a 30 MB root into a new string at once, `+` does not.
   let text = '<?xml version="1.0" encoding="UTF-8"?>';
   for (let n = doc.firstChild; n; n = n.nextSibling) {
