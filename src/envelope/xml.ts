@@ -11,6 +11,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
+import { HOISTED_TEXT_MIN, hoistTexts, restoreTexts, type HoistedText } from './hoist.js';
 
 export interface XmlLimits {
   /** Largest accepted input in bytes. Default 32 MiB. */
@@ -131,10 +132,10 @@ function refuseDeclaredEncoding(head: string): void {
   }
 }
 
-function refuseIllegalCharacters(text: string): void {
+function refuseIllegalCharacters(text: string, originalOffset: (at: number) => number = (at) => at): void {
   const illegal = ILLEGAL_INPUT_CHAR.exec(text);
   if (illegal) {
-    throw new LtError('XML_MALFORMED', `XML input contains the character U+${illegal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at offset ${illegal.index}, which XML does not allow`);
+    throw new LtError('XML_MALFORMED', `XML input contains the character U+${illegal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at offset ${originalOffset(illegal.index)}, which XML does not allow`);
   }
 }
 
@@ -177,7 +178,7 @@ const GT = Buffer.from('>');
  * is ASCII, so markup is found byte by byte. Offsets in messages are counted in characters of the
  * decoded text (UTF-16 units), as the text the parser sees.
  */
-function scanMarkup(bytes: Buffer, start: number, limits: XmlLimits): void {
+function scanMarkup(bytes: Buffer, start: number, limits: XmlLimits, largeTexts?: number[]): void {
   const budget = new ParsingBudget(bytes, limits);
   const offset = (at: number): number => utf16Offset(bytes, start, at);
   let depth = 0;
@@ -194,6 +195,7 @@ function scanMarkup(bytes: Buffer, start: number, limits: XmlLimits): void {
     const lt = bytes.indexOf(0x3c, i);
     const segmentEnd = lt === -1 ? n : lt;
     if (segmentEnd > i) budget.text(i, segmentEnd);
+    if (largeTexts && depth > 0 && segmentEnd - i >= HOISTED_TEXT_MIN) largeTexts.push(i, segmentEnd);
     entitiesIn(i, segmentEnd);
     if (lt === -1) break;
     const next = bytes[lt + 1];
@@ -413,27 +415,50 @@ function isXmlChar(cp: number): boolean {
   return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
+/** What a DOM is built from: the text, or the text with its large segments set aside. */
+type Admitted = { text: string; hoisted?: undefined } | { text: string; hoisted: HoistedText; bytes: Buffer; start: number };
+
 /**
  * Input to text a DOM may be built from. Bytes are scanned before they are decoded: what the
  * budget refuses is never decoded. The characters XML does not allow are looked for in the
  * decoded text of what passed.
  */
-function admitXml(input: Uint8Array | string, limits: XmlLimits): string {
+function admitXml(input: Uint8Array | string, limits: XmlLimits): Admitted {
   if (typeof input === 'string') {
     const text = admitString(input, limits);
     preScanXml(text, limits);
-    return text;
+    return { text };
   }
   const { bytes, start } = admitBytes(input, limits);
-  scanMarkup(bytes, start, limits);
+  const largeTexts: number[] = [];
+  scanMarkup(bytes, start, limits, largeTexts);
+  const hoisted = largeTexts.length > 0 ? hoistTexts(bytes, start, largeTexts) : undefined;
+  if (hoisted) {
+    refuseIllegalCharacters(hoisted.text, hoisted.originalOffset);
+    return { text: hoisted.text, hoisted, bytes, start };
+  }
   const text = bytes.toString('utf8', start);
   refuseIllegalCharacters(text);
-  return text;
+  return { text };
 }
 
 /** Parse untrusted XML into a DOM Document, after the safety pre-scan. */
 export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): Document {
-  const text = admitXml(input, limits);
+  const admitted = admitXml(input, limits);
+  if (!admitted.hoisted) return parseText(admitted.text);
+  // Refused or not as the whole text would be; but a message (xmldom quotes text it finds
+  // outside the root) must show the text, not a mark, so a refusal is the whole text's own.
+  let doc: Document | undefined;
+  try {
+    doc = parseText(admitted.text);
+  } catch {
+    doc = undefined;
+  }
+  if (doc && restoreTexts(doc, admitted.hoisted)) return doc;
+  return parseText(admitted.bytes.toString('utf8', admitted.start));
+}
+
+function parseText(text: string): Document {
   const problems: string[] = [];
   const parser = new DOMParser({
     // XML 1.0 line ends (§2.11). xmldom's default applies the XML 1.1 rule, which also turns

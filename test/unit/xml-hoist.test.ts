@@ -1,0 +1,73 @@
+/**
+ * parseXml sets large ASCII text segments of byte input aside from the DOM parser and puts
+ * them back into their text nodes (src/envelope/hoist.ts). A string input is parsed whole, so
+ * the two are compared: on every variant below, the same DOM or the same refusal, message
+ * and offset included.
+ */
+import t from 'tap';
+import { LtError } from '../../src/errors.js';
+import { parseXml, serializeXml } from '../../src/envelope/xml.js';
+
+const BIG = 'QUJD'.repeat(20 * 1024); // 80 KiB of base64, above the threshold
+const SMALL = 'QUJD'.repeat(1024);
+
+type Outcome = { ok: true; xml: string; texts: string[] } | { ok: false; code: string; message: string };
+
+function outcome(input: Buffer | string): Outcome {
+  try {
+    const doc = parseXml(input);
+    const texts: string[] = [];
+    const all = doc.getElementsByTagName('*');
+    for (let i = 0; i < all.length; i++) {
+      for (let n = (all[i] as Element).firstChild; n; n = n.nextSibling) if (n.nodeType === 3) texts.push((n as Text).data);
+    }
+    return { ok: true, xml: serializeXml(doc), texts };
+  } catch (error) {
+    if (!(error instanceof LtError)) throw error;
+    return { ok: false, code: error.code, message: error.message };
+  }
+}
+
+const doc = (body: string, after = ''): string => `<?xml version="1.0" encoding="UTF-8"?>\n<r xmlns="urn:x"><n>Cơ quan</n>${body}</r>${after}\n`;
+
+const VARIANTS: Record<string, string> = {
+  'one large segment': doc(`<a>${BIG}</a>`),
+  'several, with small ones between': doc(`<a>${BIG}</a><b>${SMALL}</b><c>${BIG}x</c><d>${BIG}</d>`),
+  'adjacent to a CDATA section and a comment': doc(`<a>${BIG}<![CDATA[x]]>${BIG}<!-- c -->${BIG}</a>`),
+  'a large segment with an entity': doc(`<a>${BIG}&amp;${BIG}</a>`),
+  'a large segment with a CR': doc(`<a>${BIG}\r\n${BIG}</a>`),
+  'a large segment with a Vietnamese letter': doc(`<a>${BIG}ệ${BIG}</a>`),
+  'a large segment with "]]>" and ">"': doc(`<a>${BIG}]]>${BIG}></a>`),
+  'a large whitespace segment': doc(`<a>${' '.repeat(70 * 1024)}</a>`),
+  'an illegal character inside a large segment': doc(`<a>${BIG}\u0001${BIG}</a>`),
+  'an illegal character after large segments': doc(`<a>${BIG}</a><b>Việt\u0002</b>`),
+  'an illegal character before a large segment': doc(`<b>\u0003</b><a>${BIG}</a>`),
+  'large text outside the root': doc(`<a>${SMALL}</a>`, BIG),
+  'an unclosed element around large text': `<r><a>${BIG}</r>`,
+  'a mismatched end tag after large text': `<r><a>${BIG}</b></r>`,
+  'an end tag too many, then large text': `<r></r></x><y>${BIG}</y>`,
+  'a large attribute-like segment in a malformed start tag': `<r>< a>${BIG}</a></r>`,
+  'large text in a nested element in a namespace': doc(`<p:a xmlns:p="urn:p"><p:b>${BIG}</p:b></p:a>`),
+};
+
+// The control-character check reads four bytes at a time: every alignment, at both ends.
+for (let shift = 0; shift < 4; shift++) {
+  VARIANTS[`a control character ${shift} bytes into a large segment`] = doc(`<a>${'Q'.repeat(shift)}\u001f${BIG}</a>`);
+  VARIANTS[`a control character ${shift} bytes before the end of a large segment`] = doc(`<a>${BIG}\u0008${'Q'.repeat(shift)}</a>`);
+  VARIANTS[`tab, LF and a control character at shift ${shift}`] = doc(`<a>${'\t\n'.repeat(shift)}${BIG}\t\n\u000b${BIG}</a>`);
+}
+
+for (const [name, xml] of Object.entries(VARIANTS)) {
+  t.test(name, async (t) => {
+    const fromBytes = outcome(Buffer.from(xml, 'utf8'));
+    const fromString = outcome(xml);
+    t.same(fromBytes, fromString, 'bytes and text read alike');
+  });
+}
+
+t.test('a large segment comes back as a one-byte string equal to the text', async (t) => {
+  const parsed = parseXml(Buffer.from(doc(`<a>${BIG}</a>`)));
+  const a = parsed.getElementsByTagName('a')[0] as Element;
+  t.equal(a.textContent, BIG);
+  t.equal(a.childNodes.length, 1);
+});
