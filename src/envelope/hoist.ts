@@ -94,21 +94,21 @@ function hasControlCharacter(bytes: Buffer, a: number, b: number): boolean {
  */
 export function restoreTexts(doc: Document, hoisted: HoistedText): boolean {
   const index = new Map(hoisted.marks.map((mark, i) => [mark, i]));
-  const found: Text[] = [];
-  let count = 0;
+  const found: Array<Text | undefined> = hoisted.marks.map(() => undefined);
+  let twice = false;
   const visit = (parent: Node): void => {
     for (let n = parent.firstChild; n; n = n.nextSibling) {
       if (n.nodeType === ELEMENT_NODE) visit(n);
       else if (n.nodeType === TEXT_NODE) {
         const i = index.get((n as Text).data);
         if (i === undefined) continue;
-        count += 1;
+        if (found[i] !== undefined) twice = true;
         found[i] = n as Text;
       }
     }
   };
   if (doc.documentElement) visit(doc.documentElement);
-  if (count !== hoisted.marks.length || found.some((n) => n === undefined) || found.length !== count) return false;
-  found.forEach((node, i) => node.replaceData(0, node.length, hoisted.texts[i] as string));
+  if (twice || found.includes(undefined)) return false;
+  found.forEach((node, i) => node?.replaceData(0, node.length, hoisted.texts[i] as string));
   return true;
 }

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { LtError } from '../../src/errors.js';
+import { restoreTexts, type HoistedText } from '../../src/envelope/hoist.js';
 import { parseXml, serializeXml } from '../../src/envelope/xml.js';
 
 const BIG = 'QUJD'.repeat(20 * 1024); // 80 KiB of base64, above the threshold
@@ -70,4 +71,16 @@ t.test('a large segment comes back as a one-byte string equal to the text', asyn
   const a = parsed.getElementsByTagName('a')[0] as Element;
   t.equal(a.textContent, BIG);
   t.equal(a.childNodes.length, 1);
+});
+
+t.test('a mark not found exactly once as a whole text node restores nothing', async (t) => {
+  const hoisted = (marks: string[]): HoistedText => ({ text: '', marks, texts: marks.map((m) => m.toUpperCase()), originalOffset: (at) => at });
+  const parsed = (body: string): Document => parseXml(`<r><a>m0</a>${body}</r>`);
+  t.equal(restoreTexts(parsed('<b>m1</b><c>m2</c>'), hoisted(['m0', 'm1', 'm2'])), true, 'each once');
+  t.equal(restoreTexts(parsed('<b>m2</b><c>m2</c>'), hoisted(['m0', 'm1', 'm2'])), false, 'one twice, one missing');
+  t.equal(restoreTexts(parsed('<b>m1</b>'), hoisted(['m0', 'm1', 'm2'])), false, 'the last missing');
+  t.equal(restoreTexts(parsed('<b>x m1</b><c>m2</c>'), hoisted(['m0', 'm1', 'm2'])), false, 'part of a text node');
+  const doc = parsed('<b>m1</b><c>m2</c>');
+  restoreTexts(doc, hoisted(['m0', 'm1', 'm2']));
+  t.equal(serializeXml(doc), '<r><a>M0</a><b>M1</b><c>M2</c></r>');
 });
