@@ -30,9 +30,10 @@ export interface HoistedText {
  * The text of bytes[start..] with the segments (pairs of byte offsets, element text found by the
  * pre-scan) that read as their bytes set aside; undefined when none does. A segment with a
  * character XML does not allow stays in place, where the check of the whole text reports it at
- * its offset.
+ * its offset. `source`, when the input was a string (and `bytes` its UTF-8), gives the text
+ * between segments as it was: a lone surrogate would not survive decoding its UTF-8.
  */
-export function hoistTexts(bytes: Buffer, start: number, segments: readonly number[]): HoistedText | undefined {
+export function hoistTexts(bytes: Buffer, start: number, segments: readonly number[], source?: string): HoistedText | undefined {
   const id = randomUUID();
   const marks: string[] = [];
   const texts: string[] = [];
@@ -40,16 +41,21 @@ export function hoistTexts(bytes: Buffer, start: number, segments: readonly numb
   const shifts: number[] = [];
   let text = '';
   let from = start;
+  let sourceFrom = 0;
   let saved = 0;
   for (let k = 0; k < segments.length; k += 2) {
     const a = segments[k] as number;
     const b = segments[k + 1] as number;
-    const amp = bytes.indexOf(AMP, a);
-    const cr = bytes.indexOf(CR, a);
-    if ((amp !== -1 && amp < b) || (cr !== -1 && cr < b) || !isAscii(bytes.subarray(a, b)) || hasControlCharacter(bytes, a, b)) continue;
+    const span = bytes.subarray(a, b);
+    if (span.includes(AMP) || span.includes(CR) || !isAscii(span) || hasControlCharacter(bytes, a, b)) continue;
     const segment = bytes.toString('latin1', a, b);
     const mark = `lienthong-${id}-${marks.length}`;
-    text += bytes.toString('utf8', from, a) + mark;
+    if (source === undefined) text += bytes.toString('utf8', from, a) + mark;
+    else {
+      const length = utf16Offset(bytes, from, a);
+      text += source.slice(sourceFrom, sourceFrom + length) + mark;
+      sourceFrom += length + segment.length;
+    }
     saved += segment.length - mark.length;
     shifts.push(text.length, saved);
     marks.push(mark);
@@ -57,13 +63,23 @@ export function hoistTexts(bytes: Buffer, start: number, segments: readonly numb
     from = b;
   }
   if (marks.length === 0) return undefined;
-  text += bytes.toString('utf8', from);
+  text += source === undefined ? bytes.toString('utf8', from) : source.slice(sourceFrom);
   const originalOffset = (at: number): number => {
     let shift = 0;
     for (let k = 0; k < shifts.length && (shifts[k] as number) <= at; k += 2) shift = shifts[k + 1] as number;
     return at + shift;
   };
   return { text, marks, texts, originalOffset };
+}
+
+/** UTF-16 length of the UTF-8 bytes[from..to]: every byte but continuation bytes, two for a 4-byte sequence. */
+export function utf16Offset(bytes: Buffer, from: number, to: number): number {
+  let units = 0;
+  for (let j = from; j < to; j++) {
+    const b = bytes[j] as number;
+    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
+  }
+  return units;
 }
 
 /** A control character XML does not allow: below 0x20, but tab, LF and CR (NUL is refused before). */

@@ -11,7 +11,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
-import { HOISTED_TEXT_MIN, hoistTexts, restoreTexts, type HoistedText } from './hoist.js';
+import { HOISTED_TEXT_MIN, hoistTexts, restoreTexts, utf16Offset, type HoistedText } from './hoist.js';
 
 export interface XmlLimits {
   /** Largest accepted input in bytes. Default 32 MiB. */
@@ -304,15 +304,6 @@ class ParsingBudget {
   }
 }
 
-/** UTF-16 length of the UTF-8 bytes[from..to]: every byte but continuation bytes, two for a 4-byte sequence. */
-function utf16Offset(bytes: Buffer, from: number, to: number): number {
-  let units = 0;
-  for (let j = from; j < to; j++) {
-    const b = bytes[j] as number;
-    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
-  }
-  return units;
-}
 
 function startsWith(bytes: Buffer, prefix: Buffer, at: number): boolean {
   if (at + prefix.length > bytes.length) return false;
@@ -416,7 +407,7 @@ function isXmlChar(cp: number): boolean {
 }
 
 /** What a DOM is built from: the text, or the text with its large segments set aside. */
-type Admitted = { text: string; hoisted?: undefined } | { text: string; hoisted: HoistedText; bytes: Buffer; start: number };
+type Admitted = { text: string; hoisted?: undefined } | { text: string; hoisted: HoistedText; whole: () => string };
 
 /**
  * Input to text a DOM may be built from. Bytes are scanned before they are decoded: what the
@@ -424,18 +415,26 @@ type Admitted = { text: string; hoisted?: undefined } | { text: string; hoisted:
  * decoded text of what passed.
  */
 function admitXml(input: Uint8Array | string, limits: XmlLimits): Admitted {
+  const largeTexts: number[] = [];
   if (typeof input === 'string') {
+    // preScanXml's steps, its bytes kept: a signed packet is often verified as the string signing returned.
     const text = admitString(input, limits);
-    preScanXml(text, limits);
+    const bytes = Buffer.from(text, 'utf8');
+    scanMarkup(bytes, 0, limits, largeTexts);
+    const hoisted = largeTexts.length > 0 ? hoistTexts(bytes, 0, largeTexts, text) : undefined;
+    if (hoisted) {
+      refuseIllegalCharacters(hoisted.text, hoisted.originalOffset);
+      return { text: hoisted.text, hoisted, whole: () => text };
+    }
+    refuseIllegalCharacters(text);
     return { text };
   }
   const { bytes, start } = admitBytes(input, limits);
-  const largeTexts: number[] = [];
   scanMarkup(bytes, start, limits, largeTexts);
   const hoisted = largeTexts.length > 0 ? hoistTexts(bytes, start, largeTexts) : undefined;
   if (hoisted) {
     refuseIllegalCharacters(hoisted.text, hoisted.originalOffset);
-    return { text: hoisted.text, hoisted, bytes, start };
+    return { text: hoisted.text, hoisted, whole: () => bytes.toString('utf8', start) };
   }
   const text = bytes.toString('utf8', start);
   refuseIllegalCharacters(text);
@@ -455,7 +454,7 @@ export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT
     doc = undefined;
   }
   if (doc && restoreTexts(doc, admitted.hoisted)) return doc;
-  return parseText(admitted.bytes.toString('utf8', admitted.start));
+  return parseText(admitted.whole());
 }
 
 function parseText(text: string): Document {

@@ -1,9 +1,10 @@
 /**
  * parseXml sets large ASCII text segments of byte input aside from the DOM parser and puts
- * them back into their text nodes (src/envelope/hoist.ts). A string input is parsed whole, so
- * the two are compared: on every variant below, the same DOM or the same refusal, message
- * and offset included.
+ * them back into their text nodes (src/envelope/hoist.ts), and so does it for string input. Both
+ * are compared with xmldom parsing the whole text and the character check reading all of it: on
+ * every variant below, the same DOM or the same refusal, message and offset included.
  */
+import { DOMParser } from '@xmldom/xmldom';
 import t from 'tap';
 import { LtError } from '../../src/errors.js';
 import { restoreTexts, type HoistedText } from '../../src/envelope/hoist.js';
@@ -27,6 +28,40 @@ function outcome(input: Buffer | string): Outcome {
     if (!(error instanceof LtError)) throw error;
     return { ok: false, code: error.code, message: error.message };
   }
+}
+
+// eslint-disable-next-line no-control-regex
+const ILLEGAL = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/** The whole text's outcome, where the pre-scan lets it through: the character check, then xmldom. */
+function whole(xml: string): Outcome {
+  const illegal = ILLEGAL.exec(xml);
+  if (illegal) {
+    const code = illegal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return { ok: false, code: 'XML_MALFORMED', message: `XML input contains the character U+${code} at offset ${illegal.index}, which XML does not allow` };
+  }
+  const problems: string[] = [];
+  const parser = new DOMParser({
+    normalizeLineEndings: (source: string) => source.replace(/\r\n?/g, '\n'),
+    onError: (level: string, message: string) => {
+      if (level !== 'warning') problems.push(message.split('\n')[0] ?? message);
+    },
+  });
+  let parsed: Document;
+  try {
+    parsed = parser.parseFromString(xml, 'text/xml') as unknown as Document;
+  } catch (error) {
+    return { ok: false, code: 'XML_MALFORMED', message: `XML input is not well-formed: ${(error as Error).message.split('\n')[0] ?? ''}` };
+  }
+  if (problems.length > 0 || !parsed.documentElement) {
+    return { ok: false, code: 'XML_MALFORMED', message: `XML input is not well-formed: ${problems[0] ?? 'no root element'}` };
+  }
+  const texts: string[] = [];
+  const all = parsed.getElementsByTagName('*');
+  for (let i = 0; i < all.length; i++) {
+    for (let n = (all[i] as Element).firstChild; n; n = n.nextSibling) if (n.nodeType === 3) texts.push((n as Text).data);
+  }
+  return { ok: true, xml: serializeXml(parsed), texts };
 }
 
 const doc = (body: string, after = ''): string => `<?xml version="1.0" encoding="UTF-8"?>\n<r xmlns="urn:x"><n>Cơ quan</n>${body}</r>${after}\n`;
@@ -63,8 +98,15 @@ for (const [name, xml] of Object.entries(VARIANTS)) {
     const fromBytes = outcome(Buffer.from(xml, 'utf8'));
     const fromString = outcome(xml);
     t.same(fromBytes, fromString, 'bytes and text read alike');
+    if (fromString.ok || fromString.code === 'XML_MALFORMED') t.same(fromString, whole(xml), 'as the whole text reads');
+    else t.fail(`refused by the pre-scan (${fromString.code}): not a variant of what is set aside`);
   });
 }
+
+t.test('a lone surrogate in a string input stays as it was', async (t) => {
+  const xml = doc(`<b>\uD800</b><a>${BIG}</a><c>\uDC00x</c>`);
+  t.same(outcome(xml), whole(xml));
+});
 
 t.test('a large segment comes back as a one-byte string equal to the text', async (t) => {
   const parsed = parseXml(Buffer.from(doc(`<a>${BIG}</a>`)));
