@@ -8,8 +8,10 @@
  * does @xmldom/xmldom (the DOM the canonicaliser reads) parse.
  */
 import { isUtf8 } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
+import { HOISTED_TEXT_MIN, hoistTexts, restoreTexts, utf16Offset, type HoistedText } from './hoist.js';
 
 export interface XmlLimits {
   /** Largest accepted input in bytes. Default 32 MiB. */
@@ -130,10 +132,10 @@ function refuseDeclaredEncoding(head: string): void {
   }
 }
 
-function refuseIllegalCharacters(text: string): void {
+function refuseIllegalCharacters(text: string, originalOffset: (at: number) => number = (at) => at): void {
   const illegal = ILLEGAL_INPUT_CHAR.exec(text);
   if (illegal) {
-    throw new LtError('XML_MALFORMED', `XML input contains the character U+${illegal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at offset ${illegal.index}, which XML does not allow`);
+    throw new LtError('XML_MALFORMED', `XML input contains the character U+${illegal[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at offset ${originalOffset(illegal.index)}, which XML does not allow`);
   }
 }
 
@@ -176,7 +178,7 @@ const GT = Buffer.from('>');
  * is ASCII, so markup is found byte by byte. Offsets in messages are counted in characters of the
  * decoded text (UTF-16 units), as the text the parser sees.
  */
-function scanMarkup(bytes: Buffer, start: number, limits: XmlLimits): void {
+function scanMarkup(bytes: Buffer, start: number, limits: XmlLimits, largeTexts?: number[]): void {
   const budget = new ParsingBudget(bytes, limits);
   const offset = (at: number): number => utf16Offset(bytes, start, at);
   let depth = 0;
@@ -193,6 +195,7 @@ function scanMarkup(bytes: Buffer, start: number, limits: XmlLimits): void {
     const lt = bytes.indexOf(0x3c, i);
     const segmentEnd = lt === -1 ? n : lt;
     if (segmentEnd > i) budget.text(i, segmentEnd);
+    if (largeTexts && depth > 0 && segmentEnd - i >= HOISTED_TEXT_MIN) largeTexts.push(i, segmentEnd);
     entitiesIn(i, segmentEnd);
     if (lt === -1) break;
     const next = bytes[lt + 1];
@@ -301,15 +304,6 @@ class ParsingBudget {
   }
 }
 
-/** UTF-16 length of the UTF-8 bytes[from..to]: every byte but continuation bytes, two for a 4-byte sequence. */
-function utf16Offset(bytes: Buffer, from: number, to: number): number {
-  let units = 0;
-  for (let j = from; j < to; j++) {
-    const b = bytes[j] as number;
-    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
-  }
-  return units;
-}
 
 function startsWith(bytes: Buffer, prefix: Buffer, at: number): boolean {
   if (at + prefix.length > bytes.length) return false;
@@ -412,33 +406,69 @@ function isXmlChar(cp: number): boolean {
   return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
+/** What a DOM is built from: the text, or the text with its large segments set aside. */
+type Admitted = { text: string; hoisted?: undefined } | { text: string; hoisted: HoistedText; whole: () => string };
+
 /**
  * Input to text a DOM may be built from. Bytes are scanned before they are decoded: what the
  * budget refuses is never decoded. The characters XML does not allow are looked for in the
  * decoded text of what passed.
  */
-function admitXml(input: Uint8Array | string, limits: XmlLimits): string {
+function admitXml(input: Uint8Array | string, limits: XmlLimits): Admitted {
+  const largeTexts: number[] = [];
   if (typeof input === 'string') {
+    // preScanXml's steps, its bytes kept: a signed packet is often verified as the string signing returned.
     const text = admitString(input, limits);
-    preScanXml(text, limits);
-    return text;
+    const bytes = Buffer.from(text, 'utf8');
+    scanMarkup(bytes, 0, limits, largeTexts);
+    const hoisted = largeTexts.length > 0 ? hoistTexts(bytes, 0, largeTexts, text) : undefined;
+    if (hoisted) {
+      refuseIllegalCharacters(hoisted.text, hoisted.originalOffset);
+      return { text: hoisted.text, hoisted, whole: () => text };
+    }
+    refuseIllegalCharacters(text);
+    return { text };
   }
   const { bytes, start } = admitBytes(input, limits);
-  scanMarkup(bytes, start, limits);
+  scanMarkup(bytes, start, limits, largeTexts);
+  const hoisted = largeTexts.length > 0 ? hoistTexts(bytes, start, largeTexts) : undefined;
+  if (hoisted) {
+    refuseIllegalCharacters(hoisted.text, hoisted.originalOffset);
+    return { text: hoisted.text, hoisted, whole: () => bytes.toString('utf8', start) };
+  }
   const text = bytes.toString('utf8', start);
   refuseIllegalCharacters(text);
-  return text;
+  return { text };
 }
 
 /** Parse untrusted XML into a DOM Document, after the safety pre-scan. */
 export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): Document {
-  const text = admitXml(input, limits);
+  const admitted = admitXml(input, limits);
+  if (!admitted.hoisted) return parseText(admitted.text);
+  // Refused or not as the whole text would be; but a message (xmldom quotes text it finds
+  // outside the root) must show the text, not a mark, so a refusal is the whole text's own.
+  let doc: Document | undefined;
+  try {
+    doc = parseText(admitted.text);
+  } catch {
+    doc = undefined;
+  }
+  if (doc && restoreTexts(doc, admitted.hoisted)) return doc;
+  return parseText(admitted.whole());
+}
+
+function parseText(text: string): Document {
   const problems: string[] = [];
   const parser = new DOMParser({
     // XML 1.0 line ends (§2.11). xmldom's default applies the XML 1.1 rule, which also turns
     // U+0085, U+2028 and U+2029 into line feeds: text would not read back as it was written,
     // and would differ from what a peer's XML 1.0 parser (and signer) saw.
-    normalizeLineEndings: (source: string) => source.replace(/\r\n?/g, '\n'),
+    // Looked for first: the replace walks a many-megabyte document even when it has no CR.
+    normalizeLineEndings: (source: string) => (source.includes('\r') ? source.replace(/\r\n?/g, '\n') : source),
+    // Line and column of every node: nothing reads them, and keeping them costs xmldom a regex
+    // over the whole text (a third of its parsing time for a 20 MB packet). Its messages name
+    // the position only after their first line, which is all that is reported.
+    locator: false,
     onError: (level: string, message: string) => {
       if (level !== 'warning') problems.push(message.split('\n')[0] ?? message);
     },
@@ -465,6 +495,7 @@ export function serializeXml(node: Node): string {
   return new XMLSerializer().serializeToString(node as never).replace(/\r/g, '&#13;');
 }
 
+const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
 const PROCESSING_INSTRUCTION_NODE = 7;
 
@@ -476,6 +507,64 @@ const PROCESSING_INSTRUCTION_NODE = 7;
  * them is not content and is not kept.
  */
 export function serializeDocument(doc: Document): string {
+  const plain = plainTexts(doc);
+  if (plain.length === 0) return serializeNodes(doc);
+  const texts = plain.map((node) => node.data);
+  const marks = plain.map((_, i) => `lienthong-${randomUUID()}-${i}`);
+  plain.forEach((node, i) => node.replaceData(0, node.length, marks[i] as string));
+  let skeleton: string;
+  try {
+    skeleton = serializeNodes(doc);
+  } finally {
+    plain.forEach((node, i) => node.replaceData(0, node.length, texts[i] as string));
+  }
+  return spliceTexts(skeleton, marks, texts) ?? serializeNodes(doc);
+}
+
+/**
+ * Text nodes the serializer would copy as they are, and large enough that copying them costs:
+ * an attachment's base64 above all. They are serialized as short marks, and put back into the
+ * text that comes out: the serializer never runs its escaping regexes over megabytes, nor joins
+ * them into its buffer, and the carriage-return pass reads only the markup around them.
+ */
+const PLAIN_TEXT_MIN = 64 * 1024;
+
+function plainTexts(doc: Document): Text[] {
+  const out: Text[] = [];
+  const visit = (parent: Node): void => {
+    for (let n = parent.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType === ELEMENT_NODE) visit(n);
+      else if (n.nodeType === TEXT_NODE && isPlain((n as Text).data)) out.push(n as Text);
+    }
+  };
+  if (doc.documentElement) visit(doc.documentElement);
+  return out;
+}
+
+/** What the serializer and its CR pass leave unchanged: xmldom escapes <, & and > in text. */
+function isPlain(text: string): boolean {
+  return text.length >= PLAIN_TEXT_MIN && !text.includes('<') && !text.includes('&') && !text.includes('>') && !text.includes('\r');
+}
+
+/**
+ * `skeleton` with each mark replaced by its text, or undefined unless every mark occurs exactly
+ * once and in order: a text node is serialized as a piece of its own, so a mark found once is
+ * its node's, and the result is exactly the serialization of the document as it was.
+ */
+function spliceTexts(skeleton: string, marks: readonly string[], texts: readonly string[]): string | undefined {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < marks.length; i++) {
+    const mark = marks[i] as string;
+    const at = skeleton.indexOf(mark, from);
+    if (at === -1 || skeleton.indexOf(mark) !== at || skeleton.indexOf(mark, at + 1) !== -1) return undefined;
+    out += skeleton.slice(from, at) + (texts[i] as string);
+    from = at + mark.length;
+  }
+  return out + skeleton.slice(from);
+}
+
+function serializeNodes(doc: Document): string {
   // Concatenated, not joined: join() copies a 30 MB root into a new string at once, `+` does not.
   let text = '<?xml version="1.0" encoding="UTF-8"?>';
   for (let n = doc.firstChild; n; n = n.nextSibling) {

@@ -1,0 +1,65 @@
+/**
+ * Attachments are decoded by a fast path (text that Buffer's base64 of its bytes reproduces,
+ * compared a slice at a time) and the old strip-check-decode path for the rest. Both must
+ * accept, refuse and decode exactly as the old path alone did.
+ */
+import { randomBytes } from 'node:crypto';
+import t from 'tap';
+import { LtError } from '../../src/errors.js';
+import { buildPacket, parsePacket } from '../../src/envelope/index.js';
+import { documentFrom, OFFICE } from '../helpers/pki.js';
+
+/** The decoding before the fast path, as the reference. */
+function reference(text: string): Uint8Array | 'refused' {
+  const base64 = text.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return 'refused';
+  return new Uint8Array(Buffer.from(base64, 'base64'));
+}
+
+const MARK = 'QUJDRA==';
+
+function decoded(text: string): Uint8Array | 'refused' {
+  const xml = buildPacket(documentFrom(OFFICE, { attachments: [{ name: 'a.pdf', content: Buffer.from(MARK, 'base64') }] })).replace(MARK, text);
+  try {
+    const packet = parsePacket(Buffer.from(xml));
+    if (packet.kind !== 'document') throw new Error('not a document');
+    return packet.attachments?.[0]?.content as Uint8Array;
+  } catch (error) {
+    if (error instanceof LtError && error.code === 'PACKET_INVALID') return 'refused';
+    throw error;
+  }
+}
+
+const big = randomBytes(2 * 1024 * 1024 + 1).toString('base64');
+const CASES: Record<string, string> = {
+  empty: '',
+  canonical: 'QUJD',
+  'canonical, padded': 'QUI=',
+  'canonical, several slices long': big,
+  'canonical, a slice and one byte': randomBytes(3 * 256 * 1024 + 1).toString('base64'),
+  'padding bits set': 'QR==',
+  'padding bits set at the end of a long one': `${big.slice(0, -4)}QR==`,
+  'line breaks every 76 characters': (big.match(/.{1,76}/g) ?? []).join('\r\n'),
+  'a space in a long one': `${big.slice(0, 1000)} ${big.slice(1000)}`,
+  'url-safe characters': 'ab-_',
+  'url-safe character in a long one': `${big.slice(0, 4000)}-${big.slice(4001)}`,
+  'padding inside': 'QQ==QQ==',
+  'missing padding': 'QUI',
+  'a character outside base64': 'QU*D',
+  'a non-ASCII character': 'QUJDệ===',
+  'too much padding': 'Q===',
+};
+
+for (const [name, text] of Object.entries(CASES)) {
+  t.test(name, async (t) => {
+    const want = reference(text);
+    const got = decoded(text);
+    if (want === 'refused') t.equal(got, 'refused');
+    else {
+      t.not(got, 'refused');
+      t.ok(got !== 'refused' && Buffer.from(got).equals(Buffer.from(want)), 'same bytes');
+      t.equal(Object.getPrototypeOf(got), Uint8Array.prototype, 'a plain Uint8Array');
+      t.ok(got !== 'refused' && got.byteLength === got.buffer.byteLength, 'owning its memory');
+    }
+  });
+}
