@@ -171,7 +171,7 @@ export class Edge {
       clock: this.clock,
       maxPacketBytes: this.config.maxPacketBytes,
       ...(scanner ? { scanner } : {}),
-      onQueued: () => this.relay?.wake(),
+      onQueued: (urgent) => this.relay?.wake(urgent),
     });
     this.lifecycleInstance = new Lifecycle({
       db: this.db,

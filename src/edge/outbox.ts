@@ -41,8 +41,8 @@ export interface OutboxDeps {
   maxPacketBytes?: number;
   /** Scans attachments before signing; none configured = no scanning. */
   scanner?: Scanner;
-  /** Called after a packet was queued (wakes the relay). */
-  onQueued?: () => void;
+  /** Called after a packet was queued (wakes the relay; an urgent one is published even during a round). */
+  onQueued?: (urgent: boolean) => void;
 }
 
 export interface Submitted {
@@ -94,6 +94,8 @@ function duplicateDocument(documentId: string): LtError {
 export class Outbox {
   readonly records: EdgeRecords;
   private readonly deliveries: DeliveryLog;
+  /** An urgent status was queued since the relay was last told (see queued). */
+  private urgentQueued = false;
 
   constructor(private readonly deps: OutboxDeps) {
     this.records = new EdgeRecords(deps.db);
@@ -252,7 +254,7 @@ export class Outbox {
       }
       options.inTransaction?.({ packetId, documentId: packet.documentId });
     }).immediate();
-    this.deps.onQueued?.();
+    this.deps.onQueued?.(lane === 'urgent');
     return { packetId, documentId: packet.documentId, lane, warnings };
   }
 
@@ -298,6 +300,7 @@ export class Outbox {
   }
 
   queueStatus(status: PreparedStatus, at: string): void {
+    if (status.lane === 'urgent') this.urgentQueued = true;
     this.records.insertOutbox({
       packetId: status.packetId,
       kind: 'status',
@@ -314,6 +317,8 @@ export class Outbox {
 
   /** After the transaction that queued statuses committed. */
   queued(): void {
-    this.deps.onQueued?.();
+    const urgent = this.urgentQueued;
+    this.urgentQueued = false;
+    this.deps.onQueued?.(urgent);
   }
 }

@@ -5,6 +5,11 @@
  * (`lienthong send` against the same database) are found by polling. A full hub queue nacks
  * the confirm (BROKER_QUEUE_FULL, back-pressure): the row stays unsent and the relay backs off
  * (0.5 s doubling to 30 s) until the hub has drained it.
+ *
+ * A round waits for the confirms of every row it took, up to 256: behind a backlog of normal
+ * statuses (a recipient working through thousands of documents) an urgent row queued meanwhile
+ * would wait for the whole round. It is published at once instead, beside the round, by an
+ * urgent round; the rows each round has in hand are kept apart so that none is published twice.
  */
 import type { ResourceNames } from '../broker/names.js';
 import type { ConfirmPublisher } from '../broker/publisher.js';
@@ -35,6 +40,15 @@ export class Relay {
   private wakeUp: (() => void) | undefined;
   private pending = false;
   private loop: Promise<void> | undefined;
+  /**
+   * The documents (or lone packets) whose rows a round is publishing: another round takes none
+   * of their rows, so neither publishes a row twice nor lets a later status of a document
+   * overtake an earlier one still unconfirmed.
+   */
+  private readonly inHand = new Set<string>();
+  private roundRunning = false;
+  private urgentLoop: Promise<void> | undefined;
+  private urgentPending = false;
 
   constructor(private readonly deps: RelayDeps) {}
 
@@ -44,16 +58,37 @@ export class Relay {
     this.loop = this.run();
   }
 
-  /** New rows were queued: publish now rather than at the next poll. */
-  wake(): void {
+  /** New rows were queued: publish now rather than at the next poll; urgent ones even during a round. */
+  wake(urgent = false): void {
     this.pending = true;
     this.wakeUp?.();
+    if (urgent && this.roundRunning && !this.stopped) this.publishUrgentNow();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
     await this.loop;
+    await this.urgentLoop;
+  }
+
+  /** Urgent rounds one after the other, as long as urgent rows keep coming during a round. */
+  private publishUrgentNow(): void {
+    this.urgentPending = true;
+    if (this.urgentLoop) return;
+    this.urgentLoop = (async () => {
+      while (this.urgentPending && !this.stopped) {
+        this.urgentPending = false;
+        try {
+          await this.round('urgent');
+        } catch (error) {
+          this.deps.log.error({ err: error }, 'urgent relay round failed');
+          return; // the main loop retries it with its backoff
+        }
+      }
+    })().finally(() => {
+      this.urgentLoop = undefined;
+    });
   }
 
   private async sleep(ms: number): Promise<void> {
@@ -73,7 +108,10 @@ export class Relay {
     while (!this.stopped) {
       this.pending = false;
       try {
-        const outcome = await this.round();
+        this.roundRunning = true;
+        const outcome = await this.round('any').finally(() => {
+          this.roundRunning = false;
+        });
         // Some sent: the hub is taking packets again, just not all at once; retry soon.
         failures = outcome === 'all' ? 0 : outcome === 'some' ? 1 : failures + 1;
       } catch (error) {
@@ -84,13 +122,23 @@ export class Relay {
     }
   }
 
-  /** One pass over the unsent rows: were all, some or none of them published. */
-  private async round(): Promise<'all' | 'some' | 'none'> {
-    const rows = this.deps.records.unsent(this.deps.batch ?? 256);
+  /** One pass over the unsent rows (or only the urgent ones): were all, some or none of them published. */
+  private async round(which: 'any' | 'urgent'): Promise<'all' | 'some' | 'none'> {
+    const rows = this.deps.records.unsent(this.deps.batch ?? 256).filter((r) => !this.inHand.has(chainKey(r)) && (which === 'any' || r.lane === 'urgent'));
     if (rows.length === 0) {
-      await this.sleep(this.deps.pollMs ?? 1000);
+      if (which === 'any') await this.sleep(this.deps.pollMs ?? 1000);
       return 'all';
     }
+    const keys = new Set(rows.map(chainKey));
+    for (const key of keys) this.inHand.add(key);
+    try {
+      return await this.publishRows(rows);
+    } finally {
+      for (const key of keys) this.inHand.delete(key);
+    }
+  }
+
+  private async publishRows(rows: OutboxRow[]): Promise<'all' | 'some' | 'none'> {
     const sent: OutboxRow[] = [];
     const contents = await Promise.all(rows.map((row) => this.deps.blobs.get(row.blob)));
     // The packets of one document go one after the other and stop at the first refusal: a full
@@ -99,7 +147,7 @@ export class Relay {
     // documents still go out together.
     const chains = new Map<string, Array<{ row: OutboxRow; content: Buffer }>>();
     rows.forEach((row, i) => {
-      const key = row.documentId ?? row.packetId;
+      const key = chainKey(row);
       const chain = chains.get(key) ?? [];
       chain.push({ row, content: contents[i] as Buffer });
       chains.set(key, chain);
@@ -156,4 +204,9 @@ export class Relay {
       ),
     });
   }
+}
+
+/** The packets of one document go in order; a packet without a document is its own chain. */
+function chainKey(row: OutboxRow): string {
+  return row.documentId ?? row.packetId;
 }
