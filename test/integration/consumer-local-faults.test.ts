@@ -5,9 +5,11 @@
  *  - without a gate, a handler that cannot store (a real ENOSPC, a write to /dev/full) has its
  *    packet dead-lettered within 21 deliveries: the failure this fixes, and proof that the
  *    setup does dead-letter;
- *  - with the gate, the same fault lasting well past 20 probes dead-letters nothing, no packet is
- *    ever returned to its queue (none comes back with `x-delivery-count`), and every packet is
- *    handled once the fault ends, by itself;
+ *  - with the gate, the same fault lasting well past 20 probes dead-letters nothing, the packets
+ *    held are never returned to their queue, and every packet is handled once the fault ends, by
+ *    itself. The one return a pause can cost is RabbitMQ's own: deliveries already on their way
+ *    to the consumer when its basic.cancel reaches the quorum queue are given back by the broker
+ *    (at most the prefetch, once each, however long the pause lasts);
  *  - a packet-specific failure still goes toward the limit (dead-lettered) while the rest flows,
  *    and so does a packet a crypto worker keeps dying on, after a few holds.
  */
@@ -131,13 +133,14 @@ t.test('with the gate a full disk pauses consuming; nothing is returned or dead-
   });
   t.teardown(() => gate.stop());
   const handled = new Map<string, number>();
-  const redelivered: string[] = [];
+  const redelivered: Array<{ id: string; count: unknown }> = [];
   let failures = 0;
   const c = consumer(
     t,
     l,
     async ({ message }) => {
-      if (message.properties.headers?.['x-delivery-count'] !== undefined) redelivered.push(String(message.properties.messageId));
+      const count: unknown = message.properties.headers?.['x-delivery-count'];
+      if (count !== undefined) redelivered.push({ id: String(message.properties.messageId), count });
       if (full) {
         failures += 1;
         await writeOnFullDisk();
@@ -164,7 +167,11 @@ t.test('with the gate a full disk pauses consuming; nothing is returned or dead-
     [],
     'each packet handled (successfully) once',
   );
-  t.same(redelivered, [], 'no packet ever came back with an x-delivery-count: none was returned to the queue');
+  // On a loaded broker the cancel can cross deliveries already sent to the consumer: RabbitMQ
+  // returns those itself (failures then counts fewer than the prefetch). Never more than the
+  // prefetch, never twice: the length of the pause adds nothing toward the delivery limit.
+  t.ok(redelivered.length <= 4 - failures, `returned only what crossed the cancel (${JSON.stringify(redelivered)}, ${failures} held)`);
+  t.same(redelivered.filter((r) => r.count !== 1), [], 'each of them once: the pause did not return anything again and again');
   t.same(l.dead, [], 'nothing dead-lettered');
   t.equal(await depth(l), 0);
   t.same(c.consuming, [l.queue], 'consuming again');
