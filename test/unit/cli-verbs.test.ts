@@ -2,10 +2,10 @@
  * The CLI's verb list: each entry loads the command it names, and `lienthong --help` lists every
  * verb without loading any verb's module (what keeps the help and a quick verify fast).
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { runModuleScript } from '../helpers/module-loads.js';
 import { VERBS } from '../../src/cli/commands/index.js';
 import { loadSigningIdentity } from '../../src/crypto/certificates.js';
 import { signPacket } from '../../src/crypto/sign.js';
@@ -22,18 +22,15 @@ t.test('every verb entry loads the command of that name, with its help', async (
 });
 
 t.test('lienthong --help loads none of the heavy libraries a verb needs', async (t) => {
-  // CommonJS packages imported from ESM land in require.cache: what is there after --help was
-  // loaded for nothing but the list.
-  const script = [
-    "import { createRequire } from 'node:module';",
+  // What is in require.cache after --help was loaded for nothing but the list.
+  const script = (args: string[]): string[] => [
     "const { main } = await import(process.argv[1]);",
     "let out = '';",
     "const sink = { write: (s) => { out += s; return true; } };",
-    "await main(['--help'], { stdout: sink, stderr: sink, env: process.env, cwd: process.cwd() });",
-    "const loaded = Object.keys(createRequire(import.meta.url).cache);",
-    "console.log(JSON.stringify({ out, loaded }));",
-  ].join('\n');
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(REPO, 'dist/cli/main.js')], { encoding: 'utf8', cwd: REPO });
+    `await main(${JSON.stringify(args)}, { stdout: sink, stderr: sink, env: process.env, cwd: process.cwd() });`,
+    'console.log(JSON.stringify({ out, loaded: loadedFiles() }));',
+  ];
+  const run = runModuleScript(script(['--help']), join(REPO, 'dist/cli/main.js'));
   t.equal(run.status, 0, run.stderr);
   const { out, loaded } = JSON.parse(run.stdout) as { out: string; loaded: string[] };
   for (const verb of VERBS) t.match(out, new RegExp(`^  ${verb.name} +${verb.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), `${verb.name} listed`);
@@ -41,7 +38,7 @@ t.test('lienthong --help loads none of the heavy libraries a verb needs', async 
     t.notOk(loaded.some((file) => file.includes(`node_modules/${heavy}/`)), `${heavy} not loaded`);
   }
   // The check itself can fail: a verb does load them.
-  const verbRun = spawnSync(process.execPath, ['--input-type=module', '-e', script.replace("['--help']", "['verify', '--help']"), join(REPO, 'dist/cli/main.js')], { encoding: 'utf8', cwd: REPO });
+  const verbRun = runModuleScript(script(['verify', '--help']), join(REPO, 'dist/cli/main.js'));
   const verbLoaded = (JSON.parse(verbRun.stdout) as { loaded: string[] }).loaded;
   t.ok(verbLoaded.some((file) => file.includes('node_modules/')), 'loading a verb does show its libraries');
 });
@@ -57,15 +54,13 @@ t.test('lienthong verify loads the certificate stack and the XML parser, nothing
   writeFileSync(packet, await signPacket(unsignedDocument(OFFICE), await loadSigningIdentity(keyPem, certPem, readFileSync(join(CERTS, 'issuing-ca.pem'), 'utf8'))));
   const args = ['verify', packet, '--trust', join(CERTS, 'root-ca.pem'), '--crl', join(CERTS, 'issuing-ca.crl.pem'), '--crl', join(CERTS, 'root-ca.crl.pem')];
   const script = [
-    "import { createRequire } from 'node:module';",
     "const { main } = await import(process.argv[1]);",
     "let out = '';",
     "const sink = { write: (s) => { out += s; return true; } };",
     `const code = await main(${JSON.stringify(args)}, { stdout: sink, stderr: sink, env: process.env, cwd: process.cwd() });`,
-    "const loaded = Object.keys(createRequire(import.meta.url).cache);",
-    "console.log(JSON.stringify({ code, out, loaded }));",
-  ].join('\n');
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(REPO, 'dist/cli/main.js')], { encoding: 'utf8', cwd: REPO });
+    'console.log(JSON.stringify({ code, out, loaded: loadedFiles() }));',
+  ];
+  const run = runModuleScript(script, join(REPO, 'dist/cli/main.js'));
   t.equal(run.status, 0, run.stderr);
   const { code, out, loaded } = JSON.parse(run.stdout) as { code: number; out: string; loaded: string[] };
   t.equal(code, 0, 'the packet verifies');
