@@ -131,9 +131,12 @@ t.test('a batch of 100 units with the edge SIGKILLed twice in the middle: each u
   t.equal(cluster.edge(B).kills, 1, 'B was killed once');
 
   // B's incoming/: one folder per document, whole, whatever the kill interrupted.
-  const folders = await until('a folder per document in B incoming/', () => {
+  // A folder is built under a `.building-` name and renamed when whole: B may still be writing
+  // the last ones when the database already holds every document.
+  const folders = await until('a whole folder per document in B incoming/, none being built', () => {
     const names = readdirSync(join(rootB, 'incoming'));
-    return names.length >= sent.length && names;
+    const whole = names.filter((name) => !name.startsWith('.building-'));
+    return whole.length >= sent.length && whole.length === names.length && whole;
   }, 200);
   t.equal(folders.length, sent.length, 'one folder per document received, none left half built');
   const inFolders = folders.map((f) => (JSON.parse(readFileSync(join(rootB, 'incoming', f, 'status.json'), 'utf8')) as { documentId: string }).documentId);
