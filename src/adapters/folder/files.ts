@@ -32,6 +32,13 @@ export function createLayout(layout: FolderLayout): void {
 }
 
 
+const TEMPORARY_NAME = /^\.[0-9a-f]{12}\.tmp$/;
+
+/** A temporary of writeFileAtomic that a crash left behind: not a file anyone dropped. */
+export function isAtomicTemporary(name: string): boolean {
+  return TEMPORARY_NAME.test(name);
+}
+
 /** Write a whole file through a temporary name beside it: readers never see half of it. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const temporary = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);

@@ -21,7 +21,7 @@ import type { Logger } from '../../log.js';
 import { faultAsError } from '../../store/faults.js';
 import type { FolderConfig } from '../../edge/folder-settings.js';
 import { descriptionInput, filesNamed, parseDescription } from './description.js';
-import { entries, exists, makeDirectory, move, removeEmptyDirectory, writeFileAtomic, type FolderLayout } from './files.js';
+import { entries, exists, isAtomicTemporary, makeDirectory, move, removeEmptyDirectory, writeFileAtomic, type FolderLayout } from './files.js';
 import { firstFreeName } from './safe-name.js';
 import type { FolderStore } from './store.js';
 import { MARKER_SUFFIX, readyUnits, type ReadyUnit } from './units.js';
@@ -104,7 +104,9 @@ export class OutgoingFolder {
   /** Submit a claimed unit (or recognise it as submitted) and land it in sent/ or failed/. */
   private async process(name: string): Promise<void> {
     const dir = join(this.deps.layout.work, name);
-    const files = (await entries(dir)).filter((e) => e.file).map((e) => e.name);
+    // A kill while this unit's note was written leaves the note's temporary in the folder: it is
+    // ours, not the agency's, and counting it would make an already sent unit look new.
+    const files = (await entries(dir)).filter((e) => e.file && !isAtomicTemporary(e.name)).map((e) => e.name);
     const own = new Set([`${name}${PACKET_ID_SUFFIX}`, `${name}${REASON_SUFFIX}`]);
     const unitFiles = files.filter((f) => !own.has(f)).sort();
     if (unitFiles.length === 0) {
