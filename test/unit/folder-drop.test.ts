@@ -137,6 +137,22 @@ t.test('a crash after the commit: the unit is moved at the next start, not submi
   t.equal(readFileSync(join(r.layout.sent, 'x', 'x.packet-id'), 'utf8'), 'packet-1\ndoc-1\n', 'moved to sent/ with the packet it became');
 });
 
+t.test("a kill while the unit's note was written: its temporary is no file of the unit", async (t) => {
+  const r = rig(t);
+  writeFileSync(join(r.layout.outgoing, 'z.json'), meta('z'));
+  writeFileSync(join(r.layout.outgoing, 'z.ready'), '');
+  r.crashAfterCommit(true);
+  await r.outgoing().pass();
+  // As writeFileAtomic leaves it when the edge dies before its rename: a hidden temporary.
+  writeFileSync(join(r.layout.work, 'z', '.0123456789ab.tmp'), 'packet-1\n');
+  r.crashAfterCommit(false);
+  r.restart();
+  await r.outgoing().pass();
+  t.same(r.submissions, ['z'], 'recognised as sent, not submitted again');
+  t.same(readdirSync(r.layout.failed), [], 'nothing in failed/');
+  t.same(readdirSync(join(r.layout.sent, 'z')).sort(), ['z.json', 'z.packet-id'], 'sent/ holds the unit and its note, not the temporary');
+});
+
 t.test('a claim cut short: the files still in outgoing/ are gathered', async (t) => {
   const r = rig(t);
   // As a kill between the moves of a claim leaves it: the description moved, its file not yet.

@@ -106,7 +106,10 @@ export class OutgoingFolder {
     const dir = join(this.deps.layout.work, name);
     // A kill while this unit's note was written leaves the note's temporary in the folder: it is
     // ours, not the agency's, and counting it would make an already sent unit look new.
-    const files = (await entries(dir)).filter((e) => e.file && !isAtomicTemporary(e.name)).map((e) => e.name);
+    // It goes, so that sent/ and failed/ hold only the unit and its note.
+    const all = (await entries(dir)).filter((e) => e.file).map((e) => e.name);
+    for (const temporary of all.filter(isAtomicTemporary)) await rm(join(dir, temporary), { force: true });
+    const files = all.filter((f) => !isAtomicTemporary(f));
     const own = new Set([`${name}${PACKET_ID_SUFFIX}`, `${name}${REASON_SUFFIX}`]);
     const unitFiles = files.filter((f) => !own.has(f)).sort();
     if (unitFiles.length === 0) {
