@@ -18,6 +18,7 @@ import type { IdentityMaterial } from '../crypto/jobs.js';
 import type { TrustMaterial } from '../crypto/trust.js';
 import { verifyPacket, type VerificationReport } from '../crypto/verify.js';
 import { createTrustStore } from '../crypto/trust.js';
+import { DEFAULT_XML_LIMITS, type XmlLimits } from '../envelope/xml.js';
 import { LtError, asLtError, type ErrorCode } from '../errors.js';
 import { auditHash, type AuditRow } from '../store/audit.js';
 import type { DeliveryRow, TimelineEvent } from '../store/deliveries.js';
@@ -161,11 +162,12 @@ export interface EvidenceCheck {
  * Checks an evidence file offline: the manifest's signature and chain, every file's hash, every
  * packet's XML signature (against the same trusted roots), that every packet is about the
  * document, and the audit rows' hash chain. Never throws for a bad file: it says what is wrong.
+ * `xmlLimits` are the packets' (a node's maxPacketBytes, the CLI's --max-packet-bytes).
  */
-export async function checkEvidence(zip: Uint8Array, trust: TrustMaterial, now = new Date(), limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<EvidenceCheck> {
+export async function checkEvidence(zip: Uint8Array, trust: TrustMaterial, now = new Date(), xmlLimits: XmlLimits = DEFAULT_XML_LIMITS): Promise<EvidenceCheck> {
   const result: EvidenceCheck = { valid: false, documentId: null, node: null, signer: null, packets: [], audit: null, steps: [], errors: [] };
   try {
-    await check(zip, trust, now, limits, result);
+    await check(zip, trust, now, { zip: evidenceZipLimits(xmlLimits.maxBytes), xml: xmlLimits }, result);
   } catch (error) {
     const e = asLtError(error, 'EVIDENCE_INVALID');
     result.errors.push({ code: e.code, message: e.message });
@@ -174,8 +176,20 @@ export async function checkEvidence(zip: Uint8Array, trust: TrustMaterial, now =
   return result;
 }
 
-async function check(zip: Uint8Array, trust: TrustMaterial, now: Date, limits: ZipLimits, result: EvidenceCheck): Promise<void> {
-  const entries = new Map(readZip(zip, limits).map((f) => [f.path, f.data]));
+/**
+ * What the archive may hold when its packets may be `maxPacketBytes` each: the document's packet
+ * must fit in one entry, and beside it the statuses, reports and timeline the defaults allow.
+ */
+export function evidenceZipLimits(maxPacketBytes: number): ZipLimits {
+  return {
+    ...DEFAULT_ZIP_LIMITS,
+    maxEntryBytes: Math.max(DEFAULT_ZIP_LIMITS.maxEntryBytes, maxPacketBytes),
+    maxTotalBytes: Math.max(DEFAULT_ZIP_LIMITS.maxTotalBytes, maxPacketBytes + DEFAULT_ZIP_LIMITS.maxTotalBytes),
+  };
+}
+
+async function check(zip: Uint8Array, trust: TrustMaterial, now: Date, limits: { zip: ZipLimits; xml: XmlLimits }, result: EvidenceCheck): Promise<void> {
+  const entries = new Map(readZip(zip, limits.zip).map((f) => [f.path, f.data]));
   const manifestBytes = entries.get('manifest.json');
   if (!manifestBytes) throw new LtError('EVIDENCE_INVALID', 'not an evidence file: it has no manifest.json');
   let manifest: EvidenceManifest;
@@ -215,7 +229,7 @@ async function check(zip: Uint8Array, trust: TrustMaterial, now: Date, limits: Z
     result.packets.push(entry);
     if (!bytes) continue;
     if (sha256(bytes) !== p.sha256) entry.errors.push({ code: 'EVIDENCE_INVALID', message: 'the packet differs from the one the manifest names' });
-    const { report, packet } = await verifyPacket(bytes, store, { now });
+    const { report, packet } = await verifyPacket(bytes, store, { now, limits: limits.xml });
     entry.errors.push(...report.errors);
     const about = packet?.kind === 'document' ? packet.documentId : packet?.responseFor?.documentId;
     if (packet && about !== manifest.documentId) {

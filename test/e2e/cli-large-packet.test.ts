@@ -1,15 +1,18 @@
 /**
- * Packets over the default 32 MiB by hand (issue 15): `lienthong sign`, `verify` and `validate`
- * refuse a 40 MiB packet with XML_TOO_LARGE and say which flag raises the limit, and take it
- * with --max-packet-bytes. The flag is checked before any file is read: nonsense, a size over
+ * Packets over the default 32 MiB by hand (issue 15): `lienthong sign`, `verify`, `validate`
+ * and `evidence verify` refuse a 40 MiB packet with XML_TOO_LARGE and say which flag raises the
+ * limit, and take it with --max-packet-bytes. The flag is checked before any file is read: nonsense, a size over
  * 1 GiB, and a limit the process's heap cannot hold are usage errors that say what to do.
  * Runs the built CLI (dist/) as a child process, as cli-sign-verify.test.ts does.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { CERTS, OFFICE, REPO, organ, unsignedDocument } from '../helpers/pki.js';
+import { parsePacket } from '../../src/envelope/parse.js';
+import { xmlLimitsFor } from '../../src/envelope/xml.js';
+import { buildEvidence } from '../../src/evidence/bundle.js';
+import { CERTS, OFFICE, REPO, identityMaterial, organ, unsignedDocument } from '../helpers/pki.js';
 import { childEnv, runCli } from '../helpers/cli.js';
 
 if (!existsSync(join(REPO, 'dist/cli/main.js'))) {
@@ -43,6 +46,26 @@ t.test('a 40 MiB packet: refused by default with XML_TOO_LARGE, signed and verif
   t.equal(valid.status, 0, 'verify --max-packet-bytes exits 0', { stdout: valid.stdout.slice(0, 2000), stderr: valid.stderr });
   const report = JSON.parse(valid.stdout) as { valid: boolean; organId: string };
   t.same({ valid: report.valid, organId: report.organId }, { valid: true, organId: OFFICE });
+
+  // The evidence file of such a document: its packet is over both the XML and the ZIP defaults.
+  const signedBytes = readFileSync(join(dir, 'signed.xml'));
+  const packet = parsePacket(signedBytes, xmlLimitsFor(48 * MiB));
+  if (packet.kind !== 'document') throw new Error('the signed packet is not a document');
+  const evidence = {
+    node: { kind: 'edge' as const, organId: OFFICE },
+    documentId: packet.documentId,
+    summary: {},
+    packets: [{ packetId: 'big-1', role: 'document' as const, direction: 'sent' as const, from: OFFICE, at: new Date().toISOString(), bytes: signedBytes }],
+    deliveries: [],
+    timeline: [],
+  };
+  writeFileSync(join(dir, 'evidence.zip'), buildEvidence(evidence, identityMaterial(OFFICE), new Date()));
+  const evidenceRefused = runCli(dir, ['evidence', 'verify', 'evidence.zip', ...trustArgs]);
+  t.equal(evidenceRefused.status, 1, 'evidence verify exits 1 by default', { stdout: evidenceRefused.stdout, stderr: evidenceRefused.stderr });
+  t.match(evidenceRefused.stdout, /INVALID evidence[^]*\n {2}--max-packet-bytes raises the limit/, 'and says which flag raises the limit');
+  const evidenceValid = runCli(dir, ['evidence', 'verify', 'evidence.zip', ...trustArgs, '--max-packet-bytes', '48M']);
+  t.equal(evidenceValid.status, 0, 'evidence verify --max-packet-bytes 48M exits 0', { stdout: evidenceValid.stdout, stderr: evidenceValid.stderr });
+  t.ok(evidenceValid.stdout.startsWith(`evidence.zip: VALID evidence of ${packet.documentId} `), 'the document named', { stdout: evidenceValid.stdout });
 
   const unvalidated = runCli(dir, ['validate', 'big.xml']);
   t.equal(unvalidated.status, 1, 'validate exits 1 by default');

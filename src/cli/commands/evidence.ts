@@ -2,13 +2,14 @@ import { EXIT_FAILED, EXIT_OK, parseCommandArgs, reportError, requireOption, wri
 import { LtError } from '../../errors.js';
 import { readInput, writeOutput } from '../../files.js';
 import { withHubDatabase, withOpenEdge } from '../open-node.js';
+import { PACKET_LIMIT_HELP, PACKET_LIMIT_HINT, PACKET_LIMIT_OPTIONS, packetLimits } from '../packet-limit.js';
 
 export const evidenceCommand: Command = {
   name: 'evidence',
   help: `Usage:
   lienthong evidence DOCUMENT-ID --config edge.json -o FILE.zip
   lienthong evidence DOCUMENT-ID --hub --config hub.json -o FILE.zip
-  lienthong evidence verify FILE.zip --trust ROOT.pem [--intermediate CA.pem]... [--crl CRL.pem]... [--json]
+  lienthong evidence verify FILE.zip --trust ROOT.pem [--intermediate CA.pem]... [--crl CRL.pem]... [--max-packet-bytes N] [--json]
 
 The evidence file holds what this edge (or, with --hub, the hub) keeps about one document: the
 original signed packet and every status packet about it, byte for byte as signed, the
@@ -26,6 +27,7 @@ Options:
   --intermediate FILE  extra CA certificates (verify; repeatable)
   --crl FILE           certificate revocation lists (verify; repeatable)
   --json               machine-readable output (verify)
+${PACKET_LIMIT_HELP}
   -h, --help           this help`,
   async run(argv, io) {
     try {
@@ -37,6 +39,7 @@ Options:
         intermediate: { type: 'string', multiple: true },
         crl: { type: 'string', multiple: true },
         json: { type: 'boolean' },
+        ...PACKET_LIMIT_OPTIONS,
       });
       const [first, second, ...extra] = positionals;
       if (extra.length > 0) throw new LtError('USAGE', `unexpected argument "${extra[0]}"`);
@@ -45,7 +48,8 @@ Options:
         if (!values.trust?.length) throw new LtError('USAGE', '--trust ROOT.pem is required');
         const { readTrustFiles } = await import('../../crypto/trust.js');
         const { checkEvidence } = await import('../../evidence/bundle.js');
-        const result = await checkEvidence(await readInput(second), await readTrustFiles({ anchors: values.trust, intermediates: values.intermediate, crls: values.crl }));
+        const limits = await packetLimits(values['max-packet-bytes']);
+        const result = await checkEvidence(await readInput(second), await readTrustFiles({ anchors: values.trust, intermediates: values.intermediate, crls: values.crl }), new Date(), limits);
         if (values.json) writeJson(io, result);
         else {
           io.stdout.write(`${second}: ${result.valid ? 'VALID' : 'INVALID'} evidence of ${result.documentId ?? '(unknown document)'} from ${result.node?.kind ?? '?'} ${result.node?.organId ?? '?'}, signed by ${result.signer ?? '(nobody)'}\n`);
@@ -54,6 +58,8 @@ Options:
           io.stdout.write('steps:\n');
           for (const s of result.steps) io.stdout.write(`  ${s.at}  ${s.says}\n`);
           for (const e of result.errors) io.stdout.write(`error ${e.code}: ${e.message}\n`);
+          const tooLarge = [...result.errors, ...result.packets.flatMap((p) => p.errors)].some((e) => e.code === 'XML_TOO_LARGE' || e.code === 'ZIP_UNSAFE');
+          if (tooLarge) io.stdout.write(`  ${PACKET_LIMIT_HINT}\n`);
         }
         return result.valid ? EXIT_OK : EXIT_FAILED;
       }
