@@ -14,7 +14,7 @@
  */
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { VN_UTC_OFFSET_MINUTES } from '../envelope/values.js';
-import { formatBytes } from '../envelope/xml.js';
+import { formatBytes, formatSizes } from '../envelope/xml.js';
 import { LtError, type ErrorCode } from '../errors.js';
 
 export interface ZipLimits {
@@ -370,7 +370,8 @@ function readEntries(input: Uint8Array, limits: ZipLimits): { b: Buffer; entries
     names.add(path, directory);
 
     if (size > limits.maxEntryBytes) {
-      throw fail('ZIP_UNSAFE', `${label} unpacks to ${formatBytes(size)}, more than the limit of ${formatBytes(limits.maxEntryBytes)} per file; ask the sender to send it unzipped or split`, path);
+      const [unpacked, limit] = formatSizes(size, limits.maxEntryBytes);
+      throw fail('ZIP_UNSAFE', `${label} unpacks to ${unpacked}, more than the limit of ${limit} per file; ask the sender to send it unzipped or split`, path);
     }
     totalBytes += size;
     if (totalBytes > limits.maxTotalBytes) {

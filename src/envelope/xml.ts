@@ -117,9 +117,10 @@ function admitString(input: string, limits: XmlLimits): string {
 
 function refuseSize(size: number, limits: XmlLimits): void {
   if (size > limits.maxBytes) {
+    const [is, limit] = formatSizes(size, limits.maxBytes);
     throw new LtError(
       'XML_TOO_LARGE',
-      `XML input is ${formatBytes(size)}, over the limit of ${formatBytes(limits.maxBytes)}; ` +
+      `XML input is ${is}, over the limit of ${limit}; ` +
         'send large attachments separately or raise the configured limit',
     );
   }
@@ -589,6 +590,14 @@ export function escapeText(value: string): string {
 
 export function escapeAttribute(value: string): string {
   return escapeText(value).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
+}
+
+/**
+ * A size and the limit it passed, exact in bytes when the rounded figures would read the same
+ * ("40.0 MiB, over the limit of 40.0 MiB" tells the operator nothing).
+ */
+export function formatSizes(size: number, limit: number): [string, string] {
+  return formatBytes(size) === formatBytes(limit) ? [`${size} bytes`, `${limit} bytes`] : [formatBytes(size), formatBytes(limit)];
 }
 
 export function formatBytes(n: number): string {

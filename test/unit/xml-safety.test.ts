@@ -156,6 +156,16 @@ t.test('limits are configurable', async (t) => {
   t.equal(codeOf(() => parsePacket(STATUS, limits({ maxBytes: size - 1 }))), 'XML_TOO_LARGE', 'one byte more is refused');
   t.equal(codeOf(() => parsePacket(Buffer.from(STATUS), limits({ maxBytes: size - 1 }))), 'XML_TOO_LARGE', 'bytes as well as strings');
   t.equal(codeOf(() => decodeXml('Đ'.repeat(10), limits({ maxBytes: 19 }))), 'XML_TOO_LARGE', 'a string is measured in UTF-8 bytes, not characters');
+  const messageOf = (input: string, maxBytes: number): string => {
+    try {
+      decodeXml(input, limits({ maxBytes }));
+      return 'accepted';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  t.match(messageOf('x'.repeat(2 * 1024 * 1024), 1024 * 1024), /^XML input is 2\.0 MiB, over the limit of 1\.0 MiB; /, 'sizes rounded when they differ');
+  t.match(messageOf('x'.repeat(1024 * 1024 + 10), 1024 * 1024), /^XML input is 1048586 bytes, over the limit of 1048576 bytes; /, 'exact when rounded they would read the same');
 
   // The status packet nests 6 deep: edXML, edXMLEnvelope, edXMLHeader, MessageHeader, From, OrganId.
   t.equal(codeOf(() => parsePacket(STATUS, limits({ maxDepth: 6 }))), 'ok', 'depth 6 within maxDepth 6');
