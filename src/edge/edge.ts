@@ -129,7 +129,11 @@ export class Edge {
     this.records = new EdgeRecords(this.db);
     this.deliveries = new DeliveryLog(this.db);
     this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
-    this.metrics = new EdgeMetrics(this.health);
+    this.metrics = new EdgeMetrics(this.health, {
+      signingCertificate: () => this.signer && { subject: this.signer.certificate.subject, notAfter: this.signer.certificate.notAfter },
+      crls: () => this.revocation?.freshness() ?? [],
+      clock: () => this.clock(),
+    });
     this.adapters = (options.adapters ?? []).map((make) => make(this)).filter((adapter): adapter is EdgeAdapter => adapter !== undefined);
   }
 

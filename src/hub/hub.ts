@@ -109,6 +109,8 @@ export class Hub {
       names: this.names,
       health: this.health,
       crls: () => this.revocation?.freshness() ?? [],
+      signingCertificate: () => this.signer && { subject: this.signer.certificate.subject, notAfter: this.signer.certificate.notAfter },
+      ...(options.clock ? { clock: options.clock } : {}),
       ...(config.federation ? { links: () => this.linkStats() } : {}),
     });
     this.capacity = new CapacityWatch({

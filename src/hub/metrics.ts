@@ -1,8 +1,9 @@
 /**
  * The hub's Prometheus metrics (prom-client), served at /metrics: packets routed and refused
  * by reason, status packets by code, routing latency, queue depths and consumers per queue
- * (read from RabbitMQ's management API at scrape time), pending dead letters, and what keeps
- * the hub from doing all its work (its health board: a full disk pausing routing...).
+ * (read from RabbitMQ's management API at scrape time), pending dead letters, what keeps the
+ * hub from doing all its work (its health board: a full disk pausing routing...), and how long
+ * its signing certificate and CRLs have left (trust-metrics.ts).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ManagementClient } from '../broker/management.js';
@@ -13,6 +14,7 @@ import type { CrlFreshness } from '../crypto/crl-freshness.js';
 import type { RouteOutcome } from './router.js';
 import type { CapacityEstimate } from '../broker/capacity.js';
 import type { LinkStats } from '../federation/link-process.js';
+import { registerTrustGauges, type TrustGaugeSources } from '../trust-metrics.js';
 
 export class HubMetrics {
   readonly registry = new Registry();
@@ -24,7 +26,16 @@ export class HubMetrics {
   private readonly linkFailures: Counter<'link'>;
   private readonly capacity: Record<'fdTotal' | 'fdNeeded' | 'memLimit' | 'memNeeded' | 'maxAgencies', Gauge<'node'>>;
 
-  constructor(deps: { db: Db; api?: ManagementClient; names: ResourceNames; health?: HealthBoard; crls?: () => CrlFreshness[]; links?: () => LinkStats[] }) {
+  constructor(deps: {
+    db: Db;
+    api?: ManagementClient;
+    names: ResourceNames;
+    health?: HealthBoard;
+    crls?: () => CrlFreshness[];
+    signingCertificate?: TrustGaugeSources['signingCertificate'];
+    clock?: () => Date;
+    links?: () => LinkStats[];
+  }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'lt_hub_process_' });
     this.routed = new Counter({ name: 'lt_packets_routed_total', help: 'Packets routed to their recipients, by kind', labelNames: ['kind'], registers: [this.registry] });
     this.refused = new Counter({ name: 'lt_packets_refused_total', help: 'Packets refused (bounced or dead-lettered), by error code', labelNames: ['reason'], registers: [this.registry] });
@@ -114,19 +125,11 @@ export class HubMetrics {
         },
       });
     }
-    const crls = deps.crls;
-    if (crls) {
-      new Gauge({
-        name: 'lt_crl_next_update_seconds',
-        help: 'Seconds until the nextUpdate of each CRL in force (negative once past), by issuer; alert well before 0 (the hub raises CRL_STALE from trust.crlRefresh.warnBeforeHours)',
-        labelNames: ['issuer'],
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const f of crls()) if (f.secondsLeft !== undefined) this.set({ issuer: f.issuer }, f.secondsLeft);
-        },
-      });
-    }
+    registerTrustGauges(this.registry, {
+      signingCertificate: deps.signingCertificate ?? (() => undefined),
+      crls: deps.crls ?? (() => []),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
     const api = deps.api;
     if (api) {
       // One management call per scrape feeds both gauges.

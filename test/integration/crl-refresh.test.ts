@@ -99,6 +99,13 @@ t.test('a CRL that changes at its distribution point under the running hub', asy
   const metrics = await exchange.hub.metrics.text();
   t.match(metrics, /lt_health_problems\{component="revocation",code="CRL_STALE"\} 1/, '/metrics shows the alarm');
   t.match(metrics, /lt_health_degraded 1/);
+  const edgeMetrics = await a.metrics.text();
+  t.match(edgeMetrics, /^lt_crl_next_update_seconds\{issuer="[^"]*Issuing CA[^"]*"\} \d+$/m, "the edge's /metrics has the CRL's time left too");
+  for (const [who, text, cert] of [['the hub', metrics, hubCert.cert], ["A's edge", edgeMetrics, office.cert]] as const) {
+    const left = Number(/^lt_signing_certificate_expiry_seconds\{subject="[^"]+"\} (-?\d+)$/m.exec(text)?.[1]);
+    const expected = (new x509.X509Certificate(readFileSync(cert, 'utf8')).notAfter.getTime() - Date.now()) / 1000;
+    t.ok(Math.abs(left - expected) < 600, `${who}: lt_signing_certificate_expiry_seconds is its certificate's time left (${left} s, expected ${Math.round(expected)})`);
+  }
   const seconds = (await issuingCrlSeconds(exchange)) ?? Number.NaN;
   t.ok(seconds > 0 && seconds <= 1800, `lt_crl_next_update_seconds under 30 min (${seconds})`);
   const atEdge = await waitFor("the stale-CRL alarm on A's edge (its /health)", () => a.health.problem('revocation'));

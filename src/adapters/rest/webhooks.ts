@@ -62,7 +62,7 @@ export async function metricsRoutes(app: FastifyInstance, { edge }: { edge: Edge
       schema: {
         tags: ['metrics'],
         summary: "The edge's Prometheus metrics",
-        description: 'Prometheus text: lt_webhook_deliveries{state}, lt_webhook_attempts_total{outcome}, lt_health_degraded. Needs an API key (a scraper sends it as a bearer token).',
+        description: 'Prometheus text: lt_webhook_deliveries{state}, lt_webhook_attempts_total{outcome}, lt_health_degraded, lt_signing_certificate_expiry_seconds{subject}, lt_crl_next_update_seconds{issuer}. Needs an API key (a scraper sends it as a bearer token).',
         response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...ERRORS },
       },
       logLevel: 'warn',
