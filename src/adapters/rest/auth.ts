@@ -77,11 +77,37 @@ export function clientOf(key: string, keys: readonly KnownKey[]): string | undef
 }
 
 /**
- * The onRequest hook that requires a valid key on every route of the scope it is added to,
- * except routes with `config: { public: true }`. The keys are checked here, at startup.
+ * The API keys in force. SIGHUP replaces them whole (`lienthong edge` reads edge.json again), so
+ * that a client is added, or a leaked key revoked, without stopping the edge.
  */
-export function apiKeyHook(keys: readonly ApiKeyConfig[]): onRequestAsyncHookHandler {
-  const known = knownKeys(keys);
+export class ApiKeyring {
+  private known: KnownKey[];
+
+  /** Checked now: a bad entry stops `lienthong edge` before it listens. */
+  constructor(keys: readonly ApiKeyConfig[]) {
+    this.known = knownKeys(keys);
+  }
+
+  /** Every entry is checked first: one bad entry throws and the keys in force stay. */
+  replace(keys: readonly ApiKeyConfig[]): void {
+    this.known = knownKeys(keys);
+  }
+
+  /** The client systems that have a key. */
+  get clients(): string[] {
+    return this.known.map((k) => k.name);
+  }
+
+  clientOf(key: string): string | undefined {
+    return clientOf(key, this.known);
+  }
+}
+
+/**
+ * The onRequest hook that requires a valid key on every route of the scope it is added to,
+ * except routes with `config: { public: true }`. The keys are read from `keys` at each request.
+ */
+export function apiKeyHook(keys: ApiKeyring): onRequestAsyncHookHandler {
   return async function authenticate(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (request.routeOptions.config.public) return;
     const key = presentedKey(request);
@@ -89,10 +115,10 @@ export function apiKeyHook(keys: readonly ApiKeyConfig[]): onRequestAsyncHookHan
       void reply.header('www-authenticate', 'Bearer realm="lienthong"');
       throw new LtError('AUTH_REQUIRED', 'this API needs a key: send it in the X-API-Key header (or Authorization: Bearer <key>)');
     }
-    const client = known.length > 0 ? clientOf(key, known) : undefined;
+    const client = keys.clientOf(key);
     if (!client) {
       void reply.header('www-authenticate', 'Bearer realm="lienthong", error="invalid_token"');
-      throw new LtError('AUTH_REQUIRED', known.length > 0 ? 'the API key is not valid for this edge' : 'this edge has no API keys configured (edge.json api.keys)');
+      throw new LtError('AUTH_REQUIRED', keys.clients.length > 0 ? 'the API key is not valid for this edge' : 'this edge has no API keys configured (edge.json api.keys)');
     }
     request.apiClient = client;
   };

@@ -22,7 +22,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { EdgeApiConfig } from '../../edge/config.js';
 import type { Edge } from '../../edge/edge.js';
 import { componentLogger, type Logger } from '../../log.js';
-import { apiKeyHook } from './auth.js';
+import { ApiKeyring, apiKeyHook } from './auth.js';
 import { documentRoutes } from './documents.js';
 import { errorAnswer, installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
@@ -50,13 +50,15 @@ export interface EdgeApiOptions {
   rateLimit?: RateLimitOptions | false;
   /** Files per multipart submission. Default 100. */
   maxFiles?: number;
+  /** The keys in force, for a caller that replaces them later (SIGHUP). Default: config.keys. */
+  keys?: ApiKeyring;
 }
 
 export const DEFAULT_RATE_LIMIT = { max: 600, timeWindow: 60_000 } as const;
 
 export function createEdgeApi(edge: Edge, config: EdgeApiConfig, options: EdgeApiOptions = {}): FastifyInstance {
   // Checked now, so that a bad key entry stops `lienthong edge` before it listens.
-  const authenticate = apiKeyHook(config.keys);
+  const authenticate = apiKeyHook(options.keys ?? new ApiKeyring(config.keys));
   const log = (options.log ?? componentLogger(edge.log, 'api')) as unknown as FastifyBaseLogger;
   const https = config.tls ? loadHttpsFiles(config.tls, 'api.tls') : undefined;
   // The https server's instance type differs from the http one's only in the server it wraps.

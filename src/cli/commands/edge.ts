@@ -15,7 +15,7 @@ export const edgeCommand: Command = {
        lienthong edge restore --config edge.json --from DIR [--replace] [--json]
 
 Runs the edge node of one agency until SIGINT or SIGTERM (SIGHUP reads the signing key,
-certificate and trust files again without stopping): relays the outbox to the hub with
+certificate, trust files and API keys again without stopping): relays the outbox to the hub with
 publisher confirms, consumes the agency's urgent and normal lanes (urgent first), verifies and
 stores incoming documents and answers them with status 01 (or 02 with the reason), tracks the
 status of every document sent, and serves the REST API when "api" is configured: on
@@ -50,10 +50,31 @@ ${BACKUP_HELP}`,
       const { loadEdgeConfig } = await import('../../edge/config.js');
       const { Edge } = await import('../../edge/edge.js');
       const { EDGE_ADAPTERS } = await import('../../adapters/edge-adapters.js');
-      const config = await loadEdgeConfig(requireOption(values.config, '--config'), io.env);
+      const configPath = requireOption(values.config, '--config');
+      const config = await loadEdgeConfig(configPath, io.env);
       const edge = new Edge(config, { adapters: EDGE_ADAPTERS });
       // Built before the edge starts, so that a bad "api" section stops it before it connects.
-      const api = config.api ? (await import('../../adapters/rest/server.js')).createEdgeApi(edge, config.api, config.api.rateLimit !== undefined ? { rateLimit: config.api.rateLimit } : {}) : undefined;
+      const keys = config.api ? new (await import('../../adapters/rest/auth.js')).ApiKeyring(config.api.keys) : undefined;
+      const api =
+        config.api && keys
+          ? (await import('../../adapters/rest/server.js')).createEdgeApi(edge, config.api, { keys, ...(config.api.rateLimit !== undefined ? { rateLimit: config.api.rateLimit } : {}) })
+          : undefined;
+      // SIGHUP: the identity and trust files, and the API keys of edge.json (a key added or revoked).
+      const reloadKeys = async (ring: NonNullable<typeof keys>): Promise<void> => {
+        try {
+          ring.replace((await loadEdgeConfig(configPath, io.env)).api?.keys ?? []);
+          edge.log.info({ clients: ring.clients }, 'reload: API keys read again from the configuration');
+        } catch (error) {
+          edge.log.error({ code: (error as { code?: string }).code, err: (error as Error).message }, 'reload: the API keys of the configuration were refused, the ones in force stay');
+        }
+      };
+      const reload = async (): Promise<void> => {
+        try {
+          await edge.reload();
+        } finally {
+          if (keys) await reloadKeys(keys);
+        }
+      };
       await edge.start();
       try {
         if (api && config.api) {
@@ -76,7 +97,7 @@ ${BACKUP_HELP}`,
             await edge.stop(deadline - Date.now());
           }
         },
-        { stopTimeoutSeconds: config.stopTimeoutSeconds, failed: edge.failed, reload: () => edge.reload() },
+        { stopTimeoutSeconds: config.stopTimeoutSeconds, failed: edge.failed, reload },
       );
       if (code !== EXIT_OK) {
         const error = await edge.failed;
