@@ -104,6 +104,8 @@ export async function reloadNodeFiles(deps: ReloadDeps): Promise<ReloadResult> {
       await assertOwnCertificate(loaded, deps.revocation.material(), deps.organId, deps.now);
       deps.replace(material, loaded);
       identity = 'replaced';
+      // An alarm about the previous certificate (revoked, expired) is over now.
+      await deps.revocation.checkOwnCertificate();
       deps.log.info(
         { subject: describeName(loaded.certificate.subjectName), serial: loaded.certificate.serialNumber, notAfter: loaded.certificate.notAfter.toISOString() },
         'reload: the new signing key and certificate are in use; packets signed with the previous one still verify while it is valid and not revoked',

@@ -12,7 +12,7 @@ import { LtError, asLtError } from '../errors.js';
 import { readInput } from '../files.js';
 import type { HealthBoard } from '../health.js';
 import type { Logger } from '../log.js';
-import { readCertificates } from './certificates.js';
+import { describeName, readCertificates } from './certificates.js';
 import {
   crlsInForce,
   distributionPoints,
@@ -24,7 +24,7 @@ import {
   type CrlFreshness,
   type CrlRefreshSettings,
 } from './crl-freshness.js';
-import { crlSignedBy, readCrlDer, readCrls, readNodeTrust, type TrustFiles, type TrustMaterial } from './trust.js';
+import { createTrustStore, crlSignedBy, readCrlDer, readCrls, readNodeTrust, validateChain, type TrustFiles, type TrustMaterial } from './trust.js';
 import * as x509 from './x509.js';
 
 /** A download that takes longer is abandoned (and retried). */
@@ -36,11 +36,16 @@ const WATCH_SETTLE_MS = 200;
 /** The health board components this module raises. */
 export const CRL_FRESHNESS_COMPONENT = 'revocation';
 export const CRL_SOURCES_COMPONENT = 'crl-sources';
+export const OWN_CERTIFICATE_COMPONENT = 'identity';
 
 export interface RevocationRefresherOptions {
   files: TrustFiles;
   settings: CrlRefreshSettings;
-  /** The node's own certificate and chain: their distribution points are fetched too. */
+  /**
+   * The node's own certificate (first) and chain: their distribution points are fetched too,
+   * and the certificate is checked against each new trust (revoked, expired: the node is
+   * degraded, since every verifier refuses what it signs).
+   */
   identityCertificates?: () => readonly x509.X509Certificate[];
   /** Called with the new trust material whenever the CRLs in force (or the trust files) change. */
   apply?: (material: TrustMaterial) => void;
@@ -313,9 +318,33 @@ export class RevocationRefresher {
     this.report();
   }
 
+  /**
+   * Whether the node's own certificate still passes what verifiers check, under the trust in
+   * force now. At start it is refused outright; later, a CA revoking it or its expiry would leave
+   * the node signing packets every verifier refuses, with nothing said: the health board says it.
+   */
+  checkOwnCertificate(): Promise<void> {
+    const health = this.options.health;
+    const [leaf, ...chain] = this.options.identityCertificates?.() ?? [];
+    if (!health || !leaf) return Promise.resolve();
+    const now = this.clock();
+    return validateChain(leaf, chain, createTrustStore(this.current), now, now)
+      .then((result) => {
+        const problem = result.problems[0];
+        if (!problem) return health.clear(OWN_CERTIFICATE_COMPONENT);
+        health.raise(
+          OWN_CERTIFICATE_COMPONENT,
+          problem.code,
+          `this node's own signing certificate "${describeName(leaf.subjectName)}" fails verification: ${problem.message}; every packet it signs is refused: install a new key and certificate over the identity files and send SIGHUP`,
+        );
+      })
+      .catch((error: unknown) => this.options.log?.error({ err: (error as Error).message }, 'checking the own certificate failed; checked again at the next round'));
+  }
+
   private report(): void {
     const health = this.options.health;
     if (!health) return;
+    void this.checkOwnCertificate();
     const alarm = freshnessAlarm(this.freshness(), this.base.revocation ?? 'require');
     if (alarm) health.raise(CRL_FRESHNESS_COMPONENT, alarm.code, alarm.message);
     else health.clear(CRL_FRESHNESS_COMPONENT);

@@ -90,6 +90,11 @@ t.test('a CRL that changes at its distribution point under the running hub', asy
   await waitFor('the CRL revoking A in force at the hub', async () => ((await issuingCrlSeconds(exchange)) ?? 0) > 60 * 3600);
   const second = await a.outbox.submitDocument(letter([B], 2), 'test');
   t.match(await hubVerdict(exchange, second.documentId), { verdict: 'refused', error_code: 'CERT_REVOKED' }, 'revoked after the refresh');
+  // A's edge learns it from the same CRL: it is degraded, rather than signing on in silence.
+  const ownRevoked = await waitFor("A's edge: its own certificate revoked", () => a.health.problem('identity'), { describe: () => a.health.snapshot() });
+  t.equal(ownRevoked.code, 'CERT_REVOKED', "A's edge: CERT_REVOKED on its health board");
+  t.match(ownRevoked.message, /own signing certificate .* fails verification: .*revoked.*install a new key and certificate/);
+  t.notOk(b.health.problem('identity'), "B's certificate is not revoked: no such alarm on B");
 
   // A CRL close to its nextUpdate: the alarm is up (health board, /metrics) while nothing is refused yet.
   server.serve(await makeCrl(ca, { thisUpdate: issued(2), nextUpdate: new Date(Date.now() + 0.5 * HOUR), revoked: [office.serial] }));
@@ -135,6 +140,14 @@ t.test('a CRL that changes at its distribution point under the running hub', asy
   server.serve(await makeCrl(ca, { thisUpdate: issued(3), nextUpdate: new Date(Date.now() + 72 * HOUR), revoked: [office.serial] }));
   await waitFor('the alarms cleared', () => exchange.hub.health.snapshot().status === 'ok', { describe: () => exchange.hub.health.snapshot() });
   t.pass('healthy again');
+
+  // A's agency gets a new certificate and reloads: its own-certificate alarm is over at once.
+  t.ok(a.health.problem('identity'), "A's edge still knows its certificate is revoked");
+  const renewed = issueSigner(dir, ca, A, 'Van phong UBND tinh', 'office-renewed', server.url);
+  copyFileSync(renewed.key, office.key);
+  copyFileSync(renewed.cert, office.cert);
+  t.match(await a.reload(), { identity: 'replaced', problems: [] }, 'the renewed certificate is taken');
+  t.notOk(a.health.problem('identity'), 'and the alarm is cleared');
 });
 
 t.test('rotation on reload: an edge signs with its new key, the hub accepts old and new; a CRL file replaced on disk ends the overlap', async (t) => {
