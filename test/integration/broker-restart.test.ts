@@ -18,6 +18,10 @@ import { captureLog } from '../helpers/log-capture.js';
 import { startPrivateBroker } from '../helpers/private-broker.js';
 import { ManagedProcess } from '../helpers/processes.js';
 
+// Two private nodes, each started, stopped and started again: at a load of 20 on two cores the
+// node's boots take minutes, and the file took 750 s, near tap's 900 s per file.
+t.setTimeout(30 * 60_000);
+
 t.test('the hub survives a broker restart: loss, attempts and recovery are logged, the lanes are consumed again', async (t) => {
   const broker = await startPrivateBroker(t);
   const dir = mkdtempSync(join(tmpdir(), 'lt-restart-'));
