@@ -2,7 +2,7 @@
  * Reading keys and certificates the way operators have them: PEM files made by openssl or by
  * `lienthong certs init` (PKCS#8, PKCS#1 RSA, SEC1 EC keys; one or many certificates a file).
  */
-import { createPrivateKey, createPublicKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, X509Certificate as NodeX509 } from 'node:crypto';
 import * as x509 from './x509.js';
 import { LtError } from '../errors.js';
 import { cryptoEngine } from './engine.js';
@@ -62,10 +62,50 @@ export function certificateFromBase64(b64: string): x509.X509Certificate {
 }
 
 /**
- * The public key of a certificate imported for one signature algorithm, kept with the parsed
- * certificate (and per WebCrypto engine, whose keys are its own): importing the SPKI again for
- * every packet from the same agency costs about as much as verifying its signature.
- * A rejected import (an EC key under rsa-sha256) is kept as well: it stays rejected.
+ * The public key of a certificate as a node:crypto KeyObject, made once per parsed
+ * certificate: reading the SPKI again for every packet from the same agency costs several
+ * times an RSA verification. Undefined, and remembered so, when OpenSSL cannot read the key:
+ * no signature verifies with it.
+ */
+const publicKeys = new WeakMap<x509.X509Certificate, KeyObject | undefined>();
+
+export function publicKeyOf(cert: x509.X509Certificate): KeyObject | undefined {
+  if (publicKeys.has(cert)) return publicKeys.get(cert);
+  let key: KeyObject | undefined;
+  try {
+    key = createPublicKey({ key: Buffer.from(cert.publicKey.rawData), format: 'der', type: 'spki' });
+  } catch {
+    key = undefined;
+  }
+  publicKeys.set(cert, key);
+  return key;
+}
+
+/**
+ * The private key of an identity as a node:crypto KeyObject, made once per identity key. The
+ * identity's key was imported into the engine in use when it was loaded (engine.ts); only a
+ * key of Node's webcrypto has a KeyObject behind it.
+ */
+const privateKeys = new WeakMap<CryptoKey, KeyObject>();
+
+export function privateKeyOf(identity: SigningIdentity): KeyObject {
+  let key = privateKeys.get(identity.key);
+  if (!key) {
+    try {
+      key = KeyObject.from(identity.key);
+    } catch (error) {
+      throw new LtError('KEY_INVALID', `the signing key was not loaded with Node's crypto engine; load the identity again after choosing the engine: ${(error as Error).message}`);
+    }
+    privateKeys.set(identity.key, key);
+  }
+  return key;
+}
+
+/**
+ * The public key of a certificate imported for one signature algorithm into a WebCrypto engine
+ * other than Node's, kept with the parsed certificate (and per engine, whose keys are its own)
+ * for the same reason as publicKeyOf. A rejected import (an EC key under rsa-sha256) is kept
+ * as well: it stays rejected.
  */
 const verificationKeys = new WeakMap<Crypto, WeakMap<x509.X509Certificate, Map<string, Promise<CryptoKey>>>>();
 

@@ -16,6 +16,7 @@ import {
   DEFAULT_REFERENCE_C14N,
   DIGEST_ALGORITHMS,
   DSIG_NS,
+  NODE_HASHES,
   REFERENCE_TRANSFORM_CHAINS,
   SIGNATURE_ALGORITHMS,
   type C14nAlgorithmSpec,
@@ -224,7 +225,6 @@ export function canonicalSignedInfo(signedInfo: Element, method: C14nAlgorithmSp
   return canonicalString((sink) => canonicalizeSubtree(signedInfo, method, sink));
 }
 
-const NODE_HASHES: Record<DigestAlgorithmSpec['hash'], string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
 /**
  * Text gathered before it is hashed: one native call per piece would cost more than the
  * hashing. Flushed only between pieces, each of which holds whole characters: a surrogate
