@@ -41,23 +41,25 @@ export function readCertificates(input: string | Uint8Array, source = 'certifica
 /**
  * Packets from one agency carry the same few certificates again and again; parsing DER in
  * JavaScript costs more than verifying an RSA signature, so parsed certificates are kept
- * (immutable objects, a bounded number per thread).
+ * (immutable objects, a bounded number per thread). Keyed by the base64 text as KeyInfo
+ * carries it: a sender writes its certificate the same way every time, and stripping the
+ * whitespace of a kilobyte or two first cost more than the lookup. Node's base64 decoder
+ * skips whitespace itself.
  */
 const parsedCertificates = new Map<string, x509.X509Certificate>();
 const PARSED_CERTIFICATES_MAX = 1024;
 
 export function certificateFromBase64(b64: string): x509.X509Certificate {
-  const key = b64.replace(/\s+/g, '');
-  const cached = parsedCertificates.get(key);
+  const cached = parsedCertificates.get(b64);
   if (cached) return cached;
   let cert: x509.X509Certificate;
   try {
-    cert = new x509.X509Certificate(new Uint8Array(Buffer.from(key, 'base64')));
+    cert = new x509.X509Certificate(new Uint8Array(Buffer.from(b64, 'base64')));
   } catch (error) {
     throw new LtError('CERT_MALFORMED', `the signer certificate in KeyInfo cannot be read: ${(error as Error).message}`);
   }
   if (parsedCertificates.size >= PARSED_CERTIFICATES_MAX) parsedCertificates.clear();
-  parsedCertificates.set(key, cert);
+  parsedCertificates.set(b64, cert);
   return cert;
 }
 

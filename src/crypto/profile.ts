@@ -62,7 +62,7 @@ export interface SignatureParts {
   transforms: string[];
   digestValue: string;
   signatureValue: Uint8Array<ArrayBuffer>;
-  /** Base64 DER of every X509Certificate in KeyInfo, in document order. */
+  /** Base64 DER of every X509Certificate in KeyInfo as written (whitespace kept), in document order. */
   certificates: string[];
 }
 
@@ -139,7 +139,8 @@ export function readSignatureParts(signature: Element, legacySha1: boolean): Sig
   const certificates: string[] = [];
   for (const keyInfo of dsigChildren(signature, 'KeyInfo')) {
     for (const data of dsigChildren(keyInfo, 'X509Data')) {
-      for (const cert of dsigChildren(data, 'X509Certificate')) certificates.push((cert.textContent ?? '').replace(/\s+/g, ''));
+      // As written, line breaks and all: certificateFromBase64 looks it up and decodes it so.
+      for (const cert of dsigChildren(data, 'X509Certificate')) certificates.push(cert.textContent ?? '');
     }
   }
   if (certificates.length === 0) {
