@@ -129,9 +129,18 @@ export function certificateBase64(cert: x509.X509Certificate): string {
   return Buffer.from(cert.rawData).toString('base64');
 }
 
-/** The organ id a certificate is issued to (its subject UID), if any. */
+/**
+ * The organ id a certificate is issued to (its subject UID), if any. Remembered per parsed
+ * certificate: every packet's verification asks for it, and @peculiar/x509 reads the name
+ * again each time.
+ */
+const organIds = new WeakMap<x509.X509Certificate, string | undefined>();
+
 export function organIdOf(cert: x509.X509Certificate): string | undefined {
-  return cert.subjectName.getField(UID_OID)[0];
+  if (organIds.has(cert)) return organIds.get(cert);
+  const organId = cert.subjectName.getField(UID_OID)[0];
+  organIds.set(cert, organId);
+  return organId;
 }
 
 export function keyKindOf(cert: x509.X509Certificate): KeyKind | undefined {
@@ -163,12 +172,27 @@ function escapeValue(value: string): string {
  * in RFC 4514 order (UID first, as `openssl -nameopt RFC2253`).
  */
 export function describeName(name: x509.Name, options: { mostSpecificFirst?: boolean } = {}): string {
-  const rdns = name.toJSON().map((rdn) =>
-    Object.entries(rdn)
-      .flatMap(([type, values]) => values.map((value) => `${ATTRIBUTE_NAMES[type] ?? type}=${escapeValue(value)}`))
-      .join('+'),
-  );
-  return (options.mostSpecificFirst ? rdns.reverse() : rdns).join(', ');
+  const rdns = describedRdns(name);
+  return (options.mostSpecificFirst ? [...rdns].reverse() : rdns).join(', ');
+}
+
+/**
+ * The RDNs of a name as shown, in the certificate's order. Remembered per name (a parsed
+ * certificate keeps its names): every packet's verification report shows its signer's.
+ */
+const rdnsOfNames = new WeakMap<x509.Name, readonly string[]>();
+
+function describedRdns(name: x509.Name): readonly string[] {
+  let rdns = rdnsOfNames.get(name);
+  if (!rdns) {
+    rdns = name.toJSON().map((rdn) =>
+      Object.entries(rdn)
+        .flatMap(([type, values]) => values.map((value) => `${ATTRIBUTE_NAMES[type] ?? type}=${escapeValue(value)}`))
+        .join('+'),
+    );
+    rdnsOfNames.set(name, rdns);
+  }
+  return rdns;
 }
 
 export interface SigningIdentity {
