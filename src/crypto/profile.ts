@@ -43,10 +43,20 @@ function one(parent: Element, localName: string, where: string): Element {
   return found[0] as Element;
 }
 
-function allElements(doc: Document): Element[] {
+/**
+ * Every element named Signature, whatever its namespace, in document order: one walk of the
+ * tree that keeps only these (xmldom's getElementsByTagName('*') lists every element first).
+ */
+function elementsNamedSignature(doc: Document): Element[] {
   const out: Element[] = [];
-  const all = doc.getElementsByTagName('*');
-  for (let i = 0; i < all.length; i++) out.push(all[i] as Element);
+  const visit = (parent: Node): void => {
+    for (let n = parent.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType !== ELEMENT_NODE) continue;
+      if ((n as Element).localName === 'Signature') out.push(n as Element);
+      visit(n);
+    }
+  };
+  visit(doc);
   return out;
 }
 
@@ -68,10 +78,10 @@ export interface SignatureParts {
 
 /** Find the one signature the profile allows, or refuse with the reason. */
 export function locateSignature(doc: Document, skeleton: EdxmlSkeleton): Element {
-  const elements = allElements(doc);
-  const signatures = elements.filter((e) => e.localName === 'Signature' && e.namespaceURI === DSIG_NS);
+  const named = elementsNamedSignature(doc);
+  const signatures = named.filter((e) => e.namespaceURI === DSIG_NS);
   if (signatures.length === 0) {
-    const foreign = elements.find((e) => e.localName === 'Signature');
+    const foreign = named[0];
     throw new LtError(
       'SIG_MISSING',
       foreign
