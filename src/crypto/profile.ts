@@ -45,9 +45,9 @@ function one(parent: Element, localName: string, where: string): Element {
 
 /**
  * Every element named Signature, whatever its namespace, in document order: one walk of the
- * tree that keeps only these (xmldom's getElementsByTagName('*') lists every element first).
+ * tree that keeps only these (xmldom's getElementsByTagName lists build a list of their own).
  */
-function elementsNamedSignature(doc: Document): Element[] {
+export function elementsNamedSignature(doc: Document): Element[] {
   const out: Element[] = [];
   const visit = (parent: Node): void => {
     for (let n = parent.firstChild; n; n = n.nextSibling) {
