@@ -38,29 +38,43 @@ export const DEFAULT_REFERENCE_C14N = C14N_ALGORITHMS[0] as C14nAlgorithmSpec;
 /** What lienthong canonicalises its own signatures with, SignedInfo and Reference alike. */
 export const SIGNING_C14N = C14N_ALGORITHMS[2] as C14nAlgorithmSpec;
 
+export type HashName = 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
+
+/** The same hashes by the names node:crypto (OpenSSL) knows them. */
+export const NODE_HASHES: Record<HashName, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+
+/**
+ * The key an algorithm verifies with, as node:crypto describes a KeyObject. node:crypto's
+ * verify() follows the key, not the algorithm: without this, an ECDSA value would verify
+ * under rsa-sha256 (and an RSA one under ecdsa-sha256) and be reported under the wrong name.
+ */
+export type NodeKeySpec = { type: 'rsa' } | { type: 'ec'; namedCurve: 'prime256v1' };
+
 export interface SignatureAlgorithmSpec {
   uri: string;
   /** WebCrypto algorithm for importing the public key and verifying. */
   webcrypto: RsaHashedImportParams | EcKeyImportParams;
-  hash: 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
+  key: NodeKeySpec;
+  hash: HashName;
   legacy: boolean;
 }
 
-const rsa = (hash: SignatureAlgorithmSpec['hash']): RsaHashedImportParams => ({ name: 'RSASSA-PKCS1-v1_5', hash });
+const rsa = (hash: HashName): RsaHashedImportParams => ({ name: 'RSASSA-PKCS1-v1_5', hash });
+const RSA_KEY: NodeKeySpec = { type: 'rsa' };
 
 export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithmSpec[] = [
-  { uri: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', webcrypto: rsa('SHA-256'), hash: 'SHA-256', legacy: false },
-  { uri: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384', webcrypto: rsa('SHA-384'), hash: 'SHA-384', legacy: false },
-  { uri: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', webcrypto: rsa('SHA-512'), hash: 'SHA-512', legacy: false },
-  { uri: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', webcrypto: { name: 'ECDSA', namedCurve: 'P-256' }, hash: 'SHA-256', legacy: false },
-  { uri: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1', webcrypto: rsa('SHA-1'), hash: 'SHA-1', legacy: true },
+  { uri: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', webcrypto: rsa('SHA-256'), key: RSA_KEY, hash: 'SHA-256', legacy: false },
+  { uri: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384', webcrypto: rsa('SHA-384'), key: RSA_KEY, hash: 'SHA-384', legacy: false },
+  { uri: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', webcrypto: rsa('SHA-512'), key: RSA_KEY, hash: 'SHA-512', legacy: false },
+  { uri: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', webcrypto: { name: 'ECDSA', namedCurve: 'P-256' }, key: { type: 'ec', namedCurve: 'prime256v1' }, hash: 'SHA-256', legacy: false },
+  { uri: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1', webcrypto: rsa('SHA-1'), key: RSA_KEY, hash: 'SHA-1', legacy: true },
 ];
 
 const SHA256_DIGEST = 'http://www.w3.org/2001/04/xmlenc#sha256';
 
 export interface DigestAlgorithmSpec {
   uri: string;
-  hash: 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
+  hash: HashName;
   legacy: boolean;
 }
 

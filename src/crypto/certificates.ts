@@ -2,7 +2,7 @@
  * Reading keys and certificates the way operators have them: PEM files made by openssl or by
  * `lienthong certs init` (PKCS#8, PKCS#1 RSA, SEC1 EC keys; one or many certificates a file).
  */
-import { createPrivateKey, createPublicKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, X509Certificate as NodeX509 } from 'node:crypto';
 import * as x509 from './x509.js';
 import { LtError } from '../errors.js';
 import { cryptoEngine } from './engine.js';
@@ -41,31 +41,73 @@ export function readCertificates(input: string | Uint8Array, source = 'certifica
 /**
  * Packets from one agency carry the same few certificates again and again; parsing DER in
  * JavaScript costs more than verifying an RSA signature, so parsed certificates are kept
- * (immutable objects, a bounded number per thread).
+ * (immutable objects, a bounded number per thread). Keyed by the base64 text as KeyInfo
+ * carries it: a sender writes its certificate the same way every time, and stripping the
+ * whitespace of a kilobyte or two first cost more than the lookup. Node's base64 decoder
+ * skips whitespace itself.
  */
 const parsedCertificates = new Map<string, x509.X509Certificate>();
 const PARSED_CERTIFICATES_MAX = 1024;
 
 export function certificateFromBase64(b64: string): x509.X509Certificate {
-  const key = b64.replace(/\s+/g, '');
-  const cached = parsedCertificates.get(key);
+  const cached = parsedCertificates.get(b64);
   if (cached) return cached;
   let cert: x509.X509Certificate;
   try {
-    cert = new x509.X509Certificate(new Uint8Array(Buffer.from(key, 'base64')));
+    cert = new x509.X509Certificate(new Uint8Array(Buffer.from(b64, 'base64')));
   } catch (error) {
     throw new LtError('CERT_MALFORMED', `the signer certificate in KeyInfo cannot be read: ${(error as Error).message}`);
   }
   if (parsedCertificates.size >= PARSED_CERTIFICATES_MAX) parsedCertificates.clear();
-  parsedCertificates.set(key, cert);
+  parsedCertificates.set(b64, cert);
   return cert;
 }
 
 /**
- * The public key of a certificate imported for one signature algorithm, kept with the parsed
- * certificate (and per WebCrypto engine, whose keys are its own): importing the SPKI again for
- * every packet from the same agency costs about as much as verifying its signature.
- * A rejected import (an EC key under rsa-sha256) is kept as well: it stays rejected.
+ * The public key of a certificate as a node:crypto KeyObject, made once per parsed
+ * certificate: reading the SPKI again for every packet from the same agency costs several
+ * times an RSA verification. Undefined, and remembered so, when OpenSSL cannot read the key:
+ * no signature verifies with it.
+ */
+const publicKeys = new WeakMap<x509.X509Certificate, KeyObject | undefined>();
+
+export function publicKeyOf(cert: x509.X509Certificate): KeyObject | undefined {
+  if (publicKeys.has(cert)) return publicKeys.get(cert);
+  let key: KeyObject | undefined;
+  try {
+    key = createPublicKey({ key: Buffer.from(cert.publicKey.rawData), format: 'der', type: 'spki' });
+  } catch {
+    key = undefined;
+  }
+  publicKeys.set(cert, key);
+  return key;
+}
+
+/**
+ * The private key of an identity as a node:crypto KeyObject, made once per identity key. The
+ * identity's key was imported into the engine in use when it was loaded (engine.ts); only a
+ * key of Node's webcrypto has a KeyObject behind it.
+ */
+const privateKeys = new WeakMap<CryptoKey, KeyObject>();
+
+export function privateKeyOf(identity: SigningIdentity): KeyObject {
+  let key = privateKeys.get(identity.key);
+  if (!key) {
+    try {
+      key = KeyObject.from(identity.key);
+    } catch (error) {
+      throw new LtError('KEY_INVALID', `the signing key was not loaded with Node's crypto engine; load the identity again after choosing the engine: ${(error as Error).message}`);
+    }
+    privateKeys.set(identity.key, key);
+  }
+  return key;
+}
+
+/**
+ * The public key of a certificate imported for one signature algorithm into a WebCrypto engine
+ * other than Node's, kept with the parsed certificate (and per engine, whose keys are its own)
+ * for the same reason as publicKeyOf. A rejected import (an EC key under rsa-sha256) is kept
+ * as well: it stays rejected.
  */
 const verificationKeys = new WeakMap<Crypto, WeakMap<x509.X509Certificate, Map<string, Promise<CryptoKey>>>>();
 
@@ -87,9 +129,18 @@ export function certificateBase64(cert: x509.X509Certificate): string {
   return Buffer.from(cert.rawData).toString('base64');
 }
 
-/** The organ id a certificate is issued to (its subject UID), if any. */
+/**
+ * The organ id a certificate is issued to (its subject UID), if any. Remembered per parsed
+ * certificate: every packet's verification asks for it, and @peculiar/x509 reads the name
+ * again each time.
+ */
+const organIds = new WeakMap<x509.X509Certificate, string | undefined>();
+
 export function organIdOf(cert: x509.X509Certificate): string | undefined {
-  return cert.subjectName.getField(UID_OID)[0];
+  if (organIds.has(cert)) return organIds.get(cert);
+  const organId = cert.subjectName.getField(UID_OID)[0];
+  organIds.set(cert, organId);
+  return organId;
 }
 
 export function keyKindOf(cert: x509.X509Certificate): KeyKind | undefined {
@@ -121,12 +172,27 @@ function escapeValue(value: string): string {
  * in RFC 4514 order (UID first, as `openssl -nameopt RFC2253`).
  */
 export function describeName(name: x509.Name, options: { mostSpecificFirst?: boolean } = {}): string {
-  const rdns = name.toJSON().map((rdn) =>
-    Object.entries(rdn)
-      .flatMap(([type, values]) => values.map((value) => `${ATTRIBUTE_NAMES[type] ?? type}=${escapeValue(value)}`))
-      .join('+'),
-  );
-  return (options.mostSpecificFirst ? rdns.reverse() : rdns).join(', ');
+  const rdns = describedRdns(name);
+  return (options.mostSpecificFirst ? [...rdns].reverse() : rdns).join(', ');
+}
+
+/**
+ * The RDNs of a name as shown, in the certificate's order. Remembered per name (a parsed
+ * certificate keeps its names): every packet's verification report shows its signer's.
+ */
+const rdnsOfNames = new WeakMap<x509.Name, readonly string[]>();
+
+function describedRdns(name: x509.Name): readonly string[] {
+  let rdns = rdnsOfNames.get(name);
+  if (!rdns) {
+    rdns = name.toJSON().map((rdn) =>
+      Object.entries(rdn)
+        .flatMap(([type, values]) => values.map((value) => `${ATTRIBUTE_NAMES[type] ?? type}=${escapeValue(value)}`))
+        .join('+'),
+    );
+    rdnsOfNames.set(name, rdns);
+  }
+  return rdns;
 }
 
 export interface SigningIdentity {

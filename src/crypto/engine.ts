@@ -1,7 +1,9 @@
 /**
- * The WebCrypto implementation signatures are made and checked with, @peculiar/x509's
- * included. Node's own webcrypto is the default (native OpenSSL: much faster than the
- * JavaScript polyfill, see `npm run bench`); @peculiar/webcrypto can be chosen for comparison.
+ * The crypto engine signatures are made and checked with, @peculiar/x509's included. Node's
+ * own is the default (native OpenSSL: much faster than the JavaScript polyfill, see
+ * `npm run bench`); with it, packet signature values go through node:crypto KeyObjects
+ * (signature-value.ts) and certificates and CRLs through Node's webcrypto. @peculiar/webcrypto
+ * can be chosen for comparison, and then does all of it.
  */
 import { webcrypto } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -33,4 +35,10 @@ export function useCryptoEngine(name: CryptoEngineName = 'node'): Crypto {
 /** The WebCrypto in use, initialising the default engine on first use. */
 export function cryptoEngine(): Crypto {
   return current?.crypto ?? useCryptoEngine('node');
+}
+
+/** The name of the engine in use, initialising the default engine on first use. */
+export function cryptoEngineName(): CryptoEngineName {
+  if (!current) useCryptoEngine('node');
+  return current?.name ?? 'node';
 }

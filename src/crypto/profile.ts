@@ -16,6 +16,7 @@ import {
   DEFAULT_REFERENCE_C14N,
   DIGEST_ALGORITHMS,
   DSIG_NS,
+  NODE_HASHES,
   REFERENCE_TRANSFORM_CHAINS,
   SIGNATURE_ALGORITHMS,
   type C14nAlgorithmSpec,
@@ -42,10 +43,20 @@ function one(parent: Element, localName: string, where: string): Element {
   return found[0] as Element;
 }
 
-function allElements(doc: Document): Element[] {
+/**
+ * Every element named Signature, whatever its namespace, in document order: one walk of the
+ * tree that keeps only these (xmldom's getElementsByTagName lists build a list of their own).
+ */
+export function elementsNamedSignature(doc: Document): Element[] {
   const out: Element[] = [];
-  const all = doc.getElementsByTagName('*');
-  for (let i = 0; i < all.length; i++) out.push(all[i] as Element);
+  const visit = (parent: Node): void => {
+    for (let n = parent.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType !== ELEMENT_NODE) continue;
+      if ((n as Element).localName === 'Signature') out.push(n as Element);
+      visit(n);
+    }
+  };
+  visit(doc);
   return out;
 }
 
@@ -61,16 +72,16 @@ export interface SignatureParts {
   transforms: string[];
   digestValue: string;
   signatureValue: Uint8Array<ArrayBuffer>;
-  /** Base64 DER of every X509Certificate in KeyInfo, in document order. */
+  /** Base64 DER of every X509Certificate in KeyInfo as written (whitespace kept), in document order. */
   certificates: string[];
 }
 
 /** Find the one signature the profile allows, or refuse with the reason. */
 export function locateSignature(doc: Document, skeleton: EdxmlSkeleton): Element {
-  const elements = allElements(doc);
-  const signatures = elements.filter((e) => e.localName === 'Signature' && e.namespaceURI === DSIG_NS);
+  const named = elementsNamedSignature(doc);
+  const signatures = named.filter((e) => e.namespaceURI === DSIG_NS);
   if (signatures.length === 0) {
-    const foreign = elements.find((e) => e.localName === 'Signature');
+    const foreign = named[0];
     throw new LtError(
       'SIG_MISSING',
       foreign
@@ -138,7 +149,8 @@ export function readSignatureParts(signature: Element, legacySha1: boolean): Sig
   const certificates: string[] = [];
   for (const keyInfo of dsigChildren(signature, 'KeyInfo')) {
     for (const data of dsigChildren(keyInfo, 'X509Data')) {
-      for (const cert of dsigChildren(data, 'X509Certificate')) certificates.push((cert.textContent ?? '').replace(/\s+/g, ''));
+      // As written, line breaks and all: certificateFromBase64 looks it up and decodes it so.
+      for (const cert of dsigChildren(data, 'X509Certificate')) certificates.push(cert.textContent ?? '');
     }
   }
   if (certificates.length === 0) {
@@ -224,7 +236,6 @@ export function canonicalSignedInfo(signedInfo: Element, method: C14nAlgorithmSp
   return canonicalString((sink) => canonicalizeSubtree(signedInfo, method, sink));
 }
 
-const NODE_HASHES: Record<DigestAlgorithmSpec['hash'], string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
 /**
  * Text gathered before it is hashed: one native call per piece would cost more than the
  * hashing. Flushed only between pieces, each of which holds whole characters: a surrogate

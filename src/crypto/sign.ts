@@ -13,9 +13,9 @@ import { LtError } from '../errors.js';
 import { locateSkeleton } from '../envelope/parse.js';
 import { DEFAULT_XML_LIMITS, parseXml, serializeDocument, type XmlLimits } from '../envelope/xml.js';
 import { DSIG_NS, SIGNING_ALGORITHM, SIGNING_C14N, TRANSFORM_ENVELOPED } from './algorithms.js';
-import { cryptoEngine } from './engine.js';
 import { certificateBase64, type SigningIdentity } from './certificates.js';
-import { canonicalSignedInfo, referenceDigest } from './profile.js';
+import { canonicalSignedInfo, elementsNamedSignature, referenceDigest } from './profile.js';
+import { makeSignatureValue } from './signature-value.js';
 
 export interface SignOptions {
   limits?: XmlLimits;
@@ -35,13 +35,13 @@ function builder(doc: Document): (name: string, attributes?: Record<string, stri
 }
 
 export async function signPacket(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions = {}): Promise<string> {
-  const crypto = cryptoEngine();
   const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
   const skeleton = locateSkeleton(doc);
-  if (doc.getElementsByTagNameNS(DSIG_NS, 'Signature').length > 0) {
+  const signatures = elementsNamedSignature(doc);
+  if (signatures.some((e) => e.namespaceURI === DSIG_NS)) {
     throw new LtError('SIG_MULTIPLE', 'the packet is already signed; lienthong never adds a second signature');
   }
-  if (doc.getElementsByTagName('Signature').length > 0) {
+  if (signatures.some((e) => e.nodeName === 'Signature')) {
     throw new LtError('SIG_MALFORMED', 'the packet carries a <Signature> element outside the XMLDSig namespace (as the SDK samples do); remove it before signing');
   }
   const algorithm = SIGNING_ALGORITHM[identity.kind];
@@ -62,7 +62,7 @@ export async function signPacket(input: Uint8Array | string, identity: SigningId
       ds('DigestValue', {}, digestValue),
     ),
   );
-  const value = await crypto.subtle.sign(algorithm.sign, identity.key, Buffer.from(canonicalSignedInfo(signedInfo, SIGNING_C14N), 'utf8'));
+  const value = await makeSignatureValue(identity, Buffer.from(canonicalSignedInfo(signedInfo, SIGNING_C14N), 'utf8'));
   const certificates = [identity.certificate, ...identity.chain].map(certificateBase64);
   const signature = ds(
     'Signature',

@@ -395,6 +395,22 @@ function readRevokedSerials(der: Uint8Array): string[] {
   });
 }
 
+/**
+ * The issuer name of a CRL as text. @peculiar/x509 keeps a certificate's but renders a CRL's
+ * again on every read: every CRL for every certificate of every packet's path, a few percent
+ * of a verification.
+ */
+const crlIssuers = new WeakMap<x509.X509Crl, string>();
+
+function crlIssuer(crl: x509.X509Crl): string {
+  let issuer = crlIssuers.get(crl);
+  if (issuer === undefined) {
+    issuer = crl.issuer;
+    crlIssuers.set(crl, issuer);
+  }
+  return issuer;
+}
+
 interface RevocationCheck {
   status: ChainResult['revocation'];
   /** Why the status of a certificate could not be established, one problem each. */
@@ -418,7 +434,7 @@ async function checkRevocation(
   for (let i = 0; i < path.length - 1; i++) {
     const cert = path[i] as x509.X509Certificate;
     const issuer = path[i + 1] as x509.X509Certificate;
-    const named = store.crls.filter((crl) => crl.issuer === cert.issuer);
+    const named = store.crls.filter((crl) => crlIssuer(crl) === cert.issuer);
     const authentic: x509.X509Crl[] = [];
     for (const crl of named) if (await signedBy(crl, issuer)) authentic.push(crl);
 

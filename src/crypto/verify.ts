@@ -12,9 +12,9 @@ import { locateSkeleton, packetFromDocument, type EdxmlSkeleton } from '../envel
 import type { Packet } from '../envelope/types.js';
 import { parseEdxmlTimestamp } from '../envelope/values.js';
 import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from '../envelope/xml.js';
-import { certificateFromBase64, describeName, organIdOf, verificationKey } from './certificates.js';
-import { cryptoEngine } from './engine.js';
+import { certificateFromBase64, describeName, organIdOf } from './certificates.js';
 import { appendedTraceHeaders, canonicalSignedInfo, locateSignature, readSignatureParts, referenceDigest, type SignatureParts } from './profile.js';
+import { signatureValueValid } from './signature-value.js';
 import { validateChain, type TrustStore } from './trust.js';
 
 export type CheckResult = 'ok' | 'failed' | 'skipped' | 'unknown';
@@ -124,7 +124,6 @@ async function runChecks(
   gotPacket: (p: Packet, d: Document) => void,
 ): Promise<void> {
   const now = options.now ?? new Date();
-  const crypto = cryptoEngine();
   const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
   const skeleton = locateSkeleton(doc);
   const packet = packetFromDocument(doc);
@@ -154,7 +153,7 @@ async function runChecks(
   if (!digestOk) {
     report.errors.push({ code: 'SIG_DIGEST_MISMATCH', message: 'the signed content was changed after signing (reference digest mismatch)' });
   }
-  const valueOk = await checkSignatureValue(parts, signer, crypto);
+  const valueOk = await checkSignatureValue(parts, signer);
   report.checks.signatureValue = valueOk ? 'ok' : 'failed';
   if (!valueOk) {
     report.errors.push({ code: 'SIG_VALUE_INVALID', message: 'the signature value does not verify with the key of the certificate in KeyInfo' });
@@ -224,15 +223,7 @@ function checkDigest(doc: Document, skeleton: EdxmlSkeleton, parts: SignaturePar
   return true;
 }
 
-async function checkSignatureValue(parts: SignatureParts, signer: x509.X509Certificate, crypto: Crypto): Promise<boolean> {
-  const algorithm = parts.signatureAlgorithm;
+function checkSignatureValue(parts: SignatureParts, signer: x509.X509Certificate): boolean | Promise<boolean> {
   const signedOctets = Buffer.from(canonicalSignedInfo(parts.signedInfo, parts.signedInfoC14n), 'utf8');
-  try {
-    const key = await verificationKey(signer, algorithm);
-    // ECDSA takes its hash at verification; XMLDSig's r||s value is WebCrypto's format already.
-    return await crypto.subtle.verify({ ...algorithm.webcrypto, hash: algorithm.hash }, key, parts.signatureValue, signedOctets);
-  } catch {
-    // A key of another type than the algorithm names (an EC certificate under rsa-sha256).
-    return false;
-  }
+  return signatureValueValid(signer, parts.signatureAlgorithm, parts.signatureValue, signedOctets);
 }

@@ -47,15 +47,31 @@ function textOf(el: Element): string {
   return el.textContent ?? '';
 }
 
+/**
+ * The edXML element children of `parent` by local name, each list in document order: one walk
+ * of the children for all the fields of an element, rather than one per field (a MessageHeader
+ * has some twenty of each).
+ */
+function edxmlChildrenByName(parent: Element): Map<string, Element[]> {
+  const byName = new Map<string, Element[]>();
+  for (const el of edxmlChildren(parent)) {
+    const named = byName.get(el.localName);
+    if (named) named.push(el);
+    else byName.set(el.localName, [el]);
+  }
+  return byName;
+}
+
 function readFields(parent: Element, specs: readonly FieldSpec[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const children = edxmlChildrenByName(parent);
   for (const spec of specs) {
     if (spec.kind === 'attribute') {
       if (parent.hasAttribute(spec.xml)) out[spec.key] = parent.getAttribute(spec.xml);
       continue;
     }
-    const found = edxmlChildren(parent, spec.xml);
-    if (found.length === 0) continue;
+    const found = children.get(spec.xml);
+    if (found === undefined) continue;
     if (found.length > 1 && spec.kind !== 'texts' && spec.kind !== 'structs') {
       // Two readers could pick different ones: refuse rather than choose.
       throw new LtError('XML_NOT_EDXML', `<${parent.localName}> contains ${found.length} <${spec.xml}> elements; edXML allows one`, { path: spec.key });

@@ -423,6 +423,15 @@ t.test('an unsigned packet is refused with SIG_MISSING', async (t) => {
   t.ok(v.packet, 'the packet is still read, for the rejection notice (02)');
 });
 
+t.test('signing refuses a packet with a Signature already, and only with one', async (t) => {
+  const identity = await identityOf(OFFICE);
+  const withElement = (element: string): string => unsignedDocument(OFFICE).replace('</edXML:MessageHeader>', `${element}</edXML:MessageHeader>`);
+  await t.rejects(signPacket(await signedBy(OFFICE), identity), { code: 'SIG_MULTIPLE' }, 'signed already');
+  await t.rejects(signPacket(withElement('<Signature>SDK</Signature>'), identity), { code: 'SIG_MALFORMED' }, 'a <Signature> in the edXML namespace, as the SDK samples carry it');
+  const prefixed = await signPacket(withElement('<x:Signature xmlns:x="urn:other">x</x:Signature>'), identity);
+  t.equal((await verify(t, prefixed)).report.valid, true, 'an element of another namespace that happens to be named x:Signature is content, signed and verified');
+});
+
 t.test('the public SDK samples are unsigned as far as XMLDSig goes: SIG_MISSING, never a crash', async (t) => {
   const files = readdirSync(SAMPLES).filter((f) => f.endsWith('.edxml'));
   t.equal(files.length, 8, 'the 8 public samples');

@@ -31,6 +31,7 @@ t.test('UID by name, in the certificate order or most specific first (as organs.
   const office = certificate(`agencies/${OFFICE}.pem`);
   t.equal(describeName(office.subjectName), `C=VN, O=Văn phòng UBND tỉnh Cà Mau, CN=Văn phòng UBND tỉnh Cà Mau, UID=${OFFICE}`);
   t.equal(describeName(office.subjectName, { mostSpecificFirst: true }), `UID=${OFFICE}, CN=Văn phòng UBND tỉnh Cà Mau, O=Văn phòng UBND tỉnh Cà Mau, C=VN`);
+  t.equal(describeName(office.subjectName), `C=VN, O=Văn phòng UBND tỉnh Cà Mau, CN=Văn phòng UBND tỉnh Cà Mau, UID=${OFFICE}`, 'the name remembered is still in the certificate order');
   const entries: Array<{ subject: string; cert: string }> = [];
   const collect = (value: unknown): void => {
     if (!value || typeof value !== 'object') return;

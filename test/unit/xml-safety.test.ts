@@ -99,6 +99,23 @@ t.test('the XML declaration may name UTF-8 in any spelling, or be absent', async
   );
 });
 
+t.test('bytes and text are judged alike on the declared encoding, whatever follows the first "?"', async (t) => {
+  const declared = (declaration: string): string => STATUS.replace('<?xml version="1.0" encoding="UTF-8"?>', declaration);
+  const cases: Array<[string, ErrorCode | 'ok']> = [
+    ['<?xml version="1.0" encoding="UTF-8"?>', 'ok'],
+    ['<?xml version="1.0" encoding="ISO?8859-1"?>', 'XML_ENCODING'],
+    ["<?xml version='1.0' encoding='utf-8?'?>", 'XML_ENCODING'],
+    ['<?xml version="1.0" encoding="windows-1258" ghi-chú="Cà Mau?"?>', 'XML_ENCODING'],
+    ['<?xml version="1.0"?><?other encoding="latin1"?>', 'ok'],
+    [`<?xml version="1.0"${' '.repeat(70_000)}encoding="latin1"?>`, 'ok'],
+  ];
+  for (const [declaration, expected] of cases) {
+    const what = declaration.length > 80 ? `${declaration.slice(0, 20)}… (${declaration.length} characters)` : declaration;
+    t.equal(codeOf(() => decodeXml(declared(declaration))), expected, `${what}: as a string`);
+    t.equal(codeOf(() => decodeXml(Buffer.from(declared(declaration)))), expected, `${what}: as bytes`);
+  }
+});
+
 t.test('CDATA sections and comments may contain "&" and "<"', async (t) => {
   t.equal(descriptionOf(statusWith('<![CDATA[A & B <b>đậm</b> &nbsp;]]>')), 'A & B <b>đậm</b> &nbsp;', 'CDATA content is text, not markup');
   t.equal(descriptionOf(statusWith('before<!-- a & b <x> &nbsp; -->after')), 'beforeafter', 'comments are skipped');
