@@ -83,6 +83,25 @@ export class CryptoJobRunner {
   }
 }
 
+/**
+ * The buffers a worker moves to the caller instead of copying: the bytes of each attachment of
+ * the packet a parse or a verification read. Posted as they are, a 75 MB attachment is copied
+ * twice (serialised in the worker, deserialised on the main thread), both at the job's end,
+ * when the worker still holds the packet's text: the peak of every node receiving a packet.
+ * Only bytes that own their whole ArrayBuffer move (the parser decodes large attachments so);
+ * each buffer once, as postMessage refuses a buffer listed twice.
+ */
+export function transferablesOf(result: CryptoJobResult): ArrayBuffer[] {
+  const packet = !result.ok ? undefined : result.op === 'parse' ? result.packet : result.op === 'verify' ? result.verification.packet : undefined;
+  if (packet?.kind !== 'document') return [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const { content } of packet.attachments ?? []) {
+    const { buffer } = content;
+    if (buffer instanceof ArrayBuffer && content.byteOffset === 0 && content.byteLength === buffer.byteLength) buffers.add(buffer);
+  }
+  return [...buffers];
+}
+
 export function unwrapResult(result: CryptoJobResult): Exclude<CryptoJobResult, { ok: false }> {
   if (!result.ok) throw new LtError(result.error.code, result.error.message, result.error.context);
   return result;

@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { loadSigningIdentity } from '../../src/crypto/certificates.js';
+import { transferablesOf, type CryptoJobResult } from '../../src/crypto/jobs.js';
 import { CryptoPool } from '../../src/crypto/pool.js';
 import { signPacket } from '../../src/crypto/sign.js';
 import { createTrustStore } from '../../src/crypto/trust.js';
@@ -201,6 +202,31 @@ t.test('the pool reads untrusted packets as parsePacket does, and refuses bombs 
   const pooled = Buffer.from('<x/>');
   await t.rejects(pool.parsePacket(pooled, undefined, { handOver: true }), { code: 'XML_NOT_EDXML' });
   t.equal(pooled.toString(), '<x/>', 'a small Buffer shares Node\'s pool with others: it is copied, never moved');
+});
+
+t.test('attachment bytes move from the worker to the caller: the same bytes, each buffer listed once', async (t) => {
+  const scan = new Uint8Array(randomBytes(1024 * 1024 + 1));
+  const note = new Uint8Array(randomBytes(10));
+  const unsigned = buildPacket(documentFrom(OFFICE, { attachments: [{ name: 'ban-ve.pdf', content: scan }, { name: 'ghi-chu.txt', content: note }] }));
+  const contents = (packet: unknown): Buffer[] => ((packet as { attachments: Array<{ content: Uint8Array }> }).attachments ?? []).map((a) => Buffer.from(a.content));
+  const signed = await pool.sign(unsigned, identityMaterial(OFFICE));
+  const verified = await pool.verify(signed);
+  t.equal(verified.report.valid, true);
+  t.same(contents(verified.packet), [Buffer.from(scan), Buffer.from(note)], 'verified: every attachment byte for byte');
+  t.same(contents(await pool.parsePacket(unsigned)), [Buffer.from(scan), Buffer.from(note)], 'parsed: every attachment byte for byte');
+
+  const parsed = parsePacket(unsigned);
+  if (parsed.kind !== 'document' || !parsed.attachments) return t.fail('a document with attachments');
+  const moved = transferablesOf({ ok: true, op: 'parse', packet: parsed });
+  t.same(moved, parsed.attachments.map((a) => a.content.buffer), 'what the parser decodes owns its buffer: both move');
+  const shared = new Uint8Array(64);
+  const twice: CryptoJobResult = { ok: true, op: 'parse', packet: { ...parsed, attachments: [{ ...parsed.attachments[0]!, content: shared }, { ...parsed.attachments[1]!, content: shared }] } };
+  t.same(transferablesOf(twice), [shared.buffer], 'a buffer two attachments share is listed once (postMessage refuses it twice)');
+  const view: CryptoJobResult = { ok: true, op: 'parse', packet: { ...parsed, attachments: [{ ...parsed.attachments[0]!, content: new Uint8Array(128).subarray(64) }] } };
+  t.same(transferablesOf(view), [], 'a view of part of a buffer stays: moving it would take the rest along');
+  t.equal(transferablesOf({ ok: true, op: 'verify', verification: verified }).length, 2, "a verification's packet moves its attachments too");
+  t.same(transferablesOf({ ok: false, error: { code: 'XML_MALFORMED', message: 'no', context: {} } }), [], 'a failed job moves nothing');
+  t.same(transferablesOf({ ok: true, op: 'sign', xml: signed }), [], 'a signed text has no buffer');
 });
 
 t.test('a job that exhausts its worker\'s heap fails alone, with WORKER_OUT_OF_MEMORY; the pool replaces the worker', async (t) => {
