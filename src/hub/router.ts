@@ -131,6 +131,12 @@ export class Router {
   private readonly rate: RateLimiter | undefined;
   /** Ends the back-pressure waits when the hub stops. */
   private readonly stopping = new AbortController();
+  /**
+   * The bytes each delivery being handled brought, by packet id, with their SHA-256: the blob
+   * they are stored as. What flush publishes of them is taken from here, not read back from
+   * the blob store, which cost one more copy of the packet per recipient.
+   */
+  private readonly inHand = new Map<string, { hash: string; content: Buffer }>();
 
   constructor(private readonly deps: RouterDeps) {
     this.records = new HubRecords(deps.db);
@@ -155,6 +161,7 @@ export class Router {
     const hash = sha256Hex(delivery.message.content);
     // Without a usable message-id the content hash names the packet, so redeliveries still match.
     const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', hash);
+    this.inHand.set(packetId, { hash, content: delivery.message.content });
     try {
       return await handler(props, packetId, hash);
     } catch (error) {
@@ -167,6 +174,8 @@ export class Router {
       if (!repeatsOnRetry(error)) throw error;
       return this.unprocessable(packetId, hash, delivery.message.content.length, props, error);
     } finally {
+      // Two deliveries of one packet id at once: the other's flush then reads the blob back, as right.
+      this.inHand.delete(packetId);
       const outcome = this.outcomes.get(packetId);
       this.outcomes.delete(packetId);
       if (outcome) this.deps.onRouted?.({ ...outcome, seconds: (performance.now() - started) / 1000, redelivered: delivery.message.fields.redelivered });
@@ -1055,7 +1064,7 @@ export class Router {
       if (rows.length === 0) return;
       const results = await Promise.allSettled(
         rows.map(async (row) => {
-          const content = await this.deps.blobs.get(row.blob);
+          const content = await this.contentOf(row.blob, cause);
           // A link's row goes to that link's queue (the default exchange routes by queue name).
           await this.deps.publisher.publish({
             exchange: row.link ? '' : this.deps.names.deliver,
@@ -1085,6 +1094,12 @@ export class Router {
       else this.deps.log.debug({ packetId: cause, full, attempt }, 'recipient queue still full; trying again');
       await abortableDelay(wait, this.stopping.signal);
     }
+  }
+
+  /** The bytes of a blob flush publishes: the packet in hand as it is, anything else (a bounce) from the blob store. */
+  private contentOf(blob: string, cause: string): Promise<Buffer> {
+    const inHand = this.inHand.get(cause);
+    return inHand?.hash === blob ? Promise.resolve(inHand.content) : this.deps.blobs.get(blob);
   }
 
   /** What the hub says about its hop: beside the packet, never inside the signed XML. */
