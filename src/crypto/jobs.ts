@@ -20,12 +20,18 @@ export interface IdentityMaterial {
 
 export type CryptoJob =
   | { op: 'sign'; xml: Uint8Array | string; identity: IdentityMaterial; limits?: XmlLimits }
-  | { op: 'verify'; xml: Uint8Array | string; options?: Omit<VerifyOptions, 'now'> & { now?: number } }
+  | {
+      op: 'verify';
+      xml: Uint8Array | string;
+      options?: Omit<VerifyOptions, 'now'> & { now?: number };
+      /** The bytes were moved here: they go back with the result (CryptoPool.verifyLent). */
+      giveBack?: boolean;
+    }
   | { op: 'parse'; xml: Uint8Array | string; limits?: XmlLimits };
 
 export type CryptoJobResult =
   | { ok: true; op: 'sign'; xml: string }
-  | { ok: true; op: 'verify'; verification: Verification }
+  | { ok: true; op: 'verify'; verification: Verification; input?: Uint8Array }
   | { ok: true; op: 'parse'; packet: Packet }
   | { ok: false; error: { code: ErrorCode; message: string; context: ErrorContext } };
 
@@ -58,7 +64,7 @@ export class CryptoJobRunner {
       const verification = await verifyPacket(job.xml, this.store(), options);
       // A DOM cannot cross to another thread; callers get the packet read from it.
       delete verification.document;
-      return { ok: true, op: 'verify', verification };
+      return { ok: true, op: 'verify', verification, ...(job.giveBack && typeof job.xml !== 'string' ? { input: job.xml } : {}) };
     } catch (error) {
       const e = asLtError(error);
       return { ok: false, error: { code: e.code, message: e.message, context: e.context } };
@@ -84,20 +90,32 @@ export class CryptoJobRunner {
 }
 
 /**
+ * The ArrayBuffer to move to another thread instead of copying `bytes`, when they are all of
+ * it: a view of part of a buffer (a small Buffer is one of Node's shared pool) would take the
+ * rest along, and shared memory is not moved but shared.
+ */
+export function ownBuffer(bytes: Uint8Array): ArrayBuffer | undefined {
+  const { buffer } = bytes;
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? buffer : undefined;
+}
+
+/**
  * The buffers a worker moves to the caller instead of copying: the bytes of each attachment of
- * the packet a parse or a verification read. Posted as they are, a 75 MB attachment is copied
- * twice (serialised in the worker, deserialised on the main thread), both at the job's end,
- * when the worker still holds the packet's text: the peak of every node receiving a packet.
- * Only bytes that own their whole ArrayBuffer move (the parser decodes large attachments so);
- * each buffer once, as postMessage refuses a buffer listed twice.
+ * the packet a parse or a verification read, and the packet's own bytes lent for a verification.
+ * Posted as they are, a 75 MB attachment is copied twice (serialised in the worker,
+ * deserialised on the main thread), both at the job's end, when the worker still holds the
+ * packet's text: the peak of every node receiving a packet. Only bytes that own their whole
+ * ArrayBuffer move (the parser decodes large attachments so); each buffer once, as postMessage
+ * refuses a buffer listed twice.
  */
 export function transferablesOf(result: CryptoJobResult): ArrayBuffer[] {
   const packet = !result.ok ? undefined : result.op === 'parse' ? result.packet : result.op === 'verify' ? result.verification.packet : undefined;
-  if (packet?.kind !== 'document') return [];
+  const bytes = packet?.kind === 'document' ? (packet.attachments ?? []).map((a) => a.content) : [];
+  if (result.ok && result.op === 'verify' && result.input) bytes.push(result.input);
   const buffers = new Set<ArrayBuffer>();
-  for (const { content } of packet.attachments ?? []) {
-    const { buffer } = content;
-    if (buffer instanceof ArrayBuffer && content.byteOffset === 0 && content.byteLength === buffer.byteLength) buffers.add(buffer);
+  for (const content of bytes) {
+    const buffer = ownBuffer(content);
+    if (buffer) buffers.add(buffer);
   }
   return [...buffers];
 }

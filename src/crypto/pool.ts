@@ -14,7 +14,7 @@ import type { Packet } from '../envelope/types.js';
 import type { XmlLimits } from '../envelope/xml.js';
 import { LtError } from '../errors.js';
 import type { CryptoEngineName } from './engine.js';
-import { unwrapResult, type CryptoJob, type CryptoJobResult, type IdentityMaterial } from './jobs.js';
+import { ownBuffer, unwrapResult, type CryptoJob, type CryptoJobResult, type IdentityMaterial } from './jobs.js';
 import type { TrustMaterial } from './trust.js';
 import type { Verification, VerifyOptions } from './verify.js';
 
@@ -124,8 +124,7 @@ function sharedInput(job: CryptoJob): CryptoJob {
 function movable(task: Task): ArrayBuffer | undefined {
   const xml = task.job.xml;
   if (!task.handOver || typeof xml === 'string') return undefined;
-  const buffer = xml.buffer;
-  return buffer instanceof ArrayBuffer && xml.byteOffset === 0 && xml.byteLength === buffer.byteLength ? buffer : undefined;
+  return ownBuffer(xml);
 }
 
 export class CryptoPool {
@@ -291,6 +290,24 @@ export class CryptoPool {
     const { now, urgent, ...rest } = options;
     const job: CryptoJob = { op: 'verify', xml, options: now ? { ...rest, now: now.getTime() } : rest };
     return (unwrapResult(await this.run(job, false, { urgent })) as { verification: Verification }).verification;
+  }
+
+  /**
+   * Verify bytes the caller lends to the worker for the job: bytes that own their ArrayBuffer
+   * (what the broker client assembles a large message into) move there and back instead of
+   * being copied to shared memory, which held a second copy of the packet beside the caller's
+   * while the worker held its text. The caller's Buffer is empty from the call on, for good:
+   * it goes on with the one returned (its own, when it could not move). Should the worker die
+   * on the job, the bytes die with it: the caller reads what it needs of them (the size) before.
+   */
+  async verifyLent(bytes: Buffer, options: Omit<VerifyOptions, 'now'> & { now?: Date } & JobPriority = {}): Promise<{ verification: Verification; bytes: Buffer }> {
+    if (!ownBuffer(bytes)) return { verification: await this.verify(bytes, options), bytes };
+    const { now, urgent, ...rest } = options;
+    const job: CryptoJob = { op: 'verify', xml: bytes, giveBack: true, options: now ? { ...rest, now: now.getTime() } : rest };
+    const result = unwrapResult(await this.run(job, true, { urgent })) as { verification: Verification; input?: Uint8Array };
+    const back = result.input;
+    if (!back) throw new LtError('INTERNAL', 'the crypto worker did not give back the bytes lent to it');
+    return { verification: result.verification, bytes: Buffer.from(back.buffer, back.byteOffset, back.byteLength) };
   }
 
   /**

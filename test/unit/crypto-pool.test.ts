@@ -229,6 +229,34 @@ t.test('attachment bytes move from the worker to the caller: the same bytes, eac
   t.same(transferablesOf({ ok: true, op: 'sign', xml: signed }), [], 'a signed text has no buffer');
 });
 
+t.test('bytes lent for a verification move to the worker and back: the same verification, the same bytes', async (t) => {
+  const unsigned = buildPacket(documentFrom(OFFICE, { attachments: [{ name: 'ban-ve.pdf', content: new Uint8Array(randomBytes(1024 * 1024)) }] }));
+  const signed = await pool.sign(unsigned, identityMaterial(OFFICE));
+  const now = new Date();
+  const expected = await pool.verify(signed, { now });
+  t.equal(expected.report.valid, true);
+
+  // As the broker client assembles a large message: a Buffer that owns its memory.
+  const lent = Buffer.allocUnsafeSlow(Buffer.byteLength(signed));
+  lent.write(signed);
+  const { verification, bytes } = await pool.verifyLent(lent, { now });
+  t.same(sent(verification), sent(expected), 'the same report and packet as a verification of a copy');
+  t.equal(lent.byteLength, 0, "the bytes moved: the caller's Buffer is empty");
+  t.equal(bytes.toString('utf8'), signed, 'and came back whole');
+
+  const altered = signed.replace('<edXML:Subject>', '<edXML:Subject>X');
+  const tampered = Buffer.allocUnsafeSlow(Buffer.byteLength(altered));
+  tampered.write(altered);
+  const refused = await pool.verifyLent(tampered, { now });
+  t.match(refused.verification.report, { valid: false, errors: [{ code: 'SIG_DIGEST_MISMATCH' }] }, 'an altered packet is reported, not thrown');
+  t.equal(refused.bytes.toString('utf8'), altered, 'and its bytes come back all the same');
+
+  const pooled = Buffer.from('<x/>');
+  const small = await pool.verifyLent(pooled, { now });
+  t.equal(small.bytes, pooled, "bytes in Node's shared pool cannot move: the caller keeps its own");
+  t.equal(pooled.toString(), '<x/>', 'untouched');
+});
+
 t.test('a job that exhausts its worker\'s heap fails alone, with WORKER_OUT_OF_MEMORY; the pool replaces the worker', async (t) => {
   // A real cap, far below the default: 99 000 element and attribute nodes, within the parsing
   // budget, need more than 32 MiB of DOM, while a small packet fits, even with the test's
