@@ -7,7 +7,7 @@ import type { Packet } from '../envelope/types.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from '../envelope/xml.js';
 import { LtError, asLtError, type ErrorCode, type ErrorContext } from '../errors.js';
 import { loadSigningIdentity, type SigningIdentity } from './certificates.js';
-import { signPacket } from './sign.js';
+import { signPacket, signPacketBytes } from './sign.js';
 import { createTrustStore, type TrustMaterial, type TrustStore } from './trust.js';
 import { verifyPacket, type Verification, type VerifyOptions } from './verify.js';
 
@@ -19,7 +19,14 @@ export interface IdentityMaterial {
 }
 
 export type CryptoJob =
-  | { op: 'sign'; xml: Uint8Array | string; identity: IdentityMaterial; limits?: XmlLimits }
+  | {
+      op: 'sign';
+      xml: Uint8Array | string;
+      identity: IdentityMaterial;
+      limits?: XmlLimits;
+      /** The signed packet as its UTF-8 bytes rather than its text (CryptoPool.signBytes). */
+      bytes?: boolean;
+    }
   | {
       op: 'verify';
       xml: Uint8Array | string;
@@ -30,7 +37,7 @@ export type CryptoJob =
   | { op: 'parse'; xml: Uint8Array | string; limits?: XmlLimits };
 
 export type CryptoJobResult =
-  | { ok: true; op: 'sign'; xml: string }
+  | { ok: true; op: 'sign'; xml: string | Uint8Array }
   | { ok: true; op: 'verify'; verification: Verification; input?: Uint8Array }
   | { ok: true; op: 'parse'; packet: Packet }
   | { ok: false; error: { code: ErrorCode; message: string; context: ErrorContext } };
@@ -55,7 +62,8 @@ export class CryptoJobRunner {
     try {
       if (job.op === 'sign') {
         const identity = await this.identity(job.identity);
-        return { ok: true, op: 'sign', xml: await signPacket(job.xml, identity, job.limits ? { limits: job.limits } : {}) };
+        const options = job.limits ? { limits: job.limits } : {};
+        return { ok: true, op: 'sign', xml: job.bytes ? await signPacketBytes(job.xml, identity, options) : await signPacket(job.xml, identity, options) };
       }
       if (job.op === 'parse') {
         return { ok: true, op: 'parse', packet: parsePacket(job.xml, job.limits ?? DEFAULT_XML_LIMITS) };
@@ -101,7 +109,8 @@ export function ownBuffer(bytes: Uint8Array): ArrayBuffer | undefined {
 
 /**
  * The buffers a worker moves to the caller instead of copying: the bytes of each attachment of
- * the packet a parse or a verification read, and the packet's own bytes lent for a verification.
+ * the packet a parse or a verification read, the packet's own bytes lent for a verification,
+ * and a signed packet's bytes.
  * Posted as they are, a 75 MB attachment is copied twice (serialised in the worker,
  * deserialised on the main thread), both at the job's end, when the worker still holds the
  * packet's text: the peak of every node receiving a packet. Only bytes that own their whole
@@ -112,6 +121,7 @@ export function transferablesOf(result: CryptoJobResult): ArrayBuffer[] {
   const packet = !result.ok ? undefined : result.op === 'parse' ? result.packet : result.op === 'verify' ? result.verification.packet : undefined;
   const bytes = packet?.kind === 'document' ? (packet.attachments ?? []).map((a) => a.content) : [];
   if (result.ok && result.op === 'verify' && result.input) bytes.push(result.input);
+  if (result.ok && result.op === 'sign' && typeof result.xml !== 'string') bytes.push(result.xml);
   const buffers = new Set<ArrayBuffer>();
   for (const content of bytes) {
     const buffer = ownBuffer(content);

@@ -283,6 +283,17 @@ export class CryptoPool {
   }
 
   /**
+   * Sign an unsigned packet; resolves to the signed packet's UTF-8 bytes, moved from the worker:
+   * what a node stores and publishes, without the copies of a large text crossing threads.
+   * With `handOver` the caller gives up `xml` (as parsePacket's).
+   */
+  async signBytes(xml: Uint8Array | string, identity: IdentityMaterial, options: JobPriority & { handOver?: boolean } = {}): Promise<Buffer> {
+    const result = unwrapResult(await this.run({ op: 'sign', xml, identity, bytes: true }, options.handOver === true, options));
+    const bytes = (result as { xml: Uint8Array }).xml;
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /**
    * Verify a packet; never rejects for a bad packet (the report says why it is invalid).
    * Nothing is ever written back into the packet: whoever relays it relays the bytes it got.
    */

@@ -11,7 +11,7 @@ import type { Lane } from '../broker/names.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { LIVE_SIGNATURE_AGE_MS, type VerificationReport } from '../crypto/verify.js';
-import { buildPacket } from '../envelope/build.js';
+import { buildPacket, buildPacketBytes } from '../envelope/build.js';
 import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
 import { DEFAULT_XML_LIMITS, xmlLimitsFor, type XmlLimits } from '../envelope/xml.js';
 import { firstForeignAct, foreignDocumentIdOf, relatedDocumentOf } from '../envelope/links.js';
@@ -166,7 +166,9 @@ export class Outbox {
 
   private async signAndEnqueue(packet: DocumentPacket, client: string, options: SubmitOptions): Promise<Submitted> {
     const { warnings } = await this.admit(packet);
-    const signed = await this.deps.pool.sign(buildPacket(packet), this.deps.identity, { urgent: isUrgent(packet.otherInfo.priority) });
+    // Bytes both ways, moved to the worker and back: a large packet as text crossed the threads as
+    // a two-byte string, copied on each side, and was encoded again to be stored.
+    const signed = await this.deps.pool.signBytes(buildPacketBytes(packet), this.deps.identity, { urgent: isUrgent(packet.otherInfo.priority), handOver: true });
     return this.enqueue(packet, signed, client, warnings, options);
   }
 

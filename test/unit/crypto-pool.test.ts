@@ -18,7 +18,7 @@ import { CryptoPool } from '../../src/crypto/pool.js';
 import { signPacket } from '../../src/crypto/sign.js';
 import { createTrustStore } from '../../src/crypto/trust.js';
 import { verifyPacket, type Verification } from '../../src/crypto/verify.js';
-import { buildPacket, DEFAULT_XML_LIMITS, parsePacket } from '../../src/envelope/index.js';
+import { buildPacket, buildPacketBytes, DEFAULT_XML_LIMITS, parsePacket } from '../../src/envelope/index.js';
 import { LtError } from '../../src/errors.js';
 import { FINANCE, ICT, OFFICE, REPO, REVOKED, documentFrom, identityMaterial, trustMaterial, unsignedDocument } from '../helpers/pki.js';
 import { cpuMsSince } from '../helpers/cpu.js';
@@ -227,6 +227,21 @@ t.test('attachment bytes move from the worker to the caller: the same bytes, eac
   t.equal(transferablesOf({ ok: true, op: 'verify', verification: verified }).length, 2, "a verification's packet moves its attachments too");
   t.same(transferablesOf({ ok: false, error: { code: 'XML_MALFORMED', message: 'no', context: {} } }), [], 'a failed job moves nothing');
   t.same(transferablesOf({ ok: true, op: 'sign', xml: signed }), [], 'a signed text has no buffer');
+});
+
+t.test('signBytes: the signed packet as the UTF-8 of what sign gives, the unsigned bytes handed over', async (t) => {
+  const packet = documentFrom(OFFICE, { subject: 'Bản vẽ quy hoạch chi tiết', attachments: [{ name: 'ban-ve.pdf', content: new Uint8Array(randomBytes(1024 * 1024)) }] });
+  const material = identityMaterial(OFFICE);
+  const text = await pool.sign(buildPacket(packet), material);
+  const unsigned = buildPacketBytes(packet);
+  const bytes = await pool.signBytes(unsigned, material, { handOver: true });
+  t.ok(bytes.equals(Buffer.from(text, 'utf8')), 'byte for byte the UTF-8 of the signed text');
+  t.equal(unsigned.byteLength, 0, 'the unsigned bytes moved to the worker');
+  t.equal(bytes.buffer.byteLength, bytes.byteLength, 'the signed bytes own their buffer (moved, not a view of a pool)');
+  t.equal((await pool.verify(bytes)).report.valid, true, 'and they verify');
+  const kept = buildPacketBytes(packet);
+  t.ok((await pool.signBytes(kept, material)).equals(bytes), 'without handOver the same');
+  t.ok(kept.byteLength > 0, "and the caller's bytes stay");
 });
 
 t.test('bytes lent for a verification move to the worker and back: the same verification, the same bytes', async (t) => {
