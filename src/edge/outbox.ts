@@ -41,8 +41,18 @@ export interface OutboxDeps {
   maxPacketBytes?: number;
   /** Scans attachments before signing; none configured = no scanning. */
   scanner?: Scanner;
-  /** Called after a packet was queued (wakes the relay; an urgent one is published even during a round). */
-  onQueued?: (urgent: boolean) => void;
+  /**
+   * Called after a packet was queued (wakes the relay; an urgent one is published even during a
+   * round), with a document's signed bytes when they are at hand: the relay publishes them as
+   * they are instead of reading them back from the blob store.
+   */
+  onQueued?: (urgent: boolean, queued?: QueuedBytes) => void;
+}
+
+/** A queued packet's bytes, and the blob they are stored as. */
+export interface QueuedBytes {
+  blob: string;
+  content: Buffer;
 }
 
 export interface Submitted {
@@ -256,7 +266,7 @@ export class Outbox {
       }
       options.inTransaction?.({ packetId, documentId: packet.documentId });
     }).immediate();
-    this.deps.onQueued?.(lane === 'urgent');
+    this.deps.onQueued?.(lane === 'urgent', typeof signed === 'string' ? undefined : { blob, content: Buffer.from(signed.buffer, signed.byteOffset, signed.byteLength) });
     return { packetId, documentId: packet.documentId, lane, warnings };
   }
 
