@@ -26,6 +26,8 @@ export type CryptoJob =
       limits?: XmlLimits;
       /** The signed packet as its UTF-8 bytes rather than its text (CryptoPool.signBytes). */
       bytes?: boolean;
+      /** The input was moved to this thread for the job alone: its memory goes once it is parsed. */
+      release?: boolean;
     }
   | {
       op: 'verify';
@@ -34,7 +36,7 @@ export type CryptoJob =
       /** The bytes were moved here: they go back with the result (CryptoPool.verifyLent). */
       giveBack?: boolean;
     }
-  | { op: 'parse'; xml: Uint8Array | string; limits?: XmlLimits };
+  | { op: 'parse'; xml: Uint8Array | string; limits?: XmlLimits; release?: boolean };
 
 export type CryptoJobResult =
   | { ok: true; op: 'sign'; xml: string | Uint8Array }
@@ -62,11 +64,11 @@ export class CryptoJobRunner {
     try {
       if (job.op === 'sign') {
         const identity = await this.identity(job.identity);
-        const options = job.limits ? { limits: job.limits } : {};
+        const options = { ...(job.limits ? { limits: job.limits } : {}), releaseInput: job.release === true };
         return { ok: true, op: 'sign', xml: job.bytes ? await signPacketBytes(job.xml, identity, options) : await signPacket(job.xml, identity, options) };
       }
       if (job.op === 'parse') {
-        return { ok: true, op: 'parse', packet: parsePacket(job.xml, job.limits ?? DEFAULT_XML_LIMITS) };
+        return { ok: true, op: 'parse', packet: parsePacket(job.xml, job.limits ?? DEFAULT_XML_LIMITS, { releaseInput: job.release === true }) };
       }
       const options: VerifyOptions = { ...job.options, now: job.options?.now !== undefined ? new Date(job.options.now) : new Date() };
       const verification = await verifyPacket(job.xml, this.store(), options);

@@ -212,7 +212,8 @@ export class CryptoPool {
       slot.idleTimer = undefined;
       slot.worker.ref();
       const moved = movable(task);
-      if (moved) slot.worker.postMessage({ id: task.id, job: task.job }, [moved]);
+      // Moved bytes are the worker's alone: parsed, they can go (a verification's go back instead).
+      if (moved) slot.worker.postMessage({ id: task.id, job: task.job.op === 'verify' ? task.job : { ...task.job, release: true } }, [moved]);
       else slot.worker.postMessage({ id: task.id, job: sharedInput(task.job) });
     }
     // An idle worker must not keep the process alive.

@@ -11,13 +11,13 @@
  */
 import { LtError } from '../errors.js';
 import { locateSkeleton } from '../envelope/parse.js';
-import { DEFAULT_XML_LIMITS, parseXml, serializeDocument, serializeDocumentBytes, type XmlLimits } from '../envelope/xml.js';
+import { DEFAULT_XML_LIMITS, parseXml, serializeDocument, serializeDocumentBytes, type ParseOptions, type XmlLimits } from '../envelope/xml.js';
 import { DSIG_NS, SIGNING_ALGORITHM, SIGNING_C14N, TRANSFORM_ENVELOPED } from './algorithms.js';
 import { cryptoEngine } from './engine.js';
 import { certificateBase64, type SigningIdentity } from './certificates.js';
 import { canonicalSignedInfo, referenceDigest } from './profile.js';
 
-export interface SignOptions {
+export interface SignOptions extends ParseOptions {
   limits?: XmlLimits;
 }
 
@@ -48,7 +48,7 @@ export async function signPacketBytes(input: Uint8Array | string, identity: Sign
 
 async function signedDocument(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions): Promise<Document> {
   const crypto = cryptoEngine();
-  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
+  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS, { releaseInput: options.releaseInput === true });
   const skeleton = locateSkeleton(doc);
   if (doc.getElementsByTagNameNS(DSIG_NS, 'Signature').length > 0) {
     throw new LtError('SIG_MULTIPLE', 'the packet is already signed; lienthong never adds a second signature');

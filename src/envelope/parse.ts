@@ -6,7 +6,7 @@
  * data lienthong acts on is the data whose signature it checked.
  */
 import { LtError } from '../errors.js';
-import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from './xml.js';
+import { DEFAULT_XML_LIMITS, parseXml, type ParseOptions, type XmlLimits } from './xml.js';
 import {
   ATTACHMENT_FIELDS,
   DOCUMENT_HEADER_FIELDS,
@@ -244,6 +244,6 @@ function ownBytes(decoded: Buffer): Uint8Array {
 }
 
 /** Parse untrusted bytes into a packet (safe XML parsing, then `packetFromDocument`). */
-export function parsePacket(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): Packet {
-  return packetFromDocument(parseXml(input, limits));
+export function parsePacket(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS, options: ParseOptions = {}): Packet {
+  return packetFromDocument(parseXml(input, limits, options));
 }

@@ -441,8 +441,34 @@ function admitXml(input: Uint8Array | string, limits: XmlLimits): Admitted {
   return { text };
 }
 
+export interface ParseOptions {
+  /**
+   * Nobody reads the input bytes after the parse (a crypto worker's, moved to it for the job):
+   * their memory is given back once the document is read, rather than at the job's end. Only
+   * bytes that are all of their ArrayBuffer are; they are empty afterwards.
+   */
+  releaseInput?: boolean;
+}
+
 /** Parse untrusted XML into a DOM Document, after the safety pre-scan. */
-export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): Document {
+export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS, options: ParseOptions = {}): Document {
+  const doc = parseAdmitted(input, limits);
+  if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
+  return doc;
+}
+
+/**
+ * Detach the ArrayBuffer of `bytes` when they are all of it: its memory moves to a new object
+ * nothing refers to, freed by the next minor collection. Left as they are, the bytes of a 100 MB
+ * packet stayed until the job's end beside its text, its DOM and what is made of them: their
+ * buffer, old by then, waits for a full collection.
+ */
+export function releaseBytes(bytes: Uint8Array): void {
+  const { buffer } = bytes;
+  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) structuredClone(buffer, { transfer: [buffer] });
+}
+
+function parseAdmitted(input: Uint8Array | string, limits: XmlLimits): Document {
   const admitted = admitXml(input, limits);
   if (!admitted.hoisted) return parseText(admitted.text);
   // Refused or not as the whole text would be; but a message (xmldom quotes text it finds
