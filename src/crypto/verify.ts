@@ -65,6 +65,8 @@ export interface VerifyOptions {
    */
   ageReference?: Date;
   limits?: XmlLimits;
+  /** false: the packet returned has its attachments checked but not their bytes (see ReadOptions). */
+  attachmentBytes?: boolean;
 }
 
 export interface Verification {
@@ -127,7 +129,7 @@ async function runChecks(
   const crypto = cryptoEngine();
   const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
   const skeleton = locateSkeleton(doc);
-  const packet = packetFromDocument(doc);
+  const packet = packetFromDocument(doc, options.attachmentBytes === false ? { attachmentBytes: false } : {});
   gotPacket(packet, doc);
   report.kind = packet.kind;
   report.organId = packet.from?.organId ?? null;

@@ -124,6 +124,12 @@ interface Planned {
 }
 
 
+/**
+ * How the hub verifies: it forwards and stores the packet's own bytes and never reads an
+ * attachment, so their base64 is checked but not kept decoded beside the packet's text.
+ */
+const FORWARDED = { attachmentBytes: false } as const;
+
 export class Router {
   private readonly records: HubRecords;
   private readonly deliveries: DeliveryLog;
@@ -271,7 +277,7 @@ export class Router {
 
     // The hub reads and judges the packet but never writes into it: what it forwards and stores
     // are the bytes the sender signed; its own hop travels in the message headers and its database.
-    const { verification, bytes } = await this.deps.pool.verifyLent(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent' });
+    const { verification, bytes } = await this.deps.pool.verifyLent(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent', ...FORWARDED });
     content = this.takeBack(delivery, bytes);
     const unchecked: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
@@ -331,7 +337,7 @@ export class Router {
     if (content.length > this.deps.maxPacketBytes) {
       return this.refuseIntake(packetId, hash, null, undefined, via, { code: 'XML_TOO_LARGE', message: `the packet is ${content.length} bytes, over the hub's limit of ${this.deps.maxPacketBytes}` }, now);
     }
-    const { verification, bytes } = await link.pool.verifyLent(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent' });
+    const { verification, bytes } = await link.pool.verifyLent(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent', ...FORWARDED });
     content = this.takeBack(delivery, bytes);
     const unchecked: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
@@ -439,7 +445,7 @@ export class Router {
     // Verifying costs the hub; one who floods it without an agency's user gets no more of it than an agency.
     if (this.rate && !this.rate.take(`broker-user:${userId ?? ''}`)) return deadLetter('over the rate limit; not verified');
     if (content.length > this.deps.maxPacketBytes) return deadLetter(`${content.length} bytes, over the limit of ${this.deps.maxPacketBytes}; not verified`);
-    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS });
+    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, ...FORWARDED });
     // Not validated: only a refusal is ever made of it.
     const packet: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);

@@ -54,6 +54,12 @@ t.test('the pool signs and verifies exactly as the in-thread API does', async (t
 
   const legacy = await pool.verify(inPool, { now, legacySha1: true });
   t.equal(legacy.report.valid, true, 'options travel to the worker');
+
+  const forwarded = await pool.verify(inPool, { now, attachmentBytes: false });
+  t.same(forwarded.report, fromPool.report, 'without attachment bytes: the same report');
+  const strip = (packet: unknown) => ({ ...(packet as object), attachments: ((packet as { attachments: Array<{ content: Uint8Array }> }).attachments ?? []).map((a) => ({ ...a, content: a.content.byteLength })) });
+  const full = strip(fromPool.packet);
+  t.same(strip(forwarded.packet), { ...full, attachments: full.attachments.map((a) => ({ ...a, content: 0 })) }, 'and the same packet, its attachments without their bytes');
 });
 
 t.test('errors come back as LtErrors with their codes', async (t) => {
