@@ -70,7 +70,8 @@ export class CryptoJobRunner {
       if (job.op === 'parse') {
         return { ok: true, op: 'parse', packet: parsePacket(job.xml, job.limits ?? DEFAULT_XML_LIMITS, { releaseInput: job.release === true }) };
       }
-      const options: VerifyOptions = { ...job.options, now: job.options?.now !== undefined ? new Date(job.options.now) : new Date() };
+      // Bytes lent are given back whole, whatever the options say.
+      const options: VerifyOptions = { ...job.options, now: job.options?.now !== undefined ? new Date(job.options.now) : new Date(), ...(job.giveBack ? { releaseInput: false } : {}) };
       const verification = await verifyPacket(job.xml, this.store(), options);
       // A DOM cannot cross to another thread; callers get the packet read from it.
       delete verification.document;

@@ -67,6 +67,8 @@ export interface VerifyOptions {
   limits?: XmlLimits;
   /** false: the packet returned has its attachments checked but not their bytes (see ReadOptions). */
   attachmentBytes?: boolean;
+  /** The caller never reads `input` again: its memory is given back once parsed (see ParseOptions). */
+  releaseInput?: boolean;
 }
 
 export interface Verification {
@@ -127,7 +129,7 @@ async function runChecks(
 ): Promise<void> {
   const now = options.now ?? new Date();
   const crypto = cryptoEngine();
-  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
+  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS, { releaseInput: options.releaseInput === true });
   const skeleton = locateSkeleton(doc);
   const packet = packetFromDocument(doc, options.attachmentBytes === false ? { attachmentBytes: false } : {});
   gotPacket(packet, doc);

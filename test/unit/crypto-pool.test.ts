@@ -272,6 +272,10 @@ t.test('bytes lent for a verification move to the worker and back: the same veri
   t.match(refused.verification.report, { valid: false, errors: [{ code: 'SIG_DIGEST_MISMATCH' }] }, 'an altered packet is reported, not thrown');
   t.equal(refused.bytes.toString('utf8'), altered, 'and its bytes come back all the same');
 
+  const again = Buffer.allocUnsafeSlow(Buffer.byteLength(signed));
+  again.write(signed);
+  t.equal((await pool.verifyLent(again, { now, releaseInput: true })).bytes.toString('utf8'), signed, 'lent bytes come back whole even when the options say to release them');
+
   const pooled = Buffer.from('<x/>');
   const small = await pool.verifyLent(pooled, { now });
   t.equal(small.bytes, pooled, "bytes in Node's shared pool cannot move: the caller keeps its own");

@@ -42,8 +42,9 @@ ${PACKET_LIMIT_HELP}
         (await readInput(certFile)).toString('utf8'),
         values.chain ? (await readInput(values.chain)).toString('utf8') : undefined,
       );
-      // Written as bytes: the signed text, two-byte with one Vietnamese letter, would be flattened and encoded whole.
-      await writeOutput(out, await signPacketBytes(input, identity, { limits }));
+      // Written as bytes: the signed text, two-byte with one Vietnamese letter, would be flattened and
+      // encoded whole. The file's bytes go once parsed: nothing reads them again.
+      await writeOutput(out, await signPacketBytes(input, identity, { limits, releaseInput: true }));
       io.stderr.write(`wrote ${out}\n`);
       return EXIT_OK;
     } catch (error) {
