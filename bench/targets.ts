@@ -2,9 +2,11 @@
  * The targets of issue 15, each figure next to its raw baseline measured in the same run, the
  * ratio the target is about, and whether it is met. LT_BENCH_RUNS=3 measures everything three
  * times and prints median (min–max). `npm run bench -- targets`; needs dist/ (npm run bench
- * builds it), GNU time, and the local RabbitMQ with its management API for the idle edge.
+ * builds it), GNU time, and the local RabbitMQ with its management API for the idle edge and
+ * the exchange's peak RSS.
  */
 import { openIdleBench } from './targets/edge-idle.js';
+import { measureExchangePeakRss } from './targets/exchange-memory.js';
 import { measurePeakRss } from './targets/memory.js';
 import { measurePipeline } from './targets/pipeline.js';
 import { measureSigning } from './targets/signing.js';
@@ -12,12 +14,13 @@ import { measureStartup } from './targets/startup.js';
 import { figureTable, mb, ms, perSecond, percent, times, type Sample } from './targets/stats.js';
 
 export async function benchTargets(runs = Number(process.env.LT_BENCH_RUNS ?? 1)): Promise<string> {
-  const all = { signing: [] as Sample[][], rss: [] as Sample[][], help: [] as Sample[][], verify: [] as Sample[][], idle: [] as Sample[][], pipeline: [] as Sample[][] };
+  const all = { signing: [] as Sample[][], rss: [] as Sample[][], exchangeRss: [] as Sample[][], help: [] as Sample[][], verify: [] as Sample[][], idle: [] as Sample[][], pipeline: [] as Sample[][] };
   const idle = await openIdleBench();
   try {
     for (let run = 0; run < runs; run++) {
       all.signing.push(await measureSigning());
       all.rss.push(await measurePeakRss());
+      all.exchangeRss.push(await measureExchangePeakRss());
       const startup = await measureStartup();
       all.help.push(startup.help);
       all.verify.push(startup.verify);
@@ -42,7 +45,13 @@ export async function benchTargets(runs = Number(process.env.LT_BENCH_RUNS ?? 1)
       unit: mb,
       ratioUnit: times,
     }),
-    'Route and receive (hub and edge processes) are not measured here.\n',
+    figureTable('Peak RSS (VmHWM) of each node of an exchange, hub and edges as processes, 01 back at the sender; multiple of the signed packet (raw: a bare Node.js process)', all.exchangeRss, {
+      compare: '<=',
+      limit: 3,
+      text: '≤ 3 × packet',
+      unit: mb,
+      ratioUnit: times,
+    }),
     figureTable('End to end, documents/s with the 01 back at the sender (raw: the same signs, verifies, SQLite commits and four confirmed hops without XML)', all.pipeline, {
       compare: '>=',
       limit: 0.5,

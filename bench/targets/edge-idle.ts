@@ -5,19 +5,13 @@
  * after it has had nothing to do for a while; next to a Node.js process that only keeps a timer.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster, type Cluster } from '../../test/helpers/processes.js';
 import { plainEnv } from './child.js';
+import { procStatusBytes } from './proc-status.js';
 import type { Sample } from './stats.js';
 
 const AGENCY = { organId: '000.00.01.H12', organName: 'Văn phòng UBND tỉnh Cà Mau' };
-
-function rssOf(pid: number): number {
-  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!line) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(line[1]) * 1024;
-}
 
 /**
  * The agency provisioned once for every run; hub and edge run only while measured, so that
@@ -40,8 +34,8 @@ export async function openIdleBench(): Promise<{ measure: () => Promise<Sample[]
         const baseline = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { env: plainEnv(), stdio: 'ignore' });
         try {
           await sleep(idleMs);
-          const edgeRss = rssOf(edge.pid as number);
-          const baselineRss = rssOf(baseline.pid as number);
+          const edgeRss = procStatusBytes(edge.pid as number, 'VmRSS');
+          const baselineRss = procStatusBytes(baseline.pid as number, 'VmRSS');
           return [{ name: `edge, ${idleMs / 1000} s after "edge started"`, measured: edgeRss, baseline: baselineRss, ratio: edgeRss / baselineRss }];
         } finally {
           baseline.kill();

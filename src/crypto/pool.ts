@@ -14,7 +14,7 @@ import type { Packet } from '../envelope/types.js';
 import type { XmlLimits } from '../envelope/xml.js';
 import { LtError } from '../errors.js';
 import type { CryptoEngineName } from './engine.js';
-import { unwrapResult, type CryptoJob, type CryptoJobResult, type IdentityMaterial } from './jobs.js';
+import { ownBuffer, unwrapResult, type CryptoJob, type CryptoJobResult, type IdentityMaterial } from './jobs.js';
 import type { TrustMaterial } from './trust.js';
 import type { Verification, VerifyOptions } from './verify.js';
 
@@ -124,8 +124,7 @@ function sharedInput(job: CryptoJob): CryptoJob {
 function movable(task: Task): ArrayBuffer | undefined {
   const xml = task.job.xml;
   if (!task.handOver || typeof xml === 'string') return undefined;
-  const buffer = xml.buffer;
-  return buffer instanceof ArrayBuffer && xml.byteOffset === 0 && xml.byteLength === buffer.byteLength ? buffer : undefined;
+  return ownBuffer(xml);
 }
 
 export class CryptoPool {
@@ -213,7 +212,8 @@ export class CryptoPool {
       slot.idleTimer = undefined;
       slot.worker.ref();
       const moved = movable(task);
-      if (moved) slot.worker.postMessage({ id: task.id, job: task.job }, [moved]);
+      // Moved bytes are the worker's alone: parsed, they can go (a verification's go back instead).
+      if (moved) slot.worker.postMessage({ id: task.id, job: task.job.op === 'verify' ? task.job : { ...task.job, release: true } }, [moved]);
       else slot.worker.postMessage({ id: task.id, job: sharedInput(task.job) });
     }
     // An idle worker must not keep the process alive.
@@ -284,6 +284,17 @@ export class CryptoPool {
   }
 
   /**
+   * Sign an unsigned packet; resolves to the signed packet's UTF-8 bytes, moved from the worker:
+   * what a node stores and publishes, without the copies of a large text crossing threads.
+   * With `handOver` the caller gives up `xml` (as parsePacket's).
+   */
+  async signBytes(xml: Uint8Array | string, identity: IdentityMaterial, options: JobPriority & { handOver?: boolean } = {}): Promise<Buffer> {
+    const result = unwrapResult(await this.run({ op: 'sign', xml, identity, bytes: true }, options.handOver === true, options));
+    const bytes = (result as { xml: Uint8Array }).xml;
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /**
    * Verify a packet; never rejects for a bad packet (the report says why it is invalid).
    * Nothing is ever written back into the packet: whoever relays it relays the bytes it got.
    */
@@ -291,6 +302,24 @@ export class CryptoPool {
     const { now, urgent, ...rest } = options;
     const job: CryptoJob = { op: 'verify', xml, options: now ? { ...rest, now: now.getTime() } : rest };
     return (unwrapResult(await this.run(job, false, { urgent })) as { verification: Verification }).verification;
+  }
+
+  /**
+   * Verify bytes the caller lends to the worker for the job: bytes that own their ArrayBuffer
+   * (what the broker client assembles a large message into) move there and back instead of
+   * being copied to shared memory, which held a second copy of the packet beside the caller's
+   * while the worker held its text. The caller's Buffer is empty from the call on, for good:
+   * it goes on with the one returned (its own, when it could not move). Should the worker die
+   * on the job, the bytes die with it: the caller reads what it needs of them (the size) before.
+   */
+  async verifyLent(bytes: Buffer, options: Omit<VerifyOptions, 'now'> & { now?: Date } & JobPriority = {}): Promise<{ verification: Verification; bytes: Buffer }> {
+    if (!ownBuffer(bytes)) return { verification: await this.verify(bytes, options), bytes };
+    const { now, urgent, ...rest } = options;
+    const job: CryptoJob = { op: 'verify', xml: bytes, giveBack: true, options: now ? { ...rest, now: now.getTime() } : rest };
+    const result = unwrapResult(await this.run(job, true, { urgent })) as { verification: Verification; input?: Uint8Array };
+    const back = result.input;
+    if (!back) throw new LtError('INTERNAL', 'the crypto worker did not give back the bytes lent to it');
+    return { verification: result.verification, bytes: Buffer.from(back.buffer, back.byteOffset, back.byteLength) };
   }
 
   /**

@@ -11,13 +11,13 @@
  */
 import { LtError } from '../errors.js';
 import { locateSkeleton } from '../envelope/parse.js';
-import { DEFAULT_XML_LIMITS, parseXml, serializeDocument, type XmlLimits } from '../envelope/xml.js';
+import { DEFAULT_XML_LIMITS, parseXml, serializeDocument, serializeDocumentBytes, type ParseOptions, type XmlLimits } from '../envelope/xml.js';
 import { DSIG_NS, SIGNING_ALGORITHM, SIGNING_C14N, TRANSFORM_ENVELOPED } from './algorithms.js';
 import { certificateBase64, type SigningIdentity } from './certificates.js';
 import { canonicalSignedInfo, elementsNamedSignature, referenceDigest } from './profile.js';
 import { makeSignatureValue } from './signature-value.js';
 
-export interface SignOptions {
+export interface SignOptions extends ParseOptions {
   limits?: XmlLimits;
 }
 
@@ -35,7 +35,19 @@ function builder(doc: Document): (name: string, attributes?: Record<string, stri
 }
 
 export async function signPacket(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions = {}): Promise<string> {
-  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
+  return serializeDocument(await signedDocument(input, identity, options));
+}
+
+/**
+ * The same signed packet as its UTF-8 bytes, what a node stores and publishes: written from the
+ * document a piece at a time, never held as one text (see serializeDocumentBytes).
+ */
+export async function signPacketBytes(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions = {}): Promise<Buffer> {
+  return serializeDocumentBytes(await signedDocument(input, identity, options));
+}
+
+async function signedDocument(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions): Promise<Document> {
+  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS, { releaseInput: options.releaseInput === true });
   const skeleton = locateSkeleton(doc);
   const signatures = elementsNamedSignature(doc);
   if (signatures.some((e) => e.namespaceURI === DSIG_NS)) {
@@ -75,5 +87,5 @@ export async function signPacket(input: Uint8Array | string, identity: SigningId
   const after = skeleton.traceHeaderList ?? skeleton.messageHeader;
   // No whitespace is added around the signature: text outside it is signed content.
   skeleton.header.insertBefore(signature, after.nextSibling);
-  return serializeDocument(doc);
+  return doc;
 }

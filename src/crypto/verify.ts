@@ -65,6 +65,10 @@ export interface VerifyOptions {
    */
   ageReference?: Date;
   limits?: XmlLimits;
+  /** false: the packet returned has its attachments checked but not their bytes (see ReadOptions). */
+  attachmentBytes?: boolean;
+  /** The caller never reads `input` again: its memory is given back once parsed (see ParseOptions). */
+  releaseInput?: boolean;
 }
 
 export interface Verification {
@@ -124,9 +128,9 @@ async function runChecks(
   gotPacket: (p: Packet, d: Document) => void,
 ): Promise<void> {
   const now = options.now ?? new Date();
-  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS);
+  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS, { releaseInput: options.releaseInput === true });
   const skeleton = locateSkeleton(doc);
-  const packet = packetFromDocument(doc);
+  const packet = packetFromDocument(doc, options.attachmentBytes === false ? { attachmentBytes: false } : {});
   gotPacket(packet, doc);
   report.kind = packet.kind;
   report.organId = packet.from?.organId ?? null;

@@ -175,7 +175,7 @@ export class Edge {
       clock: this.clock,
       maxPacketBytes: this.config.maxPacketBytes,
       ...(scanner ? { scanner } : {}),
-      onQueued: (urgent) => this.relay?.wake(urgent),
+      onQueued: (urgent, queued) => this.relay?.wake(urgent, queued),
     });
     this.lifecycleInstance = new Lifecycle({
       db: this.db,

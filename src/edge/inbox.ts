@@ -84,7 +84,8 @@ export class Inbox {
     // The hub judged the signature's age when it routed the packet; a packet that then waited in
     // this agency's queue (its edge was off over Tết) is judged at that same moment.
     const routedAt = typeof message.properties.timestamp === 'number' ? new Date(message.properties.timestamp * 1000) : undefined;
-    const verification = await this.deps.pool.verify(content, {
+    // Lent, not copied: from here on the packet's bytes are the ones given back.
+    const { verification, bytes } = await this.deps.pool.verifyLent(content, {
       now,
       maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS,
       ...(routedAt && routedAt < now ? { ageReference: routedAt } : {}),
@@ -103,10 +104,10 @@ export class Inbox {
       if (first) problem = { code: first.code === 'SECRECY_MARK' ? 'PACKET_SECRET' : 'PACKET_INVALID', message: first.message };
     }
     const evidence = receiptEvidence(JSON.stringify(report), props.headers);
-    if (packet.kind === 'document') return this.receiveDocument(packetId, content, packet, problem, evidence, log);
+    if (packet.kind === 'document') return this.receiveDocument(packetId, bytes, packet, problem, evidence, log);
     // A status cannot be answered with a status; an operator looks at it.
     if (problem) return this.drop(packetId, problem.message, problem.code, log);
-    return this.receiveStatus(packetId, content, packet as StatusPacket, props.headers, evidence, log);
+    return this.receiveStatus(packetId, bytes, packet as StatusPacket, props.headers, evidence, log);
   }
 
   private async receiveDocument(

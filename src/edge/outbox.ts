@@ -11,7 +11,7 @@ import type { Lane } from '../broker/names.js';
 import type { CryptoPool } from '../crypto/pool.js';
 import type { IdentityMaterial } from '../crypto/jobs.js';
 import { LIVE_SIGNATURE_AGE_MS, type VerificationReport } from '../crypto/verify.js';
-import { buildPacket } from '../envelope/build.js';
+import { buildPacket, buildPacketBytes } from '../envelope/build.js';
 import { composeDocument, composeStatus, type DocumentInput } from '../envelope/compose.js';
 import { DEFAULT_XML_LIMITS, xmlLimitsFor, type XmlLimits } from '../envelope/xml.js';
 import { firstForeignAct, foreignDocumentIdOf, relatedDocumentOf } from '../envelope/links.js';
@@ -41,8 +41,18 @@ export interface OutboxDeps {
   maxPacketBytes?: number;
   /** Scans attachments before signing; none configured = no scanning. */
   scanner?: Scanner;
-  /** Called after a packet was queued (wakes the relay; an urgent one is published even during a round). */
-  onQueued?: (urgent: boolean) => void;
+  /**
+   * Called after a packet was queued (wakes the relay; an urgent one is published even during a
+   * round), with a document's signed bytes when they are at hand: the relay publishes them as
+   * they are instead of reading them back from the blob store.
+   */
+  onQueued?: (urgent: boolean, queued?: QueuedBytes) => void;
+}
+
+/** A queued packet's bytes, and the blob they are stored as. */
+export interface QueuedBytes {
+  blob: string;
+  content: Buffer;
 }
 
 export interface Submitted {
@@ -166,7 +176,9 @@ export class Outbox {
 
   private async signAndEnqueue(packet: DocumentPacket, client: string, options: SubmitOptions): Promise<Submitted> {
     const { warnings } = await this.admit(packet);
-    const signed = await this.deps.pool.sign(buildPacket(packet), this.deps.identity, { urgent: isUrgent(packet.otherInfo.priority) });
+    // Bytes both ways, moved to the worker and back: a large packet as text crossed the threads as
+    // a two-byte string, copied on each side, and was encoded again to be stored.
+    const signed = await this.deps.pool.signBytes(buildPacketBytes(packet), this.deps.identity, { urgent: isUrgent(packet.otherInfo.priority), handOver: true });
     return this.enqueue(packet, signed, client, warnings, options);
   }
 
@@ -254,7 +266,7 @@ export class Outbox {
       }
       options.inTransaction?.({ packetId, documentId: packet.documentId });
     }).immediate();
-    this.deps.onQueued?.(lane === 'urgent');
+    this.deps.onQueued?.(lane === 'urgent', typeof signed === 'string' ? undefined : { blob, content: Buffer.from(signed.buffer, signed.byteOffset, signed.byteLength) });
     return { packetId, documentId: packet.documentId, lane, warnings };
   }
 

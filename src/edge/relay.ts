@@ -17,6 +17,7 @@ import { publishOptions } from '../broker/message.js';
 import { isLtError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../store/blobs.js';
+import type { QueuedBytes } from './outbox.js';
 import type { EdgeRecords, OutboxRow } from './records.js';
 
 export interface RelayDeps {
@@ -49,6 +50,13 @@ export class Relay {
   private roundRunning = false;
   private urgentLoop: Promise<void> | undefined;
   private urgentPending = false;
+  /**
+   * The bytes of the packet queued last, as the outbox had them: published from here, not read
+   * back from the blob store (a second copy of a 100 MB packet beside the one not yet collected).
+   * Only the latest, and only until a round takes its row: a relay that cannot publish holds
+   * no packet in memory.
+   */
+  private queued: QueuedBytes | undefined;
 
   constructor(private readonly deps: RelayDeps) {}
 
@@ -59,7 +67,8 @@ export class Relay {
   }
 
   /** New rows were queued: publish now rather than at the next poll; urgent ones even during a round. */
-  wake(urgent = false): void {
+  wake(urgent = false, queued?: QueuedBytes): void {
+    if (queued) this.queued = queued;
     this.pending = true;
     this.wakeUp?.();
     if (urgent && this.roundRunning && !this.stopped) this.publishUrgentNow();
@@ -67,6 +76,7 @@ export class Relay {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.queued = undefined;
     this.wakeUp?.();
     await this.loop;
     await this.urgentLoop;
@@ -140,7 +150,9 @@ export class Relay {
 
   private async publishRows(rows: OutboxRow[]): Promise<'all' | 'some' | 'none'> {
     const sent: OutboxRow[] = [];
-    const contents = await Promise.all(rows.map((row) => this.deps.blobs.get(row.blob)));
+    const queued = this.queued;
+    if (queued && rows.some((row) => row.blob === queued.blob)) this.queued = undefined;
+    const contents = await Promise.all(rows.map((row) => (row.blob === queued?.blob ? queued.content : this.deps.blobs.get(row.blob))));
     // The packets of one document go one after the other and stop at the first refusal: a full
     // queue (back-pressure) may take the next packet a moment after refusing one, and a 04 that
     // overtook its 03, or a recall its document, would be refused by the hub. Different

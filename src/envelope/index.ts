@@ -1,7 +1,7 @@
 // The envelope core: pure edXML model, build, parse, validate and the status state machine.
 export type * from './types.js';
 export { EDXML_NS, EDXML_PREFIX } from './types.js';
-export { buildPacket } from './build.js';
+export { buildPacket, buildPacketBytes } from './build.js';
 export { parsePacket, packetFromDocument, locateSkeleton, edxmlChild, edxmlChildren } from './parse.js';
 export type { EdxmlSkeleton } from './parse.js';
 export { validatePacket, FIELD_LIMITS } from './validate.js';

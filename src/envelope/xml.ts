@@ -461,8 +461,34 @@ function admitXml(input: Uint8Array | string, limits: XmlLimits): Admitted {
   return { text };
 }
 
+export interface ParseOptions {
+  /**
+   * Nobody reads the input bytes after the parse (a crypto worker's, moved to it for the job):
+   * their memory is given back once the document is read, rather than at the job's end. Only
+   * bytes that are all of their ArrayBuffer are; they are empty afterwards.
+   */
+  releaseInput?: boolean;
+}
+
 /** Parse untrusted XML into a DOM Document, after the safety pre-scan. */
-export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS): Document {
+export function parseXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS, options: ParseOptions = {}): Document {
+  const doc = parseAdmitted(input, limits);
+  if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
+  return doc;
+}
+
+/**
+ * Detach the ArrayBuffer of `bytes` when they are all of it: its memory moves to a new object
+ * nothing refers to, freed by the next minor collection. Left as they are, the bytes of a 100 MB
+ * packet stayed until the job's end beside its text, its DOM and what is made of them: their
+ * buffer, old by then, waits for a full collection.
+ */
+export function releaseBytes(bytes: Uint8Array): void {
+  const { buffer } = bytes;
+  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) structuredClone(buffer, { transfer: [buffer] });
+}
+
+function parseAdmitted(input: Uint8Array | string, limits: XmlLimits): Document {
   const admitted = admitXml(input, limits);
   if (!admitted.hoisted) return parseText(admitted.text);
   // Refused or not as the whole text would be; but a message (xmldom quotes text it finds
@@ -527,8 +553,38 @@ const PROCESSING_INSTRUCTION_NODE = 7;
  * them is not content and is not kept.
  */
 export function serializeDocument(doc: Document): string {
+  // Concatenated, not joined: join() copies the pieces into one new string at once, `+` does not.
+  let text = '';
+  for (const piece of serializedPieces(doc)) text += piece;
+  return text;
+}
+
+/**
+ * The UTF-8 bytes of `serializeDocument(doc)`, written a piece at a time into one buffer that
+ * owns its memory (it can move to another thread). The text is a concatenation whose markup,
+ * with one Vietnamese letter, is two-byte: encoding it flattens it into one two-byte string
+ * first, twice the packet, and posting it to another thread copies that twice more.
+ */
+export function serializeDocumentBytes(doc: Document): Buffer {
+  const pieces = serializedPieces(doc);
+  // A surrogate pair split between two pieces would be encoded as two replacement characters.
+  if (pieces.some((piece) => isHighSurrogate(piece.charCodeAt(piece.length - 1)))) return Buffer.from(serializeDocument(doc), 'utf8');
+  let total = 0;
+  for (const piece of pieces) total += Buffer.byteLength(piece, 'utf8');
+  const out = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const piece of pieces) at += out.write(piece, at, 'utf8');
+  return out;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+/** The document's serialization as pieces to concatenate: the markup, and the large texts spliced in between. */
+function serializedPieces(doc: Document): string[] {
   const plain = plainTexts(doc);
-  if (plain.length === 0) return serializeNodes(doc);
+  if (plain.length === 0) return [serializeNodes(doc)];
   const texts = plain.map((node) => node.data);
   const marks = plain.map((_, i) => `lienthong-${randomUUID()}-${i}`);
   plain.forEach((node, i) => node.replaceData(0, node.length, marks[i] as string));
@@ -538,7 +594,7 @@ export function serializeDocument(doc: Document): string {
   } finally {
     plain.forEach((node, i) => node.replaceData(0, node.length, texts[i] as string));
   }
-  return spliceTexts(skeleton, marks, texts) ?? serializeNodes(doc);
+  return spliceTexts(skeleton, marks, texts) ?? [serializeNodes(doc)];
 }
 
 /**
@@ -567,21 +623,22 @@ function isPlain(text: string): boolean {
 }
 
 /**
- * `skeleton` with each mark replaced by its text, or undefined unless every mark occurs exactly
+ * `skeleton` with each mark replaced by its text, as the pieces to concatenate, or undefined unless every mark occurs exactly
  * once and in order: a text node is serialized as a piece of its own, so a mark found once is
  * its node's, and the result is exactly the serialization of the document as it was.
  */
-function spliceTexts(skeleton: string, marks: readonly string[], texts: readonly string[]): string | undefined {
-  let out = '';
+function spliceTexts(skeleton: string, marks: readonly string[], texts: readonly string[]): string[] | undefined {
+  const out: string[] = [];
   let from = 0;
   for (let i = 0; i < marks.length; i++) {
     const mark = marks[i] as string;
     const at = skeleton.indexOf(mark, from);
     if (at === -1 || skeleton.indexOf(mark) !== at || skeleton.indexOf(mark, at + 1) !== -1) return undefined;
-    out += skeleton.slice(from, at) + (texts[i] as string);
+    out.push(skeleton.slice(from, at), texts[i] as string);
     from = at + mark.length;
   }
-  return out + skeleton.slice(from);
+  out.push(skeleton.slice(from));
+  return out;
 }
 
 function serializeNodes(doc: Document): string {

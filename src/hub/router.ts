@@ -40,7 +40,7 @@ import { abortableDelay } from '../time-limit.js';
 /** A link to another hub as the router uses it: where its agencies are, and how to check what it forwards. */
 export interface FederationLink extends PeerLink {
   /** Verifies against this link's trust anchors only (never the packet's own certificate alone). */
-  pool: Pick<CryptoPool, 'verify'>;
+  pool: Pick<CryptoPool, 'verify' | 'verifyLent'>;
 }
 
 export interface RouterFederation {
@@ -124,6 +124,12 @@ interface Planned {
 }
 
 
+/**
+ * How the hub verifies: it forwards and stores the packet's own bytes and never reads an
+ * attachment, so their base64 is checked but not kept decoded beside the packet's text.
+ */
+const FORWARDED = { attachmentBytes: false } as const;
+
 export class Router {
   private readonly records: HubRecords;
   private readonly deliveries: DeliveryLog;
@@ -131,6 +137,12 @@ export class Router {
   private readonly rate: RateLimiter | undefined;
   /** Ends the back-pressure waits when the hub stops. */
   private readonly stopping = new AbortController();
+  /**
+   * The message each delivery being handled brought, by packet id, with its content's SHA-256:
+   * the blob it is stored as. What flush publishes of it is taken from here, not read back from
+   * the blob store, which cost one more copy of the packet per recipient.
+   */
+  private readonly inHand = new Map<string, { hash: string; message: Delivery['message'] }>();
 
   constructor(private readonly deps: RouterDeps) {
     this.records = new HubRecords(deps.db);
@@ -155,6 +167,9 @@ export class Router {
     const hash = sha256Hex(delivery.message.content);
     // Without a usable message-id the content hash names the packet, so redeliveries still match.
     const packetId = isPacketId(props.packetId) ? props.packetId : derivedPacketId('content', hash);
+    // Read now: a verification the worker dies in takes the bytes lent to it along.
+    const size = delivery.message.content.length;
+    this.inHand.set(packetId, { hash, message: delivery.message });
     try {
       return await handler(props, packetId, hash);
     } catch (error) {
@@ -165,8 +180,10 @@ export class Router {
         return 'retry';
       }
       if (!repeatsOnRetry(error)) throw error;
-      return this.unprocessable(packetId, hash, delivery.message.content.length, props, error);
+      return this.unprocessable(packetId, hash, size, props, error);
     } finally {
+      // Two deliveries of one packet id at once: the other's flush then reads the blob back, as right.
+      this.inHand.delete(packetId);
       const outcome = this.outcomes.get(packetId);
       this.outcomes.delete(packetId);
       if (outcome) this.deps.onRouted?.({ ...outcome, seconds: (performance.now() - started) / 1000, redelivered: delivery.message.fields.redelivered });
@@ -215,7 +232,7 @@ export class Router {
   private readonly outcomes = new Map<string, RouteOutcome>();
 
   private async route(delivery: Delivery, props: ReceivedProperties, packetId: string, hash: string): Promise<Verdict> {
-    const content = delivery.message.content;
+    let content = delivery.message.content;
     const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
 
     const seen = await this.seenBefore(packetId, hash, log);
@@ -260,7 +277,8 @@ export class Router {
 
     // The hub reads and judges the packet but never writes into it: what it forwards and stores
     // are the bytes the sender signed; its own hop travels in the message headers and its database.
-    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent' });
+    const { verification, bytes } = await this.deps.pool.verifyLent(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent', ...FORWARDED });
+    content = this.takeBack(delivery, bytes);
     const unchecked: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
     const refusal = this.check(verification, sender.organId, now);
@@ -304,7 +322,7 @@ export class Router {
    * a packet failing these checks may not even be from whom it names.
    */
   private async intake(delivery: Delivery, props: ReceivedProperties, packetId: string, hash: string): Promise<Verdict> {
-    const content = delivery.message.content;
+    let content = delivery.message.content;
     const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
     const seen = await this.seenBefore(packetId, hash, log);
     if (seen) return seen;
@@ -319,7 +337,8 @@ export class Router {
     if (content.length > this.deps.maxPacketBytes) {
       return this.refuseIntake(packetId, hash, null, undefined, via, { code: 'XML_TOO_LARGE', message: `the packet is ${content.length} bytes, over the hub's limit of ${this.deps.maxPacketBytes}` }, now);
     }
-    const verification = await link.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent' });
+    const { verification, bytes } = await link.pool.verifyLent(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent', ...FORWARDED });
+    content = this.takeBack(delivery, bytes);
     const unchecked: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
     const refusal =
@@ -426,7 +445,7 @@ export class Router {
     // Verifying costs the hub; one who floods it without an agency's user gets no more of it than an agency.
     if (this.rate && !this.rate.take(`broker-user:${userId ?? ''}`)) return deadLetter('over the rate limit; not verified');
     if (content.length > this.deps.maxPacketBytes) return deadLetter(`${content.length} bytes, over the limit of ${this.deps.maxPacketBytes}; not verified`);
-    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS });
+    const verification = await this.deps.pool.verify(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, ...FORWARDED });
     // Not validated: only a refusal is ever made of it.
     const packet: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
@@ -1055,7 +1074,7 @@ export class Router {
       if (rows.length === 0) return;
       const results = await Promise.allSettled(
         rows.map(async (row) => {
-          const content = await this.deps.blobs.get(row.blob);
+          const content = await this.contentOf(row.blob, cause);
           // A link's row goes to that link's queue (the default exchange routes by queue name).
           await this.deps.publisher.publish({
             exchange: row.link ? '' : this.deps.names.deliver,
@@ -1085,6 +1104,21 @@ export class Router {
       else this.deps.log.debug({ packetId: cause, full, attempt }, 'recipient queue still full; trying again');
       await abortableDelay(wait, this.stopping.signal);
     }
+  }
+
+  /**
+   * The packet's bytes back from a lent verification, put where the delivery kept them: the
+   * message's own are empty now, and flush publishes what the message holds.
+   */
+  private takeBack(delivery: Delivery, bytes: Buffer): Buffer {
+    delivery.message.content = bytes;
+    return bytes;
+  }
+
+  /** The bytes of a blob flush publishes: the packet in hand as it is, anything else (a bounce) from the blob store. */
+  private contentOf(blob: string, cause: string): Promise<Buffer> {
+    const inHand = this.inHand.get(cause);
+    return inHand?.hash === blob ? Promise.resolve(inHand.message.content) : this.deps.blobs.get(blob);
   }
 
   /** What the hub says about its hop: beside the packet, never inside the signed XML. */

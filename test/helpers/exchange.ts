@@ -166,6 +166,8 @@ export interface HubPacketRow {
   claimed_from: string | null;
   document_id: string | null;
   status_code: string | null;
+  /** The SHA-256 its bytes are stored under; null when they were not kept. */
+  blob: string | null;
   verdict: 'routed' | 'refused';
   error_code: string | null;
   error_message: string | null;

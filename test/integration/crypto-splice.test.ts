@@ -10,7 +10,7 @@ import t from 'tap';
 import { signPacket } from '../../src/crypto/sign.js';
 import { verifyPacket } from '../../src/crypto/verify.js';
 import { buildPacket, parseXml, serializeXml } from '../../src/envelope/index.js';
-import { serializeDocument } from '../../src/envelope/xml.js';
+import { serializeDocument, serializeDocumentBytes } from '../../src/envelope/xml.js';
 import { ICT, OFFICE, documentFrom, identityOf, trustStore, xmlsec1Verify } from '../helpers/pki.js';
 
 /** The serialization before the splice: every node through xmldom's serializer. */
@@ -57,6 +57,7 @@ t.test('the spliced serialization is the serializer\'s, and the document is left
     const before = serializedWhole(doc);
     const spliced = serializeDocument(doc);
     t.ok(spliced === before, `seed ${seed}: same text (${spliced.length} and ${before.length} characters)`);
+    t.ok(serializeDocumentBytes(doc).equals(Buffer.from(before, 'utf8')), `seed ${seed}: written as bytes, the UTF-8 of that text`);
     t.ok(serializedWhole(doc) === before, `seed ${seed}: the document is unchanged`);
   }
 });
@@ -69,6 +70,11 @@ t.test('text nodes built by code, adjacent ones among them, are spliced each in 
   root.appendChild(doc.createTextNode('z'.repeat(80 * 1024)));
   root.appendChild(doc.createTextNode('z'.repeat(80 * 1024)));
   t.ok(serializeDocument(doc) === serializedWhole(doc), 'two adjacent plain text nodes');
+  t.ok(serializeDocumentBytes(doc).equals(Buffer.from(serializedWhole(doc), 'utf8')), 'and as bytes');
+  // A pair split between two text nodes: piece by piece, each half would become U+FFFD.
+  root.appendChild(doc.createTextNode(`${'z'.repeat(80 * 1024)}\uD83D`));
+  root.appendChild(doc.createTextNode(`\uDE00${'z'.repeat(80 * 1024)}`));
+  t.ok(serializeDocumentBytes(doc).equals(Buffer.from(serializedWhole(doc), 'utf8')), 'a surrogate pair across two text nodes is one character');
 });
 
 t.test('a packet with large attachments signed through the splice verifies in xmlsec1 and in lienthong', async (t) => {

@@ -78,12 +78,26 @@ t.test('a document from A reaches B once, attachment intact, and A learns it arr
 t.test('a document from A to B and C reaches each once; both 01 come back', async (t) => {
   const { exchange, received } = await openExchange(t, [agency(A), agency(B), agency(C)]);
   const a = exchange.edge(A);
+  // Every blob the hub reads back, to publish or otherwise.
+  const hubBlobs = exchange.hub.blobs;
+  const readBack: string[] = [];
+  const get = hubBlobs.get.bind(hubBlobs);
+  hubBlobs.get = (hash) => {
+    readBack.push(hash);
+    return get(hash);
+  };
 
   const sent = await a.outbox.submitDocument(letter([B, C], 7), 'test');
   await waitFor('01 from B and C', () => a.document(sent.documentId)?.deliveries.every((d) => d.stage === '01') && a.document(sent.documentId)?.deliveries.length === 2, {
     describe: () => a.document(sent.documentId)?.deliveries,
   });
+  const documentBlob = a.records.document(sent.documentId)?.blob;
+  t.ok(documentBlob && hubPacket(exchange, sent.packetId)?.blob === documentBlob, 'the hub stored the very bytes A signed');
+  t.notOk(readBack.includes(documentBlob as string), 'and published them to both from the bytes it received, not read back once per recipient');
   for (const recipient of [B, C]) {
+    const edge = exchange.edge(recipient);
+    const file = await edge.attachment(sent.documentId, edge.document(sent.documentId)?.attachments[0]?.contentId ?? 'cid:1');
+    t.ok(file?.content.equals(attachmentBytes(7)), `${recipient}'s attachment has exactly the bytes A sent`);
     t.same(inboxOf(exchange.edge(recipient)), { total: 1, documentIds: [sent.documentId] }, `${recipient} has it once`);
     const documents = (received.get(recipient) ?? []).filter((e) => e.type === 'document');
     t.equal(documents.length, 1, `${recipient}'s edge handled one document packet`);

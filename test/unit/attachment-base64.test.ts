@@ -1,12 +1,13 @@
 /**
  * Attachments are decoded by a fast path (text that Buffer's base64 of its bytes reproduces,
  * compared a slice at a time) and the old strip-check-decode path for the rest. Both must
- * accept, refuse and decode exactly as the old path alone did.
+ * accept, refuse and decode exactly as the old path alone did; and so must the check of a
+ * reader that keeps no attachment bytes (the hub: `attachmentBytes: false`).
  */
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { LtError } from '../../src/errors.js';
-import { buildPacket, parsePacket } from '../../src/envelope/index.js';
+import { buildPacket, packetFromDocument, parsePacket, parseXml } from '../../src/envelope/index.js';
 import { documentFrom, OFFICE } from '../helpers/pki.js';
 
 /** The decoding before the fast path, as the reference. */
@@ -18,10 +19,25 @@ function reference(text: string): Uint8Array | 'refused' {
 
 const MARK = 'QUJDRA==';
 
-function decoded(text: string): Uint8Array | 'refused' {
-  const xml = buildPacket(documentFrom(OFFICE, { attachments: [{ name: 'a.pdf', content: Buffer.from(MARK, 'base64') }] })).replace(MARK, text);
+function withAttachmentText(text: string): Buffer {
+  return Buffer.from(buildPacket(documentFrom(OFFICE, { attachments: [{ name: 'a.pdf', content: Buffer.from(MARK, 'base64') }] })).replace(MARK, text));
+}
+
+/** Read without keeping the bytes: the size of what was kept, or the refusal's message. */
+function checked(text: string): number | { refused: string } {
   try {
-    const packet = parsePacket(Buffer.from(xml));
+    const packet = packetFromDocument(parseXml(withAttachmentText(text)), { attachmentBytes: false });
+    if (packet.kind !== 'document') throw new Error('not a document');
+    return (packet.attachments?.[0]?.content as Uint8Array).byteLength;
+  } catch (error) {
+    if (error instanceof LtError && error.code === 'PACKET_INVALID') return { refused: error.message };
+    throw error;
+  }
+}
+
+function decoded(text: string): Uint8Array | 'refused' {
+  try {
+    const packet = parsePacket(withAttachmentText(text));
     if (packet.kind !== 'document') throw new Error('not a document');
     return packet.attachments?.[0]?.content as Uint8Array;
   } catch (error) {
@@ -48,6 +64,8 @@ const CASES: Record<string, string> = {
   'a character outside base64': 'QU*D',
   'a non-ASCII character': 'QUJDệ===',
   'too much padding': 'Q===',
+  // The first slice compared (1 MiB of text) ends in "=", another follows.
+  'padding at the end of a slice, not of the text': `${randomBytes(3 * 256 * 1024 - 1).toString('base64')}QUJD`,
 };
 
 for (const [name, text] of Object.entries(CASES)) {
@@ -61,5 +79,8 @@ for (const [name, text] of Object.entries(CASES)) {
       t.equal(Object.getPrototypeOf(got), Uint8Array.prototype, 'a plain Uint8Array');
       t.ok(got !== 'refused' && got.byteLength === got.buffer.byteLength, 'owning its memory');
     }
+    const check = checked(text);
+    if (want === 'refused') t.match(check, { refused: /attachment .* is not valid base64/ }, 'checked without its bytes: refused as well');
+    else t.equal(check, 0, 'checked without its bytes: accepted, nothing kept');
   });
 }

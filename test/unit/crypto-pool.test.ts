@@ -13,11 +13,12 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { loadSigningIdentity } from '../../src/crypto/certificates.js';
+import { transferablesOf, type CryptoJobResult } from '../../src/crypto/jobs.js';
 import { CryptoPool } from '../../src/crypto/pool.js';
 import { signPacket } from '../../src/crypto/sign.js';
 import { createTrustStore } from '../../src/crypto/trust.js';
 import { verifyPacket, type Verification } from '../../src/crypto/verify.js';
-import { buildPacket, DEFAULT_XML_LIMITS, parsePacket } from '../../src/envelope/index.js';
+import { buildPacket, buildPacketBytes, DEFAULT_XML_LIMITS, parsePacket } from '../../src/envelope/index.js';
 import { LtError } from '../../src/errors.js';
 import { FINANCE, ICT, OFFICE, REPO, REVOKED, documentFrom, identityMaterial, trustMaterial, unsignedDocument } from '../helpers/pki.js';
 import { cpuMsSince } from '../helpers/cpu.js';
@@ -53,6 +54,12 @@ t.test('the pool signs and verifies exactly as the in-thread API does', async (t
 
   const legacy = await pool.verify(inPool, { now, legacySha1: true });
   t.equal(legacy.report.valid, true, 'options travel to the worker');
+
+  const forwarded = await pool.verify(inPool, { now, attachmentBytes: false });
+  t.same(forwarded.report, fromPool.report, 'without attachment bytes: the same report');
+  const strip = (packet: unknown) => ({ ...(packet as object), attachments: ((packet as { attachments: Array<{ content: Uint8Array }> }).attachments ?? []).map((a) => ({ ...a, content: a.content.byteLength })) });
+  const full = strip(fromPool.packet);
+  t.same(strip(forwarded.packet), { ...full, attachments: full.attachments.map((a) => ({ ...a, content: 0 })) }, 'and the same packet, its attachments without their bytes');
 });
 
 t.test('errors come back as LtErrors with their codes', async (t) => {
@@ -201,6 +208,78 @@ t.test('the pool reads untrusted packets as parsePacket does, and refuses bombs 
   const pooled = Buffer.from('<x/>');
   await t.rejects(pool.parsePacket(pooled, undefined, { handOver: true }), { code: 'XML_NOT_EDXML' });
   t.equal(pooled.toString(), '<x/>', 'a small Buffer shares Node\'s pool with others: it is copied, never moved');
+});
+
+t.test('attachment bytes move from the worker to the caller: the same bytes, each buffer listed once', async (t) => {
+  const scan = new Uint8Array(randomBytes(1024 * 1024 + 1));
+  const note = new Uint8Array(randomBytes(10));
+  const unsigned = buildPacket(documentFrom(OFFICE, { attachments: [{ name: 'ban-ve.pdf', content: scan }, { name: 'ghi-chu.txt', content: note }] }));
+  const contents = (packet: unknown): Buffer[] => ((packet as { attachments: Array<{ content: Uint8Array }> }).attachments ?? []).map((a) => Buffer.from(a.content));
+  const signed = await pool.sign(unsigned, identityMaterial(OFFICE));
+  const verified = await pool.verify(signed);
+  t.equal(verified.report.valid, true);
+  t.same(contents(verified.packet), [Buffer.from(scan), Buffer.from(note)], 'verified: every attachment byte for byte');
+  t.same(contents(await pool.parsePacket(unsigned)), [Buffer.from(scan), Buffer.from(note)], 'parsed: every attachment byte for byte');
+
+  const parsed = parsePacket(unsigned);
+  if (parsed.kind !== 'document' || !parsed.attachments) return t.fail('a document with attachments');
+  const moved = transferablesOf({ ok: true, op: 'parse', packet: parsed });
+  t.same(moved, parsed.attachments.map((a) => a.content.buffer), 'what the parser decodes owns its buffer: both move');
+  const shared = new Uint8Array(64);
+  const twice: CryptoJobResult = { ok: true, op: 'parse', packet: { ...parsed, attachments: [{ ...parsed.attachments[0]!, content: shared }, { ...parsed.attachments[1]!, content: shared }] } };
+  t.same(transferablesOf(twice), [shared.buffer], 'a buffer two attachments share is listed once (postMessage refuses it twice)');
+  const view: CryptoJobResult = { ok: true, op: 'parse', packet: { ...parsed, attachments: [{ ...parsed.attachments[0]!, content: new Uint8Array(128).subarray(64) }] } };
+  t.same(transferablesOf(view), [], 'a view of part of a buffer stays: moving it would take the rest along');
+  t.equal(transferablesOf({ ok: true, op: 'verify', verification: verified }).length, 2, "a verification's packet moves its attachments too");
+  t.same(transferablesOf({ ok: false, error: { code: 'XML_MALFORMED', message: 'no', context: {} } }), [], 'a failed job moves nothing');
+  t.same(transferablesOf({ ok: true, op: 'sign', xml: signed }), [], 'a signed text has no buffer');
+});
+
+t.test('signBytes: the signed packet as the UTF-8 of what sign gives, the unsigned bytes handed over', async (t) => {
+  const packet = documentFrom(OFFICE, { subject: 'Bản vẽ quy hoạch chi tiết', attachments: [{ name: 'ban-ve.pdf', content: new Uint8Array(randomBytes(1024 * 1024)) }] });
+  const material = identityMaterial(OFFICE);
+  const text = await pool.sign(buildPacket(packet), material);
+  const unsigned = buildPacketBytes(packet);
+  const bytes = await pool.signBytes(unsigned, material, { handOver: true });
+  t.ok(bytes.equals(Buffer.from(text, 'utf8')), 'byte for byte the UTF-8 of the signed text');
+  t.equal(unsigned.byteLength, 0, 'the unsigned bytes moved to the worker');
+  t.equal(bytes.buffer.byteLength, bytes.byteLength, 'the signed bytes own their buffer (moved, not a view of a pool)');
+  t.equal((await pool.verify(bytes)).report.valid, true, 'and they verify');
+  const kept = buildPacketBytes(packet);
+  t.ok((await pool.signBytes(kept, material)).equals(bytes), 'without handOver the same');
+  t.ok(kept.byteLength > 0, "and the caller's bytes stay");
+});
+
+t.test('bytes lent for a verification move to the worker and back: the same verification, the same bytes', async (t) => {
+  const unsigned = buildPacket(documentFrom(OFFICE, { attachments: [{ name: 'ban-ve.pdf', content: new Uint8Array(randomBytes(1024 * 1024)) }] }));
+  const signed = await pool.sign(unsigned, identityMaterial(OFFICE));
+  const now = new Date();
+  const expected = await pool.verify(signed, { now });
+  t.equal(expected.report.valid, true);
+
+  // As the broker client assembles a large message: a Buffer that owns its memory.
+  const lent = Buffer.allocUnsafeSlow(Buffer.byteLength(signed));
+  lent.write(signed);
+  const { verification, bytes } = await pool.verifyLent(lent, { now });
+  t.same(sent(verification), sent(expected), 'the same report and packet as a verification of a copy');
+  t.equal(lent.byteLength, 0, "the bytes moved: the caller's Buffer is empty");
+  t.equal(bytes.toString('utf8'), signed, 'and came back whole');
+
+  const altered = signed.replace('<edXML:Subject>', '<edXML:Subject>X');
+  const tampered = Buffer.allocUnsafeSlow(Buffer.byteLength(altered));
+  tampered.write(altered);
+  const refused = await pool.verifyLent(tampered, { now });
+  t.match(refused.verification.report, { valid: false, errors: [{ code: 'SIG_DIGEST_MISMATCH' }] }, 'an altered packet is reported, not thrown');
+  t.equal(refused.bytes.toString('utf8'), altered, 'and its bytes come back all the same');
+
+  const again = Buffer.allocUnsafeSlow(Buffer.byteLength(signed));
+  again.write(signed);
+  t.equal((await pool.verifyLent(again, { now, releaseInput: true })).bytes.toString('utf8'), signed, 'lent bytes come back whole even when the options say to release them');
+
+  const pooled = Buffer.from('<x/>');
+  const small = await pool.verifyLent(pooled, { now });
+  t.equal(small.bytes, pooled, "bytes in Node's shared pool cannot move: the caller keeps its own");
+  t.equal(pooled.toString(), '<x/>', 'untouched');
 });
 
 t.test('a job that exhausts its worker\'s heap fails alone, with WORKER_OUT_OF_MEMORY; the pool replaces the worker', async (t) => {

@@ -4,8 +4,10 @@
  * "&amp;", line breaks), for documents and status packets alike.
  */
 import t, { type Test } from 'tap';
+import { randomBytes } from 'node:crypto';
 import {
   buildPacket,
+  buildPacketBytes,
   composeDocument,
   composeStatus,
   parsePacket,
@@ -22,6 +24,7 @@ function roundTrips(t: Test, packet: Packet, what: string): void {
   const xml = buildPacket(packet);
   t.strictSame(parsePacket(xml), packet, what);
   t.equal(buildPacket(packet), xml, `${what}: building is deterministic`);
+  t.ok(buildPacketBytes(packet).equals(Buffer.from(xml, 'utf8')), `${what}: built as bytes, the UTF-8 of that text`);
 }
 
 const minimal: DocumentInput = {
@@ -53,6 +56,18 @@ t.test('a document with attachments, including an empty one and arbitrary bytes'
   roundTrips(t, packet, 'document with attachments');
   const back = parsePacket(buildPacket(packet)) as DocumentPacket;
   t.same([...(back.attachments?.[2]?.content ?? [])], [...all], 'every byte value survives base64');
+});
+
+t.test('built as bytes, an attachment of several encoding slices is its base64 whole, padding at the end only', async (t) => {
+  // Two slices of 3 × 256 KiB and one byte more: "==" closes the text, nothing pads a slice.
+  const content = new Uint8Array(randomBytes(2 * 3 * 256 * 1024 + 1));
+  const packet = composeDocument({ ...minimal, subject: 'Bản vẽ thiết kế', attachments: [{ name: 'ban-ve.pdf', content }] }, now);
+  const bytes = buildPacketBytes(packet);
+  t.ok(bytes.equals(Buffer.from(buildPacket(packet), 'utf8')), 'the UTF-8 of the text');
+  t.ok(bytes.includes(`>${Buffer.from(content).toString('base64')}</`), 'the base64 of the whole attachment, in one piece');
+  t.equal(bytes.buffer.byteLength, bytes.byteLength, 'in a buffer of its own: it can move to a crypto worker');
+  const parsed = parsePacket(bytes);
+  t.ok(parsed.kind === 'document' && Buffer.from(parsed.attachments?.[0]?.content ?? []).equals(content), 'and it reads back to the same bytes');
 });
 
 t.test('a document with every optional field', async (t) => {

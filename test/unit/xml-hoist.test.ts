@@ -126,3 +126,27 @@ t.test('a mark not found exactly once as a whole text node restores nothing', as
   restoreTexts(doc, hoisted(['m0', 'm1', 'm2']));
   t.equal(serializeXml(doc), '<r><a>M0</a><b>M1</b><c>M2</c></r>');
 });
+
+t.test('releaseInput: the bytes are given back once the document is read, the document the same', async (t) => {
+  const xml = `<?xml version="1.0" encoding="UTF-8"?><r xmlns="urn:x"><a>Việt</a><b>${BIG}</b></r>`;
+  const expected = serializeXml(parseXml(Buffer.from(xml)));
+  const own = Buffer.allocUnsafeSlow(Buffer.byteLength(xml));
+  own.write(xml);
+  t.equal(serializeXml(parseXml(own, undefined, { releaseInput: true })), expected, 'the same document');
+  t.equal(own.byteLength, 0, 'and its bytes were released: their buffer is detached');
+
+  const kept = Buffer.allocUnsafeSlow(Buffer.byteLength(xml));
+  kept.write(xml);
+  parseXml(kept);
+  t.equal(kept.toString(), xml, 'without the option the bytes stay');
+
+  const whole = Buffer.from(`${xml}    `);
+  const view = whole.subarray(0, Buffer.byteLength(xml));
+  t.equal(serializeXml(parseXml(view, undefined, { releaseInput: true })), expected);
+  t.equal(view.toString(), xml, 'a view of part of a buffer is left alone: the rest is not the parser\'s');
+
+  const malformed = Buffer.allocUnsafeSlow(6);
+  malformed.write('<r><a>');
+  t.throws(() => parseXml(malformed, undefined, { releaseInput: true }), { code: 'XML_MALFORMED' });
+  t.equal(malformed.toString(), '<r><a>', 'refused, the bytes are not released: the caller may still quote them');
+});

@@ -55,7 +55,8 @@ ${PACKET_LIMIT_HELP}
       const store = createTrustStore(
         await readTrustFiles({ anchors: values.trust, intermediates: values.intermediate, crls: values.crl, ...(revocation ? { revocation: revocation as RevocationPolicy } : {}) }),
       );
-      const { report } = await verifyPacket(input, store, { legacySha1: values['legacy-sha1'] === true, limits });
+      // Only the report is printed: the file's bytes go once parsed, the attachments are checked, not kept.
+      const { report } = await verifyPacket(input, store, { legacySha1: values['legacy-sha1'] === true, limits, attachmentBytes: false, releaseInput: true });
       if (values.json) {
         writeJson(io, report);
       } else if (report.valid) {
