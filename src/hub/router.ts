@@ -696,7 +696,7 @@ export class Router {
         now,
       );
     }).immediate();
-    await this.flush(packetId);
+    await this.flush(packetId, { blob, content });
     const forwarded = Object.fromEntries([...remote].map(([link, organIds]) => [link.name, organIds]));
     log.info({ delivered: deliverable, bounced: bounced.map((b) => b.organId), lane, ...(remote.size > 0 ? { forwarded } : {}), ...(via ? { via: via.link.name } : {}) }, 'document routed');
     this.report({
@@ -768,7 +768,7 @@ export class Router {
       }
       appendAudit(this.deps.db, { actor: packet.from.organId, action: 'status.02', subject: packetId, details: { documentId: document.documentId, recipient, bounce: true, via: via.link.name, applied: planned !== undefined } }, now);
     }).immediate();
-    await this.flush(packetId);
+    await this.flush(packetId, { blob, content });
     log.info({ recipient, via: via.link.name, applied: planned !== undefined }, 'a linked hub bounced a recipient');
     this.report({ packetId, kind: 'status', verdict: 'routed', documentId: document.documentId, statusCode: '02', delivered: [], bounced: planned ? [recipient] : [], via: via.link.name });
     return 'ack';
@@ -891,7 +891,7 @@ export class Router {
         now,
       );
     }).immediate();
-    await this.flush(packetId);
+    await this.flush(packetId, { blob, content });
     log.info({ statusCode: packet.statusCode, target, outcome: outcome.outcome, ...(link ? { link: link.name } : {}), ...(via ? { via: via.link.name } : {}) }, 'status routed');
     this.report({
       packetId,
@@ -1068,14 +1068,16 @@ export class Router {
    * twice). A full agency queue (BROKER_QUEUE_FULL) is waited for, with backoff, for up to
    * `backPressureHoldMs`; then the error goes up and the packet back to the inbound queue.
    */
-  private async flush(cause: string): Promise<void> {
+  private async flush(cause: string, inHand?: { blob: string; content: Buffer }): Promise<void> {
     const holdUntil = Date.now() + (this.deps.backPressureHoldMs ?? 300_000);
     for (let attempt = 0; ; attempt += 1) {
       const rows = this.records.unpublished(cause);
       if (rows.length === 0) return;
       const results = await Promise.allSettled(
         rows.map(async (row) => {
-          const content = await this.deps.blobs.get(row.blob);
+          // The packet being routed is published from memory: reading back what was just written
+          // cost each hop a file read behind the other packets' writes in the threadpool.
+          const content = inHand?.blob === row.blob ? inHand.content : await this.deps.blobs.get(row.blob);
           // A link's row goes to that link's queue (the default exchange routes by queue name).
           await this.deps.publisher.publish({
             exchange: row.link ? '' : this.deps.names.deliver,
