@@ -220,13 +220,20 @@ export class Router {
    */
   private readonly storing = new WeakMap<Buffer, Promise<string>>();
 
-  /** Store a packet's bytes, once: a write already begun for this buffer is the one awaited. */
+  /**
+   * Store a packet's bytes, once: a write already begun for this buffer is the one awaited. A
+   * write that failed is forgotten, so that the same delivery handled again (held by the fault
+   * gate through a full disk, then resumed) writes again instead of failing on the old error.
+   */
   private store(content: Buffer): Promise<string> {
     let stored = this.storing.get(content);
     if (!stored) {
       stored = this.deps.blobs.put(content);
       this.storing.set(content, stored);
-      stored.catch(() => {}); // a failure reaches whoever waits for it; a path that keeps no bytes does not wait
+      stored.catch(() => {
+        // A failure reaches whoever waits for it; a path that keeps no bytes does not wait.
+        if (this.storing.get(content) === stored) this.storing.delete(content);
+      });
     }
     return stored;
   }
