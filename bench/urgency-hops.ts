@@ -102,20 +102,22 @@ export function roundTrips(cluster: Cluster, sender: string, recipient: string, 
   });
 }
 
-/** One row per hop: median, p95 and the largest over the documents, and the share of the median round trip. */
-export function hopTable(trips: readonly RoundTrip[]): string {
+/** One row per hop: median, p95 and the largest over the documents, and the median of the same hop without a backlog. */
+export function hopTable(trips: readonly RoundTrip[], floor: readonly RoundTrip[]): string {
   const sortedOf = (values: number[]): number[] => values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  const totals = sortedOf(trips.map((t) => (t.moments.at(-1) as number) - (t.moments[0] as number)));
-  const rows = MOMENTS.slice(1).map((to, i) => {
-    const hop = sortedOf(trips.map((t) => (t.moments[i + 1] as number) - (t.moments[i] as number)));
+  const hopOf = (of: readonly RoundTrip[], from: number, to: number): number[] => sortedOf(of.map((t) => (t.moments[to] as number) - (t.moments[from] as number)));
+  const row = (hop: string, from: number, to: number): Record<string, string> => {
+    const values = hopOf(trips, from, to);
     return {
-      hop: `${MOMENTS[i]} → ${to}`,
-      'median ms': fmt(percentile(hop, 50)),
-      'p95 ms': fmt(percentile(hop, 95)),
-      'max ms': fmt(percentile(hop, 100)),
+      hop,
+      'median ms': fmt(percentile(values, 50)),
+      'p95 ms': fmt(percentile(values, 95)),
+      'max ms': fmt(percentile(values, 100)),
+      'median, no backlog': fmt(percentile(hopOf(floor, from, to), 50)),
     };
-  });
-  rows.push({ hop: 'whole round trip', 'median ms': fmt(percentile(totals, 50)), 'p95 ms': fmt(percentile(totals, 95)), 'max ms': fmt(percentile(totals, 100)) });
+  };
+  const rows = MOMENTS.slice(1).map((to, i) => row(`${MOMENTS[i]} → ${to}`, i, i + 1));
+  rows.push(row('whole round trip', 0, MOMENTS.length - 1));
   return table(rows);
 }
 
