@@ -17,6 +17,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newApiKey } from '../src/adapters/rest/auth.js';
 import { AGENCY_A, AGENCY_B, freePort, queueDepths, readDb, startCluster, type Cluster } from '../test/helpers/processes.js';
+import { startCpuShare, type CpuShare } from './cpu-share.js';
 import { fmt, percentile, table } from './harness.js';
 import { hopTable, roundTrips, slowestTrip, type RoundTrip, type Submitted } from './urgency-hops.js';
 
@@ -52,6 +53,11 @@ function answered(cluster: Cluster, documentIds: readonly string[]): Set<string>
   });
 }
 
+function cpuLine(what: string, share: CpuShare): string {
+  const processes = Object.entries(share.processes).map(([name, cores]) => `${name} ${fmt(cores, 2)}`).join(', ');
+  return `${what}: machine ${fmt(share.machine * 100, 0)} % busy of ${share.cores} cores; cores used by ${processes}`;
+}
+
 export async function benchUrgency(backlog = 10_000, urgentCount = 40): Promise<string> {
   const { key, entry } = newApiKey('bench');
   const port = await freePort();
@@ -75,6 +81,7 @@ export async function benchUrgency(backlog = 10_000, urgentCount = 40): Promise<
     // The API listens once the edge has started.
     await until(() => fetch(`${base}/api/v1/health`).then((r) => r.ok, () => false), 30_000, "the sender's REST API");
     const submit = restClient(base, key);
+    const nodes = (): Record<string, number | undefined> => ({ hub: cluster.hub.pid, sender: cluster.edge(AGENCY_A.organId).pid, recipient: cluster.edge(AGENCY_B.organId).pid });
     const sendUrgent = async (count: number, onFirst?: () => Promise<void>): Promise<Submitted[]> => {
       const sent: Submitted[] = [];
       for (let i = 0; i < count; i++) {
@@ -92,7 +99,9 @@ export async function benchUrgency(backlog = 10_000, urgentCount = 40): Promise<
     // A few first documents start every node's crypto workers and are not counted.
     await cluster.edge(AGENCY_B.organId).start();
     await sendUrgent(3);
+    const endFloorShare = startCpuShare(nodes());
     const floor = await sendUrgent(Math.min(urgentCount, 20));
+    const floorShare = endFloorShare();
     await cluster.edge(AGENCY_B.organId).stop();
 
     // Fill the recipient's normal queue while its edge is down.
@@ -119,9 +128,11 @@ export async function benchUrgency(backlog = 10_000, urgentCount = 40): Promise<
     const drainStart = performance.now();
     if (backlog > 0) await until(() => storedAtB() > storedBefore, 120_000, 'the recipient to store its first document of the backlog', 20);
     let probe = { documentId: '', submittedAt: 0 };
+    const endShare = startCpuShare(nodes());
     const urgent = await sendUrgent(urgentCount, async () => {
       probe = { documentId: (await submit('0', 'Văn bản thường gửi cùng lúc')).documentId, submittedAt: Date.now() };
     });
+    const share = endShare();
     await until(() => answered(cluster, [probe.documentId]).size === 1, 1_800_000, 'the normal probe', 500);
     const drainSeconds = (performance.now() - drainStart) / 1000;
     // A clean stop: the profiles are written on exit, and the logs hold every line.
@@ -152,6 +163,9 @@ export async function benchUrgency(backlog = 10_000, urgentCount = 40): Promise<
       ]),
       '',
       `Lane of the urgent documents' 01 (recipient's outbox / hub's outbound): ${[...lanes].map(([lane, n]) => `${lane} × ${n}`).join(', ')}`,
+      '',
+      cpuLine('CPU while the urgent documents were sent behind the backlog', share),
+      cpuLine('CPU while they were sent without one', floorShare),
       '',
       'Per hop, over the urgent documents:',
       hopTable(trips, floorTrips),
