@@ -20,7 +20,7 @@ import { quotasOf } from '../src/hub/config.js';
 import type { RouteOutcome } from '../src/hub/router.js';
 import { silentLogger } from '../src/log.js';
 import { startPrivateBroker } from '../test/helpers/private-broker.js';
-import { fmt, table } from './harness.js';
+import { fmt, percentile, table } from './harness.js';
 
 /** The open-file limit of the node: production's 65,536 where the machine allows it (its hard limit otherwise). */
 const OPEN_FILES = Number(process.env.LT_BENCH_OPEN_FILES ?? 20_000);
@@ -28,11 +28,6 @@ const SENDER = { organId: '000.00.01.H12', organName: 'Văn phòng UBND tỉnh C
 const MIB = 2 ** 20;
 
 const organId = (i: number): string => `000.${String(Math.floor(i / 100)).padStart(2, '0')}.${String(i % 100).padStart(2, '0')}.H98`;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
 
 /** The Erlang VM's resident memory and open files, from /proc (what the OS counts, not what RabbitMQ reports). */
 function vmUsage(pid: number): { rss: number; fds: number } {

@@ -32,3 +32,9 @@ export function table(rows: Array<Record<string, string | number>>): string {
 }
 
 export const fmt = (n: number, digits = 1): string => n.toFixed(digits);
+
+/** The p-th percentile (nearest rank) of values sorted ascending; NaN for none. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}

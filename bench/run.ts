@@ -15,7 +15,7 @@ const benches: Array<[string, () => Promise<string>]> = [
   ['parsing', () => benchParsing()],
   ['revocation', () => benchRevocation()],
   ['targets', () => benchTargets()],
-  ['urgency', () => benchUrgency(Number(process.env.LT_BENCH_BACKLOG ?? 10_000))],
+  ['urgency', () => benchUrgency(Number(process.env.LT_BENCH_BACKLOG ?? 10_000), Number(process.env.LT_BENCH_URGENT ?? 40))],
 ];
 
 for (const [name, run] of benches) {

@@ -1,13 +1,13 @@
 /**
  * Consuming two lanes, urgent first. Both queues are consumed with manual acknowledgement and a
  * per-consumer prefetch (a global QoS closes the connection on quorum queues); deliveries wait
- * in a local two-lane buffer and the next one handled is always the oldest urgent one. So an
- * urgent packet never waits behind more than the handful of normal ones already being handled
+ * in a local two-lane buffer and the next one handled is always the oldest urgent one. Each
+ * lane has `concurrency` slots of its own: an urgent packet starts as soon as it comes, beside
+ * the normal ones already being handled, not when one of them finishes, which behind a backlog
+ * (or while a node starts its crypto workers) took a normal packet's whole handling time
  * (Decree 30/2020: urgent documents are handled immediately).
  *
- * That "handful" is more than the ones in hand when both lanes hold a backlog: each urgent
- * delivery is replaced in the buffer one round trip after its ack, and meanwhile the normal
- * deliveries already buffered take the free slots, so the two backlogs drain interleaved. With
+ * When both lanes hold a backlog they drain side by side, each in its own slots. With
  * `strictUrgent` a normal delivery is taken only when the urgent queue is known to hold nothing
  * ready: its buffer is empty and the broker said so, asked on the urgent lane's own channel (a
  * passive declare, answered after every delivery that channel was sent before it), with no urgent
@@ -46,7 +46,10 @@ export interface Delivery {
 export interface LaneConsumerOptions {
   name: string;
   queues: LaneQueue[];
-  /** Deliveries handled at the same time. Default 4. */
+  /**
+   * Deliveries of each lane handled at the same time. Default 4. Urgent deliveries have slots
+   * of their own: one never waits for normal ones in hand to finish (see above).
+   */
   concurrency?: number;
   handler: (delivery: Delivery) => Promise<Verdict>;
   /** Runs on each fresh channel before consuming (declarations by the queues' owner). */
@@ -99,6 +102,8 @@ export class LaneConsumer implements BrokerPart {
   readonly name: string;
   private readonly buffers: Record<Lane, Buffered[]> = { urgent: [], normal: [] };
   private running = 0;
+  /** Deliveries being handled, per lane: each lane has `concurrency` slots. */
+  private readonly runningIn: Record<Lane, number> = { urgent: 0, normal: 0 };
   private readonly concurrency: number;
   private readonly log: Logger;
   /** The connection's model while attached. */
@@ -386,12 +391,15 @@ export class LaneConsumer implements BrokerPart {
   }
 
   /**
-   * The oldest urgent delivery, else the oldest normal one, skipping keys being handled; with
-   * strictUrgent a normal one only while the urgent queue is known empty (else the broker is asked).
+   * The oldest urgent delivery, else the oldest normal one, each while its lane has a free slot,
+   * skipping keys being handled; with strictUrgent a normal one only while the urgent queue is
+   * known empty (else the broker is asked).
    */
   private next(): Buffered | undefined {
-    for (const buffer of [this.buffers.urgent, this.buffers.normal]) {
-      if (buffer === this.buffers.normal && this.options.strictUrgent && buffer.length > 0) {
+    for (const lane of ['urgent', 'normal'] as const) {
+      const buffer = this.buffers[lane];
+      if (this.runningIn[lane] >= this.concurrency) continue;
+      if (lane === 'normal' && this.options.strictUrgent && buffer.length > 0) {
         if (this.buffers.urgent.length > 0) return undefined;
         if (!this.urgentClear) {
           this.probeUrgent();
@@ -405,13 +413,15 @@ export class LaneConsumer implements BrokerPart {
   }
 
   private pump(): void {
-    while (this.running < this.concurrency && !this.stopped && !this.paused) {
+    while (!this.stopped && !this.paused) {
       const delivery = this.next();
       if (!delivery) return;
       this.running += 1;
+      this.runningIn[delivery.lane] += 1;
       if (delivery.key !== undefined) this.runningKeys.add(delivery.key);
       void this.handle(delivery).finally(() => {
         this.running -= 1;
+        this.runningIn[delivery.lane] -= 1;
         if (delivery.key !== undefined) this.runningKeys.delete(delivery.key);
         if (this.running === 0) for (const wake of this.idleWaiters.splice(0)) wake();
         this.pump();

@@ -139,6 +139,13 @@ export class Inbox {
     }
     const code = documentCodeOf(unchecked.code);
     const promulgationDate = nonEmpty(unchecked.promulgationInfo?.promulgationDate);
+    // Its bytes and attachments are written while its answer is signed: the writes (fsyncs) and
+    // the signature (a crypto worker) overlap instead of adding up before the 01 can be queued.
+    const stored = Promise.all([
+      this.deps.blobs.put(content),
+      Promise.all((packet?.attachments ?? []).map(async (a) => ({ a, sha256: await this.deps.blobs.put(a.content) }))),
+    ]);
+    stored.catch(() => {}); // a packet no answer can be made for is dropped without waiting for them
     let reply: PreparedStatus;
     try {
       reply = await this.deps.outbox.prepareStatus({
@@ -154,8 +161,7 @@ export class Inbox {
       if (!problem || !repeatsOnRetry(error)) throw error;
       return this.drop(packetId, `no 02 can be made about it (${error instanceof Error ? error.message : String(error)})${refused}`, problem.code, log);
     }
-    const blob = await this.deps.blobs.put(content);
-    const attachments = packet ? await Promise.all((packet.attachments ?? []).map(async (a) => ({ a, sha256: await this.deps.blobs.put(a.content) }))) : [];
+    const [blob, attachments] = await stored;
     const foreign = packet ? this.foreignActs(packet) : new Map<string, string>();
     this.deps.db.transaction(() => {
       this.records.insertReceived({

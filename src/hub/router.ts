@@ -129,6 +129,11 @@ interface Planned {
  * attachment, so their base64 is checked but not kept decoded beside the packet's text.
  */
 const FORWARDED = { attachmentBytes: false } as const;
+/**
+ * The largest packet whose write begins beside its verification, the worker verifying a copy;
+ * above it the packet is lent to the worker instead, so that a large one is never held twice.
+ */
+const STORE_BESIDE_VERIFY_MAX_BYTES = 1024 * 1024;
 
 export class Router {
   private readonly records: HubRecords;
@@ -231,6 +236,30 @@ export class Router {
   /** The decision about each packet being routed, reported when its routing ends. */
   private readonly outcomes = new Map<string, RouteOutcome>();
 
+  /**
+   * Packets being written to the blob store, by the delivery's buffer (an entry goes with it): the
+   * write begun beside a packet's verification is the one its routing then waits for.
+   */
+  private readonly storing = new WeakMap<Buffer, Promise<string>>();
+
+  /**
+   * Store a packet's bytes, once: a write already begun for this buffer is the one awaited. A
+   * write that failed is forgotten, so that the same delivery handled again (held by the fault
+   * gate through a full disk, then resumed) writes again instead of failing on the old error.
+   */
+  private store(content: Buffer): Promise<string> {
+    let stored = this.storing.get(content);
+    if (!stored) {
+      stored = this.deps.blobs.put(content);
+      this.storing.set(content, stored);
+      stored.catch(() => {
+        // A failure reaches whoever waits for it; a path that keeps no bytes does not wait.
+        if (this.storing.get(content) === stored) this.storing.delete(content);
+      });
+    }
+    return stored;
+  }
+
   private async route(delivery: Delivery, props: ReceivedProperties, packetId: string, hash: string): Promise<Verdict> {
     let content = delivery.message.content;
     const log = this.deps.log.child({ packetId, documentId: props.headers['x-lt-document-id'] });
@@ -277,8 +306,20 @@ export class Router {
 
     // The hub reads and judges the packet but never writes into it: what it forwards and stores
     // are the bytes the sender signed; its own hop travels in the message headers and its database.
-    const { verification, bytes } = await this.deps.pool.verifyLent(content, { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent', ...FORWARDED });
-    content = this.takeBack(delivery, bytes);
+    // Every verdict from here on keeps those bytes (a refusal too). A packet up to
+    // STORE_BESIDE_VERIFY_MAX_BYTES (most, and every urgent one) begins its write (an fsync) now,
+    // beside the verification, instead of after it on every hop; the worker gets a copy. A larger
+    // one is lent to the worker (moved there and back, never held twice) and written after.
+    const verifyOptions = { now, maxSignatureAgeMs: this.deps.maxSignatureAgeMs ?? LIVE_SIGNATURE_AGE_MS, urgent: delivery.lane === 'urgent', ...FORWARDED };
+    let verification: Verification;
+    if (content.length <= STORE_BESIDE_VERIFY_MAX_BYTES) {
+      void this.store(content);
+      verification = await this.deps.pool.verify(content, verifyOptions);
+    } else {
+      const lent = await this.deps.pool.verifyLent(content, verifyOptions);
+      verification = lent.verification;
+      content = this.takeBack(delivery, lent.bytes);
+    }
     const unchecked: UncheckedPacket | undefined = verification.packet;
     const report = JSON.stringify(verification.report);
     const refusal = this.check(verification, sender.organId, now);
@@ -370,7 +411,7 @@ export class Router {
     report: string | null = null,
     verified = false,
   ): Promise<Verdict> {
-    const blob = content ? await this.deps.blobs.put(content) : null;
+    const blob = content ? await this.store(content) : null;
     const documentId = verified ? (documentIdOf(packet) ?? null) : null;
     const sender = verified ? (packet?.from?.organId ?? null) : null;
     this.deps.db.transaction(() => {
@@ -577,7 +618,7 @@ export class Router {
     if (via && deliverable.length === 0 && bounced.length === 0) {
       return deny({ code: 'NOT_RECIPIENT', message: `link "${via.link.name}" forwarded document ${packet.documentId}, which is addressed to no agency of this hub` });
     }
-    const blob = await this.deps.blobs.put(content);
+    const blob = await this.store(content);
     const bounces: Planned[] = [];
     const at = now.toISOString();
     const ownHop: Hop = { hub: this.deps.hub.organId, name: this.deps.hub.organName, at, lane };
@@ -734,7 +775,7 @@ export class Router {
     const state = this.deliveries.state(document.documentId, recipient);
     if (!state) return deny({ code: 'NOT_RECIPIENT', message: `${packet.from.organId} bounced ${recipient}, which is not a recipient of ${document.documentId}` });
     const at = now.toISOString();
-    const blob = await this.deps.blobs.put(content);
+    const blob = await this.store(content);
     const code = via.headers['x-lt-error-code'];
     const reason = `hub ${packet.from.organId} could not deliver it: ${untrustedLine(packet.description ?? '', REASON_MAX)}`;
     // Only a delivery still in the other hub's hands ('delivered' here) can bounce there; a repeat changes nothing.
@@ -843,7 +884,7 @@ export class Router {
     // lane so that it cannot overtake the document it is about (a recall of a document still in
     // flight follows it in the document's lane).
     const lane: Lane = incomingLane;
-    const blob = await this.deps.blobs.put(content);
+    const blob = await this.store(content);
     const at = now.toISOString();
     const forward = outcome.outcome !== 'duplicate';
     this.deps.db.transaction(() => {
@@ -921,7 +962,7 @@ export class Router {
   ): Promise<Verdict> {
     const log = this.deps.log.child({ packetId, documentId });
     // A packet refused unread (over the rate) is recorded by hash and size only: a flood must not fill the disk.
-    const blob = keepContent ? await this.deps.blobs.put(content) : null;
+    const blob = keepContent ? await this.store(content) : null;
     const at = now.toISOString();
     const lane: Lane = packet?.kind === 'document' && isUrgent(packet.otherInfo?.priority) ? 'urgent' : 'normal';
     // A DocumentId read only from the x-lt-document-id header of a packet the hub did not read is

@@ -14,9 +14,43 @@ export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/**
+ * Small blobs written lately are also kept in memory, up to this many bytes in all: a packet
+ * is read back a moment after it is written (the relay publishes what the outbox just queued),
+ * and from disk that read waits in libuv's threadpool behind every other packet's writes.
+ */
+const RECENT_BYTES = 4 * 1024 * 1024;
+/** Larger blobs (attachments, big packets) are read from disk: a few would fill the memory kept. */
+const RECENT_BLOB_MAX = 256 * 1024;
+
 export class BlobStore {
+  /** Copies of the blobs written lately, oldest first (a Map keeps insertion order). */
+  private readonly recent = new Map<string, Buffer>();
+  private recentBytes = 0;
+
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
+  }
+
+  private remember(hash: string, data: Uint8Array | string): void {
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    if (size > RECENT_BLOB_MAX || this.recent.has(hash)) return;
+    // A copy: the caller may hand its bytes to a worker (moved, then empty) or reuse them.
+    const copy = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data);
+    this.recent.set(hash, copy);
+    this.recentBytes += copy.length;
+    for (const [old, bytes] of this.recent) {
+      if (this.recentBytes <= RECENT_BYTES) break;
+      this.recent.delete(old);
+      this.recentBytes -= bytes.length;
+    }
+  }
+
+  private forget(hash: string): void {
+    const bytes = this.recent.get(hash);
+    if (!bytes) return;
+    this.recent.delete(hash);
+    this.recentBytes -= bytes.length;
   }
 
   private pathOf(hash: string): string {
@@ -38,10 +72,13 @@ export class BlobStore {
     mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
     const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     await writeFileSynced(path, data, temporary);
+    this.remember(hash, data);
     return hash;
   }
 
   async get(hash: string): Promise<Buffer> {
+    const recent = this.recent.get(hash);
+    if (recent) return Buffer.from(recent); // a copy: what the caller does with it stays its own
     try {
       return await readFile(this.pathOf(hash));
     } catch (error) {
@@ -61,9 +98,13 @@ export class BlobStore {
     try {
       if ((await stat(path)).mtimeMs > idleSince.getTime()) return false;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.forget(hash);
+        return true;
+      }
       throw error;
     }
+    this.forget(hash);
     await rm(path, { force: true });
     return true;
   }

@@ -118,6 +118,8 @@ export class ManagedProcess {
     readonly logFile: string,
     /** The log message meaning "up". */
     readonly readyMessage: string,
+    /** Node's own options before the program (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+    readonly nodeArgs: readonly string[] = [],
   ) {}
 
   get running(): boolean {
@@ -137,7 +139,7 @@ export class ManagedProcess {
     const fd = openSync(this.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [CLI, ...this.args], { cwd: REPO, env: childEnv(), stdio: ['ignore', fd, fd] });
+      child = spawn(process.execPath, [...this.nodeArgs, CLI, ...this.args], { cwd: REPO, env: childEnv(), stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd); // the child has its own copy
     }
@@ -249,6 +251,8 @@ export interface ClusterOptions {
   edgeConfig?: Record<string, unknown>;
   /** Extra fields of one agency's edge.json, by organ id, after `edgeConfig` (e.g. a `dataDir` elsewhere). */
   edgeConfigOf?: Record<string, Record<string, unknown>>;
+  /** Node's options for every hub and edge process (a benchmark's --cpu-prof), not for the CLI commands that provision them. */
+  nodeArgs?: string[];
   /** A broker of the test's own (test/helpers/private-broker.ts, with management): every node's AMQP URL (an administrator's) and management URL. */
   broker?: { amqpUrls: string[]; managementUrls: string[]; tls?: BrokerTls };
 }
@@ -356,7 +360,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
         2,
       )}\n`,
     );
-    const hub = new ManagedProcess('hub', ['hub', '--config', hubConfigPath], join(dir, 'hub.log'), 'hub started');
+    const hub = new ManagedProcess('hub', ['hub', '--config', hubConfigPath], join(dir, 'hub.log'), 'hub started', options.nodeArgs);
     processes.push(hub);
 
     for (const agency of agencies) {
@@ -392,7 +396,7 @@ export async function startCluster(t: Test | undefined, options: ClusterOptions 
           2,
         )}\n`,
       );
-      const edge = new ManagedProcess(agency.organId, ['edge', '--config', configPath], join(dir, `edge-${agency.organId}.log`), 'edge started');
+      const edge = new ManagedProcess(agency.organId, ['edge', '--config', configPath], join(dir, `edge-${agency.organId}.log`), 'edge started', options.nodeArgs);
       processes.push(edge);
       edges.set(agency.organId, edge);
     }

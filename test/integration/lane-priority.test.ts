@@ -74,3 +74,49 @@ t.test('strictUrgent: a whole urgent backlog before any normal one, and an urgen
   t.equal(between, 0, `from its first delivery on, the burst of 20 urgent ones went before every normal one (${burst.indexOf(true)} normal ones taken before it came)`);
   t.equal(new Set(handled).size, handled.length, 'none handled twice');
 });
+
+t.test('an urgent delivery starts while every slot holds a normal one, not when one of them finishes', async (t) => {
+  const { connection, queues, publish } = await lanes(t, 'slots');
+  const CONCURRENCY = 4;
+  await publish('normal', 0, CONCURRENCY);
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const started: string[] = [];
+  let normalDone = 0;
+  let normalDoneWhenUrgentStarted = -1;
+  const consumer = new LaneConsumer({
+    name: 'test',
+    queues: [
+      { queue: queues.urgent, lane: 'urgent', prefetch: CONCURRENCY },
+      { queue: queues.normal, lane: 'normal', prefetch: CONCURRENCY },
+    ],
+    concurrency: CONCURRENCY,
+    log: silentLogger(),
+    handler: async (delivery: Delivery) => {
+      started.push(delivery.message.content.toString());
+      if (delivery.lane === 'urgent') {
+        normalDoneWhenUrgentStarted = normalDone;
+        return 'ack';
+      }
+      await released; // a normal packet's long handling (a backlog, workers starting)
+      normalDone += 1;
+      return 'ack';
+    },
+  });
+  t.teardown(async () => {
+    release(); // a stop waits for the deliveries in hand
+    await consumer.stop();
+  });
+  await consumer.attach(connection);
+  await waitFor(`${CONCURRENCY} normal deliveries in hand`, () => started.length === CONCURRENCY, { describe: () => started.length });
+
+  await publish('urgent', 0, 1);
+  // Here, the consumer hands it to its handler in the turn it arrives (and it is done at once),
+  // or buffers it behind the slots in hand.
+  await waitFor('the urgent delivery at the consumer', () => started.includes('urgent-0') || consumer.busy === CONCURRENCY + 1, { describe: () => consumer.busy });
+  t.ok(started.includes('urgent-0'), 'the urgent delivery was taken at once');
+  t.equal(normalDoneWhenUrgentStarted, 0, 'while every normal one was still in hand');
+
+  release();
+  await waitFor('all handled', () => normalDone === CONCURRENCY && consumer.busy === 0, { describe: () => `${normalDone} normal done, busy ${consumer.busy}` });
+});
