@@ -3,27 +3,16 @@
  * the document, instead of reading them back from the blob store, and holds them only until a
  * round has taken the row: every other row, and the same row later, is read from the store.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import type { ConfirmPublisher, OutgoingMessage } from '../../src/broker/publisher.js';
 import { resourceNames } from '../../src/broker/names.js';
-import { EdgeRecords } from '../../src/edge/records.js';
 import { Relay } from '../../src/edge/relay.js';
 import { silentLogger } from '../../src/log.js';
-import { BlobStore } from '../../src/store/blobs.js';
-import { openDatabase } from '../../src/store/db.js';
-import { EDGE_MIGRATIONS } from '../../src/store/migrations/edge.js';
+import { openEdgeStore } from '../helpers/edge-store.js';
 import { waitFor } from '../helpers/exchange.js';
 
 t.test('the bytes just queued are published as given, not read back; other rows are read from the store', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'lt-relay-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const db = openDatabase(join(dir, 'edge.sqlite'), EDGE_MIGRATIONS);
-  t.teardown(() => db.close());
-  const records = new EdgeRecords(db);
-  const blobs = new BlobStore(join(dir, 'blobs'));
+  const { db, records, blobs } = openEdgeStore(t, 'lt-relay-');
   const readBack: string[] = [];
   const get = blobs.get.bind(blobs);
   blobs.get = (hash) => {

@@ -7,18 +7,12 @@
  * The publisher here only records what it is given and confirms when the test says: the
  * scheduling is what is tested (the exchange tests run the relay against the real broker).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import type { OutgoingMessage, ConfirmPublisher } from '../../src/broker/publisher.js';
 import { resourceNames } from '../../src/broker/names.js';
-import { EdgeRecords } from '../../src/edge/records.js';
 import { Relay } from '../../src/edge/relay.js';
 import { silentLogger } from '../../src/log.js';
-import { BlobStore } from '../../src/store/blobs.js';
-import { openDatabase } from '../../src/store/db.js';
-import { EDGE_MIGRATIONS } from '../../src/store/migrations/edge.js';
+import { openEdgeStore } from '../helpers/edge-store.js';
 import { waitFor } from '../helpers/exchange.js';
 
 interface Held {
@@ -27,12 +21,7 @@ interface Held {
 }
 
 t.test('an urgent row goes out during a round of normal ones, each row once, each document in order', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'lt-relay-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const db = openDatabase(join(dir, 'edge.sqlite'), EDGE_MIGRATIONS);
-  t.teardown(() => db.close());
-  const records = new EdgeRecords(db);
-  const blobs = new BlobStore(join(dir, 'blobs'));
+  const { db, records, blobs } = openEdgeStore(t, 'lt-relay-');
   const blob = await blobs.put(Buffer.from('<edXMLEnvelope/>'));
 
   const held: Held[] = [];
