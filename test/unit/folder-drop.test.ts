@@ -109,6 +109,11 @@ function rig(t: Test) {
     db,
     submissions,
     outgoing,
+    /** A description unit dropped whole in marker mode: `<name>.json`, then its marker. */
+    drop(name: string, subject = name) {
+      writeFileSync(join(layout.outgoing, `${name}.json`), meta(subject));
+      writeFileSync(join(layout.outgoing, `${name}.ready`), '');
+    },
     crashAfterCommit(on: boolean) {
       crashAfterCommit = on;
     },
@@ -123,8 +128,7 @@ const meta = (subject: string, files: string[] = []): string =>
 
 t.test('a crash after the commit: the unit is moved at the next start, not submitted again', async (t) => {
   const r = rig(t);
-  writeFileSync(join(r.layout.outgoing, 'x.json'), meta('x'));
-  writeFileSync(join(r.layout.outgoing, 'x.ready'), '');
+  r.drop('x');
   r.crashAfterCommit(true);
   await r.outgoing().pass();
   t.same(r.submissions, ['x'], 'submitted once');
@@ -139,8 +143,7 @@ t.test('a crash after the commit: the unit is moved at the next start, not submi
 
 t.test("a kill while the unit's note was written: its temporary is no file of the unit", async (t) => {
   const r = rig(t);
-  writeFileSync(join(r.layout.outgoing, 'z.json'), meta('z'));
-  writeFileSync(join(r.layout.outgoing, 'z.ready'), '');
+  r.drop('z');
   r.crashAfterCommit(true);
   await r.outgoing().pass();
   // As writeFileAtomic leaves it when the edge dies before its rename: a hidden temporary.
@@ -169,8 +172,7 @@ t.test('a claim cut short: the files still in outgoing/ are gathered', async (t)
 t.test('the same name again with other content is a new unit; a name taken in sent/ gets a suffix', async (t) => {
   const r = rig(t);
   for (const subject of ['first', 'second']) {
-    writeFileSync(join(r.layout.outgoing, 'daily.json'), meta(subject));
-    writeFileSync(join(r.layout.outgoing, 'daily.ready'), '');
+    r.drop('daily', subject);
     await r.outgoing().pass();
   }
   t.same(r.submissions, ['first', 'second'], 'both submitted');
