@@ -5,10 +5,10 @@
  * store's back: a blob kept in memory still reads, one that is not kept (too large, or removed
  * by retention) does not.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { BlobStore } from '../../src/store/blobs.js';
+import { BlobStore, sha256Hex } from '../../src/store/blobs.js';
 
 const fileOf = (store: BlobStore, hash: string): string => join(store.dir, hash.slice(0, 2), hash);
 
@@ -32,4 +32,18 @@ t.test('a large blob is read from disk, and a removed one is forgotten', async (
   const small = await store.put(Buffer.from('đã nhận'));
   t.equal(await store.remove(small, new Date(Date.now() + 60_000)), true);
   await t.rejects(store.get(small), { code: 'IO' }, 'what retention removed is gone from memory too');
+});
+
+t.test('a shard directory removed behind the store is made again', async (t) => {
+  const store = new BlobStore(t.testdir());
+  const first = await store.put('văn bản 1');
+  rmSync(join(store.dir, first.slice(0, 2)), { recursive: true });
+  // Another blob in the same shard: the store remembers the directory it made, which is gone.
+  let n = 2;
+  let content = `văn bản ${n}`;
+  while (sha256Hex(content).slice(0, 2) !== first.slice(0, 2)) content = `văn bản ${++n}`;
+  const second = await store.put(content);
+  t.equal(readFileSync(fileOf(store, second), 'utf8'), content, 'written to disk in the re-made shard');
+  t.equal((await store.put('văn bản 1')), first, 'and the first one stored again');
+  t.equal(readFileSync(fileOf(store, first), 'utf8'), 'văn bản 1');
 });
