@@ -13,6 +13,7 @@ import { ConfirmPublisher } from '../src/broker/publisher.js';
 import { startLocalExchange } from '../src/demo/local-exchange.js';
 import { DEFAULT_AMQP_URL } from '../src/config.js';
 import { fmt, table } from './harness.js';
+import { mainThreadCpuMs } from './targets/proc-status.js';
 
 const A = { organId: '000.00.01.H12', organName: 'Văn phòng UBND tỉnh Cà Mau' };
 const B = { organId: '000.00.05.H12', organName: 'Sở Tài chính tỉnh Cà Mau' };
@@ -60,6 +61,10 @@ export interface ExchangeRate {
   submitPerSecond: number;
   /** Bytes of one signed packet. */
   packetBytes: number;
+  /** CPU per document end to end, every thread of the process (hub, both edges, their workers), ms. */
+  cpuMsPerDocument: number;
+  /** Of which the main thread's (the three nodes' event loop), ms. */
+  mainThreadMsPerDocument: number;
 }
 
 /**
@@ -111,6 +116,8 @@ export async function measureExchange(documents: number, attachmentBytes: number
     done = counted();
 
     const start = performance.now();
+    const cpuAtStart = process.cpuUsage();
+    const mainAtStart = mainThreadCpuMs();
     const ids: string[] = [];
     const inFlight = new Set<Promise<void>>();
     for (let i = 1; i <= documents; i++) {
@@ -126,9 +133,17 @@ export async function measureExchange(documents: number, attachmentBytes: number
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not every document got its receipt within 5 minutes')), 300_000).unref());
     await Promise.race([done, timeout]);
     const end = performance.now();
+    const cpu = process.cpuUsage(cpuAtStart);
+    const mainThreadMs = mainThreadCpuMs() - mainAtStart;
     if (!ids.every((id) => sender.document(id)?.deliveries.every((d) => d.stage === '01'))) throw new Error('a receipt is missing');
     const packetBytes = (await sender.blobs.get(sender.records.document(ids[0] as string)?.blob as string)).length;
-    return { documentsPerSecond: documents / ((end - start) / 1000), submitPerSecond: documents / ((submitted - start) / 1000), packetBytes };
+    return {
+      documentsPerSecond: documents / ((end - start) / 1000),
+      submitPerSecond: documents / ((submitted - start) / 1000),
+      packetBytes,
+      cpuMsPerDocument: (cpu.user + cpu.system) / 1000 / documents,
+      mainThreadMsPerDocument: mainThreadMs / documents,
+    };
   } finally {
     await exchange.stop();
   }
@@ -145,6 +160,7 @@ export async function benchExchange(documents = 300): Promise<string> {
       { measure: 'documents/s end to end (sign → hub → recipient → 01 → sender)', value: fmt(e2e.documentsPerSecond) },
       { measure: 'submit rate (validate + sign + SQLite), documents/s', value: fmt(e2e.submitPerSecond) },
       { measure: 'mean time from submit to 01 at the sender, ms', value: fmt(1000 / e2e.documentsPerSecond, 2) },
+      { measure: 'CPU per document, all threads, ms (of which the main thread)', value: `${fmt(e2e.cpuMsPerDocument, 2)} (${fmt(e2e.mainThreadMsPerDocument, 2)})` },
       { measure: `raw confirmed publish + consume, same broker, quorum queue, ${e2e.packetBytes} B messages/s`, value: fmt(raw) },
     ]),
     '(hub and both edges share this process and its two cores; each runs its own crypto worker threads)',

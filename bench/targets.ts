@@ -14,7 +14,7 @@ import { measureStartup } from './targets/startup.js';
 import { figureTable, mb, ms, perSecond, percent, times, type Sample } from './targets/stats.js';
 
 export async function benchTargets(runs = Number(process.env.LT_BENCH_RUNS ?? 1)): Promise<string> {
-  const all = { signing: [] as Sample[][], rss: [] as Sample[][], exchangeRss: [] as Sample[][], help: [] as Sample[][], verify: [] as Sample[][], idle: [] as Sample[][], pipeline: [] as Sample[][] };
+  const all = { signing: [] as Sample[][], rss: [] as Sample[][], exchangeRss: [] as Sample[][], help: [] as Sample[][], verify: [] as Sample[][], idle: [] as Sample[][], pipeline: [] as Sample[][], pipelineCpu: [] as Sample[][] };
   const idle = await openIdleBench();
   try {
     for (let run = 0; run < runs; run++) {
@@ -25,7 +25,9 @@ export async function benchTargets(runs = Number(process.env.LT_BENCH_RUNS ?? 1)
       all.help.push(startup.help);
       all.verify.push(startup.verify);
       all.idle.push(await idle.measure());
-      all.pipeline.push(await measurePipeline());
+      const pipeline = await measurePipeline();
+      all.pipeline.push(pipeline.rate);
+      all.pipelineCpu.push(pipeline.cpu);
     }
   } finally {
     await idle.close();
@@ -59,6 +61,7 @@ export async function benchTargets(runs = Number(process.env.LT_BENCH_RUNS ?? 1)
       unit: perSecond,
       ratioUnit: percent,
     }),
+    figureTable('End to end, CPU per document against the raw pipeline, each one process: all its threads, and its main thread alone (where the difference goes; no target)', all.pipelineCpu, { unit: ms, ratioUnit: times }),
     figureTable('`lienthong --help` against `node -e 0`', all.help, { compare: '<=', limit: 2, text: '≤ 2 ×', unit: ms, ratioUnit: times }),
     figureTable('`lienthong verify` of 5 KB against `node -e 0`', all.verify, { compare: '<=', limit: 3, text: '≤ 3 ×', unit: ms, ratioUnit: times }),
     figureTable('Edge idle RSS (raw: `node -e "setInterval(…)"`)', all.idle, { judge: 'measured', compare: '<=', limit: 100e6, text: '≤ 100 MB', unit: mb, ratioUnit: times }),

@@ -16,6 +16,12 @@ export interface Sample {
   baselineRatio?: number;
 }
 
+/** How a table without a target of its own prints its figures: a diagnosis of another figure. */
+export interface Units {
+  unit: (value: number) => string;
+  ratioUnit: (ratio: number) => string;
+}
+
 export interface Target {
   /** What the target is about: the ratio (default), or the measured value itself (an absolute target). */
   judge?: 'ratio' | 'measured';
@@ -42,20 +48,19 @@ function spread(values: readonly number[], show: (v: number) => string): string 
 }
 
 /** One table of a figure: a row per name, its runs folded into median (min–max); met is judged on the median. */
-export function figureTable(title: string, runs: readonly Sample[][], target: Target): string {
+export function figureTable(title: string, runs: readonly Sample[][], target: Target | Units): string {
   const names = [...new Set(runs.flat().map((s) => s.name))];
   const rows = names.map((name) => {
     const samples = runs.flatMap((run) => run.filter((s) => s.name === name));
-    const judged = median(samples.map((s) => (target.judge === 'measured' ? s.measured : s.ratio)));
-    const met = target.compare === '<=' ? judged <= target.limit : judged >= target.limit;
+    const judged = 'compare' in target ? median(samples.map((s) => (target.judge === 'measured' ? s.measured : s.ratio))) : 0;
+    const met = 'compare' in target ? (target.compare === '<=' ? judged <= target.limit : judged >= target.limit) : undefined;
     return {
       figure: name,
       measured: spread(samples.map((s) => s.measured), target.unit),
       'raw baseline': spread(samples.map((s) => s.baseline), target.unit),
       ratio: spread(samples.map((s) => s.ratio), target.ratioUnit),
       ...(samples.some((s) => s.baselineRatio !== undefined) ? { 'raw ratio': spread(samples.map((s) => s.baselineRatio ?? Number.NaN), target.ratioUnit) } : {}),
-      target: target.text,
-      met: met ? 'yes' : 'NO',
+      ...('compare' in target ? { target: target.text, met: met ? 'yes' : 'NO' } : {}),
     };
   });
   const runsNote = runs.length > 1 ? ` (${runs.length} runs: median (min–max))` : '';
