@@ -7,7 +7,8 @@
  * (or while a node starts its crypto workers) took a normal packet's whole handling time
  * (Decree 30/2020: urgent documents are handled immediately).
  *
- * When both lanes hold a backlog they drain side by side, each in its own slots. With
+ * When both lanes hold a backlog they drain side by side, each in its own slots (with
+ * `narrowBesideUrgent`, only one normal delivery runs while an urgent one is in hand). With
  * `strictUrgent` a normal delivery is taken only when the urgent queue is known to hold nothing
  * ready: its buffer is empty and the broker said so, asked on the urgent lane's own channel (a
  * passive declare, answered after every delivery that channel was sent before it), with no urgent
@@ -70,6 +71,15 @@ export interface LaneConsumerOptions {
    * urgent backlog goes before a normal one that waited beside it. Default false.
    */
   strictUrgent?: boolean;
+  /**
+   * While an urgent delivery is in hand, normal ones start only when no other normal one runs.
+   * For handlers that work rather than wait: on a busy node the normal packets beside an urgent
+   * one took the CPU and crypto workers it needed, and its handling took four times as long
+   * (bench/urgency.ts). One goes on, so a stream of urgent packets slows normal traffic but never
+   * stops it. Not for handlers that hold deliveries while they wait (the axis link's turns):
+   * normal ones would stop being taken in hand. Default false.
+   */
+  narrowBesideUrgent?: boolean;
 }
 
 interface Buffered extends Delivery {
@@ -399,6 +409,7 @@ export class LaneConsumer implements BrokerPart {
     for (const lane of ['urgent', 'normal'] as const) {
       const buffer = this.buffers[lane];
       if (this.runningIn[lane] >= this.concurrency) continue;
+      if (lane === 'normal' && this.options.narrowBesideUrgent && this.runningIn.urgent > 0 && this.runningIn.normal > 0) continue;
       if (lane === 'normal' && this.options.strictUrgent && buffer.length > 0) {
         if (this.buffers.urgent.length > 0) return undefined;
         if (!this.urgentClear) {

@@ -256,6 +256,7 @@ export class Edge {
       concurrency: this.config.concurrency,
       handler: inbox.handle,
       orderKey: documentOrderKey,
+      narrowBesideUrgent: true,
       gate: this.gate,
       onError: (error, delivery) =>
         this.log.error({ err: error, packetId: delivery.message.properties.messageId }, 'handling a packet failed; it will be redelivered'),

@@ -224,6 +224,7 @@ export class Hub {
       gate: this.gate,
       // The statuses of one document are routed in the order they came (a 04 must not overtake a 03).
       orderKey: documentOrderKey,
+      narrowBesideUrgent: true,
       topology: (channel) => declareHubTopology(channel, names),
       log: this.log,
       onError: (error, delivery) =>

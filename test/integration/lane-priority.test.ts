@@ -2,7 +2,9 @@
  * Two lanes, both holding a backlog (what a link finds after an outage): with `strictUrgent` the
  * consumer handles every urgent delivery before any normal one, although its prefetch windows
  * are far smaller than either backlog; and an urgent burst that comes while the normal backlog
- * drains is taken at once. Against the real broker (shared; quorum queues under a fresh prefix).
+ * drains is taken at once. With `narrowBesideUrgent` (hub and edges) normal deliveries go on one
+ * at a time while an urgent one is in hand. Against the real broker (shared; quorum queues under
+ * a fresh prefix).
  */
 import amqp from 'amqplib';
 import { randomBytes } from 'node:crypto';
@@ -119,4 +121,60 @@ t.test('an urgent delivery starts while every slot holds a normal one, not when 
 
   release();
   await waitFor('all handled', () => normalDone === CONCURRENCY && consumer.busy === 0, { describe: () => `${normalDone} normal done, busy ${consumer.busy}` });
+});
+
+t.test('narrowBesideUrgent: while an urgent delivery is in hand, normal ones go on one at a time, then at full width again', async (t) => {
+  const { connection, queues, publish } = await lanes(t, 'width');
+  const CONCURRENCY = 4;
+  await publish('normal', 0, 40);
+  let releaseUrgent: () => void = () => {};
+  const urgentReleased = new Promise<void>((resolve) => (releaseUrgent = resolve));
+  let urgentInHand = false;
+  let urgentDone = false;
+  let normalRunning = 0;
+  let normalDone = 0;
+  let widestBeside = 0;
+  let startedBeside = 0;
+  let widestAfter = 0;
+  const consumer = new LaneConsumer({
+    name: 'test',
+    queues: [
+      { queue: queues.urgent, lane: 'urgent', prefetch: CONCURRENCY },
+      { queue: queues.normal, lane: 'normal', prefetch: CONCURRENCY },
+    ],
+    concurrency: CONCURRENCY,
+    narrowBesideUrgent: true,
+    log: silentLogger(),
+    handler: async (delivery: Delivery) => {
+      if (delivery.lane === 'urgent') {
+        urgentInHand = true;
+        await urgentReleased;
+        urgentInHand = false;
+        urgentDone = true;
+        return 'ack';
+      }
+      normalRunning += 1;
+      if (urgentInHand) {
+        startedBeside += 1;
+        widestBeside = Math.max(widestBeside, normalRunning);
+      } else if (urgentDone) widestAfter = Math.max(widestAfter, normalRunning);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      normalRunning -= 1;
+      normalDone += 1;
+      return 'ack';
+    },
+  });
+  t.teardown(async () => {
+    releaseUrgent();
+    await consumer.stop();
+  });
+  await consumer.attach(connection);
+  await waitFor(`${CONCURRENCY} normal deliveries in hand`, () => normalRunning === CONCURRENCY, { describe: () => normalRunning });
+  await publish('urgent', 0, 1);
+  await waitFor('the urgent delivery in hand', () => urgentInHand, { describe: () => consumer.busy });
+  await waitFor('normal deliveries started beside it', () => startedBeside >= 3, { describe: () => `${startedBeside} started beside` });
+  t.equal(widestBeside, 1, 'one normal delivery at a time beside the urgent one');
+  releaseUrgent();
+  await waitFor('all handled', () => normalDone === 40 && consumer.busy === 0, { describe: () => `${normalDone} normal done, busy ${consumer.busy}` });
+  t.equal(widestAfter, CONCURRENCY, 'full width again once it is done');
 });
