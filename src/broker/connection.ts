@@ -23,6 +23,7 @@ import { explainBrokerFailure, type BrokerFailure } from './failures.js';
 import { settlesWithin } from '../time-limit.js';
 import { addressList, amqpTarget, redactUrl, withHeartbeat, type AmqpTarget } from './url.js';
 import { loadBrokerTls, tlsSocketOptions, type BrokerTls } from './tls.js';
+import { coalesceWrites, connectionSocket } from './socket-writes.js';
 
 export { redactUrl, withCredentials } from './url.js';
 
@@ -201,6 +202,8 @@ export class BrokerConnection extends EventEmitter<BrokerConnectionEvents> {
     const tls = options.tls ? loadBrokerTls(options.tls) : undefined;
     let connection: BrokerConnection | undefined;
     const setup = async (model: ChannelModel): Promise<void> => {
+      const socket = connectionSocket(model);
+      if (socket) coalesceWrites(socket);
       // Recovery listens to the model only after this set-up: until then an 'error' of the model
       // (a broker stopping, a socket reset) would have no listener and kill the process with a
       // stack trace. The 'close' that follows is what recovery acts on.
