@@ -159,7 +159,7 @@ t.test('the main thread keeps running while the pool signs and verifies a ~20 MB
   // measures the load. A pool that ran the work on this thread holds it for most of the job
   // (the in-thread run below shows how much); a scheduler hiccup gets up to three attempts.
   const MAX_SHARE = 0.4;
-  const responsive = async <T>(what: string, work: () => Promise<T>): Promise<{ result: T; longestGap: number }> => {
+  const responsive = async <T>(what: string, work: () => Promise<T>): Promise<{ result: T; longestGap: number; ms: number }> => {
     const shares: string[] = [];
     for (let attempt = 1; ; attempt++) {
       const run = await watch(work);
@@ -182,7 +182,10 @@ t.test('the main thread keeps running while the pool signs and verifies a ~20 MB
   const identity = await loadSigningIdentity(identityMaterial(OFFICE).keyPem, identityMaterial(OFFICE).certPem);
   const inThread = await watch(() => signPacket(unsigned, identity));
   t.comment(`in-thread signing: ${inThread.ms.toFixed(0)} ms, longest gap ${inThread.longestGap.toFixed(1)} ms`);
-  t.ok(inThread.longestGap > signing.longestGap, `signing in the main thread stalls the timer far longer (${inThread.longestGap.toFixed(0)} ms)`);
+  // Shares, not milliseconds: the two runs meet different loads (the pool's took 3.9 s at load 10, 616 ms its longest gap; this one 360 ms).
+  const inThreadShare = inThread.longestGap / inThread.ms;
+  const poolShare = signing.longestGap / signing.ms;
+  t.ok(inThreadShare > poolShare, `signing in the main thread stalls the timer for more of the job (${(100 * inThreadShare).toFixed(0)} % against the pool's ${(100 * poolShare).toFixed(0)} %)`);
   t.ok(inThread.longestGap / inThread.ms >= MAX_SHARE, `the instrument tells: in the main thread the longest gap is ${((100 * inThread.longestGap) / inThread.ms).toFixed(0)} % of the job`);
   t.equal(inThread.result, signing.result, 'and gives the same signed packet');
   const back = verifying.result.packet?.kind === 'document' ? verifying.result.packet.attachments?.[0]?.content : undefined;
