@@ -11,7 +11,7 @@ import { asLtError, type ErrorCode } from '../errors.js';
 import { locateSkeleton, packetFromDocument, type EdxmlSkeleton } from '../envelope/parse.js';
 import type { Packet } from '../envelope/types.js';
 import { parseEdxmlTimestamp } from '../envelope/values.js';
-import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from '../envelope/xml.js';
+import { DEFAULT_XML_LIMITS, readXml, type XmlLimits } from '../envelope/xml.js';
 import type { XmlDocument, XmlElement } from '../envelope/xml-tree.js';
 import { certificateFromBase64, describeName, organIdOf } from './certificates.js';
 import { appendedTraceHeaders, canonicalSignedInfo, locateSignature, readSignatureParts, referenceDigest, type SignatureParts } from './profile.js';
@@ -70,6 +70,8 @@ export interface VerifyOptions {
   attachmentBytes?: boolean;
   /** The caller never reads `input` again: its memory is given back once parsed (see ParseOptions). */
   releaseInput?: boolean;
+  /** false: the packet is read by xmldom alone (see ReadXmlOptions.fast); for the tests. Default true. */
+  fastXml?: boolean;
 }
 
 export interface Verification {
@@ -129,7 +131,7 @@ async function runChecks(
   gotPacket: (p: Packet, d: XmlDocument) => void,
 ): Promise<void> {
   const now = options.now ?? new Date();
-  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS, { releaseInput: options.releaseInput === true });
+  const doc = readXml(input, options.limits ?? DEFAULT_XML_LIMITS, { releaseInput: options.releaseInput === true, fast: options.fastXml !== false });
   const skeleton = locateSkeleton(doc);
   const packet = packetFromDocument(doc, options.attachmentBytes === false ? { attachmentBytes: false } : {});
   gotPacket(packet, doc);

@@ -6,7 +6,7 @@
  * the data lienthong acts on is the data whose signature it checked.
  */
 import { LtError } from '../errors.js';
-import { DEFAULT_XML_LIMITS, parseXml, type ParseOptions, type XmlLimits } from './xml.js';
+import { DEFAULT_XML_LIMITS, readXml, type ParseOptions, type XmlLimits } from './xml.js';
 import {
   ATTACHMENT_FIELDS,
   DOCUMENT_HEADER_FIELDS,
@@ -291,5 +291,5 @@ function ownBytes(decoded: Buffer): Uint8Array {
 
 /** Parse untrusted bytes into a packet (safe XML parsing, then `packetFromDocument`). */
 export function parsePacket(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS, options: ParseOptions = {}): Packet {
-  return packetFromDocument(parseXml(input, limits, options));
+  return packetFromDocument(readXml(input, limits, options));
 }
