@@ -140,12 +140,16 @@ export function randomSubsetDocument(random: () => number, oddity = 0.02): strin
   const uri = (): string => (odd() ? pick(ODD_URIS) : pick(SUBSET_URIS));
   const misc = (): string => pick(['<!--c-->', '<?pi d?>', '<![CDATA[x<y]]>', '<!-- ư -->']);
 
-  const element = (depth: number, inScope: ReadonlySet<string>): string => {
-    const scope = new Set(inScope);
+  const element = (depth: number, inScope: ReadonlyMap<string, string>): string => {
+    const scope = new Map(inScope);
     const attributes: string[] = [];
+    const declared = new Set<string>();
     const declare = (prefix: string, value: string): void => {
+      // Twice on one element is not XML: only as an oddity.
+      if (declared.has(prefix) && !odd()) return;
+      declared.add(prefix);
       attributes.push(prefix === '' ? `xmlns=${quoted(value)}` : `xmlns:${prefix}=${quoted(value)}`);
-      if (prefix !== '') scope.add(prefix);
+      scope.set(prefix, value);
     };
     const quoted = (value: string): string => {
       if (odd()) return value.replace(/["'<]/g, '') || 'u';
@@ -158,21 +162,26 @@ export function randomSubsetDocument(random: () => number, oddity = 0.02): strin
     }
     let prefix = chance(0.5) ? pick(SUBSET_PREFIXES) : '';
     if (odd()) prefix = pick(ODD_PREFIXES);
-    else if (prefix && !scope.has(prefix)) declare(prefix, pick(SUBSET_URIS));
+    else if (prefix && !scope.get(prefix)) declare(prefix, pick(SUBSET_URIS));
     const used = new Set<string>();
     for (let i = Math.floor(random() * 4); i > 0; i--) {
       const local = odd() ? pick(ODD_NAMES) : pick(SUBSET_NAMES);
       let name = local;
+      // The same namespace and local name under two prefixes is not namespace-well-formed either.
+      let key = `|${local}`;
       const kind = random();
       if (kind < 0.3) {
         let p = pick(SUBSET_PREFIXES);
         if (odd()) p = pick(ODD_PREFIXES);
-        else if (!scope.has(p)) declare(p, pick(SUBSET_URIS));
+        else if (!scope.get(p)) declare(p, pick(SUBSET_URIS));
         name = `${p}:${local}`;
+        key = `${scope.get(p) ?? p}|${local}`;
       } else if (kind < 0.4) {
         name = pick(['xml:lang', 'xml:space', 'xml:id']);
+        key = name;
       }
-      if (used.has(name) && !odd()) continue;
+      if ((used.has(key) || used.has(name)) && !odd()) continue;
+      used.add(key);
       used.add(name);
       attributes.push(`${name}${maybeSpace()}=${maybeSpace()}${quoted(pieces(3, undefined))}`);
     }
@@ -200,7 +209,7 @@ export function randomSubsetDocument(random: () => number, oddity = 0.02): strin
   const after = chance(0.5) ? pick(['\n', '\r\n', ' \n ', '\r']) : '';
   const tail = odd() ? pick([misc(), 'x', '<a/>', '&amp;']) : '';
   const head = odd() ? misc() : '';
-  return `${declaration}${head}${before}${element(0, new Set())}${after}${tail}`;
+  return `${declaration}${head}${before}${element(0, new Map())}${after}${tail}`;
 }
 
 /**
