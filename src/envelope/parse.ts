@@ -1,6 +1,6 @@
 /**
- * edXML text or DOM → packet model. Lenient about values (validate judges them), strict about
- * structure: a document that is not an edXML packet is refused here with XML_NOT_EDXML.
+ * edXML text or parsed tree → packet model. Lenient about values (validate judges them), strict
+ * about structure: a document that is not an edXML packet is refused here with XML_NOT_EDXML.
  *
  * `packetFromDocument` reads from a parsed tree so that the verifier and the reader share one:
  * the data lienthong acts on is the data whose signature it checked.
@@ -157,7 +157,7 @@ function need(parent: XmlElement, localName: string, parentName: string): XmlEle
 }
 
 /**
- * Read a packet from an already parsed (and possibly verified) DOM. Structure is enforced here
+ * Read a packet from an already parsed (and possibly verified) tree. Structure is enforced here
  * (one of each single element, the bytes of each attachment); presence of the fields is not:
  * until `validatePacket` passes, the result is an `UncheckedPacket` whatever its static type,
  * and code that reads a refused packet takes it as one.
