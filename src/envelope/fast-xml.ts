@@ -246,14 +246,13 @@ class Reader {
         at = close + 1;
       } else {
         if (parent === doc && doc.documentElement !== null) return undefined;
-        const tag = this.startTag(at, parent);
-        if (tag === undefined) return undefined;
-        const [element, end, selfClosed] = tag;
+        const element = this.startTag(at, parent);
+        if (element === undefined) return undefined;
         append(parent, element);
         if (parent === doc) doc.documentElement = element;
-        if (selfClosed) this.closeScope();
+        if (this.selfClosed) this.closeScope();
         else parent = element;
-        at = end;
+        at = this.tagEnd;
       }
       // After a start tag, the next "<" is the one its reading found.
       const lt = opened ? this.nextLt : s.indexOf('<', at);
@@ -278,12 +277,17 @@ class Reader {
 
   private closeScope(): void {
     const outside = this.scopes.pop() as number;
+    // Most elements declare nothing: setting an array's length costs a runtime call even then.
+    if (this.prefixes.length === outside) return;
     this.prefixes.length = outside;
     this.uris.length = outside;
   }
 
-  /** The element whose start tag is at `lt`, where its tag ends, and whether it is empty (`<a/>`). */
-  private startTag(lt: number, parent: FastParent): [FastElement, number, boolean] | undefined {
+  /**
+   * The element whose start tag is at `lt`. Where the tag ends and whether it is empty (`<a/>`)
+   * are left in tagEnd and selfClosed: no array per element to return them in.
+   */
+  private startTag(lt: number, parent: FastParent): FastElement | undefined {
     const s = this.s;
     // No "<" inside a tag: every attribute value must close before the next one.
     const nextLt = s.indexOf('<', lt + 1);
@@ -296,9 +300,8 @@ class Reader {
     const names = this.names;
     const colons = this.colons;
     const values = this.values;
-    names.length = 0;
-    colons.length = 0;
-    values.length = 0;
+    // The arrays are reused from tag to tag, only their first `count` entries this tag's.
+    let count = 0;
     let at = nameEnd;
     let selfClosed = false;
     for (;;) {
@@ -315,7 +318,7 @@ class Reader {
         break;
       }
       // Attributes are set apart by whitespace (xmldom would take `a="1"b="2"`, XML does not).
-      if (next === at || names.length === MAX_ATTRIBUTES) return undefined;
+      if (next === at || count === MAX_ATTRIBUTES) return undefined;
       const attributeEnd = this.qname(next);
       if (attributeEnd < 0) return undefined;
       let v = skipSpace(s, attributeEnd);
@@ -327,16 +330,17 @@ class Reader {
       if (close < 0 || close > limit) return undefined;
       const value = attributeValue(s, v + 1, close);
       if (value === undefined) return undefined;
-      names.push(s.slice(next, attributeEnd));
-      colons.push(this.colon < 0 ? -1 : this.colon - next);
-      values.push(value);
+      names[count] = s.slice(next, attributeEnd);
+      colons[count] = this.colon < 0 ? -1 : this.colon - next;
+      values[count] = value;
+      count += 1;
       at = close + 1;
     }
     if (at > limit) return undefined;
 
     // Declarations first: they are in scope on the element that makes them, whatever their place.
     this.scopes.push(this.prefixes.length);
-    for (let i = 0; i < names.length; i++) {
+    for (let i = 0; i < count; i++) {
       const name = names[i] as string;
       const colon = colons[i] as number;
       let prefix: string;
@@ -368,9 +372,9 @@ class Reader {
     }
 
     let attributes = NO_ATTRIBUTES;
-    if (names.length > 0) {
+    if (count > 0) {
       const list: FastAttr[] = [];
-      for (let i = 0; i < names.length; i++) {
+      for (let i = 0; i < count; i++) {
         const name = names[i] as string;
         const colon = colons[i] as number;
         const value = values[i] as string;
@@ -398,7 +402,9 @@ class Reader {
       }
       attributes = list;
     }
-    return [new FastElement(parent, qname, prefix, localName, namespace, attributes), at, selfClosed];
+    this.tagEnd = at;
+    this.selfClosed = selfClosed;
+    return new FastElement(parent, qname, prefix, localName, namespace, attributes);
   }
 
   /** Where the URI bound to `prefix` is; undefined when none is. */
@@ -407,8 +413,10 @@ class Reader {
     return undefined;
   }
 
-  /** Set by startTag: the first "<" after the one it read, or -1. */
+  /** Set by startTag: the first "<" after the one it read, or -1; where its tag ends; whether it is empty. */
   private nextLt = -1;
+  private tagEnd = 0;
+  private selfClosed = false;
 
   /** Set by qname: where the name's colon is, or -1. */
   private colon = -1;
