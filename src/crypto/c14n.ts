@@ -1,8 +1,8 @@
 /**
  * Canonical XML 1.0 and Exclusive XML Canonicalization 1.0, with and without comments,
- * written straight from the @xmldom/xmldom DOM: the octets a signer digests and a verifier
- * recomputes. Two node-sets are ever canonicalised by the edXML profile, and only these are
- * supported:
+ * written straight from a parsed tree (xmldom's or fast-xml's, see xml-tree.ts): the octets a
+ * signer digests and a verifier recomputes. Two node-sets are ever canonicalised by the edXML
+ * profile, and only these are supported:
  *
  * - a whole document less some element subtrees (the enveloped signature, TraceHeaders a
  *   relaying hub appended): every ancestor of an output element is output, so a namespace
@@ -11,14 +11,20 @@
  *   c14n renders there every namespace in scope and the xml:* attributes it inherits.
  *
  * Exclusive c14n's InclusiveNamespaces PrefixList is not supported: the profile refuses it.
- * The DOM is only read, never changed, so a document can be canonicalised while others read it.
+ * The tree is only read, never changed, so a document can be canonicalised while others read it.
  */
-
-const ELEMENT_NODE = 1;
-const TEXT_NODE = 3;
-const CDATA_SECTION_NODE = 4;
-const PROCESSING_INSTRUCTION_NODE = 7;
-const COMMENT_NODE = 8;
+import {
+  CDATA_SECTION_NODE,
+  COMMENT_NODE,
+  ELEMENT_NODE,
+  PROCESSING_INSTRUCTION_NODE,
+  TEXT_NODE,
+  type XmlAttr,
+  type XmlCharacterData,
+  type XmlDocument,
+  type XmlElement,
+  type XmlNode,
+} from '../envelope/xml-tree.js';
 
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
@@ -58,12 +64,12 @@ interface OutputAttribute {
  * with comments, comments) before and after the root element are content, each set apart
  * from the root by a line feed; the XML declaration and whitespace outside the root are not.
  */
-export function canonicalizeDocument(doc: Document, method: C14nMethod, omitted: ReadonlySet<Node>, sink: C14nSink): void {
+export function canonicalizeDocument(doc: XmlDocument, method: C14nMethod, omitted: ReadonlySet<XmlNode>, sink: C14nSink): void {
   const writer = new Writer(method, omitted, sink);
   let afterRoot = false;
   for (let n = doc.firstChild; n; n = n.nextSibling) {
     if (n.nodeType === ELEMENT_NODE) {
-      if (!omitted.has(n)) writer.element(n as Element, NO_BINDINGS, undefined);
+      if (!omitted.has(n)) writer.element(n as XmlElement, NO_BINDINGS, undefined);
       afterRoot = true;
     } else if (n.nodeType === PROCESSING_INSTRUCTION_NODE || (n.nodeType === COMMENT_NODE && method.withComments)) {
       // xmldom keeps the XML declaration as an instruction named "xml"; it is not one.
@@ -80,7 +86,7 @@ export function canonicalizeDocument(doc: Document, method: C14nMethod, omitted:
  * every namespace in scope there and the xml:* attributes it inherits from its ancestors
  * (c14n 1.0 §2.4); exclusive c14n needs neither (exc-c14n §3).
  */
-export function canonicalizeSubtree(apex: Element, method: C14nMethod, sink: C14nSink): void {
+export function canonicalizeSubtree(apex: XmlElement, method: C14nMethod, sink: C14nSink): void {
   const writer = new Writer(method, new Set(), sink);
   if (method.exclusive) {
     writer.element(apex, NO_BINDINGS, undefined);
@@ -90,10 +96,10 @@ export function canonicalizeSubtree(apex: Element, method: C14nMethod, sink: C14
   const inherited: OutputAttribute[] = [];
   const inheritedNames = new Set<string>();
   for (let n = apex.parentNode; n && n.nodeType === ELEMENT_NODE; n = n.parentNode) {
-    const element = n as Element;
+    const element = n as XmlElement;
     const attributes = element.attributes;
     for (let i = 0; i < attributes.length; i++) {
-      const a = attributes[i] as Attr;
+      const a = attributes[i] as XmlAttr;
       if (a.namespaceURI === XMLNS_NS) {
         const prefix = a.prefix ? a.localName : '';
         if (!inScope.has(prefix)) inScope.set(prefix, a.value);
@@ -122,7 +128,7 @@ export function canonicalString(write: (sink: C14nSink) => void): string {
 class Writer {
   constructor(
     private readonly method: C14nMethod,
-    private readonly omitted: ReadonlySet<Node>,
+    private readonly omitted: ReadonlySet<XmlNode>,
     private readonly sink: C14nSink,
   ) {}
 
@@ -130,7 +136,7 @@ class Writer {
    * `rendered`: for inclusive c14n, the namespaces in scope at the parent, every one of which
    * the parent output; for exclusive c14n, the ones its output ancestors rendered, nearest first.
    */
-  element(element: Element, rendered: Bindings, apex: Apex | undefined): void {
+  element(element: XmlElement, rendered: Bindings, apex: Apex | undefined): void {
     const exclusive = this.method.exclusive;
     const attributes = element.attributes;
     let plain: OutputAttribute[] | undefined = apex && apex.inherited.length > 0 ? apex.inherited.slice() : undefined;
@@ -138,7 +144,7 @@ class Writer {
     // those it visibly utilizes, its own prefix's and its attributes'. Most elements have none.
     let changed: Map<string, string> | undefined = apex && !exclusive ? new Map(apex.inScope) : undefined;
     for (let i = 0; i < attributes.length; i++) {
-      const a = attributes[i] as Attr;
+      const a = attributes[i] as XmlAttr;
       const namespace = a.namespaceURI ?? '';
       if (namespace === XMLNS_NS) {
         if (!exclusive) (changed ??= new Map()).set(a.prefix ? a.localName : '', a.value);
@@ -180,9 +186,9 @@ class Writer {
     sink.write(`${start}>`);
     for (let n = element.firstChild; n; n = n.nextSibling) {
       const type = n.nodeType;
-      if (type === TEXT_NODE || type === CDATA_SECTION_NODE) sink.write(escapeText((n as CharacterData).data));
+      if (type === TEXT_NODE || type === CDATA_SECTION_NODE) sink.write(escapeText((n as XmlCharacterData).data));
       else if (type === ELEMENT_NODE) {
-        if (!this.omitted.has(n)) this.element(n as Element, below, undefined);
+        if (!this.omitted.has(n)) this.element(n as XmlElement, below, undefined);
       } else if (type === PROCESSING_INSTRUCTION_NODE || (type === COMMENT_NODE && this.method.withComments)) this.leaf(n);
     }
     sink.write(`</${element.nodeName}>`);
@@ -203,12 +209,12 @@ class Writer {
   }
 
   /** A processing instruction or comment, written as it is: c14n escapes nothing in them. */
-  leaf(node: Node): void {
+  leaf(node: XmlNode): void {
     if (node.nodeType === COMMENT_NODE) {
-      this.sink.write(`<!--${(node as Comment).data}-->`);
+      this.sink.write(`<!--${(node as XmlCharacterData).data}-->`);
       return;
     }
-    const data = (node as ProcessingInstruction).data;
+    const data = (node as XmlCharacterData).data;
     this.sink.write(data ? `<?${node.nodeName} ${data}?>` : `<?${node.nodeName}?>`);
   }
 }

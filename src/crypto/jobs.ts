@@ -73,7 +73,7 @@ export class CryptoJobRunner {
       // Bytes lent are given back whole, whatever the options say.
       const options: VerifyOptions = { ...job.options, now: job.options?.now !== undefined ? new Date(job.options.now) : new Date(), ...(job.giveBack ? { releaseInput: false } : {}) };
       const verification = await verifyPacket(job.xml, this.store(), options);
-      // A DOM cannot cross to another thread; callers get the packet read from it.
+      // A tree cannot cross to another thread; callers get the packet read from it.
       delete verification.document;
       return { ok: true, op: 'verify', verification, ...(job.giveBack && typeof job.xml !== 'string' ? { input: job.xml } : {}) };
     } catch (error) {

@@ -11,6 +11,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { LtError } from '../errors.js';
 import { EDXML_NS } from '../envelope/types.js';
 import type { EdxmlSkeleton } from '../envelope/parse.js';
+import { ELEMENT_NODE, type XmlDocument, type XmlElement, type XmlNode } from '../envelope/xml-tree.js';
 import {
   C14N_ALGORITHMS,
   DEFAULT_REFERENCE_C14N,
@@ -25,34 +26,33 @@ import {
 } from './algorithms.js';
 import { canonicalizeDocument, canonicalizeSubtree, canonicalString, type C14nSink } from './c14n.js';
 
-const ELEMENT_NODE = 1;
 
-function dsigChildren(parent: Element, localName: string): Element[] {
-  const out: Element[] = [];
+function dsigChildren(parent: XmlElement, localName: string): XmlElement[] {
+  const out: XmlElement[] = [];
   for (let n = parent.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === ELEMENT_NODE && (n as Element).namespaceURI === DSIG_NS && (n as Element).localName === localName) out.push(n as Element);
+    if (n.nodeType === ELEMENT_NODE && (n as XmlElement).namespaceURI === DSIG_NS && (n as XmlElement).localName === localName) out.push(n as XmlElement);
   }
   return out;
 }
 
-function one(parent: Element, localName: string, where: string): Element {
+function one(parent: XmlElement, localName: string, where: string): XmlElement {
   const found = dsigChildren(parent, localName);
   if (found.length !== 1) {
     throw new LtError('SIG_MALFORMED', `${where} must contain exactly one ds:${localName} (found ${found.length})`);
   }
-  return found[0] as Element;
+  return found[0] as XmlElement;
 }
 
 /**
  * Every element named Signature, whatever its namespace, in document order: one walk of the
  * tree that keeps only these (xmldom's getElementsByTagName lists build a list of their own).
  */
-export function elementsNamedSignature(doc: Document): Element[] {
-  const out: Element[] = [];
-  const visit = (parent: Node): void => {
+export function elementsNamedSignature(doc: XmlDocument): XmlElement[] {
+  const out: XmlElement[] = [];
+  const visit = (parent: XmlNode): void => {
     for (let n = parent.firstChild; n; n = n.nextSibling) {
       if (n.nodeType !== ELEMENT_NODE) continue;
-      if ((n as Element).localName === 'Signature') out.push(n as Element);
+      if ((n as XmlElement).localName === 'Signature') out.push(n as XmlElement);
       visit(n);
     }
   };
@@ -61,8 +61,8 @@ export function elementsNamedSignature(doc: Document): Element[] {
 }
 
 export interface SignatureParts {
-  signature: Element;
-  signedInfo: Element;
+  signature: XmlElement;
+  signedInfo: XmlElement;
   /** SignedInfo's CanonicalizationMethod. */
   signedInfoC14n: C14nAlgorithmSpec;
   /** What turns the Reference's node-set into octets: its last transform, or the default. */
@@ -77,7 +77,7 @@ export interface SignatureParts {
 }
 
 /** Find the one signature the profile allows, or refuse with the reason. */
-export function locateSignature(doc: Document, skeleton: EdxmlSkeleton): Element {
+export function locateSignature(doc: XmlDocument, skeleton: EdxmlSkeleton): XmlElement {
   const named = elementsNamedSignature(doc);
   const signatures = named.filter((e) => e.namespaceURI === DSIG_NS);
   if (signatures.length === 0) {
@@ -92,16 +92,16 @@ export function locateSignature(doc: Document, skeleton: EdxmlSkeleton): Element
   if (signatures.length > 1) {
     throw new LtError('SIG_MULTIPLE', `the packet carries ${signatures.length} XML signatures; the edXML profile allows exactly one`);
   }
-  const signature = signatures[0] as Element;
+  const signature = signatures[0] as XmlElement;
   if (signature.parentNode !== skeleton.header) {
-    const parent = signature.parentNode as Element | null;
+    const parent = signature.parentNode as XmlElement | null;
     throw new LtError('SIG_MISPLACED', `the signature is inside <${parent?.nodeName ?? '?'}>; the edXML profile puts it in edXML:edXMLHeader, after TraceHeaderList`);
   }
   return signature;
 }
 
 /** Read and allow-list the parts of the signature. */
-export function readSignatureParts(signature: Element, legacySha1: boolean): SignatureParts {
+export function readSignatureParts(signature: XmlElement, legacySha1: boolean): SignatureParts {
   const signedInfo = one(signature, 'SignedInfo', 'ds:Signature');
   if (dsigChildren(signature, 'Object').length > 0) {
     throw new LtError('SIG_MALFORMED', 'the signature carries ds:Object elements; the edXML profile signs the whole document and needs none');
@@ -124,7 +124,7 @@ export function readSignatureParts(signature: Element, legacySha1: boolean): Sig
   if (references.length !== 1) {
     throw new LtError('SIG_REFERENCE', `the signature has ${references.length} References; the edXML profile requires exactly one, with URI=""`);
   }
-  const reference = references[0] as Element;
+  const reference = references[0] as XmlElement;
   if (!reference.hasAttribute('URI') || reference.getAttribute('URI') !== '') {
     throw new LtError('SIG_REFERENCE', `the Reference has URI="${reference.getAttribute('URI') ?? '(none)'}"; only URI="" (the whole document) is accepted`);
   }
@@ -166,7 +166,7 @@ const C14N_NAMES = `inclusive or exclusive c14n, with or without comments (${C14
  * canonical octets; none is evaluated here, so a signature carrying one is refused by name
  * rather than failing later as a misleading digest mismatch.
  */
-function refuseParameters(method: Element, where: string): void {
+function refuseParameters(method: XmlElement, where: string): void {
   for (let n = method.firstChild; n; n = n.nextSibling) {
     if (n.nodeType === ELEMENT_NODE) {
       throw new LtError('SIG_ALGORITHM', `${where} carries a <${n.nodeName}> parameter; the edXML profile accepts its algorithms without parameters`);
@@ -174,7 +174,7 @@ function refuseParameters(method: Element, where: string): void {
   }
 }
 
-function base64Value(element: Element): Uint8Array<ArrayBuffer> {
+function base64Value(element: XmlElement): Uint8Array<ArrayBuffer> {
   const text = (element.textContent ?? '').replace(/\s+/g, '');
   // Buffer.from skips what is not base64 instead of failing: a value it silently shortened
   // would be reported as a forged signature rather than a malformed one.
@@ -185,18 +185,19 @@ function base64Value(element: Element): Uint8Array<ArrayBuffer> {
 }
 
 /** TraceHeaders appended after the sender's own, which relaying hubs add without re-signing. */
-export function appendedTraceHeaders(skeleton: EdxmlSkeleton, senderOrganId: string | undefined): Element[] {
+export function appendedTraceHeaders<E extends XmlElement>(skeleton: EdxmlSkeleton<E>, senderOrganId: string | undefined): E[] {
   if (!skeleton.traceHeaderList || senderOrganId === undefined) return [];
-  const headers: Element[] = [];
+  const headers: E[] = [];
   for (let n = skeleton.traceHeaderList.firstChild; n; n = n.nextSibling) {
-    const el = n as Element;
+    const el = n as E;
     if (n.nodeType === ELEMENT_NODE && el.namespaceURI === EDXML_NS && el.localName === 'TraceHeader') headers.push(el);
   }
   let lastOwn = -1;
   headers.forEach((h, i) => {
-    const organ = Array.from({ length: h.childNodes.length }, (_, k) => h.childNodes[k] as Element).find(
-      (c) => c.nodeType === ELEMENT_NODE && c.localName === 'OrganId',
-    );
+    let organ: XmlElement | undefined;
+    for (let c = h.firstChild; c && !organ; c = c.nextSibling) {
+      if (c.nodeType === ELEMENT_NODE && (c as XmlElement).localName === 'OrganId') organ = c as XmlElement;
+    }
     if (organ?.textContent === senderOrganId) lastOwn = i;
   });
   return lastOwn === -1 ? [] : headers.slice(lastOwn + 1);
@@ -211,17 +212,17 @@ export function appendedTraceHeaders(skeleton: EdxmlSkeleton, senderOrganId: str
  * after signing). The document node, not the root element, is canonicalised: processing
  * instructions before and after the root are signed content.
  */
-function writeReference(doc: Document, method: C14nAlgorithmSpec, omitted: readonly Element[], sink: C14nSink): void {
+function writeReference(doc: XmlDocument, method: C14nAlgorithmSpec, omitted: readonly XmlElement[], sink: C14nSink): void {
   canonicalizeDocument(doc, { exclusive: method.exclusive, withComments: false }, new Set(omitted), sink);
 }
 
 /** The octets of the URI="" Reference, as text: what the tests compare with other implementations. */
-export function canonicalDocument(doc: Document, method: C14nAlgorithmSpec, omitted: readonly Element[]): string {
+export function canonicalDocument(doc: XmlDocument, method: C14nAlgorithmSpec, omitted: readonly XmlElement[]): string {
   return canonicalString((sink) => writeReference(doc, method, omitted, sink));
 }
 
 /** Base64 digest of the URI="" Reference, as DigestValue carries it. */
-export function referenceDigest(doc: Document, method: C14nAlgorithmSpec, hash: DigestAlgorithmSpec['hash'], omitted: readonly Element[]): string {
+export function referenceDigest(doc: XmlDocument, method: C14nAlgorithmSpec, hash: DigestAlgorithmSpec['hash'], omitted: readonly XmlElement[]): string {
   const sink = new HashSink(hash);
   writeReference(doc, method, omitted, sink);
   return sink.digest().toString('base64');
@@ -232,7 +233,7 @@ export function referenceDigest(doc: Document, method: C14nAlgorithmSpec, hash: 
  * comments kept by the #WithComments variants (SignedInfo is not reached through a URI), with
  * the namespaces and xml:* attributes it inherits where it stands under inclusive c14n.
  */
-export function canonicalSignedInfo(signedInfo: Element, method: C14nAlgorithmSpec): string {
+export function canonicalSignedInfo(signedInfo: XmlElement, method: C14nAlgorithmSpec): string {
   return canonicalString((sink) => canonicalizeSubtree(signedInfo, method, sink));
 }
 

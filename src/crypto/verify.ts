@@ -4,14 +4,15 @@
  * revocation, and that the certificate's subject UID names `From/OrganId`.
  *
  * Hostile or malformed input never throws: it is simply invalid, with a reason code. The
- * packet returned is read from the very DOM whose signature was checked.
+ * packet returned is read from the very tree whose signature was checked.
  */
 import type * as x509 from './x509.js';
 import { asLtError, type ErrorCode } from '../errors.js';
 import { locateSkeleton, packetFromDocument, type EdxmlSkeleton } from '../envelope/parse.js';
 import type { Packet } from '../envelope/types.js';
 import { parseEdxmlTimestamp } from '../envelope/values.js';
-import { DEFAULT_XML_LIMITS, parseXml, type XmlLimits } from '../envelope/xml.js';
+import { DEFAULT_XML_LIMITS, readXml, type XmlLimits } from '../envelope/xml.js';
+import type { XmlDocument, XmlElement } from '../envelope/xml-tree.js';
 import { certificateFromBase64, describeName, organIdOf } from './certificates.js';
 import { appendedTraceHeaders, canonicalSignedInfo, locateSignature, readSignatureParts, referenceDigest, type SignatureParts } from './profile.js';
 import { signatureValueValid } from './signature-value.js';
@@ -69,14 +70,16 @@ export interface VerifyOptions {
   attachmentBytes?: boolean;
   /** The caller never reads `input` again: its memory is given back once parsed (see ParseOptions). */
   releaseInput?: boolean;
+  /** false: the packet is read by xmldom alone (see ReadXmlOptions.fast); for the tests. Default true. */
+  fastXml?: boolean;
 }
 
 export interface Verification {
   report: VerificationReport;
   /** Present when the packet could be read, valid or not. */
   packet?: Packet;
-  /** The DOM that was verified (in-thread callers only; never sent between threads). */
-  document?: Document;
+  /** The tree that was verified (in-thread callers only; never sent between threads). */
+  document?: XmlDocument;
 }
 
 const FUTURE_SKEW_MS = 5 * 60_000;
@@ -105,7 +108,7 @@ function emptyReport(): VerificationReport {
 export async function verifyPacket(input: Uint8Array | string, trust: TrustStore, options: VerifyOptions = {}): Promise<Verification> {
   const report = emptyReport();
   let packet: Packet | undefined;
-  let document: Document | undefined;
+  let document: XmlDocument | undefined;
   try {
     await runChecks(input, trust, options, report, (p, d) => {
       packet = p;
@@ -125,10 +128,10 @@ async function runChecks(
   trust: TrustStore,
   options: VerifyOptions,
   report: VerificationReport,
-  gotPacket: (p: Packet, d: Document) => void,
+  gotPacket: (p: Packet, d: XmlDocument) => void,
 ): Promise<void> {
   const now = options.now ?? new Date();
-  const doc = parseXml(input, options.limits ?? DEFAULT_XML_LIMITS, { releaseInput: options.releaseInput === true });
+  const doc = readXml(input, options.limits ?? DEFAULT_XML_LIMITS, { releaseInput: options.releaseInput === true, fast: options.fastXml !== false });
   const skeleton = locateSkeleton(doc);
   const packet = packetFromDocument(doc, options.attachmentBytes === false ? { attachmentBytes: false } : {});
   gotPacket(packet, doc);
@@ -217,8 +220,8 @@ function signingTimeOf(packet: Packet): Date | undefined {
  * If the digest fails as received, it is tried once more without the TraceHeaders that hubs
  * appended after the sender's own, which they add on the way without re-signing.
  */
-function checkDigest(doc: Document, skeleton: EdxmlSkeleton, parts: SignatureParts, senderOrganId: string | undefined, report: VerificationReport): boolean {
-  const digest = (omitted: Element[]): string => referenceDigest(doc, parts.referenceC14n, parts.digestAlgorithm.hash, omitted);
+function checkDigest(doc: XmlDocument, skeleton: EdxmlSkeleton, parts: SignatureParts, senderOrganId: string | undefined, report: VerificationReport): boolean {
+  const digest = (omitted: XmlElement[]): string => referenceDigest(doc, parts.referenceC14n, parts.digestAlgorithm.hash, omitted);
   if (digest([parts.signature]) === parts.digestValue) return true;
   const hops = appendedTraceHeaders(skeleton, senderOrganId);
   if (hops.length === 0) return false;

@@ -1,12 +1,12 @@
 /**
- * edXML text or DOM → packet model. Lenient about values (validate judges them), strict about
- * structure: a document that is not an edXML packet is refused here with XML_NOT_EDXML.
+ * edXML text or parsed tree → packet model. Lenient about values (validate judges them), strict
+ * about structure: a document that is not an edXML packet is refused here with XML_NOT_EDXML.
  *
- * `packetFromDocument` reads from a DOM so that the verifier and the reader share one tree: the
- * data lienthong acts on is the data whose signature it checked.
+ * `packetFromDocument` reads from a parsed tree so that the verifier and the reader share one:
+ * the data lienthong acts on is the data whose signature it checked.
  */
 import { LtError } from '../errors.js';
-import { DEFAULT_XML_LIMITS, parseXml, type ParseOptions, type XmlLimits } from './xml.js';
+import { DEFAULT_XML_LIMITS, readXml, type ParseOptions, type XmlLimits } from './xml.js';
 import {
   ATTACHMENT_FIELDS,
   DOCUMENT_HEADER_FIELDS,
@@ -25,25 +25,25 @@ import {
   type StatusPacket,
   type TraceHeader,
 } from './types.js';
+import { ELEMENT_NODE, type XmlDocument, type XmlElement } from './xml-tree.js';
 
-const ELEMENT_NODE = 1;
 
 /** Element children of `parent` in the edXML namespace, optionally only those named `localName`. */
-export function edxmlChildren(parent: Element, localName?: string): Element[] {
-  const out: Element[] = [];
+export function edxmlChildren(parent: XmlElement, localName?: string): XmlElement[] {
+  const out: XmlElement[] = [];
   for (let node = parent.firstChild; node; node = node.nextSibling) {
     if (node.nodeType !== ELEMENT_NODE) continue;
-    const el = node as Element;
+    const el = node as XmlElement;
     if (el.namespaceURI === EDXML_NS && (localName === undefined || el.localName === localName)) out.push(el);
   }
   return out;
 }
 
-export function edxmlChild(parent: Element, localName: string): Element | undefined {
+export function edxmlChild(parent: XmlElement, localName: string): XmlElement | undefined {
   return edxmlChildren(parent, localName)[0];
 }
 
-function textOf(el: Element): string {
+function textOf(el: XmlElement): string {
   return el.textContent ?? '';
 }
 
@@ -52,8 +52,8 @@ function textOf(el: Element): string {
  * of the children for all the fields of an element, rather than one per field (a MessageHeader
  * has some twenty of each).
  */
-function edxmlChildrenByName(parent: Element): Map<string, Element[]> {
-  const byName = new Map<string, Element[]>();
+function edxmlChildrenByName(parent: XmlElement): Map<string, XmlElement[]> {
+  const byName = new Map<string, XmlElement[]>();
   for (const el of edxmlChildren(parent)) {
     const named = byName.get(el.localName);
     if (named) named.push(el);
@@ -62,7 +62,7 @@ function edxmlChildrenByName(parent: Element): Map<string, Element[]> {
   return byName;
 }
 
-function readFields(parent: Element, specs: readonly FieldSpec[]): Record<string, unknown> {
+function readFields(parent: XmlElement, specs: readonly FieldSpec[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const children = edxmlChildrenByName(parent);
   for (const spec of specs) {
@@ -76,7 +76,7 @@ function readFields(parent: Element, specs: readonly FieldSpec[]): Record<string
       // Two readers could pick different ones: refuse rather than choose.
       throw new LtError('XML_NOT_EDXML', `<${parent.localName}> contains ${found.length} <${spec.xml}> elements; edXML allows one`, { path: spec.key });
     }
-    const first = found[0] as Element;
+    const first = found[0] as XmlElement;
     switch (spec.kind) {
       case 'text':
         out[spec.key] = textOf(first);
@@ -101,37 +101,41 @@ function readFields(parent: Element, specs: readonly FieldSpec[]): Record<string
   return out;
 }
 
-/** The parts of an edXML document every reader needs; refuses anything that is not one. */
-export interface EdxmlSkeleton {
-  root: Element;
-  envelope: Element;
-  header: Element;
-  messageHeader: Element;
-  traceHeaderList?: Element;
-  body?: Element;
+/**
+ * The parts of an edXML document every reader needs; refuses anything that is not one. Its
+ * elements are those of the tree it was found in: a DOM's, which signing changes, or any tree's.
+ */
+export interface EdxmlSkeleton<E extends XmlElement = XmlElement> {
+  root: E;
+  envelope: E;
+  header: E;
+  messageHeader: E;
+  traceHeaderList?: E;
+  body?: E;
 }
 
-export function locateSkeleton(doc: Document): EdxmlSkeleton {
+export function locateSkeleton<E extends XmlElement>(doc: XmlDocument & { readonly documentElement: E | null }): EdxmlSkeleton<E> {
   const root = doc.documentElement;
   if (!root || root.localName !== 'edXML' || root.namespaceURI !== EDXML_NS) {
     const found = root ? `<${root.nodeName}> in namespace "${root.namespaceURI ?? ''}"` : 'no root element';
     throw new LtError('XML_NOT_EDXML', `not an edXML packet: expected root <edXML> in namespace ${EDXML_NS}, found ${found}`);
   }
-  const envelope = need(root, 'edXMLEnvelope', 'edXML');
-  const header = need(envelope, 'edXMLHeader', 'edXMLEnvelope');
-  const messageHeader = need(header, 'MessageHeader', 'edXMLHeader');
+  // A tree's elements are all of one kind: the children found below `root` are E as it is.
+  const envelope = need(root, 'edXMLEnvelope', 'edXML') as E;
+  const header = need(envelope, 'edXMLHeader', 'edXMLEnvelope') as E;
+  const messageHeader = need(header, 'MessageHeader', 'edXMLHeader') as E;
   return {
     root,
     envelope,
     header,
     messageHeader,
-    traceHeaderList: atMostOne(header, 'TraceHeaderList', 'edXMLHeader'),
-    body: atMostOne(envelope, 'edXMLBody', 'edXMLEnvelope'),
+    traceHeaderList: atMostOne(header, 'TraceHeaderList', 'edXMLHeader') as E | undefined,
+    body: atMostOne(envelope, 'edXMLBody', 'edXMLEnvelope') as E | undefined,
   };
 }
 
 /** An optional single element: two of them could be read differently by two readers, so refuse. */
-function atMostOne(parent: Element, localName: string, parentName: string): Element | undefined {
+function atMostOne(parent: XmlElement, localName: string, parentName: string): XmlElement | undefined {
   const matches = edxmlChildren(parent, localName);
   if (matches.length > 1) {
     throw new LtError('XML_NOT_EDXML', `not an edXML packet: <${parentName}> has ${matches.length} <edXML:${localName}> elements; edXML allows one`);
@@ -139,7 +143,7 @@ function atMostOne(parent: Element, localName: string, parentName: string): Elem
   return matches[0];
 }
 
-function need(parent: Element, localName: string, parentName: string): Element {
+function need(parent: XmlElement, localName: string, parentName: string): XmlElement {
   const matches = edxmlChildren(parent, localName);
   if (matches.length !== 1) {
     throw new LtError(
@@ -149,11 +153,11 @@ function need(parent: Element, localName: string, parentName: string): Element {
         : `not an edXML packet: <${parentName}> has ${matches.length} <edXML:${localName}> elements, expected one`,
     );
   }
-  return matches[0] as Element;
+  return matches[0] as XmlElement;
 }
 
 /**
- * Read a packet from an already parsed (and possibly verified) DOM. Structure is enforced here
+ * Read a packet from an already parsed (and possibly verified) tree. Structure is enforced here
  * (one of each single element, the bytes of each attachment); presence of the fields is not:
  * until `validatePacket` passes, the result is an `UncheckedPacket` whatever its static type,
  * and code that reads a refused packet takes it as one.
@@ -167,7 +171,7 @@ export interface ReadOptions {
   attachmentBytes?: boolean;
 }
 
-export function packetFromDocument(doc: Document, options: ReadOptions = {}): Packet {
+export function packetFromDocument(doc: XmlDocument, options: ReadOptions = {}): Packet {
   const skeleton = locateSkeleton(doc);
   const isStatus = edxmlChild(skeleton.messageHeader, 'StatusCode') !== undefined;
   if (isStatus && edxmlChild(skeleton.messageHeader, 'To') !== undefined) {
@@ -203,14 +207,14 @@ export function packetFromDocument(doc: Document, options: ReadOptions = {}): Pa
 }
 
 /** See `DocumentPacket.bussinessFirst`. */
-function bussinessBeforeTraceHeaders(list: Element): boolean {
+function bussinessBeforeTraceHeaders(list: XmlElement): boolean {
   const names = edxmlChildren(list)
     .map((el) => el.localName)
     .filter((name) => name === 'Bussiness' || name === 'TraceHeader');
   return names[0] === 'Bussiness' && names.includes('TraceHeader');
 }
 
-function readAttachment(el: Element, keepBytes: boolean): Attachment {
+function readAttachment(el: XmlElement, keepBytes: boolean): Attachment {
   const meta = readFields(el, ATTACHMENT_FIELDS) as unknown as Omit<Attachment, 'content'>;
   const encoded = atMostOne(el, 'ContentTransferEncoded', 'Attachment');
   if (!encoded) {
@@ -287,5 +291,5 @@ function ownBytes(decoded: Buffer): Uint8Array {
 
 /** Parse untrusted bytes into a packet (safe XML parsing, then `packetFromDocument`). */
 export function parsePacket(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS, options: ParseOptions = {}): Packet {
-  return packetFromDocument(parseXml(input, limits, options));
+  return packetFromDocument(readXml(input, limits, options));
 }

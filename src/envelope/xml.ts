@@ -5,13 +5,16 @@
  * a parsing budget (every node, and the bytes of content no edXML field needs: comments,
  * processing instructions, CDATA, whitespace between elements), DOCTYPE (and so internal
  * entities, billion laughs, external entities/XXE) and undeclared entity references. Only then
- * does @xmldom/xmldom (the DOM the canonicaliser reads) parse.
+ * does @xmldom/xmldom parse (parseXml: the DOM signing changes), or, for a tree that is only
+ * read, the fast reader of fast-xml.ts with xmldom behind it (readXml).
  */
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
+import { readFastXml } from './fast-xml.js';
 import { HOISTED_TEXT_MIN, hoistTexts, restoreTexts, utf16Offset, type HoistedText } from './hoist.js';
+import type { XmlDocument } from './xml-tree.js';
 
 export interface XmlLimits {
   /** Largest accepted input in bytes. Default 32 MiB. */
@@ -488,8 +491,31 @@ export function releaseBytes(bytes: Uint8Array): void {
   if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) structuredClone(buffer, { transfer: [buffer] });
 }
 
-function parseAdmitted(input: Uint8Array | string, limits: XmlLimits): Document {
+export interface ReadXmlOptions extends ParseOptions {
+  /**
+   * false: xmldom reads the document, as parseXml does; what the tests compare the fast reader
+   * with. Default true.
+   */
+  fast?: boolean;
+}
+
+/**
+ * Parse untrusted XML into a tree that is only read (verification, packet reading): admitted as
+ * parseXml admits it, then read by the fast reader (fast-xml.ts) when it is in its subset, by
+ * xmldom otherwise, so a malformed document is refused as parseXml refuses it.
+ */
+export function readXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_XML_LIMITS, options: ReadXmlOptions = {}): XmlDocument {
   const admitted = admitXml(input, limits);
+  const doc = (options.fast !== false ? readFastXml(admitted.text, admitted.hoisted) : undefined) ?? parseAdmittedText(admitted);
+  if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
+  return doc;
+}
+
+function parseAdmitted(input: Uint8Array | string, limits: XmlLimits): Document {
+  return parseAdmittedText(admitXml(input, limits));
+}
+
+function parseAdmittedText(admitted: Admitted): Document {
   if (!admitted.hoisted) return parseText(admitted.text);
   // Refused or not as the whole text would be; but a message (xmldom quotes text it finds
   // outside the root) must show the text, not a mark, so a refusal is the whole text's own.

@@ -10,7 +10,6 @@ import { sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { SignedXml } from 'xmldsigjs';
 import { SIGNING_C14N } from '../../src/crypto/algorithms.js';
 import { loadSigningIdentity } from '../../src/crypto/certificates.js';
 import { useCryptoEngine, type CryptoEngineName } from '../../src/crypto/engine.js';
@@ -19,35 +18,13 @@ import { signPacket } from '../../src/crypto/sign.js';
 import { verifyPacket, type Verification } from '../../src/crypto/verify.js';
 import { parseXml, serializeDocument } from '../../src/envelope/xml.js';
 import { DSIG, ECDSA_SHA256, ICT, OFFICE, RSA_SHA256, identityMaterial, identityOf, trustStore, unsignedDocument, xmlsec1Verify } from '../helpers/pki.js';
-import { useXmldsigjs } from '../helpers/xmldsigjs.js';
+import { signatureOf, xmldsigjsVerifies } from '../helpers/xmldsigjs.js';
 
 const store = trustStore();
 const SIGNERS = [
   { name: 'RSA-2048', organId: OFFICE, method: RSA_SHA256 },
   { name: 'P-256', organId: ICT, method: ECDSA_SHA256 },
 ];
-
-function signatureOf(doc: Document): Element {
-  const signature = doc.getElementsByTagNameNS(DSIG, 'Signature')[0];
-  if (!signature) throw new Error('no ds:Signature');
-  return signature;
-}
-
-/**
- * xmldsigjs's verification, digest and signature value, with the certificate of KeyInfo. Its
- * enveloped-signature transform removes only a Signature that is a child of the root, and
- * edXML's sits in edXMLHeader: the transform is done here, by giving it the root without the
- * Signature, which is what the Reference is over.
- */
-async function xmldsigjsVerifies(xml: string): Promise<boolean> {
-  useXmldsigjs();
-  const doc = parseXml(xml);
-  const signature = signatureOf(doc);
-  const signed = new SignedXml(doc);
-  signed.LoadXml(signature);
-  signature.parentNode?.removeChild(signature);
-  return signed.Verify({ content: doc.documentElement as Element });
-}
 
 /** One character of the base64 SignatureValue changed: the value no longer verifies. */
 function otherValue(xml: string): string {

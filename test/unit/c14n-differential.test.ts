@@ -4,7 +4,8 @@
  * for the four allow-listed algorithms, on whole documents less omitted elements (the URI=""
  * Reference: the signature, appended TraceHeaders) and on subtrees (SignedInfo), over every
  * XML file of test/fixtures that parses, the signature-wrapping shapes the verifier refuses,
- * and thousands of seeded random documents.
+ * and thousands of seeded random documents. Where the fast reader (src/envelope/fast-xml.ts)
+ * reads the same text, every form must come out the same from its tree.
  *
  * Where the two differ, libxml2 (xmllint, the canonicaliser inside xmlsec1) judges, and must
  * agree with lienthong. The differences found, all xmldsigjs's:
@@ -35,10 +36,12 @@ import { appendedTraceHeaders } from '../../src/crypto/profile.js';
 import { signPacket } from '../../src/crypto/sign.js';
 import { EDXML_NS } from '../../src/envelope/types.js';
 import { locateSkeleton } from '../../src/envelope/parse.js';
-import { parseXml } from '../../src/envelope/xml.js';
+import { isFastDocument } from '../../src/envelope/fast-xml.js';
+import { parseXml, readXml } from '../../src/envelope/xml.js';
+import type { XmlDocument, XmlElement } from '../../src/envelope/xml-tree.js';
 import { referenceCanonicalDocument, referenceCanonicalSubtree } from '../helpers/c14n-reference.js';
 import { OFFICE, identityOf, unsignedDocument } from '../helpers/pki.js';
-import { randomDocument, seeded } from '../helpers/random-xml.js';
+import { randomDocument, randomSubsetDocument, seeded } from '../helpers/random-xml.js';
 import { judgeDocument, judgeSubtree, xmllintCanonical } from '../helpers/xmllint-c14n.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -52,6 +55,8 @@ interface Case {
   /** Each a set of elements left out of the document, the empty set included. */
   omissions: Element[][];
   apexes: Element[];
+  /** The same text read by the fast reader, when it reads it: each form must come out the same from it. */
+  fast?: XmlDocument;
 }
 
 interface Difference {
@@ -66,9 +71,14 @@ interface Difference {
  * Every canonical form of `c`, ours against the reference; what differs (or, with `every`,
  * all of them), with its input for xmllint.
  */
-function differences(c: Case, every = false): { compared: number; differences: Difference[] } {
+function differences(c: Case, every = false): { compared: number; differences: Difference[]; fastMismatches: string[] } {
   const out: Difference[] = [];
+  const fastMismatches: string[] = [];
   let compared = 0;
+  const inFast = fastCounterpart(c);
+  const sameFromFast = (what: string, ours: string, fromFast: () => string): void => {
+    if (inFast && fromFast() !== ours) fastMismatches.push(what);
+  };
   for (const method of METHODS) {
     for (const omitted of c.omissions) {
       const ours = canonicalString((sink) => canonicalizeDocument(c.doc, method, new Set(omitted), sink));
@@ -77,6 +87,9 @@ function differences(c: Case, every = false): { compared: number; differences: D
       if (every || ours !== reference) {
         out.push({ what: `${c.what}, document less ${omitted.length} element(s)`, method, ours, reference, judge: judgeDocument(c.doc, omitted, method.withComments) });
       }
+      sameFromFast(`${c.what}, document less ${omitted.length} element(s), ${label(method)}`, ours, () =>
+        canonicalString((sink) => canonicalizeDocument(c.fast as XmlDocument, method, new Set(omitted.map((e) => (inFast as (el: Element) => XmlElement)(e))), sink)),
+      );
     }
     for (const apex of c.apexes) {
       const ours = canonicalString((sink) => canonicalizeSubtree(apex, method, sink));
@@ -85,9 +98,37 @@ function differences(c: Case, every = false): { compared: number; differences: D
       if (every || ours !== reference) {
         out.push({ what: `${c.what}, subtree <${apex.nodeName}>`, method, ours, reference, judge: judgeSubtree(apex, method.exclusive, method.withComments) });
       }
+      sameFromFast(`${c.what}, subtree <${apex.nodeName}>, ${label(method)}`, ours, () => canonicalString((sink) => canonicalizeSubtree(inFast?.(apex) as XmlElement, method, sink)));
     }
   }
-  return { compared, differences: out };
+  return { compared, differences: out, fastMismatches };
+}
+
+/** The element of the fast tree at the place of an element of the DOM, both in document order. */
+function fastCounterpart(c: Case): ((el: Element) => XmlElement) | undefined {
+  if (!c.fast) return undefined;
+  const ordered = (root: XmlElement | null): XmlElement[] => {
+    const out: XmlElement[] = [];
+    const visit = (el: XmlElement): void => {
+      out.push(el);
+      for (let n = el.firstChild; n; n = n.nextSibling) if (n.nodeType === 1) visit(n as XmlElement);
+    };
+    if (root) visit(root);
+    return out;
+  };
+  const domElements = ordered(c.doc.documentElement);
+  const fastElements = ordered(c.fast.documentElement);
+  return (el) => fastElements[domElements.indexOf(el)] as XmlElement;
+}
+
+/** The fast reader's tree of `xml`, when it reads it rather than leave it to xmldom. */
+function fastTree(xml: string | Uint8Array): XmlDocument | undefined {
+  try {
+    const doc = readXml(xml);
+    return isFastDocument(doc) ? doc : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -96,12 +137,17 @@ function differences(c: Case, every = false): { compared: number; differences: D
  */
 function check(t: Test, dir: string, cases: readonly Case[], judgeEvery = 0): void {
   const found: Difference[] = [];
+  const fastMismatches: string[] = [];
   let compared = 0;
   for (const [i, c] of cases.entries()) {
     const r = differences(c, i < judgeEvery);
     compared += r.compared;
     found.push(...r.differences);
+    fastMismatches.push(...r.fastMismatches);
   }
+  const fastCases = cases.filter((c) => c.fast).length;
+  for (const what of fastMismatches.slice(0, 5)) t.fail(`${what}: the fast reader's tree canonicalises otherwise`);
+  t.equal(fastMismatches.length, 0, `${fastCases} of ${cases.length} cases also read by the fast reader: every canonical form the same from its tree`);
   const judged = xmllintCanonical(
     dir,
     found.map((d) => ({ xml: d.judge, exclusive: d.method.exclusive })),
@@ -148,8 +194,9 @@ function xmlFiles(dir: string): string[] {
 t.test('every XML file of test/fixtures that parses', async (t) => {
   const cases: Case[] = [];
   for (const path of xmlFiles(FIXTURES)) {
-    const doc = tryParse(readFileSync(path));
-    if (doc) cases.push(profileCase(path.slice(FIXTURES.length), doc));
+    const bytes = readFileSync(path);
+    const doc = tryParse(bytes);
+    if (doc) cases.push({ ...profileCase(path.slice(FIXTURES.length), doc), fast: fastTree(bytes) });
   }
   t.ok(cases.length >= 15, `${cases.length} files parse`);
   check(t, t.testdir(), cases, JUDGE_EVERY);
@@ -187,7 +234,7 @@ t.test('signed packets and the signature-wrapping shapes the verifier refuses', 
   const cases: Case[] = [];
   for (const [what, xml] of shapes) {
     const doc = parseXml(xml);
-    const c = profileCase(what, doc);
+    const c: Case = { ...profileCase(what, doc), fast: fastTree(xml) };
     // The TraceHeaders the verifier really leaves out: those after the sender's own.
     const hops = hopsOf(doc);
     if (hops.length > 0) c.omissions.push([...dsig(doc, 'Signature'), ...hops]);
@@ -210,6 +257,22 @@ t.test('3000 seeded random documents, less random elements, and random subtrees;
     cases.push({ what: `random document ${i}`, doc, omissions, apexes: [pick(), pick()] });
   }
   check(t, t.testdir(), cases, JUDGE_EVERY);
+});
+
+t.test('1000 seeded documents in the fast reader\'s subset, read by it too; the first 100 judged by xmllint throughout', async (t) => {
+  const random = seeded(20_261_204);
+  const cases: Case[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const xml = randomSubsetDocument(random, 0);
+    const doc = parseXml(xml);
+    const elements = Array.from(doc.getElementsByTagName('*'));
+    const inner = elements.slice(1);
+    const omissions: Element[][] = [[]];
+    if (inner.length > 0) omissions.push([inner[Math.floor(random() * inner.length)] as Element]);
+    cases.push({ what: `subset document ${i}`, doc, omissions, apexes: elements, fast: fastTree(xml) });
+  }
+  t.ok(cases.filter((c) => c.fast).length > 900, 'the fast reader reads nearly all of them');
+  check(t, t.testdir(), cases, 100);
 });
 
 t.test('what no parser builds: CR in comments and instructions, astral names sorted by code point', async (t) => {
