@@ -10,11 +10,23 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
+import { createRequire } from 'node:module';
+import type * as Xmldom from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
 import { readFastXml } from './fast-xml.js';
 import { HOISTED_TEXT_MIN, hoistTexts, restoreTexts, utf16Offset, type HoistedText } from './hoist.js';
 import type { XmlDocument } from './xml-tree.js';
+
+/**
+ * xmldom, loaded the first time a document needs it: verification reads most packets with the
+ * fast reader alone, and loading xmldom (its grammar compiles dozens of Unicode patterns) cost
+ * `lienthong verify` some 40 ms of its start.
+ */
+let xmldom: typeof Xmldom | undefined;
+function loadXmldom(): typeof Xmldom {
+  xmldom ??= createRequire(import.meta.url)('@xmldom/xmldom') as typeof Xmldom;
+  return xmldom;
+}
 
 export interface XmlLimits {
   /** Largest accepted input in bytes. Default 32 MiB. */
@@ -531,7 +543,7 @@ function parseAdmittedText(admitted: Admitted): Document {
 
 function parseText(text: string): Document {
   const problems: string[] = [];
-  const parser = new DOMParser({
+  const parser = new (loadXmldom().DOMParser)({
     // XML 1.0 line ends (§2.11). xmldom's default applies the XML 1.1 rule, which also turns
     // U+0085, U+2028 and U+2029 into line feeds: text would not read back as it was written,
     // and would differ from what a peer's XML 1.0 parser (and signer) saw.
@@ -564,7 +576,7 @@ function parseText(text: string): Document {
  * parsing, a raw CR can only come from such a character reference, so all are re-escaped.
  */
 export function serializeXml(node: Node): string {
-  return new XMLSerializer().serializeToString(node as never).replace(/\r/g, '&#13;');
+  return new (loadXmldom().XMLSerializer)().serializeToString(node as never).replace(/\r/g, '&#13;');
 }
 
 const ELEMENT_NODE = 1;
