@@ -97,12 +97,19 @@ function digestAndPlace(bytes: Buffer, options: SignOptions, hash: 'SHA-256'): {
   // xmldom declares a prefix an element uses only where it is not already in scope.
   if ([skeleton.root, skeleton.envelope, skeleton.header].some((e) => e.hasAttribute('xmlns:ds'))) return undefined;
   const after: FastElement = skeleton.traceHeaderList ?? skeleton.messageHeader;
-  // The header comes before any attachment: the text up to it holds no mark, so its UTF-8 length
-  // is the offset in the input. Only the header's text is encoded to count it.
+  if (after.sourceEnd < 0) return undefined;
+  // Only the text up to the insertion point is encoded to count its bytes: the header, never the
+  // attachments after it. A mark in it (a header field of 64 KiB or more) counts its segment's bytes.
   const head = read.text.slice(0, after.sourceEnd);
-  const firstMark = read.marks[0];
-  if (after.sourceEnd < 0 || (firstMark !== undefined && head.includes(firstMark))) return undefined;
-  const at = Buffer.byteLength(head, 'utf8');
+  let at = Buffer.byteLength(head, 'utf8');
+  for (let i = 0, from = 0; i < read.marks.length; i++) {
+    const mark = read.marks[i] as string;
+    const found = head.indexOf(mark, from);
+    if (found === -1) break;
+    at += (read.texts[i] as string).length - mark.length;
+    from = found + mark.length;
+  }
+  // What the reader's offsets promise; were they ever wrong, the DOM path signs instead.
   if (bytes[at - 1] !== GT) return undefined;
   // Digested before the signature exists: enveloped-signature leaves it out all the same.
   return { digestValue: referenceDigest(read.doc, SIGNING_C14N, hash, []), at };

@@ -517,6 +517,8 @@ export interface FastRead {
   /** The admitted text: the input's, with each large text segment replaced by its mark (hoist.ts). */
   text: string;
   marks: readonly string[];
+  /** The segment each mark stands for: ASCII, as long in bytes as in characters. */
+  texts: readonly string[];
 }
 
 /**
@@ -528,7 +530,7 @@ export function readFastXmlSource(input: Uint8Array, limits: XmlLimits = DEFAULT
   const admitted = admitXml(input, limits);
   const doc = readFastXml(admitted.text, admitted.hoisted);
   if (!(doc instanceof FastDocument)) return undefined;
-  return { doc, text: admitted.text, marks: admitted.hoisted?.marks ?? [] };
+  return { doc, text: admitted.text, marks: admitted.hoisted?.marks ?? [], texts: admitted.hoisted?.texts ?? [] };
 }
 
 function parseAdmitted(input: Uint8Array | string, limits: XmlLimits): Document {
