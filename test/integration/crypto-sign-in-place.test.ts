@@ -15,7 +15,7 @@ import { organIdOf, type SigningIdentity } from '../../src/crypto/certificates.j
 import { signPacket, signPacketBytes, signingPaths, type SignOptions } from '../../src/crypto/sign.js';
 import { verifyPacket } from '../../src/crypto/verify.js';
 import { buildPacket } from '../../src/envelope/index.js';
-import { parseXml, serializeDocumentBytes } from '../../src/envelope/xml.js';
+import { parseXml, serializeDocumentBytes, xmlLimitsFor } from '../../src/envelope/xml.js';
 import { packetOfSize } from '../../bench/targets/packets.js';
 import { ICT, OFFICE, documentFrom, identityOf, statusFrom, trustStore, unsignedDocument, xmlsec1Verify } from '../helpers/pki.js';
 
@@ -169,6 +169,16 @@ t.test('a string is signed as its UTF-8 bytes; releaseInput gives the bytes back
   const released = await signPacketBytes(owned, identity, { releaseInput: true });
   t.equal(owned.byteLength, 0, 'the input bytes are released');
   t.equal(released.toString('utf8'), fromBytes, 'after the output was made of them');
+});
+
+t.test('above 32 MiB the DOM path signs, which gives the input back before writing the output', async (t) => {
+  const identity = await identityOf(OFFICE);
+  const input = packetOfSize(OFFICE, 33 * 1024 * 1024 + 1000);
+  const before = { ...signingPaths };
+  const signed = await signPacketBytes(input, identity, { limits: xmlLimitsFor(40 * 1024 * 1024) });
+  t.same([signingPaths.inPlace - before.inPlace, signingPaths.dom - before.dom], [0, 1], 'the DOM path');
+  const v = await verifyPacket(signed, trustStore(), { limits: xmlLimitsFor(40 * 1024 * 1024) });
+  t.equal(v.report.valid, true, 'it verifies', { errors: v.report.errors });
 });
 
 t.test('refusals are the DOM path\'s', async (t) => {
