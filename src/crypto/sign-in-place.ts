@@ -12,7 +12,6 @@
  * subset, a byte-order mark, a carriage return (the reader's offsets would count normalised
  * line ends), a string that has no exact UTF-8, a "ds" prefix bound above the Signature.
  */
-import { isAscii } from 'node:buffer';
 import { locateSkeleton } from '../envelope/parse.js';
 import type { FastElement } from '../envelope/fast-xml.js';
 import { DEFAULT_XML_LIMITS, readFastXmlSource, releaseBytes } from '../envelope/xml.js';
@@ -38,12 +37,52 @@ const IN_PLACE_MAX_BYTES = 32 * 1024 * 1024;
  * DOM path refuses, with the same codes and messages.
  */
 export async function signInPlace(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions): Promise<Buffer | undefined> {
+  const signed = await spliced(input, identity, options, false);
+  if (signed === undefined) return undefined;
+  const { bytes, place, signature } = signed;
+  const inserted = Buffer.from(signature, 'utf8');
+  // Memory of its own, as serializeDocumentBytes writes it: it can move to another thread.
+  const out = Buffer.allocUnsafeSlow(bytes.length + inserted.length);
+  bytes.copy(out, 0, 0, place.at);
+  inserted.copy(out, place.at);
+  bytes.copy(out, place.at + inserted.length, place.at);
+  // The input was needed until now, unlike the DOM path's, which gives it back after parsing.
+  if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
+  return out;
+}
+
+/**
+ * The signed packet as text (signPacket), or undefined for the DOM path. Made of the text the
+ * fast reader read, its attachments' text included as the strings they already are: decoding
+ * the output's bytes again cost more than the signing (one Vietnamese letter makes the whole a
+ * two-byte string, which Node decodes at 15 ms a MB).
+ */
+export async function signTextInPlace(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions): Promise<string | undefined> {
+  const signed = await spliced(input, identity, options, true);
+  const kept = signed?.place.text;
+  if (signed === undefined || kept === undefined) return undefined;
+  const source = kept.source.slice(0, kept.end) + signed.signature + kept.source.slice(kept.end);
+  // Each mark in place of its text, found exactly once, as serializeDocument puts large texts back.
+  let text = '';
+  let from = 0;
+  for (let i = 0; i < kept.marks.length; i++) {
+    const mark = kept.marks[i] as string;
+    const at = source.indexOf(mark, from);
+    if (at === -1 || source.indexOf(mark) !== at || source.indexOf(mark, at + 1) !== -1) return undefined;
+    text += source.slice(from, at) + (kept.texts[i] as string);
+    from = at + mark.length;
+  }
+  if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
+  return text + source.slice(from);
+}
+
+/** The input's bytes, where the Signature goes in them, and its text. */
+async function spliced(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions, keepText: boolean): Promise<{ bytes: Buffer; place: Place; signature: string } | undefined> {
   const bytes = exactBytes(input);
   if (bytes === undefined || bytes.length > IN_PLACE_MAX_BYTES) return undefined;
   const algorithm = SIGNING_ALGORITHM[identity.kind];
-  // In a function of its own: the tree (and its attachments' text) is garbage once it returns,
-  // before the output is allocated.
-  const place = digestAndPlace(bytes, options, algorithm.hash);
+  // In a function of its own: unless its text is kept, the tree is garbage once it returns.
+  const place = digestAndPlace(bytes, options, algorithm.hash, keepText);
   if (place === undefined) return undefined;
   const signedInfo: Xml = dsig('SignedInfo', [
     dsig('CanonicalizationMethod', [], { Algorithm: SIGNING_C14N.uri }),
@@ -65,43 +104,15 @@ export async function signInPlace(input: Uint8Array | string, identity: SigningI
     dsig('SignatureValue', Buffer.from(value).toString('base64')),
     dsig('KeyInfo', [dsig('X509Data', certificates.map((c) => dsig('X509Certificate', c)))]),
   ]);
-  const inserted = Buffer.from(serializedText(signature, true), 'utf8');
-  // Memory of its own, as serializeDocumentBytes writes it: it can move to another thread.
-  const out = Buffer.allocUnsafeSlow(bytes.length + inserted.length);
-  bytes.copy(out, 0, 0, place.at);
-  inserted.copy(out, place.at);
-  bytes.copy(out, place.at + inserted.length, place.at);
-  // The input was needed until now, unlike the DOM path's, which gives it back after parsing.
-  if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
-  return out;
+  return { bytes, place, signature: serializedText(signature, true) };
 }
 
-/** The pieces looked at for a non-ASCII character, and decoded as UTF-8 when they have one. */
-const TEXT_PIECE = 64 * 1024;
-
-/**
- * The text of a signed packet's UTF-8, as signPacket returns it. Decoded whole, one Vietnamese
- * letter makes the whole of it a two-byte string, and Node's decoder takes 15 ms a MB for that:
- * more than signing costs. Runs of ASCII pieces (an attachment's base64) are copied as Latin-1,
- * each in one piece (a large string is made outside the heap, never copied by the collector),
- * the other pieces decoded alone, and all concatenated: a rope, as the DOM path's text is.
- */
-export function utf8Text(bytes: Buffer): string {
-  let text = '';
-  let ascii = 0;
-  let from = 0;
-  while (from < bytes.length) {
-    let to = Math.min(bytes.length, from + TEXT_PIECE);
-    // Never inside a character: back to the start of the one `to` is in.
-    while (to < bytes.length && ((bytes[to] as number) & 0xc0) === 0x80) to--;
-    if (!isAscii(bytes.subarray(from, to))) {
-      if (from > ascii) text += bytes.toString('latin1', ascii, from);
-      text += bytes.toString('utf8', from, to);
-      ascii = to;
-    }
-    from = to;
-  }
-  return ascii < bytes.length ? text + bytes.toString('latin1', ascii) : text;
+interface Place {
+  digestValue: string;
+  /** Byte offset in the input. */
+  at: number;
+  /** The text read (marks in place of large texts) and the offset in it, when asked for. */
+  text?: { source: string; end: number; marks: readonly string[]; texts: readonly string[] };
 }
 
 /**
@@ -126,7 +137,7 @@ function isWellFormed(text: string): boolean {
 }
 
 /** The checks and the digest of the DOM path, and the byte offset the Signature goes at. */
-function digestAndPlace(bytes: Buffer, options: SignOptions, hash: 'SHA-256'): { digestValue: string; at: number } | undefined {
+function digestAndPlace(bytes: Buffer, options: SignOptions, hash: 'SHA-256', keepText: boolean): Place | undefined {
   const read = readFastXmlSource(bytes, options.limits ?? DEFAULT_XML_LIMITS);
   if (read === undefined) return undefined;
   const skeleton = locateSkeleton(read.doc);
@@ -149,7 +160,8 @@ function digestAndPlace(bytes: Buffer, options: SignOptions, hash: 'SHA-256'): {
   // What the reader's offsets promise; were they ever wrong, the DOM path signs instead.
   if (bytes[at - 1] !== GT) return undefined;
   // Digested before the signature exists: enveloped-signature leaves it out all the same.
-  return { digestValue: referenceDigest(read.doc, SIGNING_C14N, hash, []), at };
+  const digestValue = referenceDigest(read.doc, SIGNING_C14N, hash, []);
+  return keepText ? { digestValue, at, text: { source: read.text, end: after.sourceEnd, marks: read.marks, texts: read.texts } } : { digestValue, at };
 }
 
 /**

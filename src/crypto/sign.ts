@@ -17,7 +17,7 @@ import { DEFAULT_XML_LIMITS, parseXml, serializeDocument, serializeDocumentBytes
 import { DSIG_NS, SIGNING_ALGORITHM, SIGNING_C14N, TRANSFORM_ENVELOPED } from './algorithms.js';
 import { certificateBase64, type SigningIdentity } from './certificates.js';
 import { canonicalSignedInfo, referenceDigest, refuseExistingSignature } from './profile.js';
-import { signInPlace, utf8Text } from './sign-in-place.js';
+import { signInPlace, signTextInPlace } from './sign-in-place.js';
 import { makeSignatureValue } from './signature-value.js';
 
 export interface SignOptions extends ParseOptions {
@@ -49,10 +49,10 @@ function builder(doc: Document): (name: string, attributes?: Record<string, stri
 export const signingPaths = { inPlace: 0, dom: 0 };
 
 export async function signPacket(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions = {}): Promise<string> {
-  const spliced = options.inPlace === false ? undefined : await signInPlace(input, identity, options);
+  const spliced = options.inPlace === false ? undefined : await signTextInPlace(input, identity, options);
   if (spliced !== undefined) {
     signingPaths.inPlace += 1;
-    return utf8Text(spliced);
+    return spliced;
   }
   signingPaths.dom += 1;
   return serializeDocument(await signedDocument(input, identity, options));
