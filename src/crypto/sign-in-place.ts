@@ -1,8 +1,8 @@
 /**
- * Signing without writing the document again: the input's bytes are read by the fast reader
- * (envelope/fast-xml.ts), digested, and the Signature's text is spliced into them after
- * TraceHeaderList (or MessageHeader). For a 20 MB packet, xmldom's parse and serialization were
- * most of the cost of signing it.
+ * Signing without writing the document again: the input is read by the fast reader
+ * (envelope/fast-xml.ts), digested, and the Signature's text is spliced into the text read after
+ * TraceHeaderList (or MessageHeader), which is written out as the input's own bytes. xmldom's
+ * parse and serialization were most of the cost of signing a packet.
  *
  * The result is the DOM path's (sign.ts) byte for byte whenever xmldom would write the unsigned
  * input back as it is, which is the case of every packet lienthong builds: the Signature is the
@@ -25,65 +25,64 @@ const CR = 0x0d;
 const GT = 0x3e;
 
 /**
- * Larger inputs are signed through the DOM. The splice needs the input until its output is
- * written, beside the tree's attachment text, which only a full collection frees: a 100 MB
- * packet peaked at 360 MB of RSS where the DOM path, which gives the input back after parsing,
- * peaks at 270 MB. Up to the default packet limit (32 MiB) the peak is the DOM path's or below.
- */
-const IN_PLACE_MAX_BYTES = 32 * 1024 * 1024;
-
-/**
  * The signed packet's bytes, or undefined when the DOM path must sign `input`. Refuses what the
  * DOM path refuses, with the same codes and messages.
  */
 export async function signInPlace(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions): Promise<Buffer | undefined> {
-  const signed = await spliced(input, identity, options, false);
+  const signed = await spliced(input, identity, options);
   if (signed === undefined) return undefined;
-  const { bytes, place, signature } = signed;
-  const inserted = Buffer.from(signature, 'utf8');
+  const { pieces, ascii, signatureAt, size, signature } = signed;
   // Memory of its own, as serializeDocumentBytes writes it: it can move to another thread.
-  const out = Buffer.allocUnsafeSlow(bytes.length + inserted.length);
-  bytes.copy(out, 0, 0, place.at);
-  inserted.copy(out, place.at);
-  bytes.copy(out, place.at + inserted.length, place.at);
-  // The input was needed until now, unlike the DOM path's, which gives it back after parsing.
-  if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
+  const out = Buffer.allocUnsafeSlow(size + signature.length);
+  let at = 0;
+  for (let i = 0; i < pieces.length; i++) {
+    if (i === signatureAt) at += out.write(signature, at, 'latin1');
+    at += out.write(pieces[i] as string, at, ascii[i] ? 'latin1' : 'utf8');
+  }
+  if (signatureAt === pieces.length) out.write(signature, at, 'latin1');
   return out;
 }
 
 /**
- * The signed packet as text (signPacket), or undefined for the DOM path. Made of the text the
- * fast reader read, its attachments' text included as the strings they already are: decoding
- * the output's bytes again cost more than the signing (one Vietnamese letter makes the whole a
- * two-byte string, which Node decodes at 15 ms a MB).
+ * The signed packet as text (signPacket), or undefined for the DOM path: a concatenation of the
+ * text read, attachments included as the strings they already are. Decoding the signed bytes
+ * again cost more than the signing (one Vietnamese letter makes the whole of it a two-byte
+ * string, which Node decodes at 15 ms a MB).
  */
 export async function signTextInPlace(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions): Promise<string | undefined> {
-  const signed = await spliced(input, identity, options, true);
-  const kept = signed?.place.text;
-  if (signed === undefined || kept === undefined) return undefined;
-  const source = kept.source.slice(0, kept.end) + signed.signature + kept.source.slice(kept.end);
-  // Each mark in place of its text, found exactly once, as serializeDocument puts large texts back.
+  const signed = await spliced(input, identity, options);
+  if (signed === undefined) return undefined;
+  const { pieces, signatureAt, signature } = signed;
+  // Concatenated, not joined: join() copies the pieces into one new string at once, `+` does not.
   let text = '';
-  let from = 0;
-  for (let i = 0; i < kept.marks.length; i++) {
-    const mark = kept.marks[i] as string;
-    const at = source.indexOf(mark, from);
-    if (at === -1 || source.indexOf(mark) !== at || source.indexOf(mark, at + 1) !== -1) return undefined;
-    text += source.slice(from, at) + (kept.texts[i] as string);
-    from = at + mark.length;
+  for (let i = 0; i < pieces.length; i++) {
+    if (i === signatureAt) text += signature;
+    text += pieces[i] as string;
   }
-  if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
-  return text + source.slice(from);
+  return signatureAt === pieces.length ? text + signature : text;
 }
 
-/** The input's bytes, where the Signature goes in them, and its text. */
-async function spliced(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions, keepText: boolean): Promise<{ bytes: Buffer; place: Place; signature: string } | undefined> {
+/** The signed packet as pieces of text: the input's, in order, and the Signature to go before pieces[signatureAt]. */
+interface Spliced extends Pieces {
+  /** The input's size in bytes. */
+  size: number;
+  /** ASCII. */
+  signature: string;
+}
+
+/**
+ * The Signature and the input's text around it. The input's bytes are given back (releaseInput)
+ * once they are read, as the DOM path gives them back after parsing: the output is written from
+ * the text read, so a large packet is never held as input, attachment text and output at once.
+ */
+async function spliced(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions): Promise<Spliced | undefined> {
   const bytes = exactBytes(input);
-  if (bytes === undefined || bytes.length > IN_PLACE_MAX_BYTES) return undefined;
+  if (bytes === undefined) return undefined;
+  const size = bytes.length;
   const algorithm = SIGNING_ALGORITHM[identity.kind];
-  // In a function of its own: unless its text is kept, the tree is garbage once it returns.
-  const place = digestAndPlace(bytes, options, algorithm.hash, keepText);
+  const place = digestAndPlace(bytes, options, algorithm.hash);
   if (place === undefined) return undefined;
+  if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
   const signedInfo: Xml = dsig('SignedInfo', [
     dsig('CanonicalizationMethod', [], { Algorithm: SIGNING_C14N.uri }),
     dsig('SignatureMethod', [], { Algorithm: algorithm.uri }),
@@ -104,15 +103,51 @@ async function spliced(input: Uint8Array | string, identity: SigningIdentity, op
     dsig('SignatureValue', Buffer.from(value).toString('base64')),
     dsig('KeyInfo', [dsig('X509Data', certificates.map((c) => dsig('X509Certificate', c)))]),
   ]);
-  return { bytes, place, signature: serializedText(signature, true) };
+  return { ...place.pieces, size, signature: serializedText(signature, true) };
 }
 
-interface Place {
-  digestValue: string;
-  /** Byte offset in the input. */
-  at: number;
-  /** The text read (marks in place of large texts) and the offset in it, when asked for. */
-  text?: { source: string; end: number; marks: readonly string[]; texts: readonly string[] };
+interface Pieces {
+  pieces: string[];
+  /** Whether each piece is a large text set aside (hoist.ts): ASCII, written as Latin-1. */
+  ascii: boolean[];
+  signatureAt: number;
+}
+
+/**
+ * The text read (`source`, marks in place of large texts) cut at `end`, where the Signature goes,
+ * each mark replaced by its text; undefined unless every mark occurs exactly once, or unless the
+ * pieces' UTF-8 is exactly `size` bytes: the output is then the input's bytes around the Signature.
+ */
+function piecesOf(source: string, end: number, marks: readonly string[], texts: readonly string[], size: number): Pieces | undefined {
+  const pieces: string[] = [];
+  const ascii: boolean[] = [];
+  let signatureAt = -1;
+  let from = 0;
+  let bytes = 0;
+  const plain = (piece: string): void => {
+    pieces.push(piece);
+    ascii.push(false);
+    bytes += Buffer.byteLength(piece, 'utf8');
+  };
+  for (let i = 0; i <= marks.length; i++) {
+    const mark = marks[i];
+    const at = mark === undefined ? source.length : source.indexOf(mark, from);
+    if (mark !== undefined && (at === -1 || source.indexOf(mark) !== at || source.indexOf(mark, at + 1) !== -1)) return undefined;
+    if (signatureAt < 0 && end <= at) {
+      plain(source.slice(from, end));
+      signatureAt = pieces.length;
+      from = end;
+    }
+    plain(source.slice(from, at));
+    if (mark !== undefined) {
+      const text = texts[i] as string;
+      pieces.push(text);
+      ascii.push(true);
+      bytes += text.length;
+      from = at + mark.length;
+    }
+  }
+  return bytes === size ? { pieces, ascii, signatureAt } : undefined;
 }
 
 /**
@@ -136,8 +171,8 @@ function isWellFormed(text: string): boolean {
   return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
-/** The checks and the digest of the DOM path, and the byte offset the Signature goes at. */
-function digestAndPlace(bytes: Buffer, options: SignOptions, hash: 'SHA-256', keepText: boolean): Place | undefined {
+/** The checks and the digest of the DOM path, and the input's text cut where the Signature goes. */
+function digestAndPlace(bytes: Buffer, options: SignOptions, hash: 'SHA-256'): { digestValue: string; pieces: Pieces } | undefined {
   const read = readFastXmlSource(bytes, options.limits ?? DEFAULT_XML_LIMITS);
   if (read === undefined) return undefined;
   const skeleton = locateSkeleton(read.doc);
@@ -145,23 +180,12 @@ function digestAndPlace(bytes: Buffer, options: SignOptions, hash: 'SHA-256', ke
   // xmldom declares a prefix an element uses only where it is not already in scope.
   if ([skeleton.root, skeleton.envelope, skeleton.header].some((e) => e.hasAttribute('xmlns:ds'))) return undefined;
   const after: FastElement = skeleton.traceHeaderList ?? skeleton.messageHeader;
-  if (after.sourceEnd < 0) return undefined;
-  // Only the text up to the insertion point is encoded to count its bytes: the header, never the
-  // attachments after it. A mark in it (a header field of 64 KiB or more) counts its segment's bytes.
-  const head = read.text.slice(0, after.sourceEnd);
-  let at = Buffer.byteLength(head, 'utf8');
-  for (let i = 0, from = 0; i < read.marks.length; i++) {
-    const mark = read.marks[i] as string;
-    const found = head.indexOf(mark, from);
-    if (found === -1) break;
-    at += (read.texts[i] as string).length - mark.length;
-    from = found + mark.length;
-  }
   // What the reader's offsets promise; were they ever wrong, the DOM path signs instead.
-  if (bytes[at - 1] !== GT) return undefined;
+  if (after.sourceEnd < 0 || read.text.charCodeAt(after.sourceEnd - 1) !== GT) return undefined;
+  const pieces = piecesOf(read.text, after.sourceEnd, read.marks, read.texts, bytes.length);
+  if (pieces === undefined) return undefined;
   // Digested before the signature exists: enveloped-signature leaves it out all the same.
-  const digestValue = referenceDigest(read.doc, SIGNING_C14N, hash, []);
-  return keepText ? { digestValue, at, text: { source: read.text, end: after.sourceEnd, marks: read.marks, texts: read.texts } } : { digestValue, at };
+  return { digestValue: referenceDigest(read.doc, SIGNING_C14N, hash, []), pieces };
 }
 
 /**
