@@ -60,6 +60,20 @@ export function elementsNamedSignature(doc: XmlDocument): XmlElement[] {
   return out;
 }
 
+/**
+ * What signing refuses before it adds a signature: one already there (lienthong never adds a
+ * second), and a <Signature> outside the XMLDSig namespace (the SDK samples carry one).
+ */
+export function refuseExistingSignature(doc: XmlDocument): void {
+  const signatures = elementsNamedSignature(doc);
+  if (signatures.some((e) => e.namespaceURI === DSIG_NS)) {
+    throw new LtError('SIG_MULTIPLE', 'the packet is already signed; lienthong never adds a second signature');
+  }
+  if (signatures.some((e) => e.nodeName === 'Signature')) {
+    throw new LtError('SIG_MALFORMED', 'the packet carries a <Signature> element outside the XMLDSig namespace (as the SDK samples do); remove it before signing');
+  }
+}
+
 export interface SignatureParts {
   signature: XmlElement;
   signedInfo: XmlElement;

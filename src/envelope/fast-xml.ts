@@ -52,6 +52,11 @@ export class FastElement implements XmlElement {
   firstChild: FastChild | null = null;
   lastChild: FastChild | null = null;
   nextSibling: FastChild | null = null;
+  /**
+   * Where the element ends in the text read: past the ">" of its end tag (or of "<a/>"). Signing
+   * splices its Signature there into the input rather than writing the document again.
+   */
+  sourceEnd = -1;
 
   constructor(
     readonly parentNode: FastParent,
@@ -242,6 +247,7 @@ class Reader {
         const close = skipSpace(s, at + 2 + name.length);
         if (s.charCodeAt(close) !== GT) return undefined;
         this.closeScope();
+        parent.sourceEnd = close + 1;
         parent = parent.parentNode;
         at = close + 1;
       } else {
@@ -250,8 +256,10 @@ class Reader {
         if (element === undefined) return undefined;
         append(parent, element);
         if (parent === doc) doc.documentElement = element;
-        if (this.selfClosed) this.closeScope();
-        else parent = element;
+        if (this.selfClosed) {
+          this.closeScope();
+          element.sourceEnd = this.tagEnd;
+        } else parent = element;
         at = this.tagEnd;
       }
       // After a start tag, the next "<" is the one its reading found.

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as Xmldom from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
-import { readFastXml } from './fast-xml.js';
+import { FastDocument, readFastXml } from './fast-xml.js';
 import { HOISTED_TEXT_MIN, hoistTexts, restoreTexts, utf16Offset, type HoistedText } from './hoist.js';
 import type { XmlDocument } from './xml-tree.js';
 
@@ -521,6 +521,28 @@ export function readXml(input: Uint8Array | string, limits: XmlLimits = DEFAULT_
   const doc = (options.fast !== false ? readFastXml(admitted.text, admitted.hoisted) : undefined) ?? parseAdmittedText(admitted);
   if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
   return doc;
+}
+
+/** A document the fast reader read, with the text its offsets (FastElement.sourceEnd) count in. */
+export interface FastRead {
+  doc: FastDocument;
+  /** The admitted text: the input's, with each large text segment replaced by its mark (hoist.ts). */
+  text: string;
+  marks: readonly string[];
+  /** The segment each mark stands for: ASCII, as long in bytes as in characters. */
+  texts: readonly string[];
+}
+
+/**
+ * Bytes admitted as parseXml admits them (its refusals thrown alike), then read by the fast
+ * reader alone: undefined when they are outside its subset. For a caller that needs to know
+ * where elements are in the input (signing in place), not only what they hold.
+ */
+export function readFastXmlSource(input: Uint8Array, limits: XmlLimits = DEFAULT_XML_LIMITS): FastRead | undefined {
+  const admitted = admitXml(input, limits);
+  const doc = readFastXml(admitted.text, admitted.hoisted);
+  if (!(doc instanceof FastDocument)) return undefined;
+  return { doc, text: admitted.text, marks: admitted.hoisted?.marks ?? [], texts: admitted.hoisted?.texts ?? [] };
 }
 
 function parseAdmitted(input: Uint8Array | string, limits: XmlLimits): Document {
