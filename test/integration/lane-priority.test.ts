@@ -9,7 +9,7 @@
 import amqp from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
-import { LaneConsumer, type Delivery } from '../../src/broker/consumer.js';
+import { LaneConsumer, type Delivery, type LaneConsumerOptions } from '../../src/broker/consumer.js';
 import { DEFAULT_AMQP_URL } from '../../src/config.js';
 import { waitFor } from '../helpers/exchange.js';
 import { silentLogger } from '../../src/log.js';
@@ -77,6 +77,20 @@ t.test('strictUrgent: a whole urgent backlog before any normal one, and an urgen
   t.equal(new Set(handled).size, handled.length, 'none handled twice');
 });
 
+/** A consumer of both lanes, each with `concurrency` slots and as much prefetch. */
+function slotted(queues: { urgent: string; normal: string }, concurrency: number, options: Pick<LaneConsumerOptions, 'handler' | 'narrowBesideUrgent'>): LaneConsumer {
+  return new LaneConsumer({
+    name: 'test',
+    queues: [
+      { queue: queues.urgent, lane: 'urgent', prefetch: concurrency },
+      { queue: queues.normal, lane: 'normal', prefetch: concurrency },
+    ],
+    concurrency,
+    log: silentLogger(),
+    ...options,
+  });
+}
+
 t.test('an urgent delivery starts while every slot holds a normal one, not when one of them finishes', async (t) => {
   const { connection, queues, publish } = await lanes(t, 'slots');
   const CONCURRENCY = 4;
@@ -86,14 +100,7 @@ t.test('an urgent delivery starts while every slot holds a normal one, not when 
   const started: string[] = [];
   let normalDone = 0;
   let normalDoneWhenUrgentStarted = -1;
-  const consumer = new LaneConsumer({
-    name: 'test',
-    queues: [
-      { queue: queues.urgent, lane: 'urgent', prefetch: CONCURRENCY },
-      { queue: queues.normal, lane: 'normal', prefetch: CONCURRENCY },
-    ],
-    concurrency: CONCURRENCY,
-    log: silentLogger(),
+  const consumer = slotted(queues, CONCURRENCY, {
     handler: async (delivery: Delivery) => {
       started.push(delivery.message.content.toString());
       if (delivery.lane === 'urgent') {
@@ -136,15 +143,8 @@ t.test('narrowBesideUrgent: while an urgent delivery is in hand, normal ones go 
   let widestBeside = 0;
   let startedBeside = 0;
   let widestAfter = 0;
-  const consumer = new LaneConsumer({
-    name: 'test',
-    queues: [
-      { queue: queues.urgent, lane: 'urgent', prefetch: CONCURRENCY },
-      { queue: queues.normal, lane: 'normal', prefetch: CONCURRENCY },
-    ],
-    concurrency: CONCURRENCY,
+  const consumer = slotted(queues, CONCURRENCY, {
     narrowBesideUrgent: true,
-    log: silentLogger(),
     handler: async (delivery: Delivery) => {
       if (delivery.lane === 'urgent') {
         urgentInHand = true;
