@@ -49,13 +49,7 @@ function builder(doc: Document): (name: string, attributes?: Record<string, stri
 export const signingPaths = { inPlace: 0, dom: 0 };
 
 export async function signPacket(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions = {}): Promise<string> {
-  const spliced = options.inPlace === false ? undefined : await signTextInPlace(input, identity, options);
-  if (spliced !== undefined) {
-    signingPaths.inPlace += 1;
-    return spliced;
-  }
-  signingPaths.dom += 1;
-  return serializeDocument(await signedDocument(input, identity, options));
+  return signEitherWay(input, identity, options, signTextInPlace, serializeDocument);
 }
 
 /**
@@ -63,13 +57,24 @@ export async function signPacket(input: Uint8Array | string, identity: SigningId
  * document a piece at a time, never held as one text (see serializeDocumentBytes).
  */
 export async function signPacketBytes(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions = {}): Promise<Buffer> {
-  const spliced = options.inPlace === false ? undefined : await signInPlace(input, identity, options);
+  return signEitherWay(input, identity, options, signInPlace, serializeDocumentBytes);
+}
+
+/** By splicing when it applies (and is not turned off), else through the DOM; counted either way. */
+async function signEitherWay<T>(
+  input: Uint8Array | string,
+  identity: SigningIdentity,
+  options: SignOptions,
+  inPlace: (input: Uint8Array | string, identity: SigningIdentity, options: SignOptions) => Promise<T | undefined>,
+  write: (doc: Document) => T,
+): Promise<T> {
+  const spliced = options.inPlace === false ? undefined : await inPlace(input, identity, options);
   if (spliced !== undefined) {
     signingPaths.inPlace += 1;
     return spliced;
   }
   signingPaths.dom += 1;
-  return serializeDocumentBytes(await signedDocument(input, identity, options));
+  return write(await signedDocument(input, identity, options));
 }
 
 async function signedDocument(input: Uint8Array | string, identity: SigningIdentity, options: SignOptions): Promise<Document> {
