@@ -2,14 +2,20 @@
  * The broker socket's writes of one tick leave as one writev, in order, over a real TCP socket:
  * amqplib writes every frame on its own, and each write is a system call that wakes the broker.
  */
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { coalesceWrites } from '../../src/broker/socket-writes.js';
 
-async function pair(t: Test): Promise<{ client: Socket; received: () => string }> {
+async function pair(t: Test): Promise<{ client: Socket; received: (text: string) => Promise<void> }> {
   let text = '';
-  const server = createServer((peer) => peer.on('data', (chunk: Buffer) => (text += chunk.toString())));
+  const arrivals = new EventEmitter();
+  const server = createServer((peer) =>
+    peer.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      arrivals.emit('data');
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
@@ -18,7 +24,12 @@ async function pair(t: Test): Promise<{ client: Socket; received: () => string }
     client.destroy();
     server.close();
   });
-  return { client, received: () => text };
+  // Resolves when the peer has read `expected` (as data arrives, not on a timer); rejects on anything else.
+  const received = async (expected: string): Promise<void> => {
+    while (text.length < expected.length) await once(arrivals, 'data');
+    if (text !== expected) throw new Error(`the peer read ${JSON.stringify(text)}`);
+  };
+  return { client, received };
 }
 
 /** How the socket's own write paths were called: one chunk each, or several at once. */
@@ -49,12 +60,7 @@ t.test('the frames of one tick go as one writev, in order; later ticks write aga
   client.write('later;');
   await new Promise((resolve) => setImmediate(resolve));
   t.same(counts, { single: 1, vectors: [5] }, 'a lone write in a later tick goes as it is');
-  await t.resolves(
-    (async () => {
-      while (received() !== 'frame-0;frame-1;frame-2;frame-3;frame-4;later;') await new Promise((resolve) => setTimeout(resolve, 5));
-    })(),
-    'the peer reads every frame in order',
-  );
+  await t.resolves(received('frame-0;frame-1;frame-2;frame-3;frame-4;later;'), 'the peer reads every frame in order');
 });
 
 t.test('without coalescing, each write is its own (what the wrapper changes)', async (t) => {
