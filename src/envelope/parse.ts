@@ -237,44 +237,57 @@ function readAttachment(el: XmlElement, keepBytes: boolean): Attachment {
  * The bytes of base64 text, or undefined if it is not base64 (whitespace anywhere is allowed).
  * Text that is exactly what Buffer writes for the bytes it decodes to (what lienthong and most
  * senders write: no line breaks, zero padding bits) needs no other check: it is valid, and
- * decoding it alone gives the same bytes as stripping and checking it first. That round trip
- * costs a third of a regex and a whitespace strip over a 20 MB attachment; anything else takes
- * the slow path, which accepts and refuses exactly what it always has.
+ * decoding it alone gives the same bytes as stripping and checking it first. Anything else
+ * takes the slow path, which accepts and refuses exactly what it always has.
  */
 function decodeAttachment(text: string): Uint8Array | undefined {
   const decoded = Buffer.from(text, 'base64');
-  if (encodesTo(decoded, text)) return ownBytes(decoded);
+  if (isCanonicalBase64(text, decoded.byteLength)) return ownBytes(decoded);
   const base64 = text.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) return undefined;
   return new Uint8Array(Buffer.from(base64, 'base64'));
 }
 
 /**
- * Whether decodeAttachment accepts `text`, without holding the bytes it decodes to: text exactly
- * as Buffer writes it is decoded and compared a slice at a time (4-character groups cut at a
- * slice's end; padding only in the last), anything else read by decodeAttachment itself.
+ * Whether decodeAttachment accepts `text`, without holding the bytes it decodes to: canonical
+ * text is decoded a slice at a time into one scratch buffer (4-character groups, so a slice
+ * decodes alone; a "=" inside stops the decoder short, which the length check sees); anything
+ * else is read by decodeAttachment itself.
  */
 function isAttachmentBase64(text: string): boolean {
-  const slice = (COMPARED_BYTES / 3) * 4;
-  let canonical = text.length % 4 === 0;
-  for (let at = 0; canonical && at < text.length; at += slice) {
-    const part = text.slice(at, at + slice);
-    canonical = (at + slice >= text.length || !part.includes('=')) && Buffer.from(part, 'base64').toString('base64') === part;
+  const slice = (DECODED_PER_SLICE / 3) * 4;
+  let decodedLength = 0;
+  if (text.length % 4 === 0) {
+    const scratch = Buffer.allocUnsafe(Math.min(DECODED_PER_SLICE, (text.length / 4) * 3));
+    for (let at = 0; at < text.length; at += slice) decodedLength += scratch.write(text.slice(at, at + slice), 'base64');
+    if (isCanonicalBase64(text, decodedLength)) return true;
   }
-  return canonical || decodeAttachment(text) !== undefined;
+  return decodeAttachment(text) !== undefined;
 }
 
-/** Bytes of base64 per slice compared: a whole 15 MB attachment re-encoded would be 20 MB more at the peak. */
-const COMPARED_BYTES = 3 * 256 * 1024;
+/** Bytes of base64 decoded per slice when none are kept: a whole 15 MB attachment would be 15 MB more at the peak. */
+const DECODED_PER_SLICE = 3 * 256 * 1024;
 
-/** Whether Buffer's base64 of `bytes` is `text`, compared a slice at a time (a multiple of 3 bytes: no padding inside). */
-function encodesTo(bytes: Buffer, text: string): boolean {
-  if (text.length !== Math.ceil(bytes.length / 3) * 4) return false;
-  for (let at = 0; at < bytes.length; at += COMPARED_BYTES) {
-    const end = Math.min(bytes.length, at + COMPARED_BYTES);
-    if (bytes.toString('base64', at, end) !== text.slice((at / 3) * 4, Math.ceil(end / 3) * 4)) return false;
-  }
-  return true;
+const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * Whether `text` is exactly Buffer's base64 of the `decodedLength` bytes Buffer decoded from it,
+ * without encoding them again (that took more time than the signature check of a 2 MB packet).
+ * Buffer's decoder skips what is not in its alphabet (whitespace included) and stops at the
+ * first "=", so a text of the right length decodes to fewer bytes than it would with any such
+ * character in it: one lost character costs at least one byte. What the length cannot show is
+ * looked for: the URL-safe "-" and "_" it also decodes, characters above U+007F (it reads
+ * U+0155 as "U"), and padding bits that a re-encoding would write as zeros.
+ */
+function isCanonicalBase64(text: string, decodedLength: number): boolean {
+  const length = text.length;
+  if (length % 4 !== 0) return false;
+  const padding = length === 0 || text.charCodeAt(length - 1) !== 0x3d ? 0 : text.charCodeAt(length - 2) === 0x3d ? 2 : 1;
+  if (decodedLength !== (length / 4) * 3 - padding) return false;
+  if (text.includes('-') || text.includes('_') || Buffer.byteLength(text, 'utf8') !== length) return false;
+  if (padding === 0) return true;
+  const last = BASE64_ALPHABET.indexOf(text.charAt(length - padding - 1));
+  return (last & (padding === 1 ? 0b11 : 0b1111)) === 0;
 }
 
 /**
