@@ -83,6 +83,31 @@ async function spliced(input: Uint8Array | string, identity: SigningIdentity, op
   const place = digestAndPlace(bytes, options, algorithm.hash);
   if (place === undefined) return undefined;
   if (options.releaseInput && typeof input !== 'string') releaseBytes(input);
+  const template = signatureTemplate(identity);
+  const value = await makeSignatureValue(identity, Buffer.from(template.signedInfo.join(place.digestValue), 'utf8'));
+  const signature = template.signature[0] + place.digestValue + template.signature[1] + Buffer.from(value).toString('base64') + template.signature[2];
+  return { ...place.pieces, size, signature };
+}
+
+/**
+ * The text around the two values that change from packet to packet: canonical SignedInfo
+ * around its DigestValue; the Signature as written around its DigestValue and SignatureValue.
+ */
+interface SignatureTemplate {
+  signedInfo: [string, string];
+  signature: [string, string, string];
+}
+
+/** Per identity: building the Signature's elements and text for every packet was a twentieth of signing a small one. */
+const templates = new WeakMap<SigningIdentity, SignatureTemplate>();
+
+function signatureTemplate(identity: SigningIdentity): SignatureTemplate {
+  const known = templates.get(identity);
+  if (known) return known;
+  const algorithm = SIGNING_ALGORITHM[identity.kind];
+  // Base64 never holds these, so the text splits at them and nowhere else.
+  const digestMark = '\u0000digest\u0000';
+  const valueMark = '\u0000value\u0000';
   const signedInfo: Xml = dsig('SignedInfo', [
     dsig('CanonicalizationMethod', [], { Algorithm: SIGNING_C14N.uri }),
     dsig('SignatureMethod', [], { Algorithm: algorithm.uri }),
@@ -91,19 +116,23 @@ async function spliced(input: Uint8Array | string, identity: SigningIdentity, op
       [
         dsig('Transforms', [dsig('Transform', [], { Algorithm: TRANSFORM_ENVELOPED }), dsig('Transform', [], { Algorithm: SIGNING_C14N.uri })]),
         dsig('DigestMethod', [], { Algorithm: algorithm.digestUri }),
-        dsig('DigestValue', place.digestValue),
+        dsig('DigestValue', digestMark),
       ],
       { URI: '' },
     ),
   ]);
-  const value = await makeSignatureValue(identity, Buffer.from(canonicalText(signedInfo, true), 'utf8'));
   const certificates = [identity.certificate, ...identity.chain].map(certificateBase64);
   const signature = dsig('Signature', [
     signedInfo,
-    dsig('SignatureValue', Buffer.from(value).toString('base64')),
+    dsig('SignatureValue', valueMark),
     dsig('KeyInfo', [dsig('X509Data', certificates.map((c) => dsig('X509Certificate', c)))]),
   ]);
-  return { ...place.pieces, size, signature: serializedText(signature, true) };
+  const [beforeDigest = '', afterDigest = ''] = canonicalText(signedInfo, true).split(digestMark);
+  const [head = '', tail = ''] = serializedText(signature, true).split(digestMark);
+  const [between = '', afterValue = ''] = tail.split(valueMark);
+  const template: SignatureTemplate = { signedInfo: [beforeDigest, afterDigest], signature: [head, between, afterValue] };
+  templates.set(identity, template);
+  return template;
 }
 
 interface Pieces {
