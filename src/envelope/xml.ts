@@ -637,7 +637,7 @@ export function serializeDocumentBytes(doc: Document): Buffer {
   return out;
 }
 
-function isHighSurrogate(code: number): boolean {
+export function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 

@@ -1,7 +1,7 @@
 /**
- * The reference digest hashes canonical text as it is written: ASCII text as Latin-1 and in
- * slices, other text as UTF-8. Whatever the text, the digest must be that of the canonical
- * document's UTF-8 octets.
+ * The reference digest hashes canonical text as it is written, a large text as UTF-8 in
+ * slices that never cut a surrogate pair. Whatever the text, the digest must be that of the
+ * canonical document's UTF-8 octets.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import t from 'tap';
