@@ -18,6 +18,8 @@ const benches: Array<[string, () => Promise<string>]> = [
   ['urgency', () => benchUrgency(Number(process.env.LT_BENCH_BACKLOG ?? 10_000), Number(process.env.LT_BENCH_URGENT ?? 40))],
 ];
 
+// The shipped units and image set glibc's allocator (README, "Memory allocator"); `npm run bench` does too.
+console.log(`glibc malloc tunables: ${process.env.GLIBC_TUNABLES ?? "none (glibc's defaults)"}`);
 for (const [name, run] of benches) {
   if (only.length > 0 && !only.includes(name)) continue;
   console.log(`== ${name} ==`);

@@ -2,7 +2,8 @@
  * The Dockerfile and the systemd units, checked statically (no Docker engine in CI): a
  * multi-stage build whose runtime stage has only runtime dependencies and runs unprivileged,
  * units with a dedicated user, a restart policy and the open-file limit, running real
- * lienthong verbs. systemd-analyze, where installed, judges the units as systemd would.
+ * lienthong verbs, and one set of glibc allocator tunables everywhere. systemd-analyze and
+ * glibc's loader, where installed, judge the units and the tunables as they would.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -101,4 +102,35 @@ t.test('systemd-analyze verify accepts the units', { skip: existsSync('/usr/bin/
   const run = spawnSync('systemd-analyze', ['verify', join(dir, 'lienthong-hub.service'), join(dir, 'lienthong-edge@000.00.01.H12.service')], { encoding: 'utf8' });
   t.equal(run.status, 0, run.stderr);
   t.equal(run.stderr.trim(), '', 'no warning');
+});
+
+/** GLIBC_TUNABLES as each place that starts lienthong's processes sets it. */
+function allocatorTunables(): Array<[string, string | undefined]> {
+  const where: Record<string, string> = {
+    Dockerfile: dockerfile,
+    ...Object.fromEntries(units.map((unit) => [unit, readFileSync(join(root, 'deploy/systemd', unit), 'utf8')])),
+    'npm run bench': (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.bench ?? '',
+  };
+  return Object.entries(where).map(([name, text]) => [name, /GLIBC_TUNABLES=(\S+)/.exec(text)?.[1]]);
+}
+
+const tunables = new Map((allocatorTunables()[0]?.[1] ?? '').split(':').map((pair) => pair.split('=') as [string, string]));
+
+t.test('the image, both units and the benchmarks give glibc the same allocator tunables', async (t) => {
+  const values = allocatorTunables();
+  for (const [name, value] of values) t.ok(value, `${name} sets GLIBC_TUNABLES`);
+  for (const [name, value] of values) t.equal(value, values[0]?.[1], `${name}: the same value as the Dockerfile`);
+  // Above 32 MiB (half glibc's largest heap on 64 bits) glibc ignores the mmap threshold, silently.
+  t.ok(Number(tunables.get('glibc.malloc.mmap_threshold')) <= 32 * 1024 * 1024, 'an mmap threshold glibc accepts');
+  t.ok(Number(tunables.get('glibc.malloc.trim_threshold')) >= 128 * 1024 * 1024, "room to keep a 20 MB packet's blocks");
+});
+
+const LOADER = '/lib64/ld-linux-x86-64.so.2';
+
+t.test('glibc reads the tunables by those names', { skip: existsSync(LOADER) ? false : `${LOADER} is not here (not x86-64 glibc)` }, async (t) => {
+  // glibc ignores a misspelt tunable, silently too: its own loader lists what it read.
+  const listed = spawnSync(LOADER, ['--list-tunables'], { encoding: 'utf8', env: { GLIBC_TUNABLES: allocatorTunables()[0]?.[1] ?? '' } });
+  for (const [name, number] of tunables) {
+    t.match(listed.stdout, new RegExp(`^${name.replace(/\./g, '\\.')}: 0x${Number(number).toString(16)} `, 'm'), `glibc reads ${name}=${number}`);
+  }
 });
