@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import type * as Xmldom from '@xmldom/xmldom';
 import { LtError } from '../errors.js';
 import { FastDocument, readFastXml } from './fast-xml.js';
-import { HOISTED_TEXT_MIN, hoistTexts, restoreTexts, utf16Offset, type HoistedText } from './hoist.js';
+import { HOISTED_TEXT_MIN, hasControlCharacter, hoistTexts, restoreTexts, utf16Offset, type HoistedText } from './hoist.js';
 import type { XmlDocument } from './xml-tree.js';
 
 /**
@@ -485,9 +485,25 @@ function admitXml(input: Uint8Array | string, limits: XmlLimits): Admitted {
     return { text: hoisted.text, hoisted, whole: () => bytes.toString('utf8', start) };
   }
   const text = bytes.toString('utf8', start);
-  refuseIllegalCharacters(text);
+  if (mayHoldIllegalCharacter(bytes, start)) refuseIllegalCharacters(text);
   return { text };
 }
+
+/**
+ * Whether UTF-8 bytes[start..] may hold a character ILLEGAL_INPUT_CHAR finds: a control
+ * character, or U+FFFE or U+FFFF (EF BF BE, EF BF BF). The bytes are read word by word in half
+ * the time the regex takes over a Vietnamese packet's two-byte text (5 KB: 1.8 against 3.5 µs);
+ * the regex still finds the character and its offset for the message.
+ */
+function mayHoldIllegalCharacter(bytes: Buffer, start: number): boolean {
+  if (hasControlCharacter(bytes, start, bytes.length)) return true;
+  for (let at = bytes.indexOf(NONCHARACTER_LEAD, start); at !== -1; at = bytes.indexOf(NONCHARACTER_LEAD, at + 1)) {
+    if ((bytes[at + 2] ?? 0) >= 0xbe) return true;
+  }
+  return false;
+}
+
+const NONCHARACTER_LEAD = Buffer.from([0xef, 0xbf]);
 
 export interface ParseOptions {
   /**

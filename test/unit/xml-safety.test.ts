@@ -139,6 +139,34 @@ t.test('other entities, DOCTYPEs and forbidden characters are refused', async (t
   t.equal(codeOf(() => parsePacket(statusWith('nul\u0000'))), 'XML_ENCODING', 'a raw NUL (UTF-16 read as UTF-8)');
 });
 
+t.test('every character XML does not allow is refused in bytes as in text, at the same offset, wherever it stands', async (t) => {
+  const illegal = [...Array.from({ length: 0x1f }, (_, i) => i + 1).filter((c) => c !== 0x09 && c !== 0x0a && c !== 0x0d), 0xfffe, 0xffff];
+  const messageOf = (input: string | Buffer): string => {
+    try {
+      parsePacket(input);
+    } catch (error) {
+      if (error instanceof LtError) return `${error.code}: ${error.message}`;
+      throw error;
+    }
+    return 'accepted';
+  };
+  let checked = 0;
+  for (const code of illegal) {
+    const c = String.fromCharCode(code);
+    // Before, inside and after Vietnamese text, at every alignment of a four-byte word.
+    for (const description of [c, `Đà ${c}`, `a${c}b`, `ab${c}`, `abc${c}Nẵng`, `${'x'.repeat(70)}${c}`]) {
+      const text = statusWith(description);
+      const fromText = messageOf(text);
+      if (!fromText.startsWith('XML_MALFORMED')) t.fail(`U+${code.toString(16)} in ${JSON.stringify(description)} read from text: ${fromText}`);
+      if (messageOf(Buffer.from(text)) !== fromText) t.fail(`U+${code.toString(16)} in ${JSON.stringify(description)}: bytes and text disagree`);
+      checked += 1;
+    }
+  }
+  t.equal(checked, illegal.length * 6, 'each refused alike from text and from bytes');
+  // Their neighbours in UTF-8 (EF BF BD, EF BE BE, EF BF AF) and the allowed controls are text.
+  for (const allowed of ['\ufffd', '\uffbe', '\uffef', 'a\tb\nc']) t.equal(messageOf(Buffer.from(statusWith(allowed))), 'accepted', JSON.stringify(allowed));
+});
+
 t.test('line ends follow XML 1.0: CR LF and CR become LF, U+0085 and U+2028 stay', async (t) => {
   t.equal(descriptionOf(statusWith('a\r\nb\rc')), 'a\nb\nc');
   t.equal(descriptionOf(statusWith('a\u0085b\u2028c\u2029d')), 'a\u0085b\u2028c\u2029d');
