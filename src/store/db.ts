@@ -37,6 +37,11 @@ export function openDatabase(path: string, migrations: readonly Migration[], opt
   }
   cachePreparedStatements(db);
   db.pragma('journal_mode = WAL');
+  // The write-ahead log is cut back to nothing each time SQLite starts it over, instead of
+  // keeping the largest size it ever reached: a burst does not hold its megabytes for good,
+  // and on a full disk the next commit fails at once (the node stops taking packets) rather
+  // than once the space the log kept is used up, some megabytes of packets later.
+  db.pragma('journal_size_limit = 0');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
