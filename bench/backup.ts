@@ -25,7 +25,7 @@ function node(dataDir: string): NodeData {
 
 async function fill(dataDir: string, docs: number): Promise<number> {
   const db = openDatabase(join(dataDir, 'edge.sqlite'), EDGE_MIGRATIONS);
-  const blobs = new BlobStore(join(dataDir, 'blobs'));
+  const blobs = new BlobStore(join(dataDir, 'blobs'), db);
   const document = db.prepare(
     "INSERT INTO documents (document_id, direction, sender, packet_id, priority, lane, blob, created_at) VALUES (?, 'in', '000.00.01.H12', ?, '0', 'normal', ?, ?)",
   );

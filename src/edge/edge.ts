@@ -125,7 +125,7 @@ export class Edge {
     this.clock = options.clock ?? (() => new Date());
     this.health = new HealthBoard(this.log, this.clock);
     this.db = openDatabase(edgeDatabasePath(config), EDGE_MIGRATIONS, { synchronous: config.synchronous });
-    this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
+    this.blobs = new BlobStore(join(config.dataDir, 'blobs'), this.db);
     this.records = new EdgeRecords(this.db);
     this.deliveries = new DeliveryLog(this.db);
     this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });

@@ -100,7 +100,7 @@ export class Hub {
     this.health = new HealthBoard(this.log);
     this.db = openDatabase(hubDatabasePath(config), HUB_MIGRATIONS, { synchronous: config.synchronous });
     this.directory = new Directory(this.db);
-    this.blobs = new BlobStore(join(config.dataDir, 'blobs'));
+    this.blobs = new BlobStore(join(config.dataDir, 'blobs'), this.db);
     this.management = new ManagementClient(config.management);
     this.gate = new FaultGate({ health: this.health, log: this.log, probe: nodeProbe({ db: this.db, dataDir: config.dataDir, pool: () => this.pool }) });
     this.metrics = new HubMetrics({

@@ -3,16 +3,17 @@
  *
  * Consistency: the database is copied with SQLite's online backup API in one step, that is
  * under one read transaction, so the copy is the database as of one commit while the node
- * goes on writing (WAL: readers never block the writer). Blobs are written, fsynced and
- * renamed before the row that names them commits and never change, so every blob the copy
- * names existed when the copy was taken; the backup copies exactly those. Only retention
- * deletes blobs, after the commit that stops naming them: a blob gone between the snapshot
- * and its copy means a newer snapshot no longer names it, so the backup takes one again.
+ * goes on writing (WAL: readers never block the writer). Small blobs are rows of the database
+ * (store/blobs.ts) and come with it. Blob files are written, fsynced and renamed before the
+ * row that names them commits and never change, so every blob file the copy names existed
+ * when the copy was taken; the backup copies exactly those. Only retention deletes blobs,
+ * after the commit that stops naming them: a blob gone between the snapshot and its copy
+ * means a newer snapshot no longer names it, so the backup takes one again.
  *
  * A backup directory holds the database (rollback journal, one self-contained file), the
- * blobs it names (blobs/xx/<sha256>, as in the data directory), a copy of the configuration
+ * blob files it names (blobs/xx/<sha256>, as in the data directory), a copy of the configuration
  * file, and manifest.json, written last: a directory without one is an interrupted backup.
- * The manifest lists each file with its size and SHA-256; the blobs, named by their own
+ * The manifest lists each file with its size and SHA-256; the blob files, named by their own
  * SHA-256, are summed up (count, bytes, a digest of the sorted list) rather than listed again.
  *
  * A restore verifies everything while copying it into a staging directory inside the data
@@ -220,7 +221,8 @@ async function snapshotDatabase(source: string, target: string, kind: NodeKind):
     // One self-contained file, readable by any sqlite3 without a -wal beside it.
     copy.pragma('journal_mode = DELETE');
     assertIntact(copy, target);
-    return { schemaVersion: schemaVersionOf(copy), blobs: referencedBlobs(copy, kind) };
+    assertDatabaseBlobsIntact(copy, target);
+    return { schemaVersion: schemaVersionOf(copy), blobs: referencedBlobFiles(copy, kind) };
   } finally {
     copy.close();
   }
@@ -239,16 +241,35 @@ export function schemaVersionOf(db: Database.Database): number {
   return (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
 }
 
-/** Every blob the database names (columns of tables its schema has). */
-export function referencedBlobs(db: Database.Database, kind: NodeKind): Set<string> {
+/**
+ * Every blob the database names (columns of tables its schema has) that it does not hold
+ * itself: the files a backup copies and a restore needs.
+ */
+export function referencedBlobFiles(db: Database.Database, kind: NodeKind): Set<string> {
+  const held = hasTable(db, 'blobs') ? db.prepare('SELECT 1 FROM blobs WHERE sha256 = ?').pluck() : undefined;
   const hashes = new Set<string>();
   for (const { table, column } of BLOB_REFERENCES[kind]) {
     const columns = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as Array<{ name: string }>;
     if (!columns.some((c) => c.name === column)) continue; // an older schema without it
     const rows = db.prepare(`SELECT DISTINCT "${column}" AS h FROM "${table}" WHERE "${column}" IS NOT NULL AND "${column}" <> ''`).pluck().all() as string[];
-    for (const h of rows) hashes.add(h);
+    for (const h of rows) if (held?.get(h) === undefined) hashes.add(h);
   }
   return hashes;
+}
+
+function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+/** The blobs the database holds have the bytes their names say, as the copied files are checked to. */
+function assertDatabaseBlobsIntact(db: Database.Database, path: string): void {
+  if (!hasTable(db, 'blobs')) return;
+  for (const row of db.prepare('SELECT sha256, content FROM blobs').iterate() as Iterable<{ sha256: string; content: Buffer }>) {
+    const found = createHash('sha256').update(row.content).digest('hex');
+    if (found !== row.sha256) {
+      throw new LtError('BACKUP_INVALID', `the blob ${row.sha256} held in the database ${path} is damaged: its bytes hash to ${found}; the data directory needs repair`, { path: 'dataDir' });
+    }
+  }
 }
 
 function blobPath(root: string, hash: string): string {
@@ -503,7 +524,7 @@ async function stageVerified(manifest: BackupManifest, from: string, staging: st
     assertIntact(db, join(from, node.database));
     const version = schemaVersionOf(db);
     if (version !== manifest.schemaVersion) throw damaged(`the database is at schema ${version}, the manifest says ${manifest.schemaVersion}`);
-    const missing = [...referencedBlobs(db, node.kind)].filter((h) => !blobs.has(h));
+    const missing = [...referencedBlobFiles(db, node.kind)].filter((h) => !blobs.has(h));
     if (missing.length > 0) throw damaged(`the database names ${missing.length} blob(s) the backup lacks (${missing.slice(0, 3).join(', ')})`);
     // The node's journal mode, set now: a reader that cannot write ("lienthong inbox" before
     // the node starts) could not switch it; closing leaves no -wal behind.

@@ -13,5 +13,5 @@ export function openEdgeStore(t: Test, name = 'lt-edge-store-'): { dir: string; 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const db = openDatabase(join(dir, 'edge.sqlite'), EDGE_MIGRATIONS);
   t.teardown(() => db.close());
-  return { dir, db, records: new EdgeRecords(db), blobs: new BlobStore(join(dir, 'blobs')) };
+  return { dir, db, records: new EdgeRecords(db), blobs: new BlobStore(join(dir, 'blobs'), db) };
 }

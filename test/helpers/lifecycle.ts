@@ -75,7 +75,7 @@ function countFiles(dir: string): number {
   return n;
 }
 
-/** Rows in each table an edge writes when it queues something, and files in its blob store. */
+/** Rows in each table an edge writes when it queues something, and its blobs (rows of the database and files). */
 export function edgeCounts(edge: Edge): EdgeCounts {
   const count = (table: string): number => (edge.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   return {
@@ -84,7 +84,7 @@ export function edgeCounts(edge: Edge): EdgeCounts {
     deliveries: count('deliveries'),
     events: count('events'),
     attachments: count('attachments'),
-    blobs: countFiles(edge.blobs.dir),
+    blobs: count('blobs') + countFiles(edge.blobs.dir),
   };
 }
 

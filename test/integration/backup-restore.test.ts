@@ -17,7 +17,8 @@ import { edgeBackupTarget, hubBackupTarget } from '../../src/cli/backup-targets.
 import { Edge } from '../../src/edge/edge.js';
 import { Hub } from '../../src/hub/hub.js';
 import { silentLogger } from '../../src/log.js';
-import { referencedBlobs, restoreBackup, takeBackup, type BackupManifest } from '../../src/store/backup.js';
+import { referencedBlobFiles, restoreBackup, takeBackup, type BackupManifest } from '../../src/store/backup.js';
+import { DATABASE_BLOB_MAX } from '../../src/store/blobs.js';
 import { schemaVersions } from '../../src/version.js';
 import { A, B, agency, attachmentBytes, inboxOf, letter, openExchange, stageAt, waitFor } from '../helpers/exchange.js';
 
@@ -40,6 +41,15 @@ function flipByte(bytes: Buffer, at: number): Buffer {
   return bytes;
 }
 
+/**
+ * Every fourth letter carries an attachment too large for the database's blob table
+ * (DATABASE_BLOB_MAX): a backup holds both kinds of blob, rows and files.
+ */
+function mixedLetter(to: readonly string[], n: number): ReturnType<typeof letter> {
+  if (n % 4 !== 0) return letter(to, n);
+  return letter(to, n, { attachments: [{ name: `ho-so-${n}.pdf`, content: Buffer.concat([attachmentBytes(n), Buffer.alloc(DATABASE_BLOB_MAX, n)]) }] });
+}
+
 function blobsIn(dir: string): string[] {
   const root = join(dir, 'blobs');
   if (!existsSync(root)) return [];
@@ -58,7 +68,7 @@ t.test("an edge's backup taken while it receives restores into a fresh data dire
   const total = 24;
   const sent: string[] = [];
   const sending = (async () => {
-    for (let n = 1; n <= total; n += 1) sent.push((await a.outbox.submitDocument(letter([B], n), 'test')).documentId);
+    for (let n = 1; n <= total; n += 1) sent.push((await a.outbox.submitDocument(mixedLetter([B], n), 'test')).documentId);
   })();
   await waitFor('a first documents in B', () => inboxOf(exchange.edge(B)).total >= 3);
   const manifest = await takeBackup({ node: edgeBackupTarget(configB).node, to: backupDir, configFile: undefined, version: VERSION });
@@ -71,9 +81,11 @@ t.test("an edge's backup taken while it receives restores into a fresh data dire
   t.equal(manifest.schemaVersion, schemaVersions().edge, 'the backup is at the schema this build writes');
   t.ok(backedUp.length >= 3, `the backup holds what had arrived (${backedUp.length} of ${total})`);
   const copy = new Database(join(backupDir, 'edge.sqlite'), { readonly: true });
-  const named = [...referencedBlobs(copy, 'edge')].sort();
+  const named = [...referencedBlobFiles(copy, 'edge')].sort();
+  const rows = (copy.prepare('SELECT count(*) FROM blobs').pluck().get() as number);
   copy.close();
-  t.same(blobsIn(backupDir), named, 'the backup holds exactly the blobs its database names');
+  t.ok(named.length > 0 && rows > 0, `blobs of both kinds were backed up (${named.length} files, ${rows} rows of the database)`);
+  t.same(blobsIn(backupDir), named, 'the backup holds exactly the blob files its database names');
   t.equal(manifest.blobs.count, named.length);
 
   // B's machine is lost: a new data directory, restored from the backup.
@@ -98,6 +110,14 @@ t.test("an edge's backup taken while it receives restores into a fresh data dire
   const attachments = restored.document(first)?.attachments ?? [];
   const file = await restored.attachment(first, attachments[0]?.contentId ?? 'cid:1');
   t.ok(file && file.content.length > 0, 'an attachment of a restored document is readable');
+  const unreadable: string[] = [];
+  for (const id of backedUp) {
+    for (const meta of restored.document(id)?.attachments ?? []) {
+      const read = await restored.attachment(id, meta.contentId);
+      if (read?.content.length !== meta.size) unreadable.push(`${id} ${meta.contentId}`);
+    }
+  }
+  t.same(unreadable, [], 'every attachment of every restored document reads back whole, rows and files alike');
 
   // It acts on a document it had, and receives a new one.
   await restored.lifecycle.act(first, { code: '03' });
@@ -116,7 +136,7 @@ t.test("the hub's backup taken while it routes restores into a hub that routes b
   const backupDir = join(dir, 'backup-hub');
   const sent: string[] = [];
   const sending = (async () => {
-    for (let n = 1; n <= 16; n += 1) sent.push((await a.outbox.submitDocument(letter([B], 100 + n), 'test')).documentId);
+    for (let n = 1; n <= 16; n += 1) sent.push((await a.outbox.submitDocument(mixedLetter([B], 100 + n), 'test')).documentId);
   })();
   await waitFor('a first documents routed', () => sent.length >= 2 && stageAt(a, sent[0] as string, B) === '01');
   const manifest = await takeBackup({ node: hubBackupTarget(exchange.hubConfig).node, to: backupDir, version: VERSION });
@@ -124,7 +144,7 @@ t.test("the hub's backup taken while it routes restores into a hub that routes b
   await waitFor('all documents at 01', () => sent.every((id) => stageAt(a, id, B) === '01'));
   t.equal(manifest.kind, 'hub');
   t.equal(manifest.schemaVersion, schemaVersions().hub, 'the backup is at the schema this build writes');
-  t.ok(manifest.blobs.count > 0, 'the packets the hub kept are in the backup');
+  t.ok(manifest.blobs.count > 0, 'the packets the hub kept as files are in the backup');
 
   await t.rejects(
     restoreBackup({ node: hubBackupTarget(exchange.hubConfig).node, from: backupDir, replace: true, lock: hubBackupTarget(exchange.hubConfig).lock }),
@@ -153,7 +173,8 @@ t.test("the hub's backup taken while it routes restores into a hub that routes b
 t.test('restores that must not happen are refused, and leave the data directory as it was', async (t) => {
   const { exchange } = await openExchange(t, [agency(A), agency(B)]);
   const a = exchange.edge(A);
-  const one = await a.outbox.submitDocument(letter([B], 1), 'test');
+  // With an attachment kept as a file: the backup holds a blob file to damage.
+  const one = await a.outbox.submitDocument(mixedLetter([B], 4), 'test');
   await waitFor('01', () => stageAt(a, one.documentId, B) === '01');
   const configA = exchange.edgeConfigs.get(A);
   const configB = exchange.edgeConfigs.get(B);
@@ -215,7 +236,7 @@ t.test('restores that must not happen are refused, and leave the data directory 
   const edge = new Edge(configA, { log: silentLogger() });
   exchange.edges.set(A, edge);
   await edge.start();
-  const two = await edge.outbox.submitDocument(letter([B], 2), 'test');
+  const two = await edge.outbox.submitDocument(mixedLetter([B], 8), 'test');
   await waitFor('01 of the second', () => stageAt(edge, two.documentId, B) === '01');
   await edge.stop();
   exchange.edges.delete(A);
@@ -226,5 +247,15 @@ t.test('restores that must not happen are refused, and leave the data directory 
   t.same(documentIdsIn(join(aside, 'edge.sqlite'), 'out'), [one.documentId, two.documentId].sort(), 'the replaced database, WAL folded in, is kept whole');
   t.same(documentIdsIn(join(configA.dataDir, 'edge.sqlite'), 'out'), [one.documentId], 'the data directory holds the backup');
   t.same(blobsIn(configA.dataDir), blobsIn(good), 'and exactly its blobs');
-  t.ok(blobsIn(aside).length > 0, "the blobs only the replaced database named went aside with it");
+  t.ok(blobsIn(aside).length > 0, 'the blob files only the replaced database named went aside with it');
+  const rowsOf = (path: string): string[] => {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.prepare('SELECT sha256 FROM blobs').pluck().all() as string[];
+    } finally {
+      db.close();
+    }
+  };
+  const restoredRows = new Set(rowsOf(join(configA.dataDir, 'edge.sqlite')));
+  t.ok(rowsOf(join(aside, 'edge.sqlite')).some((h) => !restoredRows.has(h)), 'and its small blobs (the status packets of the second) inside it');
 });

@@ -147,7 +147,7 @@ t.test('links: traffic from the records, backlog from RabbitMQ, state from the l
   sent(102, 'g22', [Z], '2026-03-04 09:00');
   const deadLetters = new DeadLetters({
     db,
-    blobs: new BlobStore(join(dir, 'blobs')),
+    blobs: new BlobStore(join(dir, 'blobs'), db),
     names,
     publisher: () => ({}) as ConfirmPublisher,
     route: async () => 'ack',

@@ -80,6 +80,30 @@ t.test('a data directory whose database names a missing or damaged blob gives no
   await t.rejects(takeBackup({ node: edgeNode(join(dir, 'none')), to: join(dir, 'backup-none'), version: 'test' }), { code: 'IO', message: /no database .*nothing to back up/ });
 });
 
+t.test('blobs held in the database travel inside it, checked like the files', async (t) => {
+  const dir = t.testdir();
+  const live = join(dir, 'live');
+  const hash = dataDirWith(live, 'packet four', false);
+  const db = openDatabase(join(live, 'edge.sqlite'), EDGE_MIGRATIONS);
+  db.prepare('INSERT INTO blobs (sha256, content, stored_at) VALUES (?, ?, ?)').run(hash, Buffer.from('packet four'), new Date().toISOString());
+  db.close();
+  const manifest = await takeBackup({ node: edgeNode(live), to: join(dir, 'backup'), version: 'test' });
+  t.equal(manifest.blobs.count, 0, 'no blob file: the packet is a row of the database');
+  await restoreBackup({ node: edgeNode(join(dir, 'restored')), from: join(dir, 'backup'), lock: () => InstanceLock.acquire(lockOf(join(dir, 'restored'))) });
+  const restored = new Database(join(dir, 'restored', 'edge.sqlite'), { readonly: true });
+  t.equal((restored.prepare('SELECT content FROM blobs WHERE sha256 = ?').pluck().get(hash) as Buffer).toString(), 'packet four', 'restored with the database');
+  restored.close();
+
+  const damaged = new Database(join(live, 'edge.sqlite'));
+  damaged.prepare('UPDATE blobs SET content = ? WHERE sha256 = ?').run(Buffer.from('packet 4'), hash);
+  damaged.close();
+  await t.rejects(takeBackup({ node: edgeNode(live), to: join(dir, 'backup-damaged'), version: 'test' }), {
+    code: 'BACKUP_INVALID',
+    message: new RegExp(`blob ${hash} held in the database .* is damaged: its bytes hash to`),
+  });
+  t.same(readdirSync(join(dir, 'backup-damaged')), [], 'no backup is written');
+});
+
 t.test('an interrupted backup, and a manifest naming files outside the backup, are refused', async (t) => {
   const dir = t.testdir();
   dataDirWith(join(dir, 'live'), 'packet three');

@@ -197,7 +197,7 @@ async function seed(t: Test): Promise<Seeded> {
   const publisher = { publish: async (m: OutgoingMessage) => void published.push(m) } as unknown as ConfirmPublisher;
   const deadLetters = new DeadLetters({
     db,
-    blobs: new BlobStore(join(dir, 'blobs')),
+    blobs: new BlobStore(join(dir, 'blobs'), db),
     names,
     publisher: () => publisher,
     route: async (delivery) => {

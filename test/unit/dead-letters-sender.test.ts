@@ -58,7 +58,7 @@ t.test('a dead letter names its validated sender; the x-lt-from header is shown 
   });
   const deadLetters = new DeadLetters({
     db,
-    blobs: new BlobStore(join(dir, 'blobs')),
+    blobs: new BlobStore(join(dir, 'blobs'), db),
     names,
     publisher: () => ({}) as ConfirmPublisher,
     route: async () => 'ack',

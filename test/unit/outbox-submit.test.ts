@@ -138,7 +138,7 @@ t.test('lienthong send --packet queues a packet the agency signed, byte for byte
   const outboxRows = () => (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   t.teardown(() => db.close());
   t.ok(row, 'queued in the outbox');
-  t.equal((await new BlobStore(join(dir, 'data', 'blobs')).get(row?.blob as string)).toString('utf8'), signed, 'the very bytes of the file');
+  t.equal((await new BlobStore(join(dir, 'data', 'blobs'), db).get(row?.blob as string)).toString('utf8'), signed, 'the very bytes of the file');
 
   writeFileSync(join(dir, 'foreign.xml'), await signedBy(FINANCE, '442'));
   const refused = await lienthong('send', '--config', config, '--packet', join(dir, 'foreign.xml'));

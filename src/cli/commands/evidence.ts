@@ -73,7 +73,7 @@ ${PACKET_LIMIT_HELP}
             const { loadIdentityMaterial } = await import('../../config.js');
             const { collectHubEvidence } = await import('../../hub/evidence.js');
             const { buildEvidence } = await import('../../evidence/bundle.js');
-            const input = await collectHubEvidence({ db, blobs: new BlobStore(join(config.dataDir, 'blobs')), hubOrganId: config.organId }, documentId);
+            const input = await collectHubEvidence({ db, blobs: new BlobStore(join(config.dataDir, 'blobs'), db), hubOrganId: config.organId }, documentId);
             return buildEvidence(input, await loadIdentityMaterial(config.identity), new Date());
           })
         : await withOpenEdge(values.config, io, (edge) => edge.evidence(documentId));

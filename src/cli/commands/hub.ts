@@ -148,7 +148,7 @@ async function pruneCommand(args: string[], values: { config?: string; json?: bo
   return withHubDatabase(values.config, io, async (db, config) => {
     const retention = retentionOf(config);
     const result = await pruneRetention(
-      { db, blobs: new BlobStore(join(config.dataDir, 'blobs')), names: resourceNames(config.prefix), log: silentLogger() },
+      { db, blobs: new BlobStore(join(config.dataDir, 'blobs'), db), names: resourceNames(config.prefix), log: silentLogger() },
       retention,
       new Date(),
       `cli:${io.env.USER ?? 'operator'}`,

@@ -1,3 +1,4 @@
+import { BLOB_TABLE_SCHEMA } from '../blobs.js';
 import type { Migration } from '../db.js';
 import { DELIVERY_LOG_SCHEMA } from '../deliveries.js';
 
@@ -181,5 +182,10 @@ CREATE TABLE sdk_taken (
   PRIMARY KEY (system_id, packet_id)
 );
 `,
+  },
+  {
+    version: 7,
+    name: 'small blobs in the database',
+    sql: BLOB_TABLE_SCHEMA,
   },
 ];

@@ -1,4 +1,5 @@
 import { AUDIT_SCHEMA } from '../audit.js';
+import { BLOB_TABLE_SCHEMA } from '../blobs.js';
 import type { Migration } from '../db.js';
 import { DELIVERY_LOG_SCHEMA } from '../deliveries.js';
 
@@ -180,5 +181,10 @@ ALTER TABLE deliveries ADD COLUMN route TEXT;
 ALTER TABLE packets ADD COLUMN via TEXT;
 ALTER TABLE packets ADD COLUMN hops TEXT;
 `,
+  },
+  {
+    version: 8,
+    name: 'small blobs in the database',
+    sql: BLOB_TABLE_SCHEMA,
   },
 ];
