@@ -2,7 +2,9 @@
  * Confirmed publishing: every `publish` resolves when the broker has taken responsibility for
  * the message (publisher confirm), and rejects when it refuses it or the channel dies first.
  * A window bounds the messages awaiting confirmation; back-pressure (`publish` returning
- * false) waits for `drain`. While the connection is down, publishes wait for it to return.
+ * false) waits for `drain`. Urgent messages (lane header "urgent") have a window of their own:
+ * a relay's or a router's round of normal messages fills its window, and an urgent one queued
+ * behind it waited for the round's confirms, hundreds of milliseconds behind a backlog. While the connection is down, publishes wait for it to return.
  * Every message is mandatory: one no queue takes is an error, not a silent loss. A nack (a full
  * queue) rejects with BROKER_QUEUE_FULL, so that callers can treat it as back-pressure.
  */
@@ -11,10 +13,11 @@ import { LtError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { BrokerPart } from './connection.js';
 import { explainBrokerFailure } from './failures.js';
+import type { Lane } from './names.js';
 
 export interface ConfirmPublisherOptions {
   name: string;
-  /** Messages awaiting confirmation at most. Default 256. */
+  /** Messages awaiting confirmation at most, per lane (normal, urgent). Default 256. */
   window?: number;
   /** Declares what this publisher owns, on every fresh channel. */
   topology?: (channel: ConfirmChannel) => Promise<void>;
@@ -45,9 +48,9 @@ type Waiter = () => void;
 export class ConfirmPublisher implements BrokerPart {
   readonly name: string;
   private channel: ConfirmChannel | undefined;
-  private inFlight = 0;
+  private readonly inFlight: Record<Lane, number> = { normal: 0, urgent: 0 };
   private readonly window: number;
-  private readonly slotWaiters: Waiter[] = [];
+  private readonly slotWaiters: Record<Lane, Waiter[]> = { normal: [], urgent: [] };
   private readonly channelWaiters: Waiter[] = [];
   private drainWaiter: Promise<void> | undefined;
   private model: ChannelModel | undefined;
@@ -153,7 +156,7 @@ export class ConfirmPublisher implements BrokerPart {
   stop(): void {
     this.stopped = true;
     this.detach();
-    for (const wake of [...this.channelWaiters.splice(0), ...this.slotWaiters.splice(0)]) wake();
+    for (const wake of [...this.channelWaiters.splice(0), ...this.slotWaiters.normal.splice(0), ...this.slotWaiters.urgent.splice(0)]) wake();
   }
 
   private async ready(): Promise<ConfirmChannel> {
@@ -174,8 +177,9 @@ export class ConfirmPublisher implements BrokerPart {
 
   /** Publish one message; resolves once the broker confirms it. */
   async publish(message: OutgoingMessage): Promise<void> {
-    while (this.inFlight >= this.window) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-    this.inFlight += 1;
+    const lane = laneOf(message);
+    while (this.inFlight[lane] >= this.window) await new Promise<void>((resolve) => this.slotWaiters[lane].push(resolve));
+    this.inFlight[lane] += 1;
     try {
       const channel = await this.ready();
       if (this.drainWaiter) await this.drainWaiter;
@@ -210,10 +214,15 @@ export class ConfirmPublisher implements BrokerPart {
         }
       });
     } finally {
-      this.inFlight -= 1;
-      this.slotWaiters.shift()?.();
+      this.inFlight[lane] -= 1;
+      this.slotWaiters[lane].shift()?.();
     }
   }
+}
+
+/** The lane a lienthong message names in its headers (publishOptions); anything else is normal. */
+function laneOf(message: OutgoingMessage): Lane {
+  return message.options.headers?.['x-lt-lane'] === 'urgent' ? 'urgent' : 'normal';
 }
 
 function returnKey(exchange: string, routingKey: string, messageId: unknown): string {
