@@ -13,14 +13,13 @@
  * Needs root (mount -t tmpfs); skipped, saying so, where mounting is refused. Needs RabbitMQ and
  * `npm run build`. LT_DISK_FULL_DOCS sets N (default 100); LT_KEEP_TMP=1 keeps configs and logs.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { apiKeyFromCli } from '../helpers/edge-api.js';
 import { waitFor } from '../helpers/exchange.js';
 import { AGENCY_A, AGENCY_B, freePort, queueDepths, readDb, REPO, runCli, startCluster, type Cluster, type ManagedProcess } from '../helpers/processes.js';
+import { cannotMount, fill, smallDisk } from '../helpers/small-disk.js';
 
 const N = Number(process.env.LT_DISK_FULL_DOCS ?? 100);
 const A = AGENCY_A.organId;
@@ -29,53 +28,6 @@ const B = AGENCY_B.organId;
 const DISK = '48m';
 /** Documents of the hub's scenario. */
 const N_HUB = Math.max(10, Math.round(N / 3));
-
-/** Why this machine cannot run the test (mounting a tmpfs is refused), or false. */
-function cannotMount(): string | false {
-  const dir = mkdtempSync(join(tmpdir(), 'lt-mount-check-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
-    execFileSync('umount', [dir], { stdio: 'pipe' });
-    return false;
-  } catch (error) {
-    const why = ((error as { stderr?: Buffer }).stderr?.toString() || (error as Error).message).trim();
-    return `cannot mount a tmpfs here (${why}): a small disk for each edge needs root (mount -t tmpfs)`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** A fresh directory on a tmpfs of its own, unmounted and removed at teardown. */
-function smallDisk(t: Test, name: string): string {
-  // Before the cluster's cleanup in the teardown order (last registered, first run): unmounted after the processes are gone.
-  const dir = mkdtempSync(join(tmpdir(), `lt-disk-${name}-`));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
-  t.teardown(() => {
-    // Lazy: a process killed a moment ago may still hold a file there.
-    execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
-/** Fill the file system of `dir` to its last byte; deleting the returned file frees it. */
-function fill(dir: string): string {
-  const path = join(dir, 'filler');
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(1 << 20, 0x55);
-  try {
-    for (let size = chunk.length; size >= 1; size >>= 1) {
-      try {
-        for (;;) writeSync(fd, chunk, 0, size);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
 
 const count = (cluster: Cluster, organId: string, sql: string, ...args: unknown[]): number =>
   readDb(cluster.edgeDb(organId), (db) => (db.prepare(sql).get(...args) as { n: number }).n);
@@ -109,11 +61,11 @@ async function msUntil(what: string, probe: () => boolean): Promise<number> {
   return Date.now() - from;
 }
 
-const skip = cannotMount();
+const skip = cannotMount('a small disk for each edge');
 
 t.test('a full disk at the recipient, then at the sender: every document stored with its 01, nothing dead-lettered', { skip }, async (t) => {
-  const diskA = smallDisk(t, 'a');
-  const diskB = smallDisk(t, 'b');
+  const diskA = smallDisk(t, 'a', DISK);
+  const diskB = smallDisk(t, 'b', DISK);
   const client = await apiKeyFromCli('qlvb');
   const apiPort = await freePort();
   const cluster = await startCluster(t, {
@@ -227,7 +179,7 @@ t.test('a full disk at the recipient, then at the sender: every document stored 
 });
 
 t.test("the hub's disk full while documents flow: it stops routing, says so, and routes everything once freed", { skip }, async (t) => {
-  const diskHub = smallDisk(t, 'hub');
+  const diskHub = smallDisk(t, 'hub', DISK);
   const cluster = await startCluster(t, { prefixBase: 'lt-diskfull-hub', hubConfig: { dataDir: diskHub } });
   await cluster.hub.start();
   await cluster.edge(A).start();
