@@ -22,7 +22,7 @@ import type { CryptoPool } from './crypto/pool.js';
 import type { HealthBoard } from './health.js';
 import type { Logger } from './log.js';
 import type { Db } from './store/db.js';
-import { classifyFault, faultMessage, type LocalFault } from './store/faults.js';
+import { classifyFault, faultMessage, STORAGE_HEADROOM_BYTES, type LocalFault } from './store/faults.js';
 
 export interface FaultGateEvents {
   pause: [LocalFault];
@@ -129,9 +129,6 @@ export function probeDelay(attempt: number, firstMs: number, maxMs: number): num
   return Math.min(maxMs, firstMs * 2 ** Math.min(attempt, 30));
 }
 
-/** Bytes the data directory must have free before a node takes packets again. */
-export const PROBE_HEADROOM_BYTES = 1024 * 1024;
-
 /**
  * Can the node store again: room left in its data directory, a file written and synced there,
  * the database's write lock obtainable; for a crypto fault, a worker that runs a job.
@@ -149,8 +146,8 @@ export function nodeProbe(deps: { db: Db; dataDir: string; pool: () => CryptoPoo
     }
     const space = await statfs(deps.dataDir);
     const free = space.bavail * space.bsize;
-    if (free < PROBE_HEADROOM_BYTES) {
-      throw Object.assign(new Error(`${free} bytes free in the data directory, fewer than ${PROBE_HEADROOM_BYTES}`), { code: 'ENOSPC' });
+    if (free < STORAGE_HEADROOM_BYTES) {
+      throw Object.assign(new Error(`${free} bytes free in the data directory, fewer than ${STORAGE_HEADROOM_BYTES}`), { code: 'ENOSPC' });
     }
     const path = join(deps.dataDir, `.probe-${randomBytes(4).toString('hex')}`);
     try {

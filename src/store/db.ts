@@ -37,11 +37,13 @@ export function openDatabase(path: string, migrations: readonly Migration[], opt
   }
   cachePreparedStatements(db);
   db.pragma('journal_mode = WAL');
-  // The write-ahead log is cut back to nothing each time SQLite starts it over, instead of
-  // keeping the largest size it ever reached: a burst does not hold its megabytes for good,
-  // and on a full disk the next commit fails at once (the node stops taking packets) rather
-  // than once the space the log kept is used up, some megabytes of packets later.
-  db.pragma('journal_size_limit = 0');
+  // The write-ahead log keeps at most 16 MiB between bursts, above the ~4 MiB it cycles
+  // through between checkpoints: it is cut back only after a burst, not at every restart of
+  // the log. Cutting it to nothing each time (limit 0) was an ftruncate on the event loop's
+  // thread every few seconds under load, and those took 165-250 ms behind a backlog (perf
+  // trace of hub and edges in the urgency bench): the node stalled. A full disk is noticed
+  // before the log's kept space is used, by the blob store's free-space check.
+  db.pragma('journal_size_limit = 16777216');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

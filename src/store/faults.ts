@@ -26,6 +26,9 @@ export interface LocalFault {
   packetMayCause: boolean;
 }
 
+/** Bytes a data directory keeps free: below it a node stores no packet, and takes them again above it. */
+export const STORAGE_HEADROOM_BYTES = 1024 * 1024;
+
 /** No space or quota left: freeing space ends it. */
 const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
 

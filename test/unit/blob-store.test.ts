@@ -2,15 +2,18 @@
  * The blob store keeps small blobs as rows of the node's database and larger ones as files
  * (src/store/blobs.ts). Seen from outside: where each blob lands, that it reads back as the
  * caller's bytes were when stored, that a blob stored again is kept from retention, and that
- * small blobs written as files by an earlier lienthong are still read and removed.
+ * small blobs written as files by an earlier lienthong are still read and removed, and that a
+ * disk with less than the headroom free takes none.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { BlobStore, DATABASE_BLOB_MAX, sha256Hex } from '../../src/store/blobs.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
 import { EDGE_MIGRATIONS } from '../../src/store/migrations/edge.js';
 import { HUB_MIGRATIONS } from '../../src/store/migrations/hub.js';
+import { classifyFault, STORAGE_HEADROOM_BYTES } from '../../src/store/faults.js';
+import { cannotMount, fill, smallDisk } from '../helpers/small-disk.js';
 
 function openStore(t: Test, migrations = EDGE_MIGRATIONS): { store: BlobStore; db: Db; dir: string } {
   const dir = t.testdir();
@@ -125,4 +128,29 @@ t.test('a shard directory removed behind the store is made again', async (t) => 
   t.same(readFileSync(fileOf(store, second)), large(n), 'written to disk in the re-made shard');
   t.equal(await store.put(large(1)), first, 'and the first one stored again');
   t.same(readFileSync(fileOf(store, first)), large(1));
+});
+
+t.test('a disk with less than the headroom free takes no blob, small or large', { skip: cannotMount('the free-space test') }, async (t) => {
+  const disk = smallDisk(t, 'blobs', '4m');
+  const db = openDatabase(join(disk, 'node.sqlite'), EDGE_MIGRATIONS);
+  t.teardown(() => db.close());
+  const store = new BlobStore(join(disk, 'blobs'), db);
+  const kept = await store.put(Buffer.from('stored before the disk filled'));
+  const filler = fill(disk);
+  const freeAfter = (bytes: number): void => truncateSync(filler, statSync(filler).size - bytes);
+
+  // SQLite would still commit into the space its write-ahead log already holds; the store refuses first.
+  freeAfter(STORAGE_HEADROOM_BYTES - 64 * 1024);
+  for (const bytes of [Buffer.from('<edXML>văn bản</edXML>'), Buffer.alloc(DATABASE_BLOB_MAX + 1, 0x41)]) {
+    const error = await store.put(bytes).then(() => undefined, (e: unknown) => e);
+    t.equal(classifyFault(error)?.code, 'STORAGE_FULL', `a ${bytes.length}-byte blob is refused as a full disk`);
+    t.match(String((error as Error | undefined)?.message), /bytes free where the node stores packets .*, fewer than the 1048576 it keeps free/);
+    t.notOk(rowOf(db, sha256Hex(bytes)), 'no row is written');
+    t.notOk(existsSync(fileOf(store, sha256Hex(bytes))), 'no file is written');
+  }
+  t.equal((await store.get(kept)).toString(), 'stored before the disk filled', 'what was stored stays readable');
+
+  freeAfter(2 * STORAGE_HEADROOM_BYTES);
+  const small = await store.put(Buffer.from('<edXML>văn bản</edXML>'));
+  t.equal((await store.get(small)).toString(), '<edXML>văn bản</edXML>', 'with the headroom free again, blobs are stored');
 });
