@@ -3,8 +3,8 @@
  * the message (publisher confirm), and rejects when it refuses it or the channel dies first.
  * A window bounds the messages awaiting confirmation; back-pressure (`publish` returning
  * false) waits for `drain`. Urgent messages (lane header "urgent") have a window of their own:
- * a relay's or a router's round of normal messages fills its window, and an urgent one queued
- * behind it waited for the round's confirms, hundreds of milliseconds behind a backlog. While the connection is down, publishes wait for it to return.
+ * a relay's round of normal messages fills its window, and an urgent one queued behind it would
+ * wait for the round's confirms. While the connection is down, publishes wait for it to return.
  * Every message is mandatory: one no queue takes is an error, not a silent loss. A nack (a full
  * queue) rejects with BROKER_QUEUE_FULL, so that callers can treat it as back-pressure.
  */

@@ -12,13 +12,13 @@
  * Files written before the database kept small blobs are still read, and deleted, as files.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync, statfsSync, type StatsFs } from 'node:fs';
 import { readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from './db.js';
 import { LtError } from '../errors.js';
 import { writeFileSynced } from './durable-files.js';
-import { STORAGE_HEADROOM_BYTES } from './faults.js';
+import { STORAGE_HEADROOM_BYTES, underHeadroom } from './faults.js';
 
 /** The table of the small blobs, in the edge's and the hub's schema alike. */
 export const BLOB_TABLE_SCHEMA = `
@@ -104,10 +104,20 @@ export class BlobStore {
    * headroom. A statfs costs about 2 µs.
    */
   private assertRoom(): void {
-    const space = statfsSync(this.dir);
+    const space = this.statfs();
     const free = space.bavail * space.bsize;
-    if (free < STORAGE_HEADROOM_BYTES) {
-      throw Object.assign(new Error(`${free} bytes free where the node stores packets (${this.dir}), fewer than the ${STORAGE_HEADROOM_BYTES} it keeps free`), { code: 'ENOSPC' });
+    if (free < STORAGE_HEADROOM_BYTES) throw underHeadroom(free, this.dir);
+  }
+
+  private statfs(): StatsFs {
+    try {
+      return statfsSync(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // The directory went behind the store's back (an operator's clean-up, a restore): made again.
+      this.shards.clear();
+      mkdirSync(this.dir, { recursive: true });
+      return statfsSync(this.dir);
     }
   }
 

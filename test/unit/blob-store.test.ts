@@ -130,6 +130,17 @@ t.test('a shard directory removed behind the store is made again', async (t) => 
   t.same(readFileSync(fileOf(store, first)), large(1));
 });
 
+t.test('the blob directory removed behind the store is made again, for rows and files alike', async (t) => {
+  const { store, db } = openStore(t);
+  const large = Buffer.concat([Buffer.from('phụ lục'), Buffer.alloc(DATABASE_BLOB_MAX)]);
+  await store.put(large);
+  rmSync(store.dir, { recursive: true });
+  const small = await store.put(Buffer.from('<edXML>sau khi dọn thư mục</edXML>'));
+  t.equal(rowOf(db, small)?.content.toString(), '<edXML>sau khi dọn thư mục</edXML>', 'a small blob is stored as its row');
+  const again = await store.put(large);
+  t.same(readFileSync(fileOf(store, again)), large, 'a large one is written in the re-made directory');
+});
+
 t.test('a disk with less than the headroom free takes no blob, small or large', { skip: cannotMount('the free-space test') }, async (t) => {
   const disk = smallDisk(t, 'blobs', '4m');
   const db = openDatabase(join(disk, 'node.sqlite'), EDGE_MIGRATIONS);
@@ -144,7 +155,7 @@ t.test('a disk with less than the headroom free takes no blob, small or large', 
   for (const bytes of [Buffer.from('<edXML>văn bản</edXML>'), Buffer.alloc(DATABASE_BLOB_MAX + 1, 0x41)]) {
     const error = await store.put(bytes).then(() => undefined, (e: unknown) => e);
     t.equal(classifyFault(error)?.code, 'STORAGE_FULL', `a ${bytes.length}-byte blob is refused as a full disk`);
-    t.match(String((error as Error | undefined)?.message), /bytes free where the node stores packets .*, fewer than the 1048576 it keeps free/);
+    t.match(String((error as Error | undefined)?.message), /bytes free in .*blobs, fewer than the 1048576 a node keeps free/);
     t.notOk(rowOf(db, sha256Hex(bytes)), 'no row is written');
     t.notOk(existsSync(fileOf(store, sha256Hex(bytes))), 'no file is written');
   }
