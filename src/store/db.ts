@@ -1,8 +1,10 @@
 /**
  * SQLite through better-sqlite3 (version 12: 13 crashes on Node 20). WAL journal so readers
  * (API, dashboard) never block the writer; synchronous=NORMAL by default (a commit survives a
- * process crash; an OS crash may lose the last transactions, which the broker then
- * redelivers), FULL when configured. Schema changes are numbered migrations run at open.
+ * process crash; an OS crash or power cut may lose the last transactions, and the nodes
+ * acknowledge a delivery once its commit returns, so those packets are not redelivered),
+ * FULL when configured (every commit on disk before it returns). Schema changes are numbered
+ * migrations run at open.
  *
  * Every write transaction is BEGIN IMMEDIATE (`db.transaction(fn).immediate()`): a deferred one
  * that reads before it writes cannot wait for another process's write lock (SQLite answers
