@@ -9,7 +9,7 @@
  *   npm run bench:capacity                  # 2,000 agencies
  *   LT_BENCH_AGENCIES=300 npm run bench:capacity
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { estimate } from '../src/broker/capacity.js';
 import { LANES } from '../src/broker/topology.js';
@@ -56,8 +56,13 @@ export async function benchCapacity(agencies = 2000): Promise<string> {
       hubOptions: { onRouted: (o) => outcomes.push(o) },
     });
     let exchangeHubRuns = true;
-    // The exchange's own hub is replaced below by one started cold: stop only what still runs.
-    teardowns.unshift(() => (exchangeHubRuns ? exchange.stop({ keepBroker: true }) : Promise.all([...exchange.edges.values()].map((e) => e.stop()))));
+    // The exchange's own hub is replaced below by one started cold: stop only what still runs,
+    // and remove the databases either way (the edges-only branch left them in the temp dir).
+    teardowns.unshift(async () => {
+      if (exchangeHubRuns) return exchange.stop({ keepBroker: true });
+      await Promise.all([...exchange.edges.values()].map((e) => e.stop()));
+      rmSync(exchange.dir, { recursive: true, force: true });
+    });
     const { api, names } = exchange;
     const vm = broker.pids().at(-1) as number;
     const settle = async (): Promise<{ rss: number; fds: number; memUsed: number }> => {
