@@ -22,7 +22,7 @@ import type { CryptoPool } from './crypto/pool.js';
 import type { HealthBoard } from './health.js';
 import type { Logger } from './log.js';
 import type { Db } from './store/db.js';
-import { classifyFault, faultMessage, STORAGE_HEADROOM_BYTES, underHeadroom, type LocalFault } from './store/faults.js';
+import { assertHeadroom, classifyFault, faultMessage, type LocalFault } from './store/faults.js';
 
 export interface FaultGateEvents {
   pause: [LocalFault];
@@ -144,9 +144,7 @@ export function nodeProbe(deps: { db: Db; dataDir: string; pool: () => CryptoPoo
       });
       return;
     }
-    const space = await statfs(deps.dataDir);
-    const free = space.bavail * space.bsize;
-    if (free < STORAGE_HEADROOM_BYTES) throw underHeadroom(free, deps.dataDir);
+    assertHeadroom(await statfs(deps.dataDir), deps.dataDir);
     const path = join(deps.dataDir, `.probe-${randomBytes(4).toString('hex')}`);
     try {
       const file = await open(path, 'w');

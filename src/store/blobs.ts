@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Db } from './db.js';
 import { LtError } from '../errors.js';
 import { writeFileSynced } from './durable-files.js';
-import { STORAGE_HEADROOM_BYTES, underHeadroom } from './faults.js';
+import { assertHeadroom } from './faults.js';
 
 /** The table of the small blobs, in the edge's and the hub's schema alike. */
 export const BLOB_TABLE_SCHEMA = `
@@ -104,9 +104,7 @@ export class BlobStore {
    * headroom. A statfs costs about 2 µs.
    */
   private assertRoom(): void {
-    const space = this.statfs();
-    const free = space.bavail * space.bsize;
-    if (free < STORAGE_HEADROOM_BYTES) throw underHeadroom(free, this.dir);
+    assertHeadroom(this.statfs(), this.dir);
   }
 
   private statfs(): StatsFs {

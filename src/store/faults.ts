@@ -29,9 +29,12 @@ export interface LocalFault {
 /** Bytes a data directory keeps free: below it a node stores no packet, and takes them again above it. */
 export const STORAGE_HEADROOM_BYTES = 1024 * 1024;
 
-/** The error of a directory with `free` bytes, under the headroom: ENOSPC, a STORAGE_FULL fault. */
-export function underHeadroom(free: number, dir: string): Error {
-  return Object.assign(new Error(`${free} bytes free in ${dir}, fewer than the ${STORAGE_HEADROOM_BYTES} a node keeps free`), { code: 'ENOSPC' });
+/** Throws ENOSPC (a STORAGE_FULL fault) when `space`, a statfs of `dir`, has less than the headroom free. */
+export function assertHeadroom(space: { bavail: number; bsize: number }, dir: string): void {
+  const free = space.bavail * space.bsize;
+  if (free < STORAGE_HEADROOM_BYTES) {
+    throw Object.assign(new Error(`${free} bytes free in ${dir}, fewer than the ${STORAGE_HEADROOM_BYTES} a node keeps free`), { code: 'ENOSPC' });
+  }
 }
 
 /** No space or quota left: freeing space ends it. */
